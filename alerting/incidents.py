@@ -1,0 +1,116 @@
+"""Incident lifecycle: one incident, one ``dedup_key``, one page.
+
+State machine per (broadcast, category)::
+
+    (none) --FIRE--> open [trigger, sequence 1]
+    open --FIRE with higher severity--> open [update]
+    open --repeat interval passed while active--> open [update]
+    open --FIRE or SUSTAIN--> open (stays active, nothing sent)
+    open --no FIRE/SUSTAIN for resolve_after_quiet_seconds--> (none) [resolve]
+
+Triggering high (FIRE) and staying open on the low mark (SUSTAIN) is the
+hysteresis that stops a broadcast hovering at the threshold from paging again
+and again. The ``dedup_key`` includes the opening time, so a new incident on the
+same broadcast after a resolve is a new page, while a restarted worker that
+restored its state keeps using the same key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from alerting.policy import LifecyclePolicy
+from models.escalation import EscalationClass, EventAction, Severity
+from models.report import Category
+
+_EVENT_ID_NAMESPACE = uuid.UUID("6f1e4f0c-36a2-4d55-9a39-5b0d0f5c2a11")
+
+
+@dataclass(slots=True)
+class Incident:
+    dedup_key: str
+    category: Category
+    escalation_class: EscalationClass
+    severity: Severity
+    sequence: int
+    opened_at: float
+    last_active_at: float
+    last_sent_at: float
+
+    def to_plain(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_plain(cls, plain: dict[str, Any]) -> Incident:
+        return cls(
+            dedup_key=plain["dedup_key"],
+            category=Category(plain["category"]),
+            escalation_class=EscalationClass(plain["escalation_class"]),
+            severity=Severity(plain["severity"]),
+            sequence=int(plain["sequence"]),
+            opened_at=float(plain["opened_at"]),
+            last_active_at=float(plain["last_active_at"]),
+            last_sent_at=float(plain["last_sent_at"]),
+        )
+
+
+def dedup_key_for(broadcast_id: str, category: Category, opened_at: float) -> str:
+    return f"spikewatch:{broadcast_id}:{category.value}:{int(opened_at * 1000)}"
+
+
+def event_id_for(dedup_key: str, sequence: int) -> str:
+    """Deterministic, so a re-sent event after a crash carries the original id."""
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{dedup_key}#{sequence}"))
+
+
+def open_incident(
+    broadcast_id: str,
+    category: Category,
+    escalation_class: EscalationClass,
+    severity: Severity,
+    at: float,
+) -> Incident:
+    return Incident(
+        dedup_key=dedup_key_for(broadcast_id, category, at),
+        category=category,
+        escalation_class=escalation_class,
+        severity=severity,
+        sequence=1,
+        opened_at=at,
+        last_active_at=at,
+        last_sent_at=at,
+    )
+
+
+def on_active_signal(
+    incident: Incident,
+    fired_severity: Severity | None,
+    at: float,
+    lifecycle: LifecyclePolicy,
+) -> EventAction | None:
+    """Record an active signal on an open incident; say whether to send an update.
+
+    ``fired_severity`` is the severity of a FIRE verdict, or None for a SUSTAIN.
+    """
+    incident.last_active_at = max(incident.last_active_at, at)
+    raised = fired_severity is not None and fired_severity.rank > incident.severity.rank
+    repeat = lifecycle.repeat_interval_seconds
+    repeat_due = repeat > 0 and at - incident.last_sent_at >= repeat
+    if not (raised or repeat_due):
+        return None
+    if raised and fired_severity is not None:
+        incident.severity = fired_severity
+    incident.sequence += 1
+    incident.last_sent_at = at
+    return EventAction.UPDATE
+
+
+def resolve_due(incident: Incident, now: float, lifecycle: LifecyclePolicy) -> bool:
+    return now - incident.last_active_at >= lifecycle.resolve_after_quiet_seconds
+
+
+def close_incident(incident: Incident, at: float) -> None:
+    incident.sequence += 1
+    incident.last_sent_at = at

@@ -1,0 +1,87 @@
+"""Everything spikewatch remembers about one broadcast, as one serialisable object.
+
+The shell stores it as one value per broadcast in a changelog-backed table, so a
+restarted or rebalanced worker restores exactly what it had. The encoding is
+compact JSON (orjson): readable in the changelog topic when debugging, and the
+reporter keys in it are pseudonymous hashes, never raw reporter ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from alerting.incidents import Incident
+from alerting.window import CategoryWindow
+from models.report import Category, MediaType, Platform, ReportEvent
+
+_STATE_FORMAT = 1
+
+
+def reporter_key(reporter_id: str) -> str:
+    """Pseudonymous reporter key: distinct counting needs identity, not the id itself."""
+    return hashlib.blake2b(reporter_id.encode(), digest_size=8).hexdigest()
+
+
+@dataclass(slots=True)
+class BroadcastState:
+    broadcast_id: str
+    watermark: float | None = None
+    broadcaster_id: str | None = None
+    platform: Platform | None = None
+    media_type: MediaType | None = None
+    region: str | None = None
+    viewers: int | None = None
+    windows: dict[Category, CategoryWindow] = field(default_factory=dict)
+    incidents: dict[Category, Incident] = field(default_factory=dict)
+
+    def remember_context(self, report: ReportEvent) -> None:
+        """Keep the newest descriptive fields; they label the escalations."""
+        self.broadcaster_id = report.broadcaster_id or self.broadcaster_id
+        self.platform = report.platform or self.platform
+        self.media_type = report.media_type
+        self.region = report.region or self.region
+        if report.viewer_count is not None:
+            self.viewers = report.viewer_count
+
+    @property
+    def is_idle(self) -> bool:
+        return not self.incidents and all(w.is_empty for w in self.windows.values())
+
+    def to_bytes(self) -> bytes:
+        plain: dict[str, Any] = {
+            "v": _STATE_FORMAT,
+            "id": self.broadcast_id,
+            "wm": self.watermark,
+            "ctx": [
+                self.broadcaster_id,
+                self.platform,
+                self.media_type,
+                self.region,
+                self.viewers,
+            ],
+            "w": {c.value: w.to_plain() for c, w in self.windows.items() if not w.is_empty},
+            "i": {c.value: i.to_plain() for c, i in self.incidents.items()},
+        }
+        return orjson.dumps(plain)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> BroadcastState:
+        plain = orjson.loads(data)
+        if plain.get("v") != _STATE_FORMAT:
+            raise ValueError(f"unknown broadcast state format {plain.get('v')!r}")
+        broadcaster_id, platform, media_type, region, viewers = plain["ctx"]
+        return cls(
+            broadcast_id=plain["id"],
+            watermark=None if plain["wm"] is None else float(plain["wm"]),
+            broadcaster_id=broadcaster_id,
+            platform=Platform(platform) if platform else None,
+            media_type=MediaType(media_type) if media_type else None,
+            region=region,
+            viewers=viewers,
+            windows={Category(c): CategoryWindow.from_plain(w) for c, w in plain["w"].items()},
+            incidents={Category(c): Incident.from_plain(i) for c, i in plain["i"].items()},
+        )

@@ -1,0 +1,68 @@
+"""Turn raw Kafka bytes into a ReportEvent, or say precisely why not.
+
+The worker consumes raw bytes and calls :func:`decode_report` instead of letting
+Faust deserialize: a Faust decode error acks the message and crashes the agent,
+whereas a :class:`Rejection` goes to the dead-letter topic with its reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from models.dead_letter import DeadLetterReason
+from models.report import ReportEvent
+
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: DeadLetterReason
+    detail: str
+
+
+def decode_report(
+    payload: bytes | None, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> ReportEvent | Rejection:
+    """Validate one message value against ReportEvent v1; never raises on bad input."""
+    if payload is None:
+        return Rejection(DeadLetterReason.NOT_JSON, "message has no value (tombstone)")
+    if len(payload) > max_bytes:
+        return Rejection(
+            DeadLetterReason.TOO_LARGE, f"message is {len(payload)} bytes, limit is {max_bytes}"
+        )
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return Rejection(DeadLetterReason.NOT_UTF8, f"invalid UTF-8 at byte {error.start}")
+    try:
+        return ReportEvent.model_validate_json(payload)
+    except ValidationError as error:
+        return _rejection_from(error)
+    except (ValueError, TypeError, RecursionError) as error:
+        return Rejection(DeadLetterReason.INVALID_FIELD, _one_line(str(error)))
+
+
+def _rejection_from(error: ValidationError) -> Rejection:
+    first = error.errors(include_url=False, include_input=False)[0]
+    kind = first["type"]
+    location = ".".join(str(part) for part in first["loc"])
+    detail = _one_line(f"{location or 'message'}: {first['msg']}")
+    if kind == "json_invalid":
+        return Rejection(DeadLetterReason.NOT_JSON, detail)
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return Rejection(DeadLetterReason.NOT_AN_OBJECT, detail)
+    if kind == "missing":
+        return Rejection(DeadLetterReason.MISSING_FIELD, detail)
+    if location == "schema_version":
+        return Rejection(DeadLetterReason.UNSUPPORTED_SCHEMA_VERSION, detail)
+    if location == "reported_at":
+        return Rejection(DeadLetterReason.BAD_TIMESTAMP, detail)
+    return Rejection(DeadLetterReason.INVALID_FIELD, detail)
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

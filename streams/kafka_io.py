@@ -1,0 +1,49 @@
+"""Plain aiokafka clients for the commands around the worker (produce, tail, demo)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from models.escalation import Escalation
+
+
+@asynccontextmanager
+async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    client = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+    )
+    await client.start()
+    try:
+        yield client
+    finally:
+        await client.stop()
+
+
+async def follow_escalations(
+    bootstrap: str, topic_prefix: str, *, from_beginning: bool = False
+) -> AsyncIterator[tuple[str, Escalation]]:
+    """Yield ``(topic, escalation)`` from every topic named ``<topic_prefix>*``.
+
+    Subscribes by pattern, so on-call topics created after the start are picked
+    up at the next metadata refresh (within a second).
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        metadata_max_age_ms=1000,
+        enable_auto_commit=False,
+    )
+    consumer.subscribe(pattern=f"^{re.escape(topic_prefix)}.*")
+    await consumer.start()
+    try:
+        async for record in consumer:
+            if record.value is None:
+                continue
+            yield record.topic, Escalation.model_validate_json(record.value)
+    finally:
+        await consumer.stop()

@@ -1,0 +1,66 @@
+"""``spikewatch produce``: paced synthetic traffic to the input topic."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import orjson
+
+from alerting.policy import Policy
+from models.report import Category
+from streams.kafka_io import producer
+from streams.settings import Settings
+from streams.traffic import TrafficGenerator, paced
+
+SURGE_REPORTERS = 12
+SURGE_SECONDS = 6.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProducePlan:
+    rate: float
+    duration: float
+    broadcasts: int
+    surge_at: float | None
+    malformed_every: int
+    seed: int
+
+
+async def produce_traffic(settings: Settings, policy: Policy, plan: ProducePlan) -> int:
+    """Send background traffic, optionally a surge on one small broadcast; return the count."""
+    generator = TrafficGenerator(
+        policy, broadcasts=plan.broadcasts, rate_per_second=plan.rate, seed=plan.seed
+    )
+    target = generator.smallest()
+    surge_times = (
+        [plan.surge_at + i * SURGE_SECONDS / SURGE_REPORTERS for i in range(SURGE_REPORTERS)]
+        if plan.surge_at is not None
+        else []
+    )
+    sent = 0
+    start = time.time()
+    async with producer(settings.kafka_bootstrap) as client:
+        for due in paced(plan.rate, start):
+            if due - start >= plan.duration:
+                break
+            await asyncio.sleep(max(0.0, due - time.time()))
+            now = time.time()
+            while surge_times and now - start >= surge_times[0]:
+                surge_times.pop(0)
+                report = generator.surge(target, Category.HARASSMENT, now)
+                await client.send(
+                    settings.input_topic, orjson.dumps(report), key=target.broadcast_id.encode()
+                )
+                sent += 1
+            sent += 1
+            if plan.malformed_every and sent % plan.malformed_every == 0:
+                await client.send(settings.input_topic, generator.malformed(), key=b"garbage")
+                continue
+            report = generator.background(now)
+            await client.send(
+                settings.input_topic, orjson.dumps(report), key=report["broadcast_id"].encode()
+            )
+        await client.flush()
+    return sent

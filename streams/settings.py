@@ -1,0 +1,57 @@
+"""One settings object for the whole worker, read from ``SPIKEWATCH_*`` variables.
+
+Detection thresholds are *not* here: they are policy, in the policy file named by
+``SPIKEWATCH_POLICY_FILE`` (see :mod:`alerting.policy`). This object holds only
+how the process connects and runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from alerting.policy import DEFAULT_POLICY_PATH
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SPIKEWATCH_", extra="ignore", frozen=True)
+
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092", description="Comma-separated host:port list of Kafka brokers."
+    )
+    app_id: str = Field(
+        default="spikewatch",
+        description="Consumer group and prefix of internal topics; workers sharing it share work.",
+    )
+    input_topic: str = "broadcast-reports"
+    dead_letter_topic: str | None = Field(
+        default=None, description="Defaults to '<input_topic>.dlq'."
+    )
+    oncall_topic_prefix: str = "oncall."
+    topic_partitions: Annotated[int, Field(ge=1)] = 4
+    topic_replication_factor: Annotated[int, Field(ge=1)] = 1
+    policy_file: Path = DEFAULT_POLICY_PATH
+    web_host: str = Field(default="127.0.0.1", description="Bind address of /metrics, /healthz.")
+    web_port: Annotated[int, Field(ge=1, le=65535)] = 6066
+    data_dir: Path = Path(".run/worker")
+    store: str = "memory://"
+    max_message_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
+    max_future_skew_seconds: Annotated[float, Field(ge=0)] = 300.0
+    batch_max_messages: Annotated[int, Field(ge=1)] = 500
+    batch_max_wait_seconds: Annotated[float, Field(gt=0)] = 0.05
+    tick_interval_seconds: Annotated[float, Field(gt=0)] = 1.0
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @property
+    def resolved_dead_letter_topic(self) -> str:
+        return self.dead_letter_topic or f"{self.input_topic}.dlq"
+
+    @property
+    def faust_broker(self) -> str:
+        return ";".join(f"kafka://{server.strip()}" for server in self.kafka_bootstrap.split(","))
+
+    def oncall_topic(self, team: str) -> str:
+        return f"{self.oncall_topic_prefix}{team}"

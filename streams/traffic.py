@@ -1,0 +1,160 @@
+"""Synthetic report traffic that is consistent with the policy it is judged by.
+
+Benign background traffic draws reports at exactly the policy's base rates:
+audiences are log-normal, scaled so that ``rate_per_second`` reports arrive in
+total, and each broadcast receives its share in proportion to its viewers. A
+detector that pages on such traffic is wrong by construction, which is what the
+"benign traffic pages nobody" tests rely on.
+
+Abuse is added on top: a surge of credible viewers reporting one broadcast, and
+a single report by a trusted flagger in a category that escalates on one report.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from alerting.policy import Policy
+from models.report import Category, Platform
+
+MALFORMED_SAMPLES: tuple[bytes, ...] = (
+    b"not json at all",
+    b'{"schema_version": 1, "report_id": "x"',
+    b"[1, 2, 3]",
+    b'{"schema_version": 2, "report_id": "r", "broadcast_id": "b", "reporter_id": "u",'
+    b' "category": "spam", "reported_at": "2026-01-01T00:00:00Z"}',
+    b'{"schema_version": 1, "report_id": "r", "broadcast_id": "b", "reporter_id": "u",'
+    b' "category": "spam", "reported_at": "yesterday"}',
+    b'{"schema_version": 1, "report_id": "r", "broadcast_id": "b", "category": "spam",'
+    b' "reported_at": "2026-01-01T00:00:00Z"}',
+    b"\xff\xfe\x00garbage",
+    b'{"schema_version": 1, "report_id": "r", "broadcast_id": "b", "reporter_id": "u",'
+    b' "category": "spam", "reported_at": "2026-01-01T00:00:00Z", "viewer_count": -5}',
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    broadcast_id: str
+    broadcaster_id: str
+    viewers: int
+    platform: Platform
+
+
+def timestamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat()
+
+
+class TrafficGenerator:
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        broadcasts: int = 200,
+        rate_per_second: float = 50.0,
+        seed: int = 7,
+        prefix: str = "bc",
+    ) -> None:
+        self.random = random.Random(seed)
+        self.policy = policy
+        self.rate_per_second = rate_per_second
+        rates = {c: policy.category(c).base_rate_per_viewer_second for c in Category}
+        self._categories = list(rates)
+        self._category_weights = list(rates.values())
+        total_audience = rate_per_second / sum(rates.values())
+        raw = [self.random.lognormvariate(7.5, 1.5) for _ in range(broadcasts)]
+        scale = total_audience / sum(raw)
+        self.broadcasts = [
+            Broadcast(
+                broadcast_id=f"{prefix}-{index:05d}",
+                broadcaster_id=f"creator-{index:05d}",
+                viewers=max(1, round(weight * scale)),
+                platform=self.random.choice(list(Platform)),
+            )
+            for index, weight in enumerate(raw)
+        ]
+        self._audience_weights = [b.viewers for b in self.broadcasts]
+        self._ids = itertools.count(1)
+
+    def background(self, at: float) -> dict[str, Any]:
+        """One benign report: broadcast by audience share, category by base rate."""
+        broadcast = self.random.choices(self.broadcasts, self._audience_weights)[0]
+        category = self.random.choices(self._categories, self._category_weights)[0]
+        return self._report(
+            broadcast,
+            category,
+            at,
+            self._reporter(max_age=2000, trust=(0.0, 0.6), was_viewing=self.random.random() < 0.8),
+        )
+
+    def surge(self, broadcast: Broadcast, category: Category, at: float) -> dict[str, Any]:
+        """One report of an abuse surge: a distinct, credible viewer each time."""
+        return self._report(
+            broadcast,
+            category,
+            at,
+            self._reporter(min_age=60, max_age=3000, trust=(0.5, 0.95), was_viewing=True),
+        )
+
+    def trusted_report(self, broadcast: Broadcast, category: Category, at: float) -> dict[str, Any]:
+        return self._report(
+            broadcast,
+            category,
+            at,
+            reporter={
+                "account_age_days": 2400,
+                "trust": 0.97,
+                "trusted_flagger": True,
+                "was_viewing": True,
+            },
+        )
+
+    def malformed(self) -> bytes:
+        return self.random.choice(MALFORMED_SAMPLES)
+
+    def smallest(self, rank: int = 0) -> Broadcast:
+        """A small broadcast: abuse there is what fixed thresholds miss."""
+        return sorted(self.broadcasts, key=lambda b: b.viewers)[len(self.broadcasts) // 20 + rank]
+
+    def largest(self) -> Broadcast:
+        return max(self.broadcasts, key=lambda b: b.viewers)
+
+    def _reporter(
+        self, *, trust: tuple[float, float], was_viewing: bool, min_age: int = 0, max_age: int
+    ) -> dict[str, Any]:
+        return {
+            "account_age_days": self.random.randint(min_age, max_age),
+            "trust": round(self.random.uniform(*trust), 3),
+            "trusted_flagger": False,
+            "was_viewing": was_viewing,
+        }
+
+    def _report(
+        self, broadcast: Broadcast, category: Category, at: float, reporter: dict[str, Any]
+    ) -> dict[str, Any]:
+        number = next(self._ids)
+        return {
+            "schema_version": 1,
+            "report_id": f"rep-{number:09d}-{self.random.getrandbits(32):08x}",
+            "broadcast_id": broadcast.broadcast_id,
+            "broadcaster_id": broadcast.broadcaster_id,
+            "reporter_id": f"user-{self.random.getrandbits(40):010x}",
+            "category": category.value,
+            "reported_at": timestamp(at),
+            "platform": broadcast.platform.value,
+            "media_type": "live_video",
+            "viewer_count": broadcast.viewers,
+            "reporter": reporter,
+        }
+
+
+def paced(rate_per_second: float, start: float) -> Iterator[float]:
+    """Send times for a steady rate starting at ``start``."""
+    interval = 1.0 / rate_per_second
+    for index in itertools.count():
+        yield start + index * interval

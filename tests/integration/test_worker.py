@@ -1,0 +1,248 @@
+"""The whole worker on the real broker: reports in, escalations and dead letters out.
+
+One worker serves the first three tests; each test uses its own broadcasts, so
+their results cannot mix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from alerting.policy import load_policy
+from models.dead_letter import DeadLetter, DeadLetterReason
+from models.escalation import Escalation, EventAction, Severity
+from streams.traffic import MALFORMED_SAMPLES
+from tests.support.kafka import Record, read_until, send_all
+from tests.support.reports import ORDINARY_VIEWER, TRUSTED_FLAGGER, keyed, report
+from tests.support.worker import WorkerConfig, WorkerProcess, metric_value
+
+pytestmark = pytest.mark.kafka
+
+POLICY = load_policy()
+
+
+@pytest.fixture(scope="module")
+def worker(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
+    config = WorkerConfig(bootstrap=bootstrap, run_dir=Path(tmp_path_factory.mktemp("worker")))
+    process = WorkerProcess(config).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def escalations_of(records: list[Record], broadcast_id: str) -> list[tuple[Record, Escalation]]:
+    found = []
+    for record in records:
+        assert record.value is not None
+        escalation = Escalation.model_validate_json(record.value)
+        if escalation.labels.broadcast_id == broadcast_id:
+            found.append((record, escalation))
+    return found
+
+
+def triggers_for(broadcast_id: str) -> Callable[[list[Record]], bool]:
+    def done(records: list[Record]) -> bool:
+        return any(
+            e.event_action is EventAction.TRIGGER for _, e in escalations_of(records, broadcast_id)
+        )
+
+    return done
+
+
+def test_spike_on_small_broadcast_gives_exactly_one_trigger_on_its_team_topic(
+    worker: WorkerProcess,
+) -> None:
+    config = worker.config
+    target = "small-spike"
+    surge = [report(target, "harassment", viewers=800) for _ in range(15)]
+    asyncio.run(send_all(config.bootstrap, config.input_topic, [keyed(r) for r in surge]))
+
+    records = asyncio.run(
+        read_until(
+            config.bootstrap,
+            None,
+            pattern=f"^{config.oncall_prefix.replace('.', '[.]')}.*",
+            done=triggers_for(target),
+            within=60,
+            settle=4.0,
+        )
+    )
+    found = escalations_of(records, target)
+    triggers = [(r, e) for r, e in found if e.event_action is EventAction.TRIGGER]
+    assert len(triggers) == 1, [e.summary for _, e in found]
+    record, escalation = triggers[0]
+    team = POLICY.category(escalation.labels.category).team
+    assert record.topic == f"{config.oncall_prefix}{team}"
+    assert record.key == escalation.dedup_key.encode()
+    assert escalation.severity is Severity.ERROR
+    assert escalation.escalation_class.value == "report_spike"
+    assert escalation.sequence == 1
+    assert escalation.policy_version == POLICY.policy_version
+    assert escalation.labels.team == "hate-harassment"
+    assert escalation.labels.broadcaster_id == f"owner-{target}"
+    assert escalation.evidence.viewers == 800
+    assert escalation.evidence.distinct_reporters >= POLICY.spike.min_distinct_reporters
+    sent_ids = {r["report_id"] for r in surge}
+    assert set(escalation.evidence.sample_report_ids) <= sent_ids
+    assert any(rule.rule == "audience_spike" and rule.fired for rule in escalation.evidence.rules)
+    wire = orjson.loads(record.value or b"")
+    assert wire["class"] == "report_spike"
+    assert {
+        "event_id",
+        "dedup_key",
+        "sequence",
+        "event_action",
+        "severity",
+        "summary",
+        "labels",
+        "evidence",
+        "detected_at",
+        "starts_at",
+        "policy_version",
+    } <= wire.keys()
+
+
+def test_benign_volume_on_a_huge_audience_and_repeat_clicks_page_nobody(
+    worker: WorkerProcess,
+) -> None:
+    config = worker.config
+    viral, small = "viral-benign", "repeat-clicker"
+    viewers = 2_000_000
+    window = POLICY.window.length_seconds
+    benign = []
+    for category, route in POLICY.categories.items():
+        expected = route.base_rate_per_viewer_second * viewers * window
+        benign += [
+            report(viral, category.value, viewers=viewers, reporter=dict(ORDINARY_VIEWER))
+            for _ in range(int(expected))
+        ]
+    clicks = [
+        report(small, "harassment", reporter_id="same-person", viewers=300) for _ in range(30)
+    ]
+    marker = report("benign-marker", "child_safety", reporter=dict(TRUSTED_FLAGGER))
+    messages = [keyed(r) for r in benign + clicks + [marker]]
+    asyncio.run(send_all(config.bootstrap, config.input_topic, messages))
+
+    records = asyncio.run(
+        read_until(
+            config.bootstrap,
+            None,
+            pattern=f"^{config.oncall_prefix.replace('.', '[.]')}.*",
+            done=triggers_for("benign-marker"),
+            within=60,
+            settle=2.0,
+        )
+    )
+    assert len(benign) > 500, "the benign load must be large enough to matter"
+    assert escalations_of(records, "benign-marker"), "the marker proves the batch was processed"
+    assert escalations_of(records, viral) == []
+    assert escalations_of(records, small) == []
+
+
+def test_malformed_messages_are_dead_lettered_and_valid_ones_around_them_still_count(
+    worker: WorkerProcess,
+) -> None:
+    config = worker.config
+    target = "after-garbage"
+    malformed = [*list(MALFORMED_SAMPLES), b"x" * (70 * 1024)]
+    valid_unkeyed = report(target, "child_safety", reporter=dict(TRUSTED_FLAGGER))
+    before = [keyed(report("before-garbage", "spam"))]
+    messages = [*before, *[(b"junk", m) for m in malformed], (None, orjson.dumps(valid_unkeyed))]
+    asyncio.run(send_all(config.bootstrap, config.input_topic, messages))
+
+    letters = asyncio.run(
+        read_until(
+            config.bootstrap,
+            [config.dead_letter_topic],
+            done=lambda records: len(records) >= len(malformed),
+            within=60,
+            settle=2.0,
+        )
+    )
+    parsed = [DeadLetter.model_validate_json(r.value or b"") for r in letters]
+    assert len(parsed) == len(malformed)
+    assert sorted(base64.b64decode(d.payload_base64) for d in parsed) == sorted(malformed)
+    assert all(d.source_topic == config.input_topic and d.detail for d in parsed)
+    assert {d.reason for d in parsed} >= {
+        DeadLetterReason.NOT_JSON,
+        DeadLetterReason.NOT_UTF8,
+        DeadLetterReason.NOT_AN_OBJECT,
+        DeadLetterReason.UNSUPPORTED_SCHEMA_VERSION,
+        DeadLetterReason.BAD_TIMESTAMP,
+        DeadLetterReason.MISSING_FIELD,
+        DeadLetterReason.INVALID_FIELD,
+        DeadLetterReason.TOO_LARGE,
+    }
+    assert all(r.key == b"junk" for r in letters)
+
+    oncall = asyncio.run(
+        read_until(
+            config.bootstrap,
+            None,
+            pattern=f"^{config.oncall_prefix.replace('.', '[.]')}.*",
+            done=triggers_for(target),
+            within=60,
+        )
+    )
+    critical = escalations_of(oncall, target)
+    assert [e.severity for _, e in critical] == [Severity.CRITICAL]
+    assert critical[0][0].topic == f"{config.oncall_prefix}child-safety"
+
+    metrics = worker.metrics_text()
+    assert metric_value(metrics, "spikewatch_dead_letters_total") == len(malformed)
+    assert metric_value(metrics, "spikewatch_reports_received_total", outcome="rerouted") >= 1
+
+
+def test_restarted_worker_keeps_window_state(bootstrap: str, tmp_path: Path) -> None:
+    config = WorkerConfig(bootstrap=bootstrap, run_dir=tmp_path)
+    target = "restart-window"
+    now = time.time()
+    first_half = [report(target, "harassment", viewers=500, at=now) for _ in range(4)]
+    second_half = [report(target, "harassment", viewers=500, at=now + 1) for _ in range(3)]
+    pattern = f"^{config.oncall_prefix.replace('.', '[.]')}.*"
+
+    first = WorkerProcess(config).start()
+    try:
+        asyncio.run(send_all(bootstrap, config.input_topic, [keyed(r) for r in first_half]))
+        quiet = asyncio.run(
+            read_until(bootstrap, None, pattern=pattern, done=lambda _: False, within=4)
+        )
+        assert escalations_of(quiet, target) == [], "4 reporters are below the floor of 5"
+        assert (
+            metric_value(
+                first.metrics_text(), "spikewatch_reports_received_total", outcome="accepted"
+            )
+            == 4
+        )
+    finally:
+        first.stop()
+
+    second = WorkerProcess(config).start()
+    try:
+        asyncio.run(send_all(bootstrap, config.input_topic, [keyed(r) for r in second_half]))
+        records = asyncio.run(
+            read_until(
+                bootstrap,
+                None,
+                pattern=pattern,
+                done=triggers_for(target),
+                within=60,
+                settle=2.0,
+            )
+        )
+    finally:
+        second.stop()
+    found = escalations_of(records, target)
+    assert [e.event_action for _, e in found] == [EventAction.TRIGGER]
+    assert found[0][1].evidence.distinct_reporters == POLICY.spike.min_distinct_reporters, (
+        "the 4 restored reporters plus the first new one reach the floor of 5; "
+        "without the restored state the 3 new reporters alone could never trigger"
+    )

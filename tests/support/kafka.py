@@ -1,0 +1,78 @@
+"""Small aiokafka helpers for tests: send messages, read topics until a condition holds."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+async def send_all(
+    bootstrap: str, topic: str, messages: Sequence[tuple[bytes | None, bytes]]
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send(topic, value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def read_until(
+    bootstrap: str,
+    topics: Sequence[str] | None,
+    *,
+    pattern: str | None = None,
+    done: Callable[[list[Record]], bool],
+    within: float,
+    settle: float = 0.0,
+) -> list[Record]:
+    """Read from the beginning until ``done(records)`` holds or ``within`` seconds pass.
+
+    ``settle`` keeps reading that much longer after ``done`` holds, so a test can
+    also prove that nothing *more* arrived (no duplicate trigger).
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        metadata_max_age_ms=500,
+    )
+    if pattern is not None:
+        consumer.subscribe(pattern=pattern)
+    else:
+        consumer.subscribe(list(topics or []))
+    await consumer.start()
+    records: list[Record] = []
+    deadline = time.monotonic() + within
+    settled_at: float | None = None
+    try:
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=200)
+            for messages in batches.values():
+                records.extend(
+                    Record(m.topic, m.partition, m.offset, m.key, m.value) for m in messages
+                )
+            if settled_at is None and done(records):
+                settled_at = time.monotonic()
+            if settled_at is not None and time.monotonic() - settled_at >= settle:
+                break
+            await asyncio.sleep(0)
+    finally:
+        await consumer.stop()
+    return records
