@@ -116,8 +116,23 @@ class DetectionEngine:
                 close_incident(incident, now)
                 del state.incidents[category]
                 window = state.windows.get(category, CategoryWindow())
+                quiet = Verdict(
+                    rule="quiet_period",
+                    signal=Signal.FIRE,
+                    severity=incident.severity,
+                    escalation_class=incident.escalation_class,
+                    reason=(
+                        f"no detector above its low mark for {now - incident.last_active_at:.0f} s"
+                    ),
+                    figures={
+                        "quiet_seconds": round(now - incident.last_active_at, 3),
+                        "resolve_after_quiet_seconds": (
+                            self.policy.lifecycle.resolve_after_quiet_seconds
+                        ),
+                    },
+                )
                 result.escalations.append(
-                    self._escalation(state, incident, EventAction.RESOLVE, window, [], now)
+                    self._escalation(state, incident, EventAction.RESOLVE, window, [quiet], now)
                 )
         horizon = now - self.shape.length_seconds - self.shape.allowed_lateness_seconds
         if state.watermark is not None and state.watermark < horizon:
@@ -185,8 +200,10 @@ class DetectionEngine:
                 strongest.escalation_class,
                 strongest.severity,
                 event_time,
+                state.last_incident_key_ms.get(category),
             )
             state.incidents[category] = incident
+            state.last_incident_key_ms[category] = incident.key_ms
             action: EventAction | None = EventAction.TRIGGER
         else:
             action = on_active_signal(

@@ -38,6 +38,7 @@ class Incident:
     opened_at: float
     last_active_at: float
     last_sent_at: float
+    key_ms: int
 
     def to_plain(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,11 +54,12 @@ class Incident:
             opened_at=float(plain["opened_at"]),
             last_active_at=float(plain["last_active_at"]),
             last_sent_at=float(plain["last_sent_at"]),
+            key_ms=int(plain["key_ms"]),
         )
 
 
-def dedup_key_for(broadcast_id: str, category: Category, opened_at: float) -> str:
-    return f"spikewatch:{broadcast_id}:{category.value}:{int(opened_at * 1000)}"
+def dedup_key_for(broadcast_id: str, category: Category, key_ms: int) -> str:
+    return f"spikewatch:{broadcast_id}:{category.value}:{key_ms}"
 
 
 def event_id_for(dedup_key: str, sequence: int) -> str:
@@ -71,9 +73,19 @@ def open_incident(
     escalation_class: EscalationClass,
     severity: Severity,
     at: float,
+    previous_key_ms: int | None = None,
 ) -> Incident:
+    """Open an incident keyed by its opening time in milliseconds.
+
+    ``previous_key_ms`` is the key time of the last incident of this broadcast and
+    category: a new incident opened in the same millisecond (reports stamped in
+    whole seconds, a backlog being caught up) still gets a key of its own.
+    """
+    key_ms = int(at * 1000)
+    if previous_key_ms is not None and key_ms <= previous_key_ms:
+        key_ms = previous_key_ms + 1
     return Incident(
-        dedup_key=dedup_key_for(broadcast_id, category, at),
+        dedup_key=dedup_key_for(broadcast_id, category, key_ms),
         category=category,
         escalation_class=escalation_class,
         severity=severity,
@@ -81,6 +93,7 @@ def open_incident(
         opened_at=at,
         last_active_at=at,
         last_sent_at=at,
+        key_ms=key_ms,
     )
 
 

@@ -27,7 +27,7 @@ class PolicyError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class WindowPolicy(_Strict):
@@ -124,6 +124,8 @@ def load_policy(path: Path | str = DEFAULT_POLICY_PATH) -> Policy:
         raw = yaml.safe_load(source.read_text(encoding="utf-8"))
     except OSError as error:
         raise PolicyError(f"policy file {source}: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise PolicyError(f"policy file {source}: not UTF-8 text (byte {error.start})") from error
     except yaml.YAMLError as error:
         raise PolicyError(f"policy file {source}: not valid YAML ({_first_line(error)})") from error
     try:

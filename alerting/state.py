@@ -37,6 +37,7 @@ class BroadcastState:
     viewers: int | None = None
     windows: dict[Category, CategoryWindow] = field(default_factory=dict)
     incidents: dict[Category, Incident] = field(default_factory=dict)
+    last_incident_key_ms: dict[Category, int] = field(default_factory=dict)
 
     def remember_context(self, report: ReportEvent) -> None:
         """Keep the newest descriptive fields; they label the escalations."""
@@ -65,6 +66,7 @@ class BroadcastState:
             ],
             "w": {c.value: w.to_plain() for c, w in self.windows.items() if not w.is_empty},
             "i": {c.value: i.to_plain() for c, i in self.incidents.items()},
+            "k": {c.value: key_ms for c, key_ms in self.last_incident_key_ms.items()},
         }
         return orjson.dumps(plain)
 
@@ -84,4 +86,5 @@ class BroadcastState:
             viewers=viewers,
             windows={Category(c): CategoryWindow.from_plain(w) for c, w in plain["w"].items()},
             incidents={Category(c): Incident.from_plain(i) for c, i in plain["i"].items()},
+            last_incident_key_ms={Category(c): int(ms) for c, ms in plain["k"].items()},
         )

@@ -54,19 +54,28 @@ class WindowShape:
 
 @dataclass(slots=True)
 class ReporterMark:
+    """A reporter's newest report in the window: its time, bucket and credibility."""
+
     last_seen: float
+    bucket: int
     credible: bool
 
 
 @dataclass(slots=True)
 class CategoryWindow:
-    """Counts, distinct reporters and recent report ids of one category."""
+    """Counts, distinct reporters and recent report ids of one category.
+
+    Each reporter is indexed under the bucket of its *newest* report, so expiring
+    a bucket removes exactly the reporters whose last report left the window, even
+    when reports arrived out of order.
+    """
 
     buckets: dict[int, int] = field(default_factory=dict)
     reports: int = 0
     reporters: dict[str, ReporterMark] = field(default_factory=dict)
+    reporters_by_bucket: dict[int, set[str]] = field(default_factory=dict)
     credible_reporters: int = 0
-    sample_report_ids: deque[str] = field(
+    samples: deque[tuple[int, str]] = field(
         default_factory=lambda: deque(maxlen=MAX_SAMPLE_REPORT_IDS)
     )
 
@@ -81,39 +90,64 @@ class CategoryWindow:
     ) -> None:
         self.buckets[bucket] = self.buckets.get(bucket, 0) + 1
         self.reports += 1
-        self.sample_report_ids.append(report_id)
-        previous = self.reporters.pop(reporter_key, None)
-        if previous is not None:
-            if previous.credible:
-                self.credible_reporters -= 1
-            event_time = max(event_time, previous.last_seen)
-            credible = credible or previous.credible
-        self.reporters[reporter_key] = ReporterMark(event_time, credible)
-        if credible:
+        self.samples.append((bucket, report_id))
+        previous = self.reporters.get(reporter_key)
+        if previous is None:
+            self._index(reporter_key, ReporterMark(event_time, bucket, credible))
+            while len(self.reporters) > shape.max_reporters:
+                self._forget(next(iter(self.reporters)))
+            return
+        if credible and not previous.credible:
+            previous.credible = True
             self.credible_reporters += 1
-        while len(self.reporters) > shape.max_reporters:
-            self._drop_oldest_reporter()
+        if event_time > previous.last_seen:
+            self._unindex(reporter_key, previous.bucket)
+            previous.last_seen = event_time
+            previous.bucket = bucket
+            self.reporters_by_bucket.setdefault(bucket, set()).add(reporter_key)
+            self.reporters[reporter_key] = self.reporters.pop(reporter_key)
 
     def expire(self, shape: WindowShape, watermark: float) -> None:
-        """Drop buckets and reporters that have left the window ending at ``watermark``."""
+        """Drop buckets, reporters and samples that left the window ending at ``watermark``."""
         first = shape.first_bucket(watermark)
-        for bucket in [b for b in self.buckets if b < first]:
+        expired = [b for b in self.buckets if b < first]
+        for bucket in expired:
             self.reports -= self.buckets.pop(bucket)
-        window_start = first * shape.bucket_seconds
-        while self.reporters:
-            oldest = next(iter(self.reporters.values()))
-            if oldest.last_seen >= window_start:
-                break
-            self._drop_oldest_reporter()
+        for bucket in [b for b in self.reporters_by_bucket if b < first]:
+            for key in self.reporters_by_bucket.pop(bucket):
+                self._forget(key, unindex=False)
+        if any(bucket < first for bucket, _ in self.samples):
+            kept = [sample for sample in self.samples if sample[0] >= first]
+            self.samples.clear()
+            self.samples.extend(kept)
 
-    def _drop_oldest_reporter(self) -> None:
-        key = next(iter(self.reporters))
-        if self.reporters.pop(key).credible:
+    def _index(self, key: str, mark: ReporterMark) -> None:
+        self.reporters[key] = mark
+        self.reporters_by_bucket.setdefault(mark.bucket, set()).add(key)
+        if mark.credible:
+            self.credible_reporters += 1
+
+    def _forget(self, key: str, *, unindex: bool = True) -> None:
+        """Remove a reporter; the cap drops the first in the dict, the longest unseen."""
+        mark = self.reporters.pop(key)
+        if mark.credible:
             self.credible_reporters -= 1
+        if unindex:
+            self._unindex(key, mark.bucket)
+
+    def _unindex(self, key: str, bucket: int) -> None:
+        keys = self.reporters_by_bucket[bucket]
+        keys.discard(key)
+        if not keys:
+            del self.reporters_by_bucket[bucket]
 
     @property
     def distinct_reporters(self) -> int:
         return len(self.reporters)
+
+    @property
+    def sample_report_ids(self) -> list[str]:
+        return [report_id for _, report_id in self.samples]
 
     @property
     def is_empty(self) -> bool:
@@ -122,8 +156,11 @@ class CategoryWindow:
     def to_plain(self) -> dict[str, Any]:
         return {
             "b": [[bucket, count] for bucket, count in self.buckets.items()],
-            "r": [[key, mark.last_seen, mark.credible] for key, mark in self.reporters.items()],
-            "s": list(self.sample_report_ids),
+            "r": [
+                [key, mark.last_seen, mark.bucket, mark.credible]
+                for key, mark in self.reporters.items()
+            ],
+            "s": [list(sample) for sample in self.samples],
         }
 
     @classmethod
@@ -131,8 +168,7 @@ class CategoryWindow:
         window = cls()
         window.buckets = {int(bucket): int(count) for bucket, count in plain["b"]}
         window.reports = sum(window.buckets.values())
-        for key, last_seen, credible in plain["r"]:
-            window.reporters[key] = ReporterMark(float(last_seen), bool(credible))
-        window.credible_reporters = sum(1 for mark in window.reporters.values() if mark.credible)
-        window.sample_report_ids.extend(plain["s"])
+        for key, last_seen, bucket, credible in plain["r"]:
+            window._index(key, ReporterMark(float(last_seen), int(bucket), bool(credible)))
+        window.samples.extend((int(bucket), str(report_id)) for bucket, report_id in plain["s"])
         return window

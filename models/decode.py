@@ -52,7 +52,7 @@ def _rejection_from(error: ValidationError) -> Rejection:
     detail = _one_line(f"{location or 'message'}: {first['msg']}")
     if kind == "json_invalid":
         return Rejection(DeadLetterReason.NOT_JSON, detail)
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
+    if not location and kind in ("model_type", "model_attributes_type", "dict_type"):
         return Rejection(DeadLetterReason.NOT_AN_OBJECT, detail)
     if kind == "missing":
         return Rejection(DeadLetterReason.MISSING_FIELD, detail)

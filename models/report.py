@@ -15,7 +15,8 @@ Compatibility rules, chosen so that producers can evolve without breaking us:
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -32,6 +33,10 @@ from pydantic import (
 SCHEMA_VERSION: Literal[1] = 1
 MAX_ID_LENGTH = 128
 MAX_COMMENT_LENGTH = 2000
+MAX_VIEWER_COUNT = 10_000_000_000
+EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_EVENT_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 
 
 class Category(StrEnum):
@@ -98,7 +103,7 @@ class ReportEvent(BaseModel):
     broadcaster_id: Identifier | None = None
     platform: Platform | None = None
     media_type: MediaType = MediaType.LIVE_VIDEO
-    viewer_count: Annotated[int, Field(ge=0)] | None = None
+    viewer_count: Annotated[int, Field(ge=0, le=MAX_VIEWER_COUNT)] | None = None
     reporter: ReporterInfo | None = None
     region: Annotated[str, Field(max_length=64)] | None = None
     language: Annotated[str, Field(max_length=35)] | None = None
@@ -122,8 +127,19 @@ class ReportEvent(BaseModel):
     @field_validator("reported_at", mode="before")
     @classmethod
     def _require_rfc3339_string(cls, value: Any) -> Any:
-        if not isinstance(value, str | datetime):
-            raise ValueError("reported_at must be an RFC 3339 timestamp string")
+        """Only RFC 3339 text: pydantic alone would also read numbers as Unix time."""
+        if isinstance(value, datetime):
+            return value
+        if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+            raise ValueError("reported_at must be an RFC 3339 timestamp with an offset")
+        return value
+
+    @field_validator("reported_at")
+    @classmethod
+    def _plausible_event_time(cls, value: datetime) -> datetime:
+        """A live-broadcast report from before 2000 or after 2100 is a broken clock."""
+        if not EARLIEST_EVENT_TIME <= value <= LATEST_EVENT_TIME:
+            raise ValueError("reported_at must lie between 2000-01-01 and 2100-01-01")
         return value
 
     @property

@@ -180,7 +180,7 @@ class Spikewatch:
         return pending
 
     async def _tick(self) -> None:
-        now = time.time()
+        now = self._resolve_clock(caught_up=self._measure_lag())
         resolved: list[Escalation] = []
         open_incidents = 0
         self.states.retain({tp.partition for tp in self._owned_input_partitions()})
@@ -203,20 +203,46 @@ class Spikewatch:
             await asyncio.gather(*await self._send_escalations(resolved))
         self.metrics.open_incidents.set(open_incidents)
         self.metrics.broadcasts_tracked.set(len(self.states))
-        self._measure_lag()
         self.metrics.last_progress.set(time.time())
 
-    def _measure_lag(self) -> None:
+    def _resolve_clock(self, *, caught_up: bool) -> float:
+        """The time quiet periods are measured against.
+
+        Wall-clock time once the worker has read everything there is, so an
+        incident resolves even when reports stop altogether; while a backlog is
+        being worked off, the newest event time processed, so an incident is not
+        resolved merely because its reports are still waiting in the topic.
+        """
+        stream_time = self.pipeline.stream_time
+        if caught_up or stream_time is None:
+            return time.time()
+        return stream_time
+
+    def _measure_lag(self) -> bool:
+        """Publish consumer lag per owned partition; say whether all are caught up."""
         consumer = self.app.consumer
+        caught_up = True
         for tp in self._owned_input_partitions():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
             next_offset = self.pipeline.next_offsets.get(tp.partition)
             if next_offset is None:
-                continue
-            highwater = consumer.highwater(tp)
-            if highwater is not None:
-                self.metrics.consumer_lag.labels(str(tp.partition)).set(
-                    max(0, highwater - next_offset)
-                )
+                next_offset = self._committed_offset(tp)
+            lag = max(0, highwater - next_offset)
+            caught_up = caught_up and lag == 0
+            self.metrics.consumer_lag.labels(str(tp.partition)).set(lag)
+        return caught_up
+
+    def _committed_offset(self, tp: Any) -> int:
+        """Where reading resumes on a partition not yet read in this process.
+
+        Faust keeps the committed offsets only in a private mapping; before the
+        first commit of a new group the position is the start of the log (0 for a
+        topic whose retention has not yet deleted anything).
+        """
+        committed: dict[Any, int | None] = getattr(self.app.consumer, "_committed_offset", {})
+        return committed.get(tp) or 0
 
     def _owned_input_partitions(self) -> list[Any]:
         return [

@@ -68,6 +68,7 @@ class ReportPipeline:
         self.max_future_skew_seconds = max_future_skew_seconds
         self.live = live
         self.next_offsets: dict[int, int] = {}
+        self.stream_time: float | None = None
 
     def process(self, messages: Iterable[InputMessage]) -> BatchOutput:
         output = BatchOutput()
@@ -117,6 +118,10 @@ class ReportPipeline:
                 )
             output.escalations.extend(observation.escalations)
         self.states.save(touched.values())
+        if output.newest_event_time is not None and (
+            self.stream_time is None or output.newest_event_time > self.stream_time
+        ):
+            self.stream_time = output.newest_event_time
         return output
 
     def _dead_letter(

@@ -1,0 +1,205 @@
+"""Tests for alerting/detectors.py: audience-normalised spikes and single credible reports."""
+
+from __future__ import annotations
+
+import pytest
+
+from alerting.detectors import (
+    AudienceSpikeDetector,
+    CategoryView,
+    CredibleReportDetector,
+    Signal,
+    Verdict,
+    capped_severity,
+    default_detectors,
+    expected_reports,
+)
+from alerting.policy import Policy
+from models.escalation import EscalationClass, Severity
+from models.report import Category
+from tests.alerting.helpers import exact_tail, with_changes
+
+
+def view(
+    category: Category = Category.HARASSMENT,
+    *,
+    distinct: int = 0,
+    reports: int | None = None,
+    credible: int = 0,
+    viewers: int | None = 100,
+    window_seconds: float = 300.0,
+) -> CategoryView:
+    return CategoryView(
+        category=category,
+        reports=distinct if reports is None else reports,
+        distinct_reporters=distinct,
+        credible_reporters=credible,
+        viewers=viewers,
+        window_seconds=window_seconds,
+    )
+
+
+# --- expected_reports --------------------------------------------------------------------
+
+
+def test_expected_reports_matches_the_policy_comment_example(policy: Policy) -> None:
+    # "2e-7 means a 10,000-viewer broadcast draws about 0.6 reports in a 5-minute window"
+    expected, audience = expected_reports(view(Category.ADULT_CONTENT, viewers=10_000), policy)
+    assert audience == 10_000
+    assert expected == pytest.approx(2e-7 * 10_000 * 300)
+    assert expected == pytest.approx(0.6)
+
+
+def test_expected_reports_uses_default_viewers_when_unknown(policy: Policy) -> None:
+    expected, audience = expected_reports(view(viewers=None), policy)
+    assert audience == policy.spike.default_viewers
+    rate = policy.category(Category.HARASSMENT).base_rate_per_viewer_second
+    assert expected == pytest.approx(rate * policy.spike.default_viewers * 300)
+
+
+@pytest.mark.parametrize("viewers", [0, 1, 49])
+def test_expected_reports_floors_the_audience_at_min_viewers(policy: Policy, viewers: int) -> None:
+    _, audience = expected_reports(view(viewers=viewers), policy)
+    assert audience == policy.spike.min_viewers
+
+
+def test_expected_reports_scales_with_audience_and_window(policy: Policy) -> None:
+    small, _ = expected_reports(view(viewers=1_000, window_seconds=300), policy)
+    large, _ = expected_reports(view(viewers=4_000, window_seconds=600), policy)
+    assert large == pytest.approx(small * 8)
+
+
+# --- AudienceSpikeDetector ---------------------------------------------------------------
+
+
+def test_audience_spike_fires_on_enough_improbable_distinct_reporters(policy: Policy) -> None:
+    floor = policy.spike.min_distinct_reporters
+    mean = 3e-7 * 100 * 300  # harassment on 100 viewers
+    assert exact_tail(floor, mean) <= policy.spike.trigger_p_value
+    verdict = AudienceSpikeDetector().evaluate(view(distinct=floor, viewers=100), policy)
+    assert verdict.signal is Signal.FIRE
+    assert verdict.severity is Severity.ERROR
+    assert verdict.escalation_class is EscalationClass.REPORT_SPIKE
+    assert verdict.figures["distinct_reporters"] == floor
+    assert verdict.figures["audience"] == 100
+    assert verdict.figures["p_value"] == pytest.approx(exact_tail(floor, mean), rel=1e-6)
+
+
+def test_audience_spike_below_the_distinct_floor_only_sustains(policy: Policy) -> None:
+    below = policy.spike.min_distinct_reporters - 1
+    mean = 3e-7 * 100 * 300
+    # improbable enough, but too few people: hold an incident open, never open one
+    assert exact_tail(below, mean) <= policy.spike.trigger_p_value
+    verdict = AudienceSpikeDetector().evaluate(view(distinct=below, viewers=100), policy)
+    assert verdict.signal is Signal.SUSTAIN
+
+
+def test_audience_spike_between_the_marks_sustains(policy: Policy) -> None:
+    # harassment, 2,000 viewers: mean 0.18; find a count between the two marks from exact sums
+    mean = 3e-7 * 2_000 * 300
+    count = next(
+        k
+        for k in range(1, 50)
+        if exact_tail(k, mean) <= policy.spike.sustain_p_value
+        and exact_tail(k, mean) > policy.spike.trigger_p_value * 1.01
+    )
+    assert count >= 1
+    verdict = AudienceSpikeDetector().evaluate(view(distinct=count, viewers=2_000), policy)
+    assert verdict.signal is Signal.SUSTAIN
+
+
+def test_audience_spike_on_a_huge_audience_is_normal(policy: Policy) -> None:
+    # 30 distinct reporters among 2,000,000 viewers: 180 are expected
+    verdict = AudienceSpikeDetector().evaluate(view(distinct=30, viewers=2_000_000), policy)
+    assert verdict.signal is Signal.NONE
+    assert verdict.figures["expected_reports"] == pytest.approx(3e-7 * 2_000_000 * 300)
+
+
+def test_audience_spike_with_no_reporters_is_none(policy: Policy) -> None:
+    verdict = AudienceSpikeDetector().evaluate(view(distinct=0, viewers=50), policy)
+    assert verdict.signal is Signal.NONE
+
+
+def test_audience_spike_severity_is_capped_for_spam(policy: Policy) -> None:
+    verdict = AudienceSpikeDetector().evaluate(view(Category.SPAM, distinct=5_000), policy)
+    assert verdict.signal is Signal.FIRE
+    assert verdict.severity is Severity.WARNING
+
+
+# --- CredibleReportDetector --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("category", [Category.CHILD_SAFETY, Category.VIOLENT_EXTREMISM])
+def test_credible_report_fires_critical_on_one_credible_report_in_watched_category(
+    policy: Policy, category: Category
+) -> None:
+    verdict = CredibleReportDetector().evaluate(view(category, distinct=1, credible=1), policy)
+    assert verdict.signal is Signal.FIRE
+    assert verdict.severity is Severity.CRITICAL
+    assert verdict.escalation_class is EscalationClass.CRITICAL_REPORT
+
+
+def test_credible_report_without_credible_reporters_is_none(policy: Policy) -> None:
+    verdict = CredibleReportDetector().evaluate(
+        view(Category.CHILD_SAFETY, distinct=3, credible=0), policy
+    )
+    assert verdict.signal is Signal.NONE
+
+
+def test_credible_report_ignores_unwatched_categories(policy: Policy) -> None:
+    verdict = CredibleReportDetector().evaluate(
+        view(Category.HARASSMENT, distinct=3, credible=3), policy
+    )
+    assert verdict.signal is Signal.NONE
+    assert verdict.figures["category_escalates_on_one_report"] is False
+
+
+def test_credible_report_severity_is_capped_when_spam_is_watched(policy: Policy) -> None:
+    watching_spam = with_changes(policy, credible_report={"categories": ["child_safety", "spam"]})
+    verdict = CredibleReportDetector().evaluate(
+        view(Category.SPAM, distinct=1, credible=1), watching_spam
+    )
+    assert verdict.signal is Signal.FIRE
+    assert verdict.severity is Severity.WARNING
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("category", list(Category))
+def test_capped_severity_never_exceeds_the_route_ceiling(
+    policy: Policy, category: Category
+) -> None:
+    ceiling = policy.category(category).max_severity
+    for severity in Severity:
+        capped = capped_severity(severity, policy, category)
+        assert capped.rank <= ceiling.rank
+        assert capped.rank == min(severity.rank, ceiling.rank)
+
+
+@pytest.mark.parametrize("signal", list(Signal))
+def test_verdict_as_rule_firing_fires_only_for_fire(signal: Signal) -> None:
+    verdict = Verdict(
+        rule="r",
+        signal=signal,
+        severity=Severity.INFO,
+        escalation_class=EscalationClass.REPORT_SPIKE,
+        reason="because",
+        figures={"n": 1},
+    )
+    firing = verdict.as_rule_firing()
+    assert firing.fired is (signal is Signal.FIRE)
+    assert firing.rule == "r"
+    assert firing.reason == "because"
+    assert firing.figures == {"n": 1}
+
+
+def test_default_detectors_are_credible_report_and_audience_spike() -> None:
+    assert [detector.name for detector in default_detectors()] == [
+        "credible_report",
+        "audience_spike",
+    ]
+
+
+def test_signals_are_ordered_none_sustain_fire() -> None:
+    assert Signal.NONE < Signal.SUSTAIN < Signal.FIRE

@@ -1,0 +1,146 @@
+"""Tests for alerting/state.py: pseudonymous reporter keys and the per-broadcast state bytes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+
+from alerting.engine import DetectionEngine
+from alerting.state import BroadcastState, reporter_key
+from models.report import Category, MediaType, Platform, ReportEvent
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC).timestamp()
+
+
+def make_report(
+    number: int,
+    *,
+    reporter_id: str | None = None,
+    category: str = "harassment",
+    at: float = T0,
+    **fields: Any,
+) -> ReportEvent:
+    payload: dict[str, Any] = {
+        "schema_version": 1,
+        "report_id": f"report-{number}",
+        "broadcast_id": "b-1",
+        "reporter_id": reporter_id or f"person-{number}",
+        "category": category,
+        "reported_at": datetime.fromtimestamp(at, tz=UTC).isoformat(),
+        **fields,
+    }
+    return ReportEvent.model_validate(payload)
+
+
+# --- reporter_key ------------------------------------------------------------------------
+
+
+def test_reporter_key_is_deterministic_and_distinct_per_reporter() -> None:
+    assert reporter_key("alice") == reporter_key("alice")
+    assert reporter_key("alice") != reporter_key("bob")
+
+
+def test_reporter_key_is_a_short_hash_not_the_id() -> None:
+    key = reporter_key("alice@example.com")
+    assert len(key) == 16
+    int(key, 16)  # hexadecimal
+    assert "alice" not in key
+
+
+# --- remember_context --------------------------------------------------------------------
+
+
+def test_remember_context_keeps_newest_known_fields() -> None:
+    state = BroadcastState("b-1")
+    state.remember_context(
+        make_report(
+            1,
+            broadcaster_id="owner",
+            platform="periscope",
+            region="FR",
+            viewer_count=120,
+            media_type="video",
+        )
+    )
+    state.remember_context(make_report(2, viewer_count=None))
+    assert state.broadcaster_id == "owner"
+    assert state.platform is Platform.PERISCOPE
+    assert state.region == "FR"
+    assert state.viewers == 120
+    assert state.media_type is MediaType.LIVE_VIDEO  # the default of the newest report
+
+
+def test_remember_context_newer_values_replace_older_ones() -> None:
+    state = BroadcastState("b-1")
+    state.remember_context(make_report(1, viewer_count=120, platform="periscope"))
+    state.remember_context(make_report(2, viewer_count=0, platform="twitter"))
+    assert state.viewers == 0
+    assert state.platform is Platform.TWITTER
+
+
+# --- bytes round trip --------------------------------------------------------------------
+
+
+def busy_state(engine: DetectionEngine) -> BroadcastState:
+    state = BroadcastState("b-1")
+    reporters = [f"secret-reporter-{index}" for index in range(8)]
+    for number, reporter in enumerate(reporters):
+        engine.observe(
+            state,
+            make_report(
+                number,
+                reporter_id=reporter,
+                at=T0 + number,
+                viewer_count=100,
+                platform="periscope",
+                broadcaster_id="owner",
+                region="DE",
+                reporter={"trusted_flagger": number == 0},
+            ),
+        )
+    engine.observe(state, make_report(99, category="spam", at=T0 + 20, viewer_count=100))
+    assert state.incidents, "the burst should have opened an incident"
+    return state
+
+
+def test_state_bytes_round_trip_mid_incident(engine: DetectionEngine) -> None:
+    state = busy_state(engine)
+    restored = BroadcastState.from_bytes(state.to_bytes())
+    assert restored == state
+    assert restored.to_bytes() == state.to_bytes()
+    assert restored.platform is Platform.PERISCOPE
+    assert set(restored.windows) == {Category.HARASSMENT, Category.SPAM}
+
+
+def test_state_bytes_never_contain_raw_reporter_ids(engine: DetectionEngine) -> None:
+    data = busy_state(engine).to_bytes()
+    assert b"secret-reporter" not in data
+    assert reporter_key("secret-reporter-3").encode() in data
+
+
+def test_state_bytes_are_compact_json(engine: DetectionEngine) -> None:
+    plain = orjson.loads(busy_state(engine).to_bytes())
+    assert plain["v"] == 1
+    assert plain["id"] == "b-1"
+
+
+def test_state_fresh_state_round_trips() -> None:
+    state = BroadcastState("b-empty")
+    assert BroadcastState.from_bytes(state.to_bytes()) == state
+
+
+def test_state_from_bytes_refuses_unknown_format() -> None:
+    plain = orjson.loads(BroadcastState("b").to_bytes())
+    plain["v"] = 2
+    with pytest.raises(ValueError, match="format"):
+        BroadcastState.from_bytes(orjson.dumps(plain))
+
+
+def test_state_is_idle_only_without_incidents_and_counts(engine: DetectionEngine) -> None:
+    assert BroadcastState("b").is_idle
+    state = BroadcastState("b-1")
+    engine.observe(state, make_report(1))
+    assert not state.is_idle

@@ -1,0 +1,279 @@
+"""Tests for alerting/window.py: bucket arithmetic, distinct reporters, expiry, the cap."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alerting.window import CategoryWindow, WindowShape
+from models.escalation import MAX_SAMPLE_REPORT_IDS
+
+SHAPE = WindowShape(
+    length_seconds=300, bucket_seconds=10, allowed_lateness_seconds=60, max_reporters=10_000
+)
+
+
+def at(hour: int, minute: int, second: int) -> float:
+    return datetime(2026, 11, 26, hour, minute, second, tzinfo=UTC).timestamp()
+
+
+def add(
+    window: CategoryWindow,
+    event_time: float,
+    reporter: str,
+    *,
+    credible: bool = False,
+    report_id: str | None = None,
+    shape: WindowShape = SHAPE,
+) -> None:
+    window.add(
+        shape,
+        shape.bucket_of(event_time),
+        event_time,
+        reporter,
+        credible,
+        report_id if report_id is not None else f"{reporter}@{event_time}",
+    )
+
+
+# --- WindowShape ------------------------------------------------------------------------
+
+
+def test_shape_of_300_seconds_in_10_second_buckets_keeps_30_buckets() -> None:
+    assert SHAPE.bucket_count == 30
+
+
+@pytest.mark.parametrize(
+    ("length", "bucket", "count"), [(305, 10, 31), (10, 10, 1), (60, 7, 9), (1, 0.25, 4)]
+)
+def test_shape_bucket_count_rounds_up_partial_buckets(
+    length: float, bucket: float, count: int
+) -> None:
+    shape = WindowShape(length, bucket, 0, 10)
+    assert shape.bucket_count == count
+
+
+def test_shape_report_at_12_00_07_lands_in_the_12_00_00_bucket() -> None:
+    assert SHAPE.bucket_of(at(12, 0, 7)) * 10 == at(12, 0, 0)
+
+
+def test_shape_window_at_12_05_03_runs_from_12_00_10_to_12_05_10() -> None:
+    watermark = at(12, 5, 3)
+    assert SHAPE.bucket_of(watermark) * 10 == at(12, 5, 0)
+    assert SHAPE.first_bucket(watermark) * 10 == at(12, 0, 10)
+    # the window end is the end of the current bucket: 30 buckets of 10 s
+    assert (SHAPE.bucket_of(watermark) + 1) * 10 == at(12, 5, 10)
+
+
+def test_shape_12_00_00_bucket_has_left_the_window_at_12_05_03() -> None:
+    watermark = at(12, 5, 3)
+    assert SHAPE.bucket_of(at(12, 0, 7)) < SHAPE.first_bucket(watermark)
+    assert SHAPE.bucket_of(at(12, 0, 10)) == SHAPE.first_bucket(watermark)
+
+
+@pytest.mark.parametrize(
+    ("event_time", "bucket"), [(0.0, 0), (9.999, 0), (10.0, 1), (-0.001, -1), (-10.0, -1)]
+)
+def test_shape_bucket_i_holds_the_half_open_interval_from_i_times_width(
+    event_time: float, bucket: int
+) -> None:
+    assert SHAPE.bucket_of(event_time) == bucket
+
+
+# --- CategoryWindow: counting ------------------------------------------------------------
+
+
+def test_window_counts_one_reporter_clicking_twenty_times_once() -> None:
+    window = CategoryWindow()
+    for second in range(20):
+        add(window, 1000.0 + second, "same-reporter")
+    assert window.reports == 20
+    assert window.distinct_reporters == 1
+
+
+def test_window_counts_distinct_reporters() -> None:
+    window = CategoryWindow()
+    for index in range(7):
+        add(window, 1000.0 + index, f"reporter-{index}")
+    add(window, 1010.0, "reporter-3")
+    assert window.reports == 8
+    assert window.distinct_reporters == 7
+
+
+def test_window_reporter_stays_credible_once_seen_credible() -> None:
+    window = CategoryWindow()
+    add(window, 1000.0, "flagger", credible=False)
+    assert window.credible_reporters == 0
+    add(window, 1001.0, "flagger", credible=True)
+    add(window, 1002.0, "flagger", credible=False)
+    add(window, 1003.0, "someone-else", credible=False)
+    assert window.credible_reporters == 1
+    assert window.distinct_reporters == 2
+
+
+def test_window_buckets_hold_reports_per_ten_seconds() -> None:
+    window = CategoryWindow()
+    for event_time in (1000.0, 1004.0, 1009.9, 1010.0, 1035.0):
+        add(window, event_time, "r")
+    assert window.buckets == {100: 3, 101: 1, 103: 1}
+    assert window.reports == sum(window.buckets.values())
+
+
+def test_window_keeps_only_the_newest_sample_report_ids() -> None:
+    window = CategoryWindow()
+    ids = [f"report-{index}" for index in range(MAX_SAMPLE_REPORT_IDS + 10)]
+    for index, report_id in enumerate(ids):
+        add(window, 1000.0 + index, f"u{index}", report_id=report_id)
+    assert list(window.sample_report_ids) == ids[-MAX_SAMPLE_REPORT_IDS:]
+
+
+# --- CategoryWindow: expiry --------------------------------------------------------------
+
+
+def test_window_expire_keeps_the_bucket_that_is_still_inside() -> None:
+    window = CategoryWindow()
+    add(window, 1000.0, "a")
+    # the window ending at 1299.9 starts with bucket 100 (1299.9 -> bucket 129, 129 - 29)
+    window.expire(SHAPE, 1299.9)
+    assert window.reports == 1
+    assert window.distinct_reporters == 1
+
+
+def test_window_expire_drops_buckets_and_reporters_that_left() -> None:
+    window = CategoryWindow()
+    add(window, 1000.0, "a", credible=True)
+    add(window, 1005.0, "b")
+    # at 1300 the window starts with bucket 101 (1010 s): bucket 100 has left
+    window.expire(SHAPE, 1300.0)
+    assert window.reports == 0
+    assert window.distinct_reporters == 0
+    assert window.credible_reporters == 0
+    assert window.buckets == {}
+    assert window.is_empty
+
+
+def test_window_reporter_seen_again_survives_expiry_of_their_first_report() -> None:
+    window = CategoryWindow()
+    add(window, 1000.0, "a")
+    add(window, 1001.0, "b")
+    add(window, 1200.0, "a")
+    window.expire(SHAPE, 1300.0)
+    assert window.reports == 1
+    assert window.distinct_reporters == 1
+    assert set(window.reporters) == {"a"}
+
+
+def test_window_reporter_seen_again_out_of_order_keeps_the_newest_time() -> None:
+    window = CategoryWindow()
+    add(window, 1200.0, "a")
+    add(window, 1190.0, "a")
+    assert window.reporters["a"].last_seen == 1200.0
+
+
+def test_window_expire_drops_a_reporter_whose_late_report_left_the_window() -> None:
+    window = CategoryWindow()
+    add(window, 1000.0, "a")
+    window.expire(SHAPE, 1000.0)
+    add(window, 950.0, "b")  # 50 s behind the newest: within the 60 s lateness
+    window.expire(SHAPE, 1000.0)
+    add(window, 1260.0, "c")
+    # the window ending at 1260 starts at 970 s: b (950) has left, a (1000) and c remain
+    window.expire(SHAPE, 1260.0)
+    assert window.reports == 2
+    assert set(window.reporters) == {"a", "c"}
+    assert window.distinct_reporters <= window.reports
+
+
+# --- CategoryWindow: the reporter cap ----------------------------------------------------
+
+
+def test_window_reporter_cap_drops_the_longest_unseen_reporters() -> None:
+    shape = WindowShape(300, 10, 60, max_reporters=10)
+    window = CategoryWindow()
+    for index in range(25):
+        add(window, 1000.0 + index, f"u{index}", credible=index < 18, shape=shape)
+    assert window.distinct_reporters == 10
+    assert list(window.reporters) == [f"u{index}" for index in range(15, 25)]
+    assert window.credible_reporters == 3  # u15, u16, u17
+    assert window.reports == 25  # the cap bounds reporters, not the report count
+
+
+def test_window_reporter_cap_counts_a_returning_reporter_as_recently_seen() -> None:
+    shape = WindowShape(300, 10, 60, max_reporters=3)
+    window = CategoryWindow()
+    for name in ("a", "b", "c"):
+        add(window, 1000.0, name, shape=shape)
+    add(window, 1001.0, "a", shape=shape)
+    add(window, 1002.0, "d", shape=shape)
+    assert set(window.reporters) == {"a", "c", "d"}
+
+
+_ADDS = st.lists(
+    st.tuples(
+        st.floats(min_value=-20.0, max_value=40.0, allow_nan=False),  # time step
+        st.integers(min_value=0, max_value=15),  # reporter
+        st.booleans(),  # credible
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(adds=_ADDS, cap=st.integers(min_value=1, max_value=8))
+def test_window_reporters_never_exceed_the_cap_and_counts_stay_consistent(
+    adds: list[tuple[float, int, bool]], cap: int
+) -> None:
+    shape = WindowShape(300, 10, 60, max_reporters=cap)
+    window = CategoryWindow()
+    clock = 1_000_000.0
+    watermark = clock
+    for step, reporter, credible in adds:
+        clock += step
+        add(window, clock, f"u{reporter}", credible=credible, shape=shape)
+        watermark = max(watermark, clock)
+        window.expire(shape, watermark)
+        assert len(window.reporters) <= cap
+        assert window.credible_reporters == sum(m.credible for m in window.reporters.values())
+        assert window.reports == sum(window.buckets.values())
+        assert min(window.buckets, default=shape.first_bucket(watermark)) >= shape.first_bucket(
+            watermark
+        )
+        assert len(window.sample_report_ids) <= MAX_SAMPLE_REPORT_IDS
+
+
+# --- CategoryWindow: plain round trip ----------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(adds=_ADDS, expire_steps=st.integers(min_value=0, max_value=400))
+def test_window_to_plain_from_plain_round_trips(
+    adds: list[tuple[float, int, bool]], expire_steps: int
+) -> None:
+    window = CategoryWindow()
+    clock = 5_000.0
+    for step, reporter, credible in adds:
+        clock += step
+        add(window, clock, f"u{reporter}", credible=credible)
+    window.expire(SHAPE, clock + expire_steps)
+
+    restored = CategoryWindow.from_plain(orjson.loads(orjson.dumps(window.to_plain())))
+
+    assert restored == window
+    assert list(restored.reporters) == list(window.reporters)  # last-seen order kept
+    assert restored.reports == window.reports
+    assert restored.distinct_reporters == window.distinct_reporters
+    assert restored.credible_reporters == window.credible_reporters
+    assert restored.samples.maxlen == MAX_SAMPLE_REPORT_IDS
+    assert restored.to_plain() == window.to_plain()
+
+
+def test_window_empty_window_is_empty() -> None:
+    window = CategoryWindow()
+    assert window.is_empty
+    assert window.distinct_reporters == 0
+    add(window, 1.0, "a")
+    assert not window.is_empty
