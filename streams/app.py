@@ -41,8 +41,30 @@ from streams.logs import get_logger, logging_config
 from streams.metrics import WorkerMetrics
 from streams.pipeline import BatchOutput, InputMessage, ReportPipeline
 from streams.settings import Settings
+from streams.topics import ensure_topics
 
 log = get_logger("spikewatch.app")
+
+
+class _TopicEnsuringApp(faust.App):
+    """A Faust app that creates our topics before its consumer subscribes.
+
+    Faust creates only internal topics; without this, a worker started with
+    ``faust -A streams.app worker`` on a fresh cluster would ignore the missing
+    input topic until the next rebalance.
+    """
+
+    def __init__(self, *args: Any, settings: Settings, policy: Policy, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._spikewatch_settings = settings
+        self._spikewatch_policy = policy
+
+    async def on_first_start(self) -> None:
+        self._spikewatch_settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await super().on_first_start()
+        created = await ensure_topics(self._spikewatch_settings, self._spikewatch_policy)
+        if created:
+            log.info("topics_created", topics=created)
 
 
 class Spikewatch:
@@ -54,8 +76,10 @@ class Spikewatch:
         self.metrics = WorkerMetrics(policy.teams)
         self.metrics.policy.info({"policy_version": policy.policy_version})
         self.engine = DetectionEngine(policy)
-        self.app = faust.App(
+        self.app = _TopicEnsuringApp(
             settings.app_id,
+            settings=settings,
+            policy=policy,
             broker=settings.faust_broker,
             store=settings.store,
             datadir=str(settings.data_dir),

@@ -21,7 +21,7 @@ from models.escalation import Escalation, EventAction, Severity
 from streams.traffic import MALFORMED_SAMPLES
 from tests.support.kafka import Record, read_until, send_all
 from tests.support.reports import ORDINARY_VIEWER, TRUSTED_FLAGGER, keyed, report
-from tests.support.worker import WorkerConfig, WorkerProcess, metric_value
+from tests.support.worker import FAUST_WORKER, WorkerConfig, WorkerProcess, metric_value
 
 pytestmark = pytest.mark.kafka
 
@@ -246,3 +246,27 @@ def test_restarted_worker_keeps_window_state(bootstrap: str, tmp_path: Path) -> 
         "the 4 restored reporters plus the first new one reach the floor of 5; "
         "without the restored state the 3 new reporters alone could never trigger"
     )
+
+
+def test_faust_command_line_runs_the_same_app_on_a_fresh_cluster(
+    bootstrap: str, tmp_path: Path
+) -> None:
+    """``faust -A streams.app worker`` keeps working, creating its topics itself."""
+    config = WorkerConfig(bootstrap=bootstrap, run_dir=tmp_path)
+    target = "via-faust-cli"
+    process = WorkerProcess(config, command=FAUST_WORKER).start()
+    try:
+        trusted = report(target, "child_safety", reporter=dict(TRUSTED_FLAGGER))
+        asyncio.run(send_all(bootstrap, config.input_topic, [keyed(trusted)]))
+        records = asyncio.run(
+            read_until(
+                bootstrap,
+                None,
+                pattern=f"^{config.oncall_prefix.replace('.', '[.]')}.*",
+                done=triggers_for(target),
+                within=60,
+            )
+        )
+    finally:
+        process.stop()
+    assert [e.severity for _, e in escalations_of(records, target)] == [Severity.CRITICAL]

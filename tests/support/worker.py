@@ -53,17 +53,22 @@ class WorkerConfig:
         }
 
 
+SPIKEWATCH_WORKER = (sys.executable, "-m", "streams.cli", "worker")
+FAUST_WORKER = (sys.executable, "-m", "faust", "-A", "streams.app", "worker", "-l", "info")
+
+
 class WorkerProcess:
-    def __init__(self, config: WorkerConfig) -> None:
+    def __init__(self, config: WorkerConfig, command: tuple[str, ...] = SPIKEWATCH_WORKER) -> None:
         self.config = config
+        self.command = command
         self.log_path = config.run_dir / f"worker-{time.time_ns()}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 90.0) -> WorkerProcess:
+    def start(self, timeout: float = 180.0) -> WorkerProcess:
         self.config.run_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"],
+            list(self.command),
             cwd=REPO_ROOT,
             env=self.config.env(),
             stdout=log,
