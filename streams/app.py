@@ -29,14 +29,16 @@ from typing import Any, cast
 
 import faust
 from aiokafka.partitioner import murmur2
-from faust.types import EventT
+from faust.types import EventT, TableT
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.exposition import choose_encoder
 
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy, load_policy
+from models.dead_letter import DeadLetter
 from models.escalation import Escalation
 from streams.broadcasts import BroadcastStates
+from streams.kpis import KpiOutput, OncallKpiRecorder
 from streams.logs import get_logger, logging_config
 from streams.metrics import WorkerMetrics
 from streams.pipeline import BatchOutput, InputMessage, ReportPipeline
@@ -54,6 +56,7 @@ class Spikewatch:
         self.metrics = WorkerMetrics(policy.teams)
         self.metrics.policy.info({"policy_version": policy.policy_version})
         self.engine = DetectionEngine(policy)
+        self._lag_partitions: set[int] = set()
         self.app = faust.App(
             settings.app_id,
             broker=settings.faust_broker,
@@ -70,37 +73,12 @@ class Spikewatch:
             producer_acks=-1,
             logging_config=logging_config(settings.log_level),
         )
-        self.input_topic = self.app.topic(
-            settings.input_topic,
-            key_type=bytes,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=settings.topic_partitions,
-        )
-        self.dead_letter_topic = self.app.topic(
-            settings.resolved_dead_letter_topic,
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=settings.topic_partitions,
-        )
+        self.input_topic = self._raw_topic(settings.input_topic)
+        self.dead_letter_topic = self._raw_topic(settings.resolved_dead_letter_topic)
         self.oncall_topics = {
-            team: self.app.topic(
-                settings.oncall_topic(team),
-                key_serializer="raw",
-                value_serializer="raw",
-                partitions=settings.topic_partitions,
-            )
-            for team in sorted(policy.teams)
+            team: self._raw_topic(settings.oncall_topic(team)) for team in sorted(policy.teams)
         }
-        self.table = self.app.Table(
-            "broadcast-state",
-            default=None,
-            key_type=bytes,
-            value_type=bytes,
-            partitions=settings.topic_partitions,
-            use_partitioner=True,
-        )
+        self.table = self._bytes_table("broadcast-state")
         self.states = BroadcastStates(self.table, self._partition_of)
         self.pipeline = ReportPipeline(
             self.engine,
@@ -109,11 +87,60 @@ class Spikewatch:
             max_message_bytes=settings.max_message_bytes,
             max_future_skew_seconds=settings.max_future_skew_seconds,
         )
+        self._build_oncall_loop()
         self._register()
+
+    def _build_oncall_loop(self) -> None:
+        """Acknowledgements and our own escalations in, KPI timelines per incident kept.
+
+        See :mod:`streams.kpis` for why both are read on one co-partitioned agent.
+        """
+        settings = self.settings
+        self.ack_topic = self._raw_topic(settings.ack_topic)
+        self.ack_dead_letter_topic = self._raw_topic(settings.resolved_ack_dead_letter_topic)
+        self.oncall_sources = self._raw_topic(
+            settings.ack_topic,
+            *(topic.get_topic_name() for topic in self.oncall_topics.values()),
+        )
+        self.timelines = self._bytes_table("incident-timelines")
+        self.kpis = OncallKpiRecorder(
+            self.timelines,
+            self.policy.oncall,
+            self.metrics,
+            ack_topic=settings.ack_topic,
+            partition_of=self._partition_of,
+            max_message_bytes=settings.max_message_bytes,
+        )
+
+    def _raw_topic(self, *names: str) -> faust.TopicT:
+        return self.app.topic(
+            *names,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=self.settings.topic_partitions,
+        )
+
+    def _bytes_table(self, name: str) -> TableT[bytes, bytes]:
+        """A table whose changelog partition is the producer's hash of the key.
+
+        ``use_partitioner=True`` lets batches and timers write outside an event's
+        context; keys hash to the same partition number as the topics they come from.
+        """
+        return self.app.Table(
+            name,
+            default=None,
+            key_type=bytes,
+            value_type=bytes,
+            partitions=self.settings.topic_partitions,
+            use_partitioner=True,
+        )
 
     def _register(self) -> None:
         app = self.app
         app.agent(self.input_topic, name="reports")(self._consume_reports)
+        app.agent(self.oncall_sources, name="oncall-kpis")(self._consume_oncall_loop)
         app.timer(self.settings.tick_interval_seconds)(self._tick)
         app.task(self._announce_start)
         spikewatch = self
@@ -140,30 +167,57 @@ class Spikewatch:
         async for events in batches:
             await self._handle_batch(events)
 
+    async def _consume_oncall_loop(self, stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            output = self.kpis.process(_input_message(event), time.time())
+            await self._send_oncall_output(output)
+
+    async def _send_oncall_output(self, output: KpiOutput) -> None:
+        pending = await self._send_refused(
+            output.dead_letters, self.ack_dead_letter_topic, output.reroutes, self.ack_topic
+        )
+        if pending:
+            await asyncio.gather(*pending)
+
     async def _handle_batch(self, events: Sequence[EventT[bytes]]) -> None:
         received = time.time()
         output = self.pipeline.process(_input_message(event) for event in events)
         await self._send(output)
         produced = time.time()
-        for _ in output.escalations:
-            self.metrics.ingest_to_escalation.observe(produced - received)
+        for escalation in output.escalations:
+            self.metrics.observe_ingest_to_escalation(
+                produced - received, escalation.labels.broadcast_id
+            )
         if output.newest_event_time is not None:
             self.metrics.event_time_lag.set(max(0.0, produced - output.newest_event_time))
         self.metrics.last_progress.set(produced)
 
     async def _send(self, output: BatchOutput) -> None:
-        pending: list[Awaitable[Any]] = []
-        for key, letter in output.dead_letters:
-            pending.append(
-                await self.dead_letter_topic.send(
-                    key=key, value=letter.model_dump_json().encode(), force=True
-                )
-            )
-        for key, value in output.reroutes:
-            pending.append(await self.input_topic.send(key=key, value=value, force=True))
+        pending = await self._send_refused(
+            output.dead_letters, self.dead_letter_topic, output.reroutes, self.input_topic
+        )
         pending.extend(await self._send_escalations(output.escalations))
         if pending:
             await asyncio.gather(*pending)
+
+    async def _send_refused(
+        self,
+        dead_letters: list[tuple[bytes | None, DeadLetter]],
+        dead_letter_topic: faust.TopicT,
+        reroutes: list[tuple[bytes, bytes]],
+        home_topic: faust.TopicT,
+    ) -> list[Awaitable[Any]]:
+        """Dead letters out, and messages with the wrong key back to their topic, keyed right."""
+        pending: list[Awaitable[Any]] = []
+        for key, letter in dead_letters:
+            pending.append(
+                await dead_letter_topic.send(
+                    key=key, value=letter.model_dump_json().encode(), force=True
+                )
+            )
+        for key, value in reroutes:
+            pending.append(await home_topic.send(key=key, value=value, force=True))
+        return pending
 
     async def _send_escalations(self, escalations: list[Escalation]) -> list[Awaitable[Any]]:
         pending: list[Awaitable[Any]] = []
@@ -203,27 +257,41 @@ class Spikewatch:
             await asyncio.gather(*await self._send_escalations(resolved))
         self.metrics.open_incidents.set(open_incidents)
         self.metrics.broadcasts_tracked.set(len(self.states))
-        self._measure_lag()
+        self.kpis.sweep(now, {tp.partition for tp in self._owned_partitions(self.ack_topic)})
+        await self._measure_lag()
         self.metrics.last_progress.set(time.time())
 
-    def _measure_lag(self) -> None:
-        consumer = self.app.consumer
-        for tp in self._owned_input_partitions():
+    async def _measure_lag(self) -> None:
+        """Lag against end offsets asked of the broker, not the fetcher's last answer.
+
+        A stalled fetcher would otherwise freeze the end offsets it reports and
+        hide the traffic that the ingest-stalled alert looks for.
+        """
+        owned = self._owned_input_partitions()
+        for gone in self._lag_partitions - {tp.partition for tp in owned}:
+            self.metrics.consumer_lag.remove(str(gone))
+            self.metrics.input_end_offset.remove(str(gone))
+        self._lag_partitions = {tp.partition for tp in owned}
+        if not owned:
+            return
+        try:
+            end_offsets = await asyncio.wait_for(self.app.consumer.highwaters(*owned), 5.0)
+        except Exception as error:  # a slow broker must not stop the resolve timer
+            log.warning("end_offsets_unavailable", error=type(error).__name__)
+            return
+        for tp, end_offset in end_offsets.items():
+            partition = str(tp.partition)
+            self.metrics.input_end_offset.labels(partition).set(end_offset)
             next_offset = self.pipeline.next_offsets.get(tp.partition)
-            if next_offset is None:
-                continue
-            highwater = consumer.highwater(tp)
-            if highwater is not None:
-                self.metrics.consumer_lag.labels(str(tp.partition)).set(
-                    max(0, highwater - next_offset)
-                )
+            if next_offset is not None:
+                self.metrics.consumer_lag.labels(partition).set(max(0, end_offset - next_offset))
 
     def _owned_input_partitions(self) -> list[Any]:
-        return [
-            tp
-            for tp in self.app.assignor.assigned_actives()
-            if tp.topic == self.settings.input_topic
-        ]
+        return self._owned_partitions(self.input_topic)
+
+    def _owned_partitions(self, topic: faust.TopicT) -> list[Any]:
+        name = topic.get_topic_name()
+        return [tp for tp in self.app.assignor.assigned_actives() if tp.topic == name]
 
     def _partition_of(self, key: bytes) -> int:
         """The input partition of a broadcast key: aiokafka's default partitioner."""
