@@ -46,6 +46,9 @@ from streams.settings import Settings
 
 log = get_logger("spikewatch.app")
 
+LAG_INTERVAL_SECONDS = 5.0
+"""How often end offsets are asked of the broker: well inside any scrape interval."""
+
 
 class Spikewatch:
     """Wires settings, policy, metrics and the core into one Faust app."""
@@ -142,6 +145,7 @@ class Spikewatch:
         app.agent(self.input_topic, name="reports")(self._consume_reports)
         app.agent(self.oncall_sources, name="oncall-kpis")(self._consume_oncall_loop)
         app.timer(self.settings.tick_interval_seconds)(self._tick)
+        app.timer(LAG_INTERVAL_SECONDS)(self._measure_lag)
         app.task(self._announce_start)
         spikewatch = self
 
@@ -161,13 +165,28 @@ class Spikewatch:
         self.table.on_recover(self._on_recovered)
 
     async def _consume_reports(self, stream: faust.StreamT[bytes]) -> None:
+        await self._make_producer_track(self.table)
         batches = cast(faust.Stream[bytes], stream).take_events(
             self.settings.batch_max_messages, within=self.settings.batch_max_wait_seconds
         )
         async for events in batches:
             await self._handle_batch(events)
 
+    async def _make_producer_track(self, table: TableT[bytes, bytes]) -> None:
+        """Have the producer keep the changelog topic in its metadata before any write.
+
+        A ``use_partitioner`` table asks the producer's partitioner, which fails
+        with a TypeError on a topic missing from its metadata; and aiokafka's
+        producer, once it has sent anywhere, refreshes metadata only for topics it
+        has sent to. A table whose first write follows another send (the timelines
+        always, the broadcast state after a batch of dead letters only) would crash
+        its agent. ``partitions_for`` is aiokafka's public way to register a topic.
+        """
+        producer = cast(Any, self.app.producer)._ensure_producer()
+        await producer.partitions_for(table.changelog_topic.get_topic_name())
+
     async def _consume_oncall_loop(self, stream: faust.StreamT[bytes]) -> None:
+        await self._make_producer_track(self.timelines)
         async for event in stream.events():
             output = self.kpis.process(_input_message(event), time.time())
             await self._send_oncall_output(output)
@@ -258,14 +277,15 @@ class Spikewatch:
         self.metrics.open_incidents.set(open_incidents)
         self.metrics.broadcasts_tracked.set(len(self.states))
         self.kpis.sweep(now, {tp.partition for tp in self._owned_partitions(self.ack_topic)})
-        await self._measure_lag()
         self.metrics.last_progress.set(time.time())
 
     async def _measure_lag(self) -> None:
         """Lag against end offsets asked of the broker, not the fetcher's last answer.
 
         A stalled fetcher would otherwise freeze the end offsets it reports and
-        hide the traffic that the ingest-stalled alert looks for.
+        hide the traffic that the ingest-stalled alert looks for. The broker round
+        trip goes through the consumer's thread and can take a second, so it has
+        its own timer rather than delaying the resolve timer.
         """
         owned = self._owned_input_partitions()
         for gone in self._lag_partitions - {tp.partition for tp in owned}:

@@ -213,8 +213,22 @@ class WorkerMetrics:
             ["severity"],
             registry=r,
         )
+        self._start_alerted_series_at_zero()
+
+    def _start_alerted_series_at_zero(self) -> None:
+        """Create the series that alerts take ``rate``/``increase`` of, at 0.
+
+        A labelled counter otherwise appears with its first increment already in
+        it, and ``increase()`` cannot see a rise before a series' first sample:
+        the first SLA breach or dead letter of a reason would never alert.
+        """
+        for reason in DeadLetterReason:
+            self.dead_letters.labels(reason.value)
+            self.oncall_dead_letters.labels(reason.value)
         for severity in Severity:
             self.awaiting_acknowledgement.labels(severity.value).set(0)
+            for team in self.teams:
+                self.sla_breaches.labels(team, severity.value)
 
     def count_report(self, category: str | None, platform: str | None, outcome: Outcome) -> None:
         self.reports.labels(
