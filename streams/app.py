@@ -30,7 +30,7 @@ from typing import Any, cast
 import faust
 from aiokafka.partitioner import murmur2
 from faust.types import EventT, TableT
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics
 from prometheus_client.exposition import choose_encoder
 
 from alerting.engine import DetectionEngine
@@ -56,6 +56,7 @@ class Spikewatch:
     def __init__(self, settings: Settings, policy: Policy) -> None:
         self.settings = settings
         self.policy = policy
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created: 2x scrape, unread
         self.metrics = WorkerMetrics(policy.teams)
         self.metrics.policy.info({"policy_version": policy.policy_version})
         self.engine = DetectionEngine(policy)
@@ -289,8 +290,7 @@ class Spikewatch:
         """
         owned = self._owned_input_partitions()
         for gone in self._lag_partitions - {tp.partition for tp in owned}:
-            self.metrics.consumer_lag.remove(str(gone))
-            self.metrics.input_end_offset.remove(str(gone))
+            self.metrics.forget_partition(gone)
         self._lag_partitions = {tp.partition for tp in owned}
         if not owned:
             return

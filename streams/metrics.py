@@ -9,7 +9,9 @@ broadcast ids travel as exemplars where OpenMetrics is requested.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 from enum import StrEnum
+from itertools import product
 
 from prometheus_client import (
     CollectorRegistry,
@@ -21,10 +23,10 @@ from prometheus_client import (
     ProcessCollector,
 )
 
-from alerting.oncall import KpiFacts
+from alerting.oncall import KpiFacts, Resolver
 from models.acknowledgement import AckAction, Actor
 from models.dead_letter import DeadLetterReason
-from models.escalation import Escalation, Severity
+from models.escalation import Escalation, EscalationClass, EventAction, Severity
 from models.report import Category, Platform
 
 OTHER = "other"
@@ -213,22 +215,41 @@ class WorkerMetrics:
             ["severity"],
             registry=r,
         )
-        self._start_alerted_series_at_zero()
+        self._create_series_at_zero()
 
-    def _start_alerted_series_at_zero(self) -> None:
-        """Create the series that alerts take ``rate``/``increase`` of, at 0.
+    def _create_series_at_zero(self) -> None:
+        """Create every counter series that rules and boards take ``increase`` of, at 0.
 
-        A labelled counter otherwise appears with its first increment already in
-        it, and ``increase()`` cannot see a rise before a series' first sample:
-        the first SLA breach or dead letter of a reason would never alert.
+        A labelled counter otherwise first appears with its first increment already
+        in it, and ``increase()`` cannot see a rise before a series' first sample:
+        a worker's first batch of a category would look like no reports at all (the
+        ingest-stalled alert would fire), the first SLA breach of a team would never
+        alert. The label sets are fixed enums, so this costs a few hundred series.
         """
+        categories, platforms = sorted(self._categories), [*sorted(self._platforms), OTHER]
+        for category, platform, outcome in product(categories, platforms, Outcome):
+            self.reports.labels(category, platform, outcome.value)
         for reason in DeadLetterReason:
             self.dead_letters.labels(reason.value)
             self.oncall_dead_letters.labels(reason.value)
         for severity in Severity:
             self.awaiting_acknowledgement.labels(severity.value).set(0)
+            review = _review(severity)
             for team in self.teams:
                 self.sla_breaches.labels(team, severity.value)
+                self.incidents_incoming.labels(team, severity.value, review)
+                for escalation_class in EscalationClass:
+                    self.escalations.labels(
+                        EventAction.TRIGGER.value, severity.value, escalation_class.value, team
+                    )
+                for resolver in Resolver:
+                    self.incidents_solved.labels(team, severity.value, resolver.value)
+
+    def forget_partition(self, partition: int) -> None:
+        """Drop the per-partition gauges of a partition another worker now owns."""
+        for gauge in (self.consumer_lag, self.input_end_offset):
+            with suppress(KeyError):
+                gauge.remove(str(partition))
 
     def count_report(self, category: str | None, platform: str | None, outcome: Outcome) -> None:
         self.reports.labels(
@@ -269,8 +290,7 @@ class WorkerMetrics:
         severity_label = severity.value if severity is not None else OTHER
         exemplar = broadcast_exemplar(broadcast_id) if broadcast_id else None
         if facts.incoming:
-            review = "manual" if severity is not None and severity.pages else "automatic"
-            self.incidents_incoming.labels(team_label, severity_label, review).inc()
+            self.incidents_incoming.labels(team_label, severity_label, _review(severity)).inc()
         if facts.solved_by is not None:
             self.incidents_solved.labels(team_label, severity_label, facts.solved_by.value).inc()
         if facts.time_to_acknowledge is not None:
@@ -284,6 +304,11 @@ class WorkerMetrics:
         self.sla_breaches.labels(
             bounded(team, self.teams), severity.value if severity is not None else OTHER
         ).inc()
+
+
+def _review(severity: Severity | None) -> str:
+    """``manual`` when the severity pages a person for review, else ``automatic``."""
+    return "manual" if severity is not None and severity.pages else "automatic"
 
 
 def broadcast_exemplar(broadcast_id: str) -> dict[str, str]:

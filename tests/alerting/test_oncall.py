@@ -15,15 +15,8 @@ from alerting.oncall import (
 )
 from alerting.policy import OncallPolicy
 from models.acknowledgement import AckAction, Acknowledgement, Actor
-from models.escalation import (
-    Escalation,
-    EscalationClass,
-    EscalationLabels,
-    EventAction,
-    Evidence,
-    Severity,
-)
-from models.report import Category
+from models.escalation import Escalation, EventAction, Severity
+from tests.support.escalations import escalation as make_escalation
 
 T0 = 1_800_000_000.0
 KEY = f"spikewatch:b:1:harassment:{int(T0 * 1000)}"
@@ -37,29 +30,7 @@ def utc(seconds: float) -> datetime:
 def escalation(
     action: EventAction, at: float, severity: Severity = Severity.CRITICAL
 ) -> Escalation:
-    return Escalation(
-        event_id="e",
-        dedup_key=KEY,
-        sequence=1,
-        event_action=action,
-        severity=severity,
-        escalation_class=EscalationClass.REPORT_SPIKE,
-        summary="s",
-        labels=EscalationLabels(broadcast_id="b:1", category=Category.HARASSMENT, team="t"),
-        evidence=Evidence(
-            reports=1,
-            distinct_reporters=1,
-            viewers=None,
-            expected_reports=0,
-            window_start=utc(at),
-            window_end=utc(at),
-            sample_report_ids=[],
-            rules=[],
-        ),
-        detected_at=utc(at),
-        starts_at=utc(at),
-        policy_version="p",
-    )
+    return make_escalation(KEY, action, severity, at=at, broadcast_id="b:1")
 
 
 def ack(action: AckAction, at: float, actor: Actor = Actor.HUMAN) -> Acknowledgement:

@@ -53,3 +53,24 @@ def test_exemplars_fit_the_openmetrics_label_budget() -> None:
     exemplar = broadcast_exemplar("b" * 128)
     assert sum(len(k) + len(v) for k, v in exemplar.items()) == EXEMPLAR_LABEL_BUDGET
     assert broadcast_exemplar("short") == {"broadcast_id": "short"}
+
+
+def test_alerted_counters_exist_at_zero_before_their_first_increment() -> None:
+    metrics = WorkerMetrics({"team-a"})
+    sample = metrics.registry.get_sample_value
+    labels = {"category": "spam", "platform": "twitter", "outcome": "accepted"}
+    assert sample("spikewatch_reports_received_total", labels) == 0
+    assert sample("spikewatch_dead_letters_total", {"reason": "not_json"}) == 0
+    breach = {"team": "team-a", "severity": "critical"}
+    assert sample("spikewatch_oncall_sla_breaches_total", breach) == 0
+
+
+def test_forgetting_a_partition_drops_its_gauges_even_if_never_set() -> None:
+    metrics = WorkerMetrics({"team-a"})
+    metrics.consumer_lag.labels("3").set(7)
+    metrics.forget_partition(3)
+    metrics.forget_partition(5)
+    assert (
+        metrics.registry.get_sample_value("spikewatch_consumer_lag_messages", {"partition": "3"})
+        is None
+    )
