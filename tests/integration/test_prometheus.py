@@ -1,12 +1,14 @@
 """A real Prometheus scraping a real worker on the real broker, end to end.
 
-One scenario drives everything: a harassment spike that on-call acknowledges and
-resolves through the acknowledgement topic, a trusted flagger's child-safety
-report that nobody acknowledges (its test SLA is 2 s) and that the quiet timer
-resolves, and a few malformed messages. Prometheus (Debian's package, 127.0.0.1,
-1 s scrape and evaluation) loads the project's recording and alert rules with
-their ``for:`` durations removed, and the tests assert through its HTTP API.
-The Grafana boards' queries run against the same Prometheus afterwards.
+One scenario drives everything (the last test stops the worker): a harassment
+spike that on-call acknowledges and resolves through the acknowledgement topic,
+a trusted flagger's child-safety report that nobody acknowledges (its test SLA
+is 2 s) and that the quiet timer resolves, and a few malformed messages.
+Prometheus (Debian's package, 127.0.0.1, 1 s scrape and evaluation) loads the
+project's recording and alert rules with their ``for:`` durations removed, and
+the tests assert through its HTTP API. The Grafana boards' queries run against
+the same Prometheus afterwards, and its alerts go to a real Alertmanager with
+the project's routing.
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ from streams.traffic import MALFORMED_SAMPLES
 from tests.support.acks import acknowledgement
 from tests.support.kafka import read_until, send_all
 from tests.support.monitoring import (
+    ALERTMANAGER_CONFIG,
     GRAFANA_DIR,
     PROMETHEUS_DIR,
+    AlertmanagerServer,
     PrometheusServer,
     exposed_names,
+    get_json,
     metric_names,
     recording_rule_names,
     wait_for,
@@ -49,6 +54,7 @@ UNANSWERED = "prom-unanswered"
 class Scenario:
     worker: WorkerProcess
     prometheus: PrometheusServer
+    alertmanager: AlertmanagerServer
     triggers: dict[str, Escalation]
 
 
@@ -76,10 +82,17 @@ def rules_without_for(directory: Path) -> list[str]:
     return copies
 
 
-def scrape_config(worker: WorkerProcess, rule_files: list[str]) -> dict[str, Any]:
+def scrape_config(
+    worker: WorkerProcess, rule_files: list[str], alertmanager: AlertmanagerServer
+) -> dict[str, Any]:
     return {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": rule_files,
+        "alerting": {
+            "alertmanagers": [
+                {"static_configs": [{"targets": [f"127.0.0.1:{alertmanager.port}"]}]}
+            ]
+        },
         "scrape_configs": [
             {
                 "job_name": "spikewatch",
@@ -122,8 +135,11 @@ def scenario(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     )
     worker = WorkerProcess(config).start()
     prometheus = PrometheusServer(run_dir / "prometheus")
+    alertmanager = AlertmanagerServer(run_dir / "alertmanager")
     try:
-        prometheus.start(scrape_config(worker, rules_without_for(run_dir / "rules")))
+        alertmanager.start(ALERTMANAGER_CONFIG)
+        rules = rules_without_for(run_dir / "rules")
+        prometheus.start(scrape_config(worker, rules, alertmanager))
         wait_for(lambda: prometheus.value('up{job="spikewatch"}') == 1, 60, "the first scrape")
         spike = [report(SPIKE, "harassment", viewers=800) for _ in range(15)]
         flagged = report(UNANSWERED, "child_safety", reporter=dict(TRUSTED_FLAGGER))
@@ -142,9 +158,10 @@ def scenario(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         dedup_key = triggers[SPIKE].dedup_key
         acks = [acknowledgement(dedup_key), acknowledgement(dedup_key, "resolved")]
         asyncio.run(send_all(config.bootstrap, config.ack_topic, acks))
-        yield Scenario(worker, prometheus, triggers)
+        yield Scenario(worker, prometheus, alertmanager, triggers)
     finally:
         prometheus.stop()
+        alertmanager.stop()
         worker.stop()
 
 
@@ -279,3 +296,22 @@ def test_every_dashboard_query_runs_on_real_data_and_reads_only_exposed_metrics(
     assert not problems, "\n".join(problems)
     with_data = [expr for _, _, expr in queries if scenario.prometheus.query(expr)]
     assert len(with_data) >= len(queries) * 2 // 3, "most panels show the scenario's data"
+
+
+def test_a_stopped_worker_fires_worker_down_into_alertmanager_last(scenario: Scenario) -> None:
+    scenario.worker.stop()
+
+    def alertmanager_alerts() -> dict[str, dict[str, Any]]:
+        alerts = get_json(f"{scenario.alertmanager.url}/api/v2/alerts")
+        return {a["labels"]["alertname"]: a for a in alerts}
+
+    def worker_down() -> dict[str, Any] | None:
+        return alertmanager_alerts().get("SpikewatchWorkerDown")
+
+    alert = wait_for(worker_down, 60, "SpikewatchWorkerDown in Alertmanager")
+    assert alert["labels"]["instance"] == f"127.0.0.1:{scenario.worker.config.web_port}"
+    assert alert["labels"]["severity"] == "critical"
+    assert [r["name"] for r in alert["receivers"]] == ["spikewatch-pager"]
+    assert alert["status"]["state"] == "active", "nothing inhibits the cause"
+    sla = alertmanager_alerts()["SpikewatchAckSLABreached"]
+    assert [r["name"] for r in sla["receivers"]] == ["trust-safety-leads"]
