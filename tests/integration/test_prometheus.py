@@ -89,9 +89,7 @@ def scrape_config(
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": rule_files,
         "alerting": {
-            "alertmanagers": [
-                {"static_configs": [{"targets": [f"127.0.0.1:{alertmanager.port}"]}]}
-            ]
+            "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{alertmanager.port}"]}]}]
         },
         "scrape_configs": [
             {
