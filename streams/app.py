@@ -164,9 +164,9 @@ class Spikewatch:
             return web.json(spikewatch.health())
 
         self.table.on_recover(self._on_recovered)
+        self.timelines.on_recover(self._on_timelines_recovered)
 
     async def _consume_reports(self, stream: faust.StreamT[bytes]) -> None:
-        await self._make_producer_track(self.table)
         batches = cast(faust.Stream[bytes], stream).take_events(
             self.settings.batch_max_messages, within=self.settings.batch_max_wait_seconds
         )
@@ -182,12 +182,13 @@ class Spikewatch:
         has sent to. A table whose first write follows another send (the timelines
         always, the broadcast state after a batch of dead letters only) would crash
         its agent. ``partitions_for`` is aiokafka's public way to register a topic.
+        Called when recovery ends: the changelog exists then, and streams resume
+        only afterwards.
         """
         producer = cast(Any, self.app.producer)._ensure_producer()
         await producer.partitions_for(table.changelog_topic.get_topic_name())
 
     async def _consume_oncall_loop(self, stream: faust.StreamT[bytes]) -> None:
-        await self._make_producer_track(self.timelines)
         async for event in stream.events():
             output = self.kpis.process(_input_message(event), time.time())
             await self._send_oncall_output(output)
@@ -318,8 +319,12 @@ class Spikewatch:
         return int(murmur2(key) & 0x7FFFFFFF) % self.settings.topic_partitions
 
     async def _on_recovered(self) -> None:
+        await self._make_producer_track(self.table)
         self.states.reload({tp.partition for tp in self._owned_input_partitions()})
         log.info("state_recovered", broadcasts=len(self.states))
+
+    async def _on_timelines_recovered(self) -> None:
+        await self._make_producer_track(self.timelines)
 
     async def _announce_start(self) -> None:
         self.metrics.up.set(1)
