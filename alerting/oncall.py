@@ -6,7 +6,7 @@ acknowledgements on-call tools send, both keyed by ``dedup_key``, and keeps one
 does not lose a trigger time. The functions here update a timeline and say which
 KPI facts it produced; the shell turns those into metrics.
 
-Definitions (the README's KPI table repeats them):
+Definitions (the README's metric table repeats them):
 
 * *incoming*: a trigger; *manual* when its severity pages a person;
 * *time to acknowledge*: trigger to the first acknowledgement (a resolution

@@ -3,7 +3,7 @@
 The escalation topics tell on-call that something happened; this contract is
 the way back, so spikewatch can measure the on-call loop (time to acknowledge,
 handle time, SLA breaches) without reading any on-call tool's API. Tools write
-it as UTF-8 JSON on the acknowledgement topic (default ``oncall.acks``) keyed by
+it as UTF-8 JSON on the acknowledgement topic (default ``oncall-acks``) keyed by
 the incident's ``dedup_key``, the same key the escalation carried, so an
 incident's escalations and acknowledgements live on the same partition number.
 
