@@ -94,12 +94,29 @@ class CategoryPolicy(_Strict):
     )
 
 
+class OncallPolicy(_Strict):
+    """Targets of the on-call loop, measured from acknowledgements (see models.acknowledgement).
+
+    ``ack_sla_seconds`` is the time on-call has to acknowledge an incident of a
+    severity; severities not listed have no SLA. Timelines are forgotten
+    ``keep_resolved_seconds`` after resolution (late acknowledgements still
+    match until then) and ``keep_open_seconds`` after they began if never resolved.
+    """
+
+    ack_sla_seconds: dict[Severity, PositiveSeconds] = Field(
+        default_factory=lambda: {Severity.CRITICAL: 300.0, Severity.ERROR: 900.0}
+    )
+    keep_resolved_seconds: PositiveSeconds = 3600
+    keep_open_seconds: PositiveSeconds = 7 * 86400
+
+
 class Policy(_Strict):
     policy_version: Annotated[str, Field(min_length=1, max_length=64)]
     window: WindowPolicy = WindowPolicy()
     lifecycle: LifecyclePolicy = LifecyclePolicy()
     spike: SpikePolicy = SpikePolicy()
     credible_report: CredibleReportPolicy = CredibleReportPolicy()
+    oncall: OncallPolicy = OncallPolicy()
     categories: dict[Category, CategoryPolicy]
 
     @model_validator(mode="after")

@@ -1,4 +1,4 @@
-"""Turn raw Kafka bytes into a ReportEvent, or say precisely why not.
+"""Turn raw Kafka bytes into an input contract (report, acknowledgement), or say why not.
 
 The worker consumes raw bytes and calls :func:`decode_report` instead of letting
 Faust deserialize: a Faust decode error acks the message and crashes the agent,
@@ -8,13 +8,17 @@ whereas a :class:`Rejection` goes to the dead-letter topic with its reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from models.acknowledgement import Acknowledgement
 from models.dead_letter import DeadLetterReason
 from models.report import ReportEvent
 
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
+
+Contract = TypeVar("Contract", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,20 @@ def decode_report(
     payload: bytes | None, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
 ) -> ReportEvent | Rejection:
     """Validate one message value against ReportEvent v1; never raises on bad input."""
+    return decode_contract(payload, ReportEvent, "reported_at", max_bytes)
+
+
+def decode_acknowledgement(
+    payload: bytes | None, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> Acknowledgement | Rejection:
+    """Validate one message value against Acknowledgement v1; never raises on bad input."""
+    return decode_contract(payload, Acknowledgement, "acted_at", max_bytes)
+
+
+def decode_contract(
+    payload: bytes | None, contract: type[Contract], time_field: str, max_bytes: int
+) -> Contract | Rejection:
+    """Validate bytes against one input contract; ``time_field`` errors are bad timestamps."""
     if payload is None:
         return Rejection(DeadLetterReason.NOT_JSON, "message has no value (tombstone)")
     if len(payload) > max_bytes:
@@ -38,14 +56,14 @@ def decode_report(
     except UnicodeDecodeError as error:
         return Rejection(DeadLetterReason.NOT_UTF8, f"invalid UTF-8 at byte {error.start}")
     try:
-        return ReportEvent.model_validate_json(payload)
+        return contract.model_validate_json(payload)
     except ValidationError as error:
-        return _rejection_from(error)
+        return _rejection_from(error, time_field)
     except (ValueError, TypeError, RecursionError) as error:
         return Rejection(DeadLetterReason.INVALID_FIELD, _one_line(str(error)))
 
 
-def _rejection_from(error: ValidationError) -> Rejection:
+def _rejection_from(error: ValidationError, time_field: str) -> Rejection:
     first = error.errors(include_url=False, include_input=False)[0]
     kind = first["type"]
     location = ".".join(str(part) for part in first["loc"])
@@ -58,7 +76,7 @@ def _rejection_from(error: ValidationError) -> Rejection:
         return Rejection(DeadLetterReason.MISSING_FIELD, detail)
     if location == "schema_version":
         return Rejection(DeadLetterReason.UNSUPPORTED_SCHEMA_VERSION, detail)
-    if location == "reported_at":
+    if location == time_field:
         return Rejection(DeadLetterReason.BAD_TIMESTAMP, detail)
     return Rejection(DeadLetterReason.INVALID_FIELD, detail)
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from models.acknowledgement import Acknowledgement
 from models.dead_letter import DeadLetter
 from models.escalation import Escalation
 from models.report import ReportEvent
@@ -25,8 +26,10 @@ CONTRACTS: dict[str, tuple[type[BaseModel], JsonSchemaMode]] = {
     "report-event.v1.json": (ReportEvent, "validation"),
     "escalation.v1.json": (Escalation, "serialization"),
     "dead-letter.v1.json": (DeadLetter, "serialization"),
+    "acknowledgement.v1.json": (Acknowledgement, "validation"),
 }
-"""Input is described as producers must write it, outputs as we write them."""
+"""Inputs (reports, acknowledgements) are described as producers must write them,
+outputs as we write them."""
 
 
 def render(model: type[BaseModel], mode: JsonSchemaMode) -> str:

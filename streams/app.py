@@ -29,14 +29,16 @@ from typing import Any, cast
 
 import faust
 from aiokafka.partitioner import murmur2
-from faust.types import EventT
-from prometheus_client import CONTENT_TYPE_LATEST
+from faust.types import EventT, TableT
+from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics
 from prometheus_client.exposition import choose_encoder
 
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy, load_policy
+from models.dead_letter import DeadLetter
 from models.escalation import Escalation
 from streams.broadcasts import BroadcastStates
+from streams.kpis import KpiOutput, OncallKpiRecorder
 from streams.logs import get_logger, logging_config
 from streams.metrics import WorkerMetrics
 from streams.pipeline import BatchOutput, InputMessage, ReportPipeline
@@ -44,6 +46,9 @@ from streams.settings import Settings
 from streams.topics import ensure_topics
 
 log = get_logger("spikewatch.app")
+
+LAG_INTERVAL_SECONDS = 5.0
+"""How often end offsets are asked of the broker: well inside any scrape interval."""
 
 
 class _TopicEnsuringApp(faust.App):
@@ -73,9 +78,12 @@ class Spikewatch:
     def __init__(self, settings: Settings, policy: Policy) -> None:
         self.settings = settings
         self.policy = policy
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created: 2x scrape, unread
         self.metrics = WorkerMetrics(policy.teams)
         self.metrics.policy.info({"policy_version": policy.policy_version})
         self.engine = DetectionEngine(policy)
+        self._lag_partitions: set[int] = set()
+        self._caught_up = True
         self.app = _TopicEnsuringApp(
             settings.app_id,
             settings=settings,
@@ -94,37 +102,12 @@ class Spikewatch:
             producer_acks=-1,
             logging_config=logging_config(settings.log_level),
         )
-        self.input_topic = self.app.topic(
-            settings.input_topic,
-            key_type=bytes,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=settings.topic_partitions,
-        )
-        self.dead_letter_topic = self.app.topic(
-            settings.resolved_dead_letter_topic,
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=settings.topic_partitions,
-        )
+        self.input_topic = self._raw_topic(settings.input_topic)
+        self.dead_letter_topic = self._raw_topic(settings.resolved_dead_letter_topic)
         self.oncall_topics = {
-            team: self.app.topic(
-                settings.oncall_topic(team),
-                key_serializer="raw",
-                value_serializer="raw",
-                partitions=settings.topic_partitions,
-            )
-            for team in sorted(policy.teams)
+            team: self._raw_topic(settings.oncall_topic(team)) for team in sorted(policy.teams)
         }
-        self.table = self.app.Table(
-            "broadcast-state",
-            default=None,
-            key_type=bytes,
-            value_type=bytes,
-            partitions=settings.topic_partitions,
-            use_partitioner=True,
-        )
+        self.table = self._bytes_table("broadcast-state")
         self.states = BroadcastStates(self.table, self._partition_of)
         self.pipeline = ReportPipeline(
             self.engine,
@@ -133,12 +116,62 @@ class Spikewatch:
             max_message_bytes=settings.max_message_bytes,
             max_future_skew_seconds=settings.max_future_skew_seconds,
         )
+        self._build_oncall_loop()
         self._register()
+
+    def _build_oncall_loop(self) -> None:
+        """Acknowledgements and our own escalations in, KPI timelines per incident kept.
+
+        See :mod:`streams.kpis` for why both are read on one co-partitioned agent.
+        """
+        settings = self.settings
+        self.ack_topic = self._raw_topic(settings.ack_topic)
+        self.ack_dead_letter_topic = self._raw_topic(settings.resolved_ack_dead_letter_topic)
+        self.oncall_sources = self._raw_topic(
+            settings.ack_topic,
+            *(topic.get_topic_name() for topic in self.oncall_topics.values()),
+        )
+        self.timelines = self._bytes_table("incident-timelines")
+        self.kpis = OncallKpiRecorder(
+            self.timelines,
+            self.policy.oncall,
+            self.metrics,
+            ack_topic=settings.ack_topic,
+            partition_of=self._partition_of,
+            max_message_bytes=settings.max_message_bytes,
+        )
+
+    def _raw_topic(self, *names: str) -> faust.TopicT:
+        return self.app.topic(
+            *names,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=self.settings.topic_partitions,
+        )
+
+    def _bytes_table(self, name: str) -> TableT[bytes, bytes]:
+        """A table whose changelog partition is the producer's hash of the key.
+
+        ``use_partitioner=True`` lets batches and timers write outside an event's
+        context; keys hash to the same partition number as the topics they come from.
+        """
+        return self.app.Table(
+            name,
+            default=None,
+            key_type=bytes,
+            value_type=bytes,
+            partitions=self.settings.topic_partitions,
+            use_partitioner=True,
+        )
 
     def _register(self) -> None:
         app = self.app
         app.agent(self.input_topic, name="reports")(self._consume_reports)
+        app.agent(self.oncall_sources, name="oncall-kpis")(self._consume_oncall_loop)
         app.timer(self.settings.tick_interval_seconds)(self._tick)
+        app.timer(LAG_INTERVAL_SECONDS)(self._measure_lag)
         app.task(self._announce_start)
         spikewatch = self
 
@@ -156,6 +189,7 @@ class Spikewatch:
             return web.json(spikewatch.health())
 
         self.table.on_recover(self._on_recovered)
+        self.timelines.on_recover(self._on_timelines_recovered)
 
     async def _consume_reports(self, stream: faust.StreamT[bytes]) -> None:
         batches = cast(faust.Stream[bytes], stream).take_events(
@@ -164,30 +198,72 @@ class Spikewatch:
         async for events in batches:
             await self._handle_batch(events)
 
+    async def _make_producer_track(self, table: TableT[bytes, bytes]) -> None:
+        """Have the producer keep the changelog topic in its metadata before any write.
+
+        A ``use_partitioner`` table asks the producer's partitioner, which fails
+        with a TypeError on a topic missing from its metadata; and aiokafka's
+        producer, once it has sent anywhere, refreshes metadata only for topics it
+        has sent to. A table whose first write follows another send (the timelines
+        always, the broadcast state after a batch of dead letters only) would crash
+        its agent. ``partitions_for`` is aiokafka's public way to register a topic.
+        Called when recovery ends: the changelog exists then, and streams resume
+        only afterwards.
+        """
+        producer = cast(Any, self.app.producer)._ensure_producer()
+        await producer.partitions_for(table.changelog_topic.get_topic_name())
+
+    async def _consume_oncall_loop(self, stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            output = self.kpis.process(_input_message(event), time.time())
+            await self._send_oncall_output(output)
+
+    async def _send_oncall_output(self, output: KpiOutput) -> None:
+        pending = await self._send_refused(
+            output.dead_letters, self.ack_dead_letter_topic, output.reroutes, self.ack_topic
+        )
+        if pending:
+            await asyncio.gather(*pending)
+
     async def _handle_batch(self, events: Sequence[EventT[bytes]]) -> None:
         received = time.time()
         output = self.pipeline.process(_input_message(event) for event in events)
         await self._send(output)
         produced = time.time()
-        for _ in output.escalations:
-            self.metrics.ingest_to_escalation.observe(produced - received)
+        for escalation in output.escalations:
+            self.metrics.observe_ingest_to_escalation(
+                produced - received, escalation.labels.broadcast_id
+            )
         if output.newest_event_time is not None:
             self.metrics.event_time_lag.set(max(0.0, produced - output.newest_event_time))
         self.metrics.last_progress.set(produced)
 
     async def _send(self, output: BatchOutput) -> None:
-        pending: list[Awaitable[Any]] = []
-        for key, letter in output.dead_letters:
-            pending.append(
-                await self.dead_letter_topic.send(
-                    key=key, value=letter.model_dump_json().encode(), force=True
-                )
-            )
-        for key, value in output.reroutes:
-            pending.append(await self.input_topic.send(key=key, value=value, force=True))
+        pending = await self._send_refused(
+            output.dead_letters, self.dead_letter_topic, output.reroutes, self.input_topic
+        )
         pending.extend(await self._send_escalations(output.escalations))
         if pending:
             await asyncio.gather(*pending)
+
+    async def _send_refused(
+        self,
+        dead_letters: list[tuple[bytes | None, DeadLetter]],
+        dead_letter_topic: faust.TopicT,
+        reroutes: list[tuple[bytes, bytes]],
+        home_topic: faust.TopicT,
+    ) -> list[Awaitable[Any]]:
+        """Dead letters out, and messages with the wrong key back to their topic, keyed right."""
+        pending: list[Awaitable[Any]] = []
+        for key, letter in dead_letters:
+            pending.append(
+                await dead_letter_topic.send(
+                    key=key, value=letter.model_dump_json().encode(), force=True
+                )
+            )
+        for key, value in reroutes:
+            pending.append(await home_topic.send(key=key, value=value, force=True))
+        return pending
 
     async def _send_escalations(self, escalations: list[Escalation]) -> list[Awaitable[Any]]:
         pending: list[Awaitable[Any]] = []
@@ -204,7 +280,7 @@ class Spikewatch:
         return pending
 
     async def _tick(self) -> None:
-        now = self._resolve_clock(caught_up=self._measure_lag())
+        now = self._resolve_clock()
         resolved: list[Escalation] = []
         open_incidents = 0
         self.states.retain({tp.partition for tp in self._owned_input_partitions()})
@@ -227,9 +303,12 @@ class Spikewatch:
             await asyncio.gather(*await self._send_escalations(resolved))
         self.metrics.open_incidents.set(open_incidents)
         self.metrics.broadcasts_tracked.set(len(self.states))
+        self.kpis.sweep(
+            time.time(), {tp.partition for tp in self._owned_partitions(self.ack_topic)}
+        )
         self.metrics.last_progress.set(time.time())
 
-    def _resolve_clock(self, *, caught_up: bool) -> float:
+    def _resolve_clock(self) -> float:
         """The time quiet periods are measured against.
 
         Wall-clock time once the worker has read everything there is, so an
@@ -238,25 +317,41 @@ class Spikewatch:
         resolved merely because its reports are still waiting in the topic.
         """
         stream_time = self.pipeline.stream_time
-        if caught_up or stream_time is None:
+        if self._caught_up or stream_time is None:
             return time.time()
         return stream_time
 
-    def _measure_lag(self) -> bool:
-        """Publish consumer lag per owned partition; say whether all are caught up."""
-        consumer = self.app.consumer
+    async def _measure_lag(self) -> None:
+        """Lag against end offsets asked of the broker, not the fetcher's last answer.
+
+        A stalled fetcher would otherwise freeze the end offsets it reports and
+        hide the traffic that the ingest-stalled alert looks for. The broker round
+        trip goes through the consumer's thread and can take a second, so it has
+        its own timer rather than delaying the resolve timer, which reads the
+        caught-up verdict left here.
+        """
+        owned = self._owned_input_partitions()
+        for gone in self._lag_partitions - {tp.partition for tp in owned}:
+            self.metrics.forget_partition(gone)
+        self._lag_partitions = {tp.partition for tp in owned}
+        if not owned:
+            return
+        try:
+            end_offsets = await asyncio.wait_for(self.app.consumer.highwaters(*owned), 5.0)
+        except Exception as error:  # a slow broker must not stop the resolve timer
+            log.warning("end_offsets_unavailable", error=type(error).__name__)
+            return
         caught_up = True
-        for tp in self._owned_input_partitions():
-            highwater = consumer.highwater(tp)
-            if highwater is None:
-                continue
+        for tp, end_offset in end_offsets.items():
+            partition = str(tp.partition)
+            self.metrics.input_end_offset.labels(partition).set(end_offset)
             next_offset = self.pipeline.next_offsets.get(tp.partition)
             if next_offset is None:
                 next_offset = self._committed_offset(tp)
-            lag = max(0, highwater - next_offset)
+            lag = max(0, end_offset - next_offset)
             caught_up = caught_up and lag == 0
-            self.metrics.consumer_lag.labels(str(tp.partition)).set(lag)
-        return caught_up
+            self.metrics.consumer_lag.labels(partition).set(lag)
+        self._caught_up = caught_up
 
     def _committed_offset(self, tp: Any) -> int:
         """Where reading resumes on a partition not yet read in this process.
@@ -269,19 +364,23 @@ class Spikewatch:
         return committed.get(tp) or 0
 
     def _owned_input_partitions(self) -> list[Any]:
-        return [
-            tp
-            for tp in self.app.assignor.assigned_actives()
-            if tp.topic == self.settings.input_topic
-        ]
+        return self._owned_partitions(self.input_topic)
+
+    def _owned_partitions(self, topic: faust.TopicT) -> list[Any]:
+        name = topic.get_topic_name()
+        return [tp for tp in self.app.assignor.assigned_actives() if tp.topic == name]
 
     def _partition_of(self, key: bytes) -> int:
         """The input partition of a broadcast key: aiokafka's default partitioner."""
         return int(murmur2(key) & 0x7FFFFFFF) % self.settings.topic_partitions
 
     async def _on_recovered(self) -> None:
+        await self._make_producer_track(self.table)
         self.states.reload({tp.partition for tp in self._owned_input_partitions()})
         log.info("state_recovered", broadcasts=len(self.states))
+
+    async def _on_timelines_recovered(self) -> None:
+        await self._make_producer_track(self.timelines)
 
     async def _announce_start(self) -> None:
         self.metrics.up.set(1)

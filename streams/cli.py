@@ -66,6 +66,17 @@ def _parser() -> argparse.ArgumentParser:
     produce.add_argument("--seed", type=int, default=7)
     produce.set_defaults(run=_run_produce)
 
+    respond = commands.add_parser(
+        "respond", help="simulated on-call: acknowledge and resolve pages (demos only)"
+    )
+    respond.add_argument("--duration", type=float, default=0.0, help="seconds; 0 = until Ctrl-C")
+    respond.add_argument("--ack-mean", type=float, default=60.0, help="mean seconds to ack")
+    respond.add_argument("--resolve-mean", type=float, default=240.0, help="mean ack to resolve")
+    respond.add_argument("--miss-share", type=float, default=0.2, help="pages never answered")
+    respond.add_argument("--resolve-share", type=float, default=0.5, help="acked pages resolved")
+    respond.add_argument("--seed", type=int, default=7)
+    respond.set_defaults(run=_run_respond)
+
     tail = commands.add_parser("tail", help="follow the on-call escalation topics")
     tail.add_argument("--from-beginning", action="store_true")
     tail.add_argument("--pretty", action="store_true", help="one readable line per event")
@@ -115,6 +126,22 @@ def _run_produce(args: argparse.Namespace) -> int:
     )
     sent = asyncio.run(produce_traffic(settings, load_policy(settings.policy_file), plan))
     print(f"sent {sent} messages to {settings.input_topic}", file=sys.stderr)
+    return 0
+
+
+def _run_respond(args: argparse.Namespace) -> int:
+    from streams.respond import ResponderHabits, respond
+
+    habits = ResponderHabits(
+        acknowledge_mean_seconds=args.ack_mean,
+        resolve_mean_seconds=args.resolve_mean,
+        miss_share=args.miss_share,
+        resolve_share=args.resolve_share,
+        seed=args.seed,
+    )
+    settings = Settings()
+    pages = asyncio.run(respond(settings, habits, args.duration))
+    print(f"saw {pages} pages; answers went to {settings.ack_topic}", file=sys.stderr)
     return 0
 
 

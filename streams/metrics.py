@@ -9,7 +9,9 @@ broadcast ids travel as exemplars where OpenMetrics is requested.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 from enum import StrEnum
+from itertools import product
 
 from prometheus_client import (
     CollectorRegistry,
@@ -21,11 +23,19 @@ from prometheus_client import (
     ProcessCollector,
 )
 
+from alerting.oncall import KpiFacts, Resolver
+from models.acknowledgement import AckAction, Actor
 from models.dead_letter import DeadLetterReason
-from models.escalation import Escalation
+from models.escalation import Escalation, EscalationClass, EventAction, Severity
 from models.report import Category, Platform
 
 OTHER = "other"
+
+EXEMPLAR_LABEL_BUDGET = 128
+"""OpenMetrics caps an exemplar's label names and values at 128 characters in total."""
+
+ONCALL_BUCKETS_SECONDS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 14400.0)
+"""Human response times: seconds to hours, with edges at the default SLAs (300 s, 900 s)."""
 
 LATENCY_BUCKETS_SECONDS = (
     0.005,
@@ -51,6 +61,14 @@ class Outcome(StrEnum):
     ACCEPTED = "accepted"
     LATE = "late"
     DEAD_LETTERED = "dead_lettered"
+    REROUTED = "rerouted"
+
+
+class AckOutcome(StrEnum):
+    """What became of one valid acknowledgement message."""
+
+    MATCHED = "matched"
+    UNKNOWN_INCIDENT = "unknown_incident"
     REROUTED = "rerouted"
 
 
@@ -133,6 +151,105 @@ class WorkerMetrics:
         )
         self.up = Gauge("spikewatch_worker_up", "1 while the worker runs.", registry=r)
         self.policy = Info("spikewatch_policy", "The active detection policy.", registry=r)
+        self.input_end_offset = Gauge(
+            "spikewatch_input_end_offset",
+            "Broker end offset of each owned input partition: the topic's traffic, read "
+            "independently of the worker's own progress.",
+            ["partition"],
+            registry=r,
+        )
+        self._define_oncall_metrics()
+
+    def _define_oncall_metrics(self) -> None:
+        r = self.registry
+        self.acknowledgements = Counter(
+            "spikewatch_acknowledgements_received",
+            "Valid acknowledgement messages from on-call tools, by action, actor and outcome.",
+            ["action", "actor", "outcome"],
+            registry=r,
+        )
+        self.oncall_dead_letters = Counter(
+            "spikewatch_oncall_dead_letters",
+            "Messages of the on-call loop (acknowledgements, escalations read back) sent to "
+            "the acknowledgement dead-letter topic, by reason class.",
+            ["reason"],
+            registry=r,
+        )
+        self.incidents_incoming = Counter(
+            "spikewatch_oncall_incidents_incoming",
+            "Incidents opened (triggers), by team, severity and review: manual when the "
+            "severity pages a person, automatic otherwise.",
+            ["team", "severity", "review"],
+            registry=r,
+        )
+        self.incidents_solved = Counter(
+            "spikewatch_oncall_incidents_solved",
+            "Incidents resolved, by team, severity and who resolved them "
+            "(person, tool, quiet_timer).",
+            ["team", "severity", "resolved_by"],
+            registry=r,
+        )
+        self.time_to_acknowledge = Histogram(
+            "spikewatch_oncall_time_to_acknowledge_seconds",
+            "From the trigger to the first acknowledgement, by severity.",
+            ["severity"],
+            buckets=ONCALL_BUCKETS_SECONDS,
+            registry=r,
+        )
+        self.handle_time = Histogram(
+            "spikewatch_oncall_handle_time_seconds",
+            "From the first acknowledgement to the resolution by a person (AHT), by severity.",
+            ["severity"],
+            buckets=ONCALL_BUCKETS_SECONDS,
+            registry=r,
+        )
+        self.sla_breaches = Counter(
+            "spikewatch_oncall_sla_breaches",
+            "Incidents not acknowledged within the policy's SLA for their severity.",
+            ["team", "severity"],
+            registry=r,
+        )
+        self.awaiting_acknowledgement = Gauge(
+            "spikewatch_oncall_awaiting_acknowledgement",
+            "Triggered incidents neither acknowledged nor resolved yet, by severity.",
+            ["severity"],
+            registry=r,
+        )
+        self._create_series_at_zero()
+
+    def _create_series_at_zero(self) -> None:
+        """Create every counter series that rules and boards take ``increase`` of, at 0.
+
+        A labelled counter otherwise first appears with its first increment already
+        in it, and ``increase()`` cannot see a rise before a series' first sample:
+        a worker's first batch of a category would look like no reports at all (the
+        ingest-stalled alert would fire), the first SLA breach of a team would never
+        alert. The label sets are fixed enums, so this costs a few hundred series.
+        """
+        categories, platforms = sorted(self._categories), [*sorted(self._platforms), OTHER]
+        for category, platform, outcome in product(categories, platforms, Outcome):
+            self.reports.labels(category, platform, outcome.value)
+        for reason in DeadLetterReason:
+            self.dead_letters.labels(reason.value)
+            self.oncall_dead_letters.labels(reason.value)
+        for severity in Severity:
+            self.awaiting_acknowledgement.labels(severity.value).set(0)
+            review = _review(severity)
+            for team in self.teams:
+                self.sla_breaches.labels(team, severity.value)
+                self.incidents_incoming.labels(team, severity.value, review)
+                for escalation_class in EscalationClass:
+                    self.escalations.labels(
+                        EventAction.TRIGGER.value, severity.value, escalation_class.value, team
+                    )
+                for resolver in Resolver:
+                    self.incidents_solved.labels(team, severity.value, resolver.value)
+
+    def forget_partition(self, partition: int) -> None:
+        """Drop the per-partition gauges of a partition another worker now owns."""
+        for gauge in (self.consumer_lag, self.input_end_offset):
+            with suppress(KeyError):
+                gauge.remove(str(partition))
 
     def count_report(self, category: str | None, platform: str | None, outcome: Outcome) -> None:
         self.reports.labels(
@@ -152,6 +269,49 @@ class WorkerMetrics:
         ).inc()
 
     def observe_decision_latency(self, seconds: float, broadcast_id: str) -> None:
-        self.decision_latency.observe(
-            max(0.0, seconds), exemplar={"broadcast_id": broadcast_id[:100]}
+        self.decision_latency.observe(max(0.0, seconds), exemplar=broadcast_exemplar(broadcast_id))
+
+    def observe_ingest_to_escalation(self, seconds: float, broadcast_id: str) -> None:
+        self.ingest_to_escalation.observe(
+            max(0.0, seconds), exemplar=broadcast_exemplar(broadcast_id)
         )
+
+    def count_acknowledgement(self, action: AckAction, actor: Actor, outcome: AckOutcome) -> None:
+        self.acknowledgements.labels(action.value, actor.value, outcome.value).inc()
+
+    def count_oncall_dead_letter(self, reason: DeadLetterReason) -> None:
+        self.oncall_dead_letters.labels(reason.value).inc()
+
+    def record_kpis(
+        self, facts: KpiFacts, team: str | None, severity: Severity | None, broadcast_id: str
+    ) -> None:
+        """Turn one timeline update into KPI samples; the labels are bounded enums."""
+        team_label = bounded(team, self.teams)
+        severity_label = severity.value if severity is not None else OTHER
+        exemplar = broadcast_exemplar(broadcast_id) if broadcast_id else None
+        if facts.incoming:
+            self.incidents_incoming.labels(team_label, severity_label, _review(severity)).inc()
+        if facts.solved_by is not None:
+            self.incidents_solved.labels(team_label, severity_label, facts.solved_by.value).inc()
+        if facts.time_to_acknowledge is not None:
+            self.time_to_acknowledge.labels(severity_label).observe(
+                facts.time_to_acknowledge, exemplar=exemplar
+            )
+        if facts.handle_time is not None:
+            self.handle_time.labels(severity_label).observe(facts.handle_time, exemplar=exemplar)
+
+    def count_sla_breach(self, team: str | None, severity: Severity | None) -> None:
+        self.sla_breaches.labels(
+            bounded(team, self.teams), severity.value if severity is not None else OTHER
+        ).inc()
+
+
+def _review(severity: Severity | None) -> str:
+    """``manual`` when the severity pages a person for review, else ``automatic``."""
+    return "manual" if severity is not None and severity.pages else "automatic"
+
+
+def broadcast_exemplar(broadcast_id: str) -> dict[str, str]:
+    """The broadcast id as an exemplar label, cut to fit the OpenMetrics budget."""
+    name = "broadcast_id"
+    return {name: broadcast_id[: EXEMPLAR_LABEL_BUDGET - len(name)]}

@@ -128,24 +128,28 @@ class ReportPipeline:
         self, message: InputMessage, rejection: Rejection
     ) -> tuple[bytes | None, DeadLetter]:
         self.metrics.count_dead_letter(rejection.reason)
-        payload = message.value or b""
-        log.warning(
-            "dead_lettered",
-            reason=rejection.reason.value,
-            detail=rejection.detail,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-        )
-        letter = DeadLetter(
-            reason=rejection.reason,
-            detail=rejection.detail,
-            source_topic=message.topic,
-            source_partition=message.partition,
-            source_offset=message.offset,
-            source_timestamp_ms=message.timestamp_ms,
-            payload_base64=base64.b64encode(payload).decode(),
-            payload_size=len(payload),
-            failed_at=datetime.now(tz=UTC),
-        )
-        return message.key, letter
+        return message.key, dead_letter_for(message, rejection)
+
+
+def dead_letter_for(message: InputMessage, rejection: Rejection) -> DeadLetter:
+    """The DeadLetter v1 of a refused message: original bytes, position and reason, logged."""
+    payload = message.value or b""
+    log.warning(
+        "dead_lettered",
+        reason=rejection.reason.value,
+        detail=rejection.detail,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+    )
+    return DeadLetter(
+        reason=rejection.reason,
+        detail=rejection.detail,
+        source_topic=message.topic,
+        source_partition=message.partition,
+        source_offset=message.offset,
+        source_timestamp_ms=message.timestamp_ms,
+        payload_base64=base64.b64encode(payload).decode(),
+        payload_size=len(payload),
+        failed_at=datetime.now(tz=UTC),
+    )

@@ -31,6 +31,14 @@ class Settings(BaseSettings):
         default=None, description="Defaults to '<input_topic>.dlq'."
     )
     oncall_topic_prefix: str = "oncall."
+    ack_topic: str = Field(
+        default="oncall-acks",
+        description="Acknowledgement v1 from on-call tools; outside the on-call prefix on "
+        "purpose, so followers of the escalation topics never see it.",
+    )
+    ack_dead_letter_topic: str | None = Field(
+        default=None, description="Defaults to '<ack_topic>.dlq'."
+    )
     topic_partitions: Annotated[int, Field(ge=1)] = 4
     topic_replication_factor: Annotated[int, Field(ge=1)] = 1
     policy_file: Path = DEFAULT_POLICY_PATH
@@ -48,6 +56,10 @@ class Settings(BaseSettings):
     @property
     def resolved_dead_letter_topic(self) -> str:
         return self.dead_letter_topic or f"{self.input_topic}.dlq"
+
+    @property
+    def resolved_ack_dead_letter_topic(self) -> str:
+        return self.ack_dead_letter_topic or f"{self.ack_topic}.dlq"
 
     @property
     def faust_broker(self) -> str:

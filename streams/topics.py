@@ -7,6 +7,8 @@ and on-call topics are created here before the worker starts, so a broker with
 The input topic must have exactly ``SPIKEWATCH_TOPIC_PARTITIONS`` partitions:
 a broadcast's window state lives in the changelog partition with the same
 number as its input partition, so a mismatch would split a broadcast's state.
+The acknowledgement topic is held to the same count for the same reason: an
+incident's acknowledgements must land on the partition number of its escalations.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def output_topics(settings: Settings, policy: Policy) -> list[str]:
     return [
         settings.resolved_dead_letter_topic,
         *sorted(settings.oncall_topic(team) for team in policy.teams),
+        settings.resolved_ack_dead_letter_topic,
     ]
 
 
@@ -33,7 +36,8 @@ async def ensure_topics(settings: Settings, policy: Policy) -> list[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
-        wanted = [settings.input_topic, *output_topics(settings, policy)]
+        keyed_inputs = [settings.input_topic, settings.ack_topic]
+        wanted = [*keyed_inputs, *output_topics(settings, policy)]
         existing = set(await admin.list_topics())
         missing = [name for name in wanted if name not in existing]
         if missing:
@@ -47,13 +51,14 @@ async def ensure_topics(settings: Settings, policy: Policy) -> list[str]:
                     for name in missing
                 ]
             )
-        described = await admin.describe_topics([settings.input_topic])
-        partitions = len(described[0]["partitions"]) if described else 0
-        if partitions and partitions != settings.topic_partitions:
-            raise TopicLayoutError(
-                f"topic {settings.input_topic} has {partitions} partitions but "
-                f"SPIKEWATCH_TOPIC_PARTITIONS={settings.topic_partitions}; set it to {partitions}"
-            )
+        for described in await admin.describe_topics(keyed_inputs):
+            partitions = len(described["partitions"])
+            if partitions and partitions != settings.topic_partitions:
+                raise TopicLayoutError(
+                    f"topic {described['topic']} has {partitions} partitions but "
+                    f"SPIKEWATCH_TOPIC_PARTITIONS={settings.topic_partitions}; "
+                    f"set it to {partitions} or recreate the topic with that many"
+                )
         return missing
     finally:
         await admin.close()

@@ -269,4 +269,5 @@ def test_faust_command_line_runs_the_same_app_on_a_fresh_cluster(
         )
     finally:
         process.stop()
-    assert [e.severity for _, e in escalations_of(records, target)] == [Severity.CRITICAL]
+    found = [e.severity for _, e in escalations_of(records, target)]
+    assert found == [Severity.CRITICAL], process.tail_log(60)

@@ -38,6 +38,10 @@ class WorkerConfig:
     def oncall_prefix(self) -> str:
         return f"{self.name}.oncall."
 
+    @property
+    def ack_topic(self) -> str:
+        return f"{self.name}.acks"
+
     def env(self) -> dict[str, str]:
         return {
             **os.environ,
@@ -45,6 +49,7 @@ class WorkerConfig:
             "SPIKEWATCH_APP_ID": f"{self.name}-app",
             "SPIKEWATCH_INPUT_TOPIC": self.input_topic,
             "SPIKEWATCH_ONCALL_TOPIC_PREFIX": self.oncall_prefix,
+            "SPIKEWATCH_ACK_TOPIC": self.ack_topic,
             "SPIKEWATCH_WEB_HOST": "127.0.0.1",
             "SPIKEWATCH_WEB_PORT": str(self.web_port),
             "SPIKEWATCH_DATA_DIR": str(self.run_dir / "data"),
