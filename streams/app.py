@@ -10,8 +10,8 @@ Choices forced by Faust's known pitfalls (see DESIGN.md):
   error acks the message and kills the agent;
 * state lives in a plain (not windowed) table, one value per broadcast, with
   windows kept by the core on event time;
-* the table uses the producer's partitioner for its changelog
-  (``use_partitioner=True``), which lets the batch loop and the resolve timer
+* the tables compute their changelog partition from the key
+  (:mod:`streams.tables`), which lets the batch loop and the resolve timer
   write outside a single event's context; the input is keyed by ``broadcast_id``
   with the same partitioner, so a broadcast's input partition and its changelog
   partition are the same number (reports with a wrong key are re-published with
@@ -28,8 +28,7 @@ from collections.abc import Awaitable, Sequence
 from typing import Any, cast
 
 import faust
-from aiokafka.partitioner import murmur2
-from faust.types import EventT, TableT
+from faust.types import EventT
 from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics
 from prometheus_client.exposition import choose_encoder
 
@@ -43,6 +42,7 @@ from streams.logs import get_logger, logging_config
 from streams.metrics import WorkerMetrics
 from streams.pipeline import BatchOutput, InputMessage, ReportPipeline
 from streams.settings import Settings
+from streams.tables import bytes_table, key_partition
 from streams.topics import ensure_topics
 
 log = get_logger("spikewatch.app")
@@ -107,7 +107,7 @@ class Spikewatch:
         self.oncall_topics = {
             team: self._raw_topic(settings.oncall_topic(team)) for team in sorted(policy.teams)
         }
-        self.table = self._bytes_table("broadcast-state")
+        self.table = bytes_table(self.app, "broadcast-state", settings.topic_partitions)
         self.states = BroadcastStates(self.table, self._partition_of)
         self.pipeline = ReportPipeline(
             self.engine,
@@ -131,7 +131,7 @@ class Spikewatch:
             settings.ack_topic,
             *(topic.get_topic_name() for topic in self.oncall_topics.values()),
         )
-        self.timelines = self._bytes_table("incident-timelines")
+        self.timelines = bytes_table(self.app, "incident-timelines", self.settings.topic_partitions)
         self.kpis = OncallKpiRecorder(
             self.timelines,
             self.policy.oncall,
@@ -149,21 +149,6 @@ class Spikewatch:
             key_serializer="raw",
             value_serializer="raw",
             partitions=self.settings.topic_partitions,
-        )
-
-    def _bytes_table(self, name: str) -> TableT[bytes, bytes]:
-        """A table whose changelog partition is the producer's hash of the key.
-
-        ``use_partitioner=True`` lets batches and timers write outside an event's
-        context; keys hash to the same partition number as the topics they come from.
-        """
-        return self.app.Table(
-            name,
-            default=None,
-            key_type=bytes,
-            value_type=bytes,
-            partitions=self.settings.topic_partitions,
-            use_partitioner=True,
         )
 
     def _register(self) -> None:
@@ -189,7 +174,6 @@ class Spikewatch:
             return web.json(spikewatch.health())
 
         self.table.on_recover(self._on_recovered)
-        self.timelines.on_recover(self._on_timelines_recovered)
 
     async def _consume_reports(self, stream: faust.StreamT[bytes]) -> None:
         batches = cast(faust.Stream[bytes], stream).take_events(
@@ -197,21 +181,6 @@ class Spikewatch:
         )
         async for events in batches:
             await self._handle_batch(events)
-
-    async def _make_producer_track(self, table: TableT[bytes, bytes]) -> None:
-        """Have the producer keep the changelog topic in its metadata before any write.
-
-        A ``use_partitioner`` table asks the producer's partitioner, which fails
-        with a TypeError on a topic missing from its metadata; and aiokafka's
-        producer, once it has sent anywhere, refreshes metadata only for topics it
-        has sent to. A table whose first write follows another send (the timelines
-        always, the broadcast state after a batch of dead letters only) would crash
-        its agent. ``partitions_for`` is aiokafka's public way to register a topic.
-        Called when recovery ends: the changelog exists then, and streams resume
-        only afterwards.
-        """
-        producer = cast(Any, self.app.producer)._ensure_producer()
-        await producer.partitions_for(table.changelog_topic.get_topic_name())
 
     async def _consume_oncall_loop(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -371,16 +340,12 @@ class Spikewatch:
         return [tp for tp in self.app.assignor.assigned_actives() if tp.topic == name]
 
     def _partition_of(self, key: bytes) -> int:
-        """The input partition of a broadcast key: aiokafka's default partitioner."""
-        return int(murmur2(key) & 0x7FFFFFFF) % self.settings.topic_partitions
+        """The input partition of a broadcast key: Kafka's default partitioner."""
+        return key_partition(key, self.settings.topic_partitions)
 
     async def _on_recovered(self) -> None:
-        await self._make_producer_track(self.table)
         self.states.reload({tp.partition for tp in self._owned_input_partitions()})
         log.info("state_recovered", broadcasts=len(self.states))
-
-    async def _on_timelines_recovered(self) -> None:
-        await self._make_producer_track(self.timelines)
 
     async def _announce_start(self) -> None:
         self.metrics.up.set(1)

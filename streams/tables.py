@@ -1,0 +1,48 @@
+"""Faust tables whose changelog partition is computed from the key alone.
+
+Our tables are written outside a single event's context: once per broadcast per
+batch, and from timers. Faust offers ``use_partitioner=True`` for that, but it
+asks the producer's partitioner, which needs the changelog topic in the
+producer's metadata and crashed the agent with ``TypeError: 'NoneType' object is
+not iterable`` when it was not there (seen on a fresh worker whose first batch
+followed a send to another topic). Computing the partition ourselves with the
+same murmur2 hash that keyed producers use removes the dependency: a key's
+changelog partition is the partition number its input topic uses for that key.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import faust
+from aiokafka.partitioner import murmur2
+from faust.types import TableT
+
+
+def key_partition(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives ``key`` (murmur2, as in Java)."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+class KeyPartitionedTable(faust.Table[bytes, bytes]):
+    """A bytes-to-bytes table; writes go to ``key_partition(key)`` of the changelog.
+
+    Always built with an explicit partition count (:func:`bytes_table`), the same
+    as the topics its keys come from.
+    """
+
+    def partition_for_key(self, key: Any) -> int:
+        return key_partition(cast(bytes, key), cast(int, self.partitions))
+
+
+def bytes_table(app: faust.App, name: str, partitions: int) -> TableT[bytes, bytes]:
+    table = KeyPartitionedTable(
+        app,
+        name=name,
+        default=None,
+        key_type=bytes,
+        value_type=bytes,
+        partitions=partitions,
+        beacon=app.tables.beacon,
+    )
+    return cast(TableT[bytes, bytes], app.tables.add(table))
