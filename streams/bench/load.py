@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from alerting.policy import Policy, load_policy
@@ -99,6 +99,22 @@ async def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
         )
     finally:
         await admin.close()
+
+
+async def topic_messages(bootstrap: str, topic: str, partitions_count: int) -> int:
+    """Messages a topic holds (end minus beginning offsets, all partitions)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(partitions_count)]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        return sum(ends[tp] - starts[tp] for tp in partitions)
+    finally:
+        await consumer.stop()
 
 
 def bulk_producer(bootstrap: str) -> AIOKafkaProducer:

@@ -73,7 +73,8 @@ def table(figures: dict[str, Any]) -> str:
         f"{machine['python']}, load average {machine['load_average_1m']:.1f} at start, "
         f"{machine['load_average_1m_at_end']:.1f} at end",
         "",
-        f"{'':42}{'reports/s':>12}{'ratio to B1':>13}   runs",
+        f"{'':42}{'reports/s':>12}{'ratio to B1':>13}{'CPU µs/report':>15}"
+        f"{'CPU ratio':>11}   runs (reports/s)",
     ]
     rows = (
         ("b0", "B0 aiokafka getmany (I/O ceiling)"),
@@ -82,10 +83,13 @@ def table(figures: dict[str, Any]) -> str:
     )
     for key, label in rows:
         runs = ", ".join(f"{rate:,.0f}" for rate in figures[key]["runs"])
+        row = figures[key]
         lines.append(
-            f"{label:42}{figures[key]['reports_per_second']:>12,.0f}{ratios[key]:>13.2f}   {runs}"
+            f"{label:42}{row['reports_per_second']:>12,.0f}{ratios[key]:>13.2f}"
+            f"{row['cpu_us_per_report']:>15,.1f}{figures['cpu_ratio_to_b1'][key]:>11.2f}   {runs}"
         )
     lines += [
+        f"changelog messages per report (median): {figures['changelog_writes_per_report']:.2f}",
         "",
         f"detection latency at {latency['background_rate']:,.0f} reports/s background "
         f"(achieved {latency['achieved_rate']:,.0f}/s): {_ms(latency['p50_ms'])} p50, "

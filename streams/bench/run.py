@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import statistics
 import sys
@@ -31,7 +32,14 @@ import orjson
 from alerting.policy import load_policy
 from models.escalation import EventAction
 from streams.bench import baselines
-from streams.bench.load import create_topic, fill, one_per_broadcast, produced_at, realistic_mix
+from streams.bench.load import (
+    create_topic,
+    fill,
+    one_per_broadcast,
+    produced_at,
+    realistic_mix,
+    topic_messages,
+)
 from streams.bench.options import BenchOptions
 from streams.bench.worker import BenchError, BenchWorker, Deployment
 from streams.kafka_io import follow_escalations
@@ -50,12 +58,15 @@ class Bench:
         self.bootstrap = options.bootstrap or ""
         self._workers: list[BenchWorker] = []
 
+    def app_id(self, phase: str) -> str:
+        return f"bench-{self.run_id}-{phase}"
+
     def deployment(self, phase: str, topic: str) -> Deployment:
         data_dir = self.run_dir / phase
         data_dir.mkdir(parents=True, exist_ok=True)
         return Deployment(
             bootstrap=self.bootstrap,
-            app_id=f"bench-{self.run_id}-{phase}",
+            app_id=self.app_id(phase),
             input_topic=topic,
             web_port=int(load_local_broker().free_port()),
             data_dir=data_dir,
@@ -85,7 +96,8 @@ class Bench:
         )
         await fill(self.bootstrap, topic, mix)
         fill_seconds = time.perf_counter() - began
-        runs: dict[str, list[float]] = {"b0": [], "b1": [], "spikewatch": []}
+        runs: dict[str, list[baselines.Throughput]] = {"b0": [], "b1": [], "spikewatch": []}
+        changelog_writes: list[int] = []
         for rep in range(1, options.repeat + 1):
             for name, handler in (
                 ("b0", baselines.ignore),
@@ -96,46 +108,56 @@ class Bench:
                         self.bootstrap, topic, PARTITIONS, options.reports, handler
                     )
                 )
-            runs["spikewatch"].append(
-                await asyncio.to_thread(self._worker_rate, topic, f"throughput{rep}")
+            phase = f"throughput{rep}"
+            runs["spikewatch"].append(await self._worker_rate(topic, phase))
+            changelog_writes.append(
+                await topic_messages(
+                    self.bootstrap, f"{self.app_id(phase)}-broadcast-state-changelog", PARTITIONS
+                )
             )
             self.progress(
                 f"repetition {rep}/{options.repeat}: "
-                + ", ".join(f"{name} {rates[-1]:,.0f}/s" for name, rates in runs.items())
+                + ", ".join(
+                    f"{name} {done[-1].reports_per_second:,.0f}/s" for name, done in runs.items()
+                )
             )
-        return {"fill_seconds": fill_seconds, "runs": runs}
+        return {"fill_seconds": fill_seconds, "runs": runs, "changelog_writes": changelog_writes}
 
-    def _worker_rate(self, topic: str, phase: str) -> float:
+    async def _worker_rate(self, topic: str, phase: str) -> baselines.Throughput:
         """Reports decided per second, from the worker's own counter, startup excluded.
 
         The rate is taken between the first scrape that saw progress and the one
-        that saw the whole topic; if both fell in one scrape interval the time
-        since the last idle scrape is used instead (a lower bound).
+        that saw the whole topic; if both fell in one scrape interval, from the
+        last idle scrape instead (a lower bound, CPU then includes start-up).
         """
         expected = self.options.reports
         worker = self.start_worker(self.deployment(phase, topic), phase)
-        samples: list[tuple[float, float]] = []
+        samples: list[tuple[float, float, float]] = []
 
         def consumed_all() -> bool:
-            samples.append((time.monotonic(), worker.reports_received()))
-            return samples[-1][1] >= expected
+            count = worker.reports_received()
+            samples.append((time.monotonic(), count, worker.cpu_seconds()))
+            return count >= expected
 
-        worker.wait_until(consumed_all, f"{expected} reports decided", timeout=900, poll=0.1)
+        await worker.wait_until(consumed_all, f"{expected} reports decided", within=1800, poll=0.1)
         worker.stop()
-        idle = [t for t, count in samples if count == 0]
-        busy = [(t, count) for t, count in samples if count > 0]
-        (first_at, first_count), (last_at, last_count) = busy[0], busy[-1]
+        idle = [t for t, count, _ in samples if count == 0]
+        busy = [sample for sample in samples if sample[1] > 0]
+        (first_at, first_count, first_cpu), (last_at, last_count, last_cpu) = busy[0], busy[-1]
         if first_count < expected / 2 and last_at > first_at:
-            return (last_count - first_count) / (last_at - first_at)
+            timed = last_count - first_count
+            return baselines.Throughput(
+                timed / (last_at - first_at), (last_cpu - first_cpu) / timed
+            )
         since = idle[-1] if idle else worker.started_at
-        return last_count / (last_at - since)
+        return baselines.Throughput(last_count / (last_at - since), last_cpu / last_count)
 
     async def latency(self) -> dict[str, Any]:
         options = self.options
         topic = f"bench-{self.run_id}-latency.reports"
         deployment = self.deployment("latency", topic)
         worker = self.start_worker(deployment, "latency")
-        await asyncio.to_thread(worker.wait_ready)
+        await worker.wait_ready()
         self.progress(
             f"latency: {options.latency_rate:,.0f} reports/s background for "
             f"{options.latency_seconds:.0f} s"
@@ -158,15 +180,19 @@ class Bench:
                 str(options.seed),
                 stdout=asyncio.subprocess.PIPE,
             )
-            output, _ = await load.communicate()
+            try:
+                output, _ = await load.communicate()
+            finally:
+                if load.returncode is None:
+                    load.kill()
+                    await load.wait()
             if load.returncode != 0:
                 raise BenchError("the latency load generator failed; its error is above")
             summary = orjson.loads(output)
-            await asyncio.to_thread(
-                worker.wait_until,
+            await worker.wait_until(
                 lambda: worker.reports_received() >= summary["messages"],
                 "the end of the latency load",
-                300,
+                1800,
             )
             await asyncio.sleep(1.0)
         worker.stop()
@@ -219,9 +245,7 @@ class Bench:
         )
         deployment = self.deployment("state", topic)
         first = self.start_worker(deployment, "state")
-        await asyncio.to_thread(
-            first.wait_until, lambda: first.reports_received() >= count, "all states", 900
-        )
+        await first.wait_until(lambda: first.reports_received() >= count, "all states", 1800)
         peak_rss = first.peak_rss_bytes()
         first.stop()
         restarted = self.start_worker(deployment, "state-restarted")
@@ -230,7 +254,7 @@ class Bench:
             health = restarted.health()
             return bool(health and int(health.get("broadcasts", 0)) >= count)
 
-        restored_at = await asyncio.to_thread(restarted.wait_until, restored, "restored state", 600)
+        restored_at = await restarted.wait_until(restored, "restored state", 600)
         restore_seconds = restored_at - restarted.started_at
         restarted_rss = restarted.peak_rss_bytes()
         restarted.stop()
@@ -260,8 +284,6 @@ def machine() -> dict[str, Any]:
             if line.startswith("model name"):
                 model = line.partition(":")[2].strip()
                 break
-    import os
-
     return {
         "cpus": os.cpu_count(),
         "cpu_model": model,
@@ -318,17 +340,32 @@ def run_bench(options: BenchOptions, progress: Progress) -> dict[str, Any]:
 def summarise(
     options: BenchOptions, started: dict[str, Any], measured: dict[str, Any]
 ) -> dict[str, Any]:
-    runs = measured["throughput"]["runs"]
-    medians = {name: statistics.median(rates) for name, rates in runs.items()}
-    b1 = medians["b1"]
+    """Medians of every repetition; ``cpu_ratio_to_b1`` is B1's CPU per report over each's."""
+    runs: dict[str, list[baselines.Throughput]] = measured["throughput"]["runs"]
+    rates = {
+        name: statistics.median(run.reports_per_second for run in done)
+        for name, done in runs.items()
+    }
+    cpu = {
+        name: statistics.median(run.cpu_seconds_per_report for run in done)
+        for name, done in runs.items()
+    }
     return {
         "options": {**asdict(options), "bootstrap": None},
         "machine": {**started, "load_average_1m_at_end": machine()["load_average_1m"]},
         **{
-            name: {"reports_per_second": median, "runs": runs[name]}
-            for name, median in medians.items()
+            name: {
+                "reports_per_second": rates[name],
+                "cpu_us_per_report": cpu[name] * 1e6,
+                "runs": [run.reports_per_second for run in done],
+                "cpu_us_per_report_runs": [run.cpu_seconds_per_report * 1e6 for run in done],
+            }
+            for name, done in runs.items()
         },
-        "ratio_to_b1": {name: median / b1 for name, median in medians.items()},
+        "ratio_to_b1": {name: rate / rates["b1"] for name, rate in rates.items()},
+        "cpu_ratio_to_b1": {name: cpu["b1"] / spent for name, spent in cpu.items()},
+        "changelog_writes_per_report": statistics.median(measured["throughput"]["changelog_writes"])
+        / options.reports,
         "latency": measured["latency"],
         "state": measured["state"],
         "prefill_seconds": measured["throughput"]["fill_seconds"],

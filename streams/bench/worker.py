@@ -6,6 +6,7 @@ operator would see) and from ``/proc/<pid>/status`` for memory.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -88,28 +89,37 @@ class BenchWorker:
             if sample.name == f"{RECEIVED_METRIC}_total"
         )
 
-    def wait_until(
-        self, condition: Callable[[], bool], what: str, timeout: float, poll: float = 0.2
+    async def wait_until(
+        self, condition: Callable[[], bool], what: str, within: float, poll: float = 0.2
     ) -> float:
-        """Poll ``condition``; return the monotonic time it first held."""
-        deadline = time.monotonic() + timeout
+        """Poll ``condition`` (in a thread: it does HTTP); return the monotonic time it held.
+
+        Async so that Ctrl-C cancels the wait at once and the bench can clean up.
+        """
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise BenchError(f"the worker exited while waiting for {what}; see {self.log_path}")
             try:
-                if condition():
+                if await asyncio.to_thread(condition):
                     return time.monotonic()
             except OSError:
                 pass
-            time.sleep(poll)
-        raise BenchError(f"no {what} within {timeout:.0f} s; see {self.log_path}")
+            await asyncio.sleep(poll)
+        raise BenchError(f"no {what} within {within:.0f} s; see {self.log_path}")
 
-    def wait_ready(self, timeout: float = 120.0) -> float:
+    async def wait_ready(self, within: float = 120.0) -> float:
         def ready() -> bool:
             health = self.health()
             return bool(health and health.get("partitions"))
 
-        return self.wait_until(ready, "partition assignment", timeout)
+        return await self.wait_until(ready, "partition assignment", within)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the worker process has used so far."""
+        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        fields = stat.rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_bytes(self) -> int:
         """``VmHWM``: the most resident memory the process ever had."""

@@ -42,9 +42,12 @@ def test_tiny_bench_produces_every_figure_and_the_json_keys(bootstrap: str) -> N
 
     for name in ("b0", "b1", "spikewatch"):
         assert figures[name]["reports_per_second"] > 0
+        assert figures[name]["cpu_us_per_report"] > 0
         assert len(figures[name]["runs"]) == figures["options"]["repeat"]
-    assert set(figures["ratio_to_b1"]) == {"b0", "b1", "spikewatch"}
-    assert figures["ratio_to_b1"]["b1"] == 1.0
+    for ratios in (figures["ratio_to_b1"], figures["cpu_ratio_to_b1"]):
+        assert set(ratios) == {"b0", "b1", "spikewatch"}
+        assert ratios["b1"] == 1.0
+    assert 0 < figures["changelog_writes_per_report"] <= 1, "at most one write per report"
 
     latency = figures["latency"]
     assert latency["escalations"] > 0, "injected reports must escalate"
