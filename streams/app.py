@@ -348,6 +348,7 @@ class Spikewatch:
         log.info("state_recovered", broadcasts=len(self.states))
 
     async def _announce_start(self) -> None:
+        self._size_producer_buffer()
         self.metrics.up.set(1)
         log.info(
             "worker_started",
@@ -355,6 +356,19 @@ class Spikewatch:
             policy_version=self.policy.policy_version,
             oncall_topics=sorted(t.get_topic_name() for t in self.oncall_topics.values()),
         )
+
+    def _size_producer_buffer(self) -> None:
+        """Let one batch's table writes into the producer buffer without stalling the stream.
+
+        Faust's conductor pauses consumption (and logs a warning) whenever more than
+        ``max_messages`` (100) changelog writes wait in the buffer. A batch writes up
+        to one state per broadcast it touched, so with the default the stream stalled
+        after nearly every batch under load; the buffer still drains as fast as
+        before, the stream just no longer waits for it mid-batch.
+        """
+        buffer = self.app.producer.buffer
+        wanted = 2 * self.settings.batch_max_messages
+        buffer.max_messages = max(buffer.max_messages, wanted)
 
     def health(self) -> dict[str, Any]:
         return {

@@ -82,10 +82,54 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--pretty", action="store_true", help="one readable line per event")
     tail.set_defaults(run=_run_tail)
 
+    _add_bench(commands)
+
     schema = commands.add_parser("schema", help="write the JSON Schema files of the contracts")
     schema.add_argument("--check", action="store_true", help="exit 1 if they are out of date")
     schema.set_defaults(run=_run_schema)
     return parser
+
+
+def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = commands.add_parser(
+        "bench",
+        help="measure the worker against plain aiokafka loops on a local broker",
+        description="Starts its own broker on free loopback ports unless --bootstrap is given; "
+        "prints a table (or --json) with medians and ratios to B1.",
+    )
+    size = bench.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="a first look in under two minutes")
+    size.add_argument("--tiny", action="store_true", help="proves the benchmark runs; no figures")
+    bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    bench.add_argument("--reports", type=int, help="pre-filled reports (200,000)")
+    bench.add_argument("--broadcasts", type=int, help="broadcasts they spread over (2,000)")
+    bench.add_argument("--repeat", type=int, help="throughput repetitions (3)")
+    bench.add_argument("--latency-rate", type=float, help="background reports/s (5,000)")
+    bench.add_argument("--latency-seconds", type=float, help="latency phase length (30)")
+    bench.add_argument("--state-broadcasts", type=int, help="live broadcasts for RSS (100,000)")
+    bench.add_argument("--bootstrap", help="use this running broker instead of starting one")
+    bench.set_defaults(run=_run_bench)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from streams.bench.options import BenchOptions
+    from streams.bench.report import table, with_targets
+    from streams.bench.run import run_bench
+    from streams.bench.worker import BenchError
+    from streams.local_broker import load_local_broker
+
+    options = BenchOptions.preset(quick=args.quick, tiny=args.tiny).with_overrides(
+        **{name: getattr(args, name) for name in BenchOptions.command_line_fields()}
+    )
+    try:
+        figures = with_targets(
+            run_bench(options, lambda text: print(f"bench: {text}", file=sys.stderr, flush=True))
+        )
+    except (BenchError, load_local_broker().BrokerError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(orjson.dumps(figures).decode() if args.json else table(figures))
+    return 0
 
 
 def _run_worker(_args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ broadcast ids travel as exemplars where OpenMetrics is requested.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from enum import StrEnum
 from itertools import product
@@ -70,6 +70,10 @@ class AckOutcome(StrEnum):
     MATCHED = "matched"
     UNKNOWN_INCIDENT = "unknown_incident"
     REROUTED = "rerouted"
+
+
+ReportKind = tuple[str | None, str | None, Outcome]
+"""(category, platform, outcome) of one input message: the labels it is counted under."""
 
 
 def bounded(value: str | None, allowed: Iterable[str]) -> str:
@@ -252,9 +256,14 @@ class WorkerMetrics:
                 gauge.remove(str(partition))
 
     def count_report(self, category: str | None, platform: str | None, outcome: Outcome) -> None:
-        self.reports.labels(
-            bounded(category, self._categories), bounded(platform, self._platforms), outcome
-        ).inc()
+        self.count_reports({(category, platform, outcome): 1})
+
+    def count_reports(self, tally: Mapping[ReportKind, int]) -> None:
+        """Add a whole batch's counts: one ``labels()`` lookup per kind, not per report."""
+        for (category, platform, outcome), count in tally.items():
+            self.reports.labels(
+                bounded(category, self._categories), bounded(platform, self._platforms), outcome
+            ).inc(count)
 
     def count_dead_letter(self, reason: DeadLetterReason) -> None:
         self.count_report(None, None, Outcome.DEAD_LETTERED)

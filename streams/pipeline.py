@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from models.decode import Rejection, decode_report
 from models.escalation import Escalation
 from streams.broadcasts import BroadcastStates
 from streams.logs import get_logger
-from streams.metrics import Outcome, WorkerMetrics
+from streams.metrics import Outcome, ReportKind, WorkerMetrics
 
 log = get_logger("spikewatch.pipeline")
 
@@ -73,6 +74,7 @@ class ReportPipeline:
     def process(self, messages: Iterable[InputMessage]) -> BatchOutput:
         output = BatchOutput()
         touched: dict[str, BroadcastState] = {}
+        tally: Counter[ReportKind] = Counter()
         for message in messages:
             self.next_offsets[message.partition] = message.offset + 1
             now = time.time() if self.live else None
@@ -80,10 +82,9 @@ class ReportPipeline:
             if isinstance(decoded, Rejection):
                 output.dead_letters.append(self._dead_letter(message, decoded))
                 continue
+            event_time = decoded.event_time
             if now is not None:
-                too_far = event_time_rejection(
-                    decoded.event_time, now, self.max_future_skew_seconds
-                )
+                too_far = event_time_rejection(event_time, now, self.max_future_skew_seconds)
                 if too_far is not None:
                     output.dead_letters.append(self._dead_letter(message, too_far))
                     continue
@@ -93,20 +94,20 @@ class ReportPipeline:
             broadcast_key = decoded.broadcast_id.encode()
             if message.key != broadcast_key:
                 output.reroutes.append((broadcast_key, message.value or b""))
-                self.metrics.count_report(decoded.category.value, platform, Outcome.REROUTED)
+                tally[decoded.category.value, platform, Outcome.REROUTED] += 1
                 continue
             state = self.states.get(decoded.broadcast_id)
             observation = self.engine.observe(state, decoded, decided_at=now)
             if observation.late:
-                self.metrics.count_report(decoded.category.value, platform, Outcome.LATE)
+                tally[decoded.category.value, platform, Outcome.LATE] += 1
                 continue
-            self.metrics.count_report(decoded.category.value, platform, Outcome.ACCEPTED)
+            tally[decoded.category.value, platform, Outcome.ACCEPTED] += 1
             touched[decoded.broadcast_id] = state
-            if output.newest_event_time is None or decoded.event_time > output.newest_event_time:
-                output.newest_event_time = decoded.event_time
+            if output.newest_event_time is None or event_time > output.newest_event_time:
+                output.newest_event_time = event_time
             for escalation in observation.escalations:
                 self.metrics.observe_decision_latency(
-                    escalation.detected_at.timestamp() - decoded.event_time, decoded.broadcast_id
+                    escalation.detected_at.timestamp() - event_time, decoded.broadcast_id
                 )
                 log.info(
                     "escalation_decided",
@@ -118,6 +119,7 @@ class ReportPipeline:
                 )
             output.escalations.extend(observation.escalations)
         self.states.save(touched.values())
+        self.metrics.count_reports(tally)
         if output.newest_event_time is not None and (
             self.stream_time is None or output.newest_event_time > self.stream_time
         ):

@@ -48,8 +48,8 @@ class Settings(BaseSettings):
     store: str = "memory://"
     max_message_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
     max_future_skew_seconds: Annotated[float, Field(ge=0)] = 300.0
-    batch_max_messages: Annotated[int, Field(ge=1)] = 500
-    batch_max_wait_seconds: Annotated[float, Field(gt=0)] = 0.05
+    batch_max_messages: Annotated[int, Field(ge=1)] = 2000
+    batch_max_wait_seconds: Annotated[float, Field(gt=0)] = 0.1
     tick_interval_seconds: Annotated[float, Field(gt=0)] = 1.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -139,3 +139,23 @@ def test_late_report_is_counted_late_and_not_in_the_window() -> None:
         )
         == 1
     )
+
+
+def test_a_batch_is_counted_per_category_platform_and_outcome() -> None:
+    pipeline, metrics = make_pipeline()
+    batch = [keyed(report("b-tally", "spam")) for _ in range(3)]
+    batch += [keyed(report("b-tally", "harassment")), (b"wrong-key", orjson.dumps(report("b-x")))]
+    pipeline.process(messages(batch))
+
+    def received(category: str, outcome: str) -> float:
+        return sample(
+            metrics,
+            "spikewatch_reports_received_total",
+            category=category,
+            platform="periscope",
+            outcome=outcome,
+        )
+
+    assert received("spam", "accepted") == 3
+    assert received("harassment", "accepted") == 1
+    assert received("harassment", "rerouted") == 1

@@ -1,25 +1,7 @@
-"""Load ``deploy/kafka/local_broker.py`` by path: ``deploy/`` is not a Python package."""
+"""The local broker loader lives in :mod:`streams.local_broker`, shared with the benchmark."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
+from streams.local_broker import LOCAL_BROKER_SCRIPT, REPO_ROOT, load_local_broker
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-LOCAL_BROKER_SCRIPT = REPO_ROOT / "deploy" / "kafka" / "local_broker.py"
-
-
-def load_local_broker() -> ModuleType:
-    """Registered in ``sys.modules`` first, since dataclasses look their module up there."""
-    name = "spikewatch_local_broker"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, LOCAL_BROKER_SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+__all__ = ["LOCAL_BROKER_SCRIPT", "REPO_ROOT", "load_local_broker"]
