@@ -112,7 +112,7 @@ def test_burst_of_distinct_reporters_on_small_audience_triggers_exactly_once(
     assert exact_tail(floor, HARASSMENT_RATE * SMALL_AUDIENCE * 300) <= policy.spike.trigger_p_value
     state = BroadcastState("b-1")
 
-    per_report = observe_each(engine, state, burst(30, reporter=HIGH_TRUST))
+    per_report = observe_each(engine, state, burst(30, reporter=ORDINARY))
 
     sent = flat(per_report)
     assert [index for index, escalations in enumerate(per_report) if escalations] == [floor - 1]
@@ -440,7 +440,7 @@ def test_evidence_of_a_trigger_lists_every_detector_verdict(
     evidence = sent[0].evidence
     assert [rule.rule for rule in evidence.rules] == [d.name for d in engine.detectors]
     fired = {rule.rule: rule.fired for rule in evidence.rules}
-    assert fired == {"audience_spike": True, "credible_report": False}
+    assert fired == {"audience_spike": True, "credible_report": False, "report_ramp": False}
     assert all(rule.reason for rule in evidence.rules)
     assert evidence.window_start < evidence.window_end
     assert evidence.sample_report_ids == [report.report_id for report in reports]
@@ -642,10 +642,11 @@ def assert_lifecycle_invariants(sent: list[bytes], policy: Policy) -> None:
             assert escalation.ends_at is not None
         else:
             assert escalation.ends_at is None
-            assert [rule.rule for rule in escalation.evidence.rules] == [
-                "credible_report",
-                "audience_spike",
-            ]
+            assert [rule.rule for rule in escalation.evidence.rules] == (
+                ["credible_report", "audience_spike", "report_ramp"]
+                if escalation.escalation_class.is_abuse
+                else ["coordinated_reporting"]
+            )
         ceiling = policy.category(escalation.labels.category).max_severity
         assert escalation.severity.rank <= ceiling.rank
         assert escalation.evidence.window_start < escalation.evidence.window_end

@@ -68,8 +68,12 @@ def test_default_policy_figures_match_the_yaml(policy: Policy) -> None:
 
 
 def test_default_policy_teams_are_the_routed_teams(policy: Policy) -> None:
-    routes = default_document()["categories"].values()
-    assert policy.teams == frozenset(route["team"] for route in routes)
+    document = default_document()
+    routes = document["categories"].values()
+    assert policy.teams == frozenset(route["team"] for route in routes) | {
+        document["coordination"]["team"],
+        document["high_profile"]["team"],
+    } | {team for route in routes for team in route.get("regional_teams", {}).values()}
 
 
 def test_default_policy_keeps_spam_and_copyright_at_warning(policy: Policy) -> None:
