@@ -140,7 +140,7 @@ class RampPolicy(_Strict):
 
     rate_multiplier: Annotated[float, Field(gt=1, le=20)] = 2.0
     threshold: Annotated[float, Field(gt=0)] = 8.0
-    window_p_value: Annotated[float, Field(gt=0, lt=1)] = 1e-3
+    window_p_value: Annotated[float, Field(gt=0, lt=1)] = 1e-2
     min_weighted_reporters: Annotated[float, Field(ge=1)] = 8.0
 
 

@@ -181,18 +181,9 @@ class Spikewatch:
 
     async def _tick(self) -> None:
         now = self._resolve_clock(caught_up=self._measure_lag())
-        resolved: list[Escalation] = []
-        open_incidents = 0
         self.states.retain({tp.partition for tp in self._owned_input_partitions()})
-        for state in self.states:
-            result = self.engine.tick(state, now)
-            resolved.extend(result.escalations)
-            if result.evictable:
-                self.states.evict(state.broadcast_id)
-            else:
-                open_incidents += len(state.incidents)
-                if result.escalations:
-                    self.states.save([state])
+        ticked = self.pipeline.tick(now)
+        resolved, open_incidents = ticked.escalations, ticked.open_incidents
         for escalation in resolved:
             log.info(
                 "incident_resolved",

@@ -37,6 +37,12 @@ class InputMessage:
 
 
 @dataclass(slots=True)
+class TickOutput:
+    escalations: list[Escalation] = field(default_factory=list)
+    open_incidents: int = 0
+
+
+@dataclass(slots=True)
 class BatchOutput:
     dead_letters: list[tuple[bytes | None, DeadLetter]] = field(default_factory=list)
     reroutes: list[tuple[bytes, bytes]] = field(default_factory=list)
@@ -73,6 +79,7 @@ class ReportPipeline:
     def process(self, messages: Iterable[InputMessage]) -> BatchOutput:
         output = BatchOutput()
         touched: dict[str, BroadcastState] = {}
+        learning: set[int] = set()
         for message in messages:
             self.next_offsets[message.partition] = message.offset + 1
             now = time.time() if self.live else None
@@ -96,7 +103,11 @@ class ReportPipeline:
                 self.metrics.count_report(decoded.category.value, platform, Outcome.REROUTED)
                 continue
             state = self.states.get(decoded.broadcast_id)
-            observation = self.engine.observe(state, decoded, decided_at=now)
+            partition = self.states.partition(decoded.broadcast_id)
+            learning.add(partition)
+            observation = self.engine.observe(
+                state, decoded, decided_at=now, learner=self.states.learner(partition)
+            )
             if observation.late:
                 self.metrics.count_report(decoded.category.value, platform, Outcome.LATE)
                 continue
@@ -118,10 +129,29 @@ class ReportPipeline:
                 )
             output.escalations.extend(observation.escalations)
         self.states.save(touched.values())
+        self.states.save_learners(learning)
         if output.newest_event_time is not None and (
             self.stream_time is None or output.newest_event_time > self.stream_time
         ):
             self.stream_time = output.newest_event_time
+        return output
+
+    def tick(self, now: float) -> TickOutput:
+        """Resolve quiet incidents and drop idle broadcasts, at ``now``.
+
+        The live timer passes its resolve clock; replay passes the stream's event
+        time. Both run this same loop.
+        """
+        output = TickOutput()
+        for state in self.states:
+            result = self.engine.tick(state, now)
+            output.escalations.extend(result.escalations)
+            if result.evictable:
+                self.states.evict(state.broadcast_id)
+            else:
+                output.open_incidents += len(state.incidents) + len(state.coordination)
+                if result.escalations:
+                    self.states.save([state])
         return output
 
     def _dead_letter(
