@@ -34,13 +34,15 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.exposition import choose_encoder
 
 from alerting.engine import DetectionEngine
-from alerting.policy import Policy, load_policy
+from alerting.policy import Policy, PolicyError, load_policy
 from models.escalation import Escalation
 from streams.broadcasts import BroadcastStates
 from streams.logs import get_logger, logging_config
 from streams.metrics import WorkerMetrics
 from streams.pipeline import BatchOutput, InputMessage, ReportPipeline
 from streams.settings import Settings
+from streams.shadow import ShadowLane
+from streams.watchlist import WatchlistFile
 
 log = get_logger("spikewatch.app")
 
@@ -54,6 +56,7 @@ class Spikewatch:
         self.metrics = WorkerMetrics(policy.teams)
         self.metrics.policy.info({"policy_version": policy.policy_version})
         self.engine = DetectionEngine(policy)
+        self.watchlist = WatchlistFile(policy)
         self.app = faust.App(
             settings.app_id,
             broker=settings.faust_broker,
@@ -93,23 +96,45 @@ class Spikewatch:
             )
             for team in sorted(policy.teams)
         }
-        self.table = self.app.Table(
-            "broadcast-state",
-            default=None,
-            key_type=bytes,
-            value_type=bytes,
-            partitions=settings.topic_partitions,
-            use_partitioner=True,
-        )
+        self.table = self._state_table("broadcast-state")
         self.states = BroadcastStates(self.table, self._partition_of)
+        self.shadow = self._shadow_lane(settings)
         self.pipeline = ReportPipeline(
             self.engine,
             self.states,
             self.metrics,
             max_message_bytes=settings.max_message_bytes,
             max_future_skew_seconds=settings.max_future_skew_seconds,
+            shadow=self.shadow,
         )
         self._register()
+
+    def _state_table(self, name: str) -> Any:
+        return self.app.Table(
+            name,
+            default=None,
+            key_type=bytes,
+            value_type=bytes,
+            partitions=self.settings.topic_partitions,
+            use_partitioner=True,
+        )
+
+    def _shadow_lane(self, settings: Settings) -> ShadowLane | None:
+        """A candidate policy with its own table (own changelog) and its own topic."""
+        if settings.shadow_policy_file is None:
+            return None
+        shadow_policy = load_policy(settings.shadow_policy_file)
+        self.shadow_topic = self.app.topic(
+            settings.shadow_topic,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=settings.topic_partitions,
+        )
+        self.shadow_table = self._state_table("broadcast-state-shadow")
+        log.info("shadow_policy_loaded", policy_version=shadow_policy.policy_version)
+        return ShadowLane(
+            DetectionEngine(shadow_policy), BroadcastStates(self.shadow_table, self._partition_of)
+        )
 
     def _register(self) -> None:
         app = self.app
@@ -142,6 +167,7 @@ class Spikewatch:
 
     async def _handle_batch(self, events: Sequence[EventT[bytes]]) -> None:
         received = time.time()
+        await self._await_changelog_metadata()
         output = self.pipeline.process(_input_message(event) for event in events)
         await self._send(output)
         produced = time.time()
@@ -162,8 +188,17 @@ class Spikewatch:
         for key, value in output.reroutes:
             pending.append(await self.input_topic.send(key=key, value=value, force=True))
         pending.extend(await self._send_escalations(output.escalations))
+        pending.extend(await self._send_shadow(output.shadow_escalations))
         if pending:
             await asyncio.gather(*pending)
+
+    async def _send_shadow(self, escalations: list[Escalation]) -> list[Awaitable[Any]]:
+        return [
+            await self.shadow_topic.send(
+                key=escalation.dedup_key.encode(), value=escalation.to_json_bytes(), force=True
+            )
+            for escalation in escalations
+        ]
 
     async def _send_escalations(self, escalations: list[Escalation]) -> list[Awaitable[Any]]:
         pending: list[Awaitable[Any]] = []
@@ -181,7 +216,11 @@ class Spikewatch:
 
     async def _tick(self) -> None:
         now = self._resolve_clock(caught_up=self._measure_lag())
-        self.states.retain({tp.partition for tp in self._owned_input_partitions()})
+        self._reload_watchlist()
+        owned = {tp.partition for tp in self._owned_input_partitions()}
+        self.states.retain(owned)
+        if self.shadow is not None:
+            self.shadow.states.retain(owned)
         ticked = self.pipeline.tick(now)
         resolved, open_incidents = ticked.escalations, ticked.open_incidents
         for escalation in resolved:
@@ -190,8 +229,10 @@ class Spikewatch:
                 broadcast_id=escalation.labels.broadcast_id,
                 dedup_key=escalation.dedup_key,
             )
-        if resolved:
-            await asyncio.gather(*await self._send_escalations(resolved))
+        pending = await self._send_escalations(resolved)
+        pending.extend(await self._send_shadow(ticked.shadow_escalations))
+        if pending:
+            await asyncio.gather(*pending)
         self.metrics.open_incidents.set(open_incidents)
         self.metrics.broadcasts_tracked.set(len(self.states))
         self.metrics.last_progress.set(time.time())
@@ -246,8 +287,37 @@ class Spikewatch:
         """The input partition of a broadcast key: aiokafka's default partitioner."""
         return int(murmur2(key) & 0x7FFFFFFF) % self.settings.topic_partitions
 
+    async def _await_changelog_metadata(self) -> None:
+        """Make sure the producer knows the changelog topics before writing the tables.
+
+        A table write hashes its key with the producer's cached metadata and does
+        not wait for it; while a freshly created changelog topic has no leader yet
+        the cache lacks it, the write raised ``TypeError`` inside the agent, and
+        Faust restarted the agent without the batch (seen on a loaded machine on
+        a worker's first batch). ``partitions_for`` returns at once from the cache
+        when the topic is known, and otherwise waits for the broker.
+        """
+        producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]
+        tables = [self.table, *([self.shadow_table] if self.shadow is not None else [])]
+        for table in tables:
+            await producer.partitions_for(table.changelog_topic.get_topic_name())
+
+    def _reload_watchlist(self) -> None:
+        """Hand the engine the new watchlist when its file changed; keep the old one if broken."""
+        try:
+            changed = self.watchlist.changed()
+        except PolicyError as error:
+            log.error("watchlist_unreadable", error=str(error))
+            return
+        if changed is not None:
+            self.engine.watchlist = changed
+            log.info("watchlist_reloaded", broadcasters=len(changed))
+
     async def _on_recovered(self) -> None:
-        self.states.reload({tp.partition for tp in self._owned_input_partitions()})
+        owned = {tp.partition for tp in self._owned_input_partitions()}
+        self.states.reload(owned)
+        if self.shadow is not None:
+            self.shadow.states.reload(owned)
         log.info("state_recovered", broadcasts=len(self.states))
 
     async def _announce_start(self) -> None:

@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaConnectionError
 
 from alerting.policy import PolicyError, load_policy
 from streams.logs import configure_logging
+from streams.replay import ReplayTopicError
 from streams.replay_command import ReplayInputError
 from streams.scenarios import ScenarioError
 from streams.settings import Settings
@@ -29,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PolicyError as error:
         print(f"error: {error}; fix the policy file and retry", file=sys.stderr)
         return 2
-    except (TopicLayoutError, ReplayInputError, ScenarioError) as error:
+    except (TopicLayoutError, ReplayInputError, ReplayTopicError, ScenarioError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KafkaConnectionError:

@@ -22,6 +22,7 @@ from models.escalation import Escalation
 from streams.broadcasts import BroadcastStates
 from streams.logs import get_logger
 from streams.metrics import Outcome, WorkerMetrics
+from streams.shadow import ShadowLane, marked
 
 log = get_logger("spikewatch.pipeline")
 
@@ -40,6 +41,7 @@ class InputMessage:
 class TickOutput:
     escalations: list[Escalation] = field(default_factory=list)
     open_incidents: int = 0
+    shadow_escalations: list[Escalation] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -48,6 +50,7 @@ class BatchOutput:
     reroutes: list[tuple[bytes, bytes]] = field(default_factory=list)
     escalations: list[Escalation] = field(default_factory=list)
     newest_event_time: float | None = None
+    shadow_escalations: list[Escalation] = field(default_factory=list)
 
 
 class ReportPipeline:
@@ -66,6 +69,7 @@ class ReportPipeline:
         max_message_bytes: int,
         max_future_skew_seconds: float,
         live: bool = True,
+        shadow: ShadowLane | None = None,
     ) -> None:
         self.engine = engine
         self.states = states
@@ -73,6 +77,7 @@ class ReportPipeline:
         self.max_message_bytes = max_message_bytes
         self.max_future_skew_seconds = max_future_skew_seconds
         self.live = live
+        self.shadow = shadow
         self.next_offsets: dict[int, int] = {}
         self.stream_time: float | None = None
 
@@ -108,6 +113,8 @@ class ReportPipeline:
             observation = self.engine.observe(
                 state, decoded, decided_at=now, learner=self.states.learner(partition)
             )
+            if self.shadow is not None:
+                output.shadow_escalations.extend(self.shadow.observe(decoded, now))
             if observation.late:
                 self.metrics.count_report(decoded.category.value, platform, Outcome.LATE)
                 continue
@@ -130,6 +137,8 @@ class ReportPipeline:
             output.escalations.extend(observation.escalations)
         self.states.save(touched.values())
         self.states.save_learners(learning)
+        if self.shadow is not None:
+            self.shadow.save()
         if output.newest_event_time is not None and (
             self.stream_time is None or output.newest_event_time > self.stream_time
         ):
@@ -143,15 +152,11 @@ class ReportPipeline:
         time. Both run this same loop.
         """
         output = TickOutput()
-        for state in self.states:
-            result = self.engine.tick(state, now)
-            output.escalations.extend(result.escalations)
-            if result.evictable:
-                self.states.evict(state.broadcast_id)
-            else:
-                output.open_incidents += len(state.incidents) + len(state.coordination)
-                if result.escalations:
-                    self.states.save([state])
+        output.open_incidents = tick_states(self.engine, self.states, now, output.escalations)
+        if self.shadow is not None:
+            shadow: list[Escalation] = []
+            tick_states(self.shadow.engine, self.shadow.states, now, shadow)
+            output.shadow_escalations = marked(shadow)
         return output
 
     def _dead_letter(
@@ -179,3 +184,20 @@ class ReportPipeline:
             failed_at=datetime.now(tz=UTC),
         )
         return message.key, letter
+
+
+def tick_states(
+    engine: DetectionEngine, states: BroadcastStates, now: float, sent: list[Escalation]
+) -> int:
+    """Tick every state: collect resolves into ``sent``, evict idle ones; count open incidents."""
+    open_incidents = 0
+    for state in states:
+        result = engine.tick(state, now)
+        sent.extend(result.escalations)
+        if result.evictable:
+            states.evict(state.broadcast_id)
+        else:
+            open_incidents += len(state.incidents) + len(state.coordination)
+            if result.escalations:
+                states.save([state])
+    return open_incidents

@@ -35,6 +35,7 @@ from typing import IO, Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import murmur2
 
 from alerting.engine import DetectionEngine
@@ -192,14 +193,12 @@ async def topic_messages(bootstrap: str, span: TopicRange) -> AsyncIterator[Inpu
     changes no decision. The end is fixed when reading starts (the end offsets,
     or ``to_offset`` / ``to_time``), so a replay of a live topic terminates.
     """
+    partitions = await _partitions_of(bootstrap, span.topic)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
     )
     await consumer.start()
     try:
-        partitions = sorted(consumer.partitions_for_topic(span.topic) or set())
-        if not partitions:
-            raise ValueError(f"topic {span.topic} does not exist or has no partitions")
         assigned = [TopicPartition(span.topic, p) for p in partitions]
         consumer.assign(assigned)
         starts = await _bounds(consumer, assigned, span.from_offset, span.from_time_ms, start=True)
@@ -228,6 +227,25 @@ async def topic_messages(bootstrap: str, span: TopicRange) -> AsyncIterator[Inpu
                     break
     finally:
         await consumer.stop()
+
+
+async def _partitions_of(bootstrap: str, topic: str) -> list[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = sorted(
+        int(p["partition"]) for d in described if d.get("error_code") == 0 for p in d["partitions"]
+    )
+    if not partitions:
+        raise ReplayTopicError(f"topic {topic} does not exist or has no partitions; check --topic")
+    return partitions
+
+
+class ReplayTopicError(ValueError):
+    """The topic to replay cannot be read; the message says what to check."""
 
 
 async def _bounds(
@@ -326,6 +344,6 @@ def card_lines(card: dict[str, Any]) -> list[str]:
     return lines
 
 
-def print_lines(lines: list[str], stream: IO[str] = sys.stderr) -> None:
+def print_lines(lines: list[str]) -> None:
     for line in lines:
-        print(line, file=stream)
+        print(line, file=sys.stderr)
