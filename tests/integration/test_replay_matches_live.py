@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ import yaml
 from alerting.policy import DEFAULT_POLICY_PATH, load_policy
 from models.escalation import Escalation, EscalationClass, EventAction
 from models.report import Category
+from streams.produce import produce_scenario
 from streams.replay import Replay, TopicRange, topic_messages
+from streams.settings import Settings
 from streams.traffic import TrafficGenerator
 from tests.support.kafka import read_until, send_all
 from tests.support.worker import WorkerConfig, WorkerProcess
@@ -127,3 +130,25 @@ def test_topic_replay_reproduces_the_live_triggers_and_shadow_stays_apart(
         return {(e.labels.broadcast_id, e.labels.category.value) for e in found}
 
     assert incidents(shadow) >= incidents(live)
+
+
+def test_produce_scenario_sends_keyed_labelled_reports_ending_now(bootstrap: str) -> None:
+    topic = f"scenario-{time.time_ns()}"
+    settings = Settings(kafka_bootstrap=bootstrap, input_topic=topic)
+    started = time.time()
+    assert produce_scenario(settings, POLICY, "child_safety", seed=7, out=None) == 0
+    records = asyncio.run(
+        read_until(bootstrap, [topic], done=lambda found: len(found) >= 4, within=30, settle=1.0)
+    )
+    assert len(records) == 4
+    for record in records:
+        payload = orjson.loads(record.value or b"")
+        assert record.key == payload["broadcast_id"].encode()
+        assert payload["label"] == {"kind": "child_safety", "incident": payload["broadcast_id"]}
+        at = datetime.fromisoformat(payload["reported_at"]).timestamp()
+        assert at <= time.time()
+    newest = max(
+        datetime.fromisoformat(orjson.loads(r.value or b"")["reported_at"]).timestamp()
+        for r in records
+    )
+    assert newest >= started - 1
