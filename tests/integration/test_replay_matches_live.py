@@ -22,6 +22,7 @@ import yaml
 from alerting.policy import DEFAULT_POLICY_PATH, load_policy
 from models.escalation import Escalation, EscalationClass, EventAction
 from models.report import Category
+from streams.cli import main
 from streams.produce import produce_scenario
 from streams.replay import Replay, TopicRange, topic_messages
 from streams.settings import Settings
@@ -132,7 +133,9 @@ def test_topic_replay_reproduces_the_live_triggers_and_shadow_stays_apart(
     assert incidents(shadow) >= incidents(live)
 
 
-def test_produce_scenario_sends_keyed_labelled_reports_ending_now(bootstrap: str) -> None:
+def test_produce_scenario_sends_keyed_labelled_reports_ending_now_and_replay_scores_them(
+    bootstrap: str, capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
     topic = f"scenario-{time.time_ns()}"
     settings = Settings(kafka_bootstrap=bootstrap, input_topic=topic)
     started = time.time()
@@ -152,3 +155,16 @@ def test_produce_scenario_sends_keyed_labelled_reports_ending_now(bootstrap: str
         for r in records
     )
     assert newest >= started - 1
+
+    monkeypatch.setenv("SPIKEWATCH_KAFKA_BOOTSTRAP", bootstrap)
+    capsysbinary.readouterr()
+    assert main(["replay", "--topic", topic, "--from-offset", "0"]) == 0
+    out, err = capsysbinary.readouterr()
+    triggers = [
+        e
+        for e in map(Escalation.model_validate_json, out.splitlines())
+        if e.event_action is EventAction.TRIGGER
+    ]
+    assert len(triggers) == 4
+    assert all(e.escalation_class is EscalationClass.CRITICAL_REPORT for e in triggers)
+    assert "recall 100% (4/4)" in err.decode()
