@@ -331,13 +331,11 @@ class DetectionEngine:
     ) -> list[Escalation]:
         view = self._view(state, category, window, rate)
         abuse = [detector.evaluate(view, self.policy) for detector in self.detectors]
-        sent = self._advance(state, self._abuse(state), category, window, abuse, event_time, moment)
+        sent = self._advance(state, self._abuse(state), view, window, abuse, event_time, moment)
         coordination = self._coordination(state)
         verdicts = [d.evaluate(view, self.policy) for d in self.coordination_detectors]
         if category not in state.incidents:
-            sent += self._advance(
-                state, coordination, category, window, verdicts, event_time, moment
-            )
+            sent += self._advance(state, coordination, view, window, verdicts, event_time, moment)
             return sent
         superseded = coordination.incidents.get(category)
         if superseded is not None:
@@ -355,13 +353,14 @@ class DetectionEngine:
         self,
         state: BroadcastState,
         track: _Track,
-        category: Category,
+        view: CategoryView,
         window: CategoryWindow,
         verdicts: list[Verdict],
         event_time: float,
         moment: float,
     ) -> list[Escalation]:
         """Move one track's incident through its lifecycle on these verdicts."""
+        category = view.category
         fired = [v for v in verdicts if v.signal is Signal.FIRE]
         active = fired or [v for v in verdicts if v.signal is Signal.SUSTAIN]
         if not active:
@@ -389,7 +388,7 @@ class DetectionEngine:
             action = on_active_signal(incident, severity, event_time, self.policy.lifecycle)
         if action is None:
             return []
-        return [self._escalation(state, incident, action, window, verdicts, moment)]
+        return [self._escalation(state, incident, action, window, verdicts, moment, view.base_rate)]
 
     def _high_profile(self, state: BroadcastState) -> bool:
         return state.broadcaster_id is not None and state.broadcaster_id in self.watchlist
@@ -417,9 +416,11 @@ class DetectionEngine:
         window: CategoryWindow,
         verdicts: list[Verdict],
         moment: float,
+        rate: float | None = None,
     ) -> Escalation:
+        """``rate`` is the learned base rate the decision used (None on a resolve: the prior)."""
         category = incident.category
-        view = self._view(state, category, window)
+        view = self._view(state, category, window, rate)
         expected, _ = expected_reports(view, self.policy)
         window_end = state.watermark if state.watermark is not None else moment
         first_bucket = self.shape.first_bucket(window_end)

@@ -85,3 +85,19 @@ def test_a_broadcast_with_an_open_incident_teaches_nothing(engine: DetectionEngi
     for report in burst(50, start=T0 + 10, prefix="more", reporter=HIGH_TRUST):
         engine.observe(state, report, learner=learner)
     assert (dict(learner.weights), learner.exposure) == taught
+
+
+def test_evidence_shows_the_expectation_the_decision_used(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    learner = BaseRateLearner()
+    learner.learn(T0 - 1, 1e12, Category.HARASSMENT, 0, policy)  # learned: a quarter of the prior
+    state = BroadcastState("b-1")
+    sent = [
+        e
+        for report in burst(6, reporter=HIGH_TRUST)
+        for e in engine.observe(state, report, learner=learner).escalations
+    ]
+    spike = next(r for r in sent[0].evidence.rules if r.rule == "audience_spike")
+    assert sent[0].evidence.expected_reports == spike.figures["expected_reports"]
+    assert sent[0].evidence.expected_reports == pytest.approx(PRIOR / 4 * 100 * 300)
