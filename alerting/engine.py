@@ -9,19 +9,34 @@ The live worker and ``spikewatch replay`` call the same two methods:
 
 Detectors run after every single report (not once per batch), so the decisions
 and their evidence do not depend on how the shell happens to batch messages.
+
+Two incident tracks per broadcast and category: *abuse* (credible report,
+audience spike, ramp) and *coordination* (coordinated reporting). When both are
+active the abuse incident wins: a coordination incident is resolved as
+superseded, and none opens while an abuse incident is open, so on-call never
+sees a "this is a campaign" note contradicting a real page.
+
+Routing happens here too: a coordination incident goes to the coordination
+team; an abuse incident on a watchlisted broadcaster goes one severity up (never
+past the category's ceiling) to the high-profile team; otherwise the category's
+team for the broadcast's region, or its default team.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from alerting.baseline import BaseRateLearner
 from alerting.detectors import (
     CategoryView,
     Detector,
     Signal,
     Verdict,
+    capped_severity,
+    default_coordination_detectors,
     default_detectors,
     expected_reports,
 )
@@ -34,9 +49,17 @@ from alerting.incidents import (
     resolve_due,
 )
 from alerting.policy import Policy
+from alerting.ramp import RampState
 from alerting.state import BroadcastState, reporter_key
-from alerting.window import CategoryWindow, WindowShape
-from models.escalation import Escalation, EscalationLabels, EventAction, Evidence
+from alerting.watchlist import policy_watchlist
+from alerting.window import WEIGHT_UNIT, CategoryWindow, ReporterStanding, WindowShape
+from models.escalation import (
+    Escalation,
+    EscalationLabels,
+    EventAction,
+    Evidence,
+    Severity,
+)
 from models.report import Category, ReporterInfo, ReportEvent
 
 
@@ -58,10 +81,27 @@ def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+@dataclass(slots=True)
+class _Track:
+    """One incident track of a broadcast: its open incidents and last key times."""
+
+    incidents: dict[Category, Incident]
+    last_key_ms: dict[Category, int]
+
+
 class DetectionEngine:
-    def __init__(self, policy: Policy, detectors: Sequence[Detector] | None = None) -> None:
+    """``watchlist`` is replaced by the shell when the watchlist file changes."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        detectors: Sequence[Detector] | None = None,
+        watchlist: frozenset[str] | None = None,
+    ) -> None:
         self.policy = policy
         self.detectors = tuple(detectors) if detectors is not None else default_detectors()
+        self.coordination_detectors = default_coordination_detectors()
+        self.watchlist = watchlist if watchlist is not None else policy_watchlist(policy)
         window = policy.window
         self.shape = WindowShape(
             length_seconds=window.length_seconds,
@@ -71,12 +111,18 @@ class DetectionEngine:
         )
 
     def observe(
-        self, state: BroadcastState, report: ReportEvent, decided_at: float | None = None
+        self,
+        state: BroadcastState,
+        report: ReportEvent,
+        decided_at: float | None = None,
+        learner: BaseRateLearner | None = None,
     ) -> Observation:
         """Count ``report`` into ``state`` (mutated in place) and decide.
 
         ``decided_at`` stamps ``detected_at``: wall-clock time live, and left None in
         replay, where the report's event time is the time of the decision.
+        ``learner`` supplies learned base rates and learns from the report; without
+        one the policy's priors are used.
         """
         event_time = report.event_time
         shape = self.shape
@@ -85,23 +131,40 @@ class DetectionEngine:
             or shape.bucket_of(event_time) < shape.first_bucket(state.watermark)
         ):
             return Observation(late=True)
+        previous_watermark = state.watermark
         if state.watermark is None or event_time > state.watermark:
             state.watermark = event_time
         state.remember_context(report)
-        window = state.windows.get(report.category)
+        category = report.category
+        window = state.windows.get(category)
         if window is None:
-            window = state.windows[report.category] = CategoryWindow()
-        window.add(
+            window = state.windows[category] = CategoryWindow()
+        bucket = shape.bucket_of(event_time)
+        rate = self._rate(category, learner)
+        ramp = state.ramps.get(category)
+        if ramp is None:
+            ramp = state.ramps[category] = RampState()
+        ramp.advance(bucket, rate * self._audience(state) * shape.bucket_seconds, self.policy.ramp)
+        added = window.add(
             shape,
-            shape.bucket_of(event_time),
+            bucket,
             event_time,
             reporter_key(report.reporter_id),
-            self._is_credible(report.reporter),
+            self._standing(report.reporter),
             report.report_id,
         )
+        ramp.add(added)
         window.expire(shape, state.watermark)
+        if learner is not None and not state.incidents and not state.coordination:
+            learner.learn(
+                event_time,
+                self._exposure(state, previous_watermark, event_time),
+                category,
+                added,
+                self.policy,
+            )
         moment = event_time if decided_at is None else decided_at
-        return Observation(self._decide(state, report.category, window, event_time, moment))
+        return Observation(self._decide(state, category, window, rate, event_time, moment))
 
     def tick(self, state: BroadcastState, now: float) -> TickResult:
         """Resolve incidents quiet since ``resolve_after_quiet_seconds`` before ``now``.
@@ -111,35 +174,100 @@ class DetectionEngine:
         has emptied.
         """
         result = TickResult()
-        for category, incident in list(state.incidents.items()):
-            if resolve_due(incident, now, self.policy.lifecycle):
-                close_incident(incident, now)
-                del state.incidents[category]
-                window = state.windows.get(category, CategoryWindow())
-                quiet = Verdict(
-                    rule="quiet_period",
-                    signal=Signal.FIRE,
-                    severity=incident.severity,
-                    escalation_class=incident.escalation_class,
-                    reason=(
-                        f"no detector above its low mark for {now - incident.last_active_at:.0f} s"
-                    ),
-                    figures={
-                        "quiet_seconds": round(now - incident.last_active_at, 3),
-                        "resolve_after_quiet_seconds": (
-                            self.policy.lifecycle.resolve_after_quiet_seconds
-                        ),
-                    },
-                )
-                result.escalations.append(
-                    self._escalation(state, incident, EventAction.RESOLVE, window, [quiet], now)
-                )
+        for track in (self._abuse(state), self._coordination(state)):
+            for incident in list(track.incidents.values()):
+                if resolve_due(incident, now, self.policy.lifecycle):
+                    quiet = now - incident.last_active_at
+                    result.escalations.append(
+                        self._resolve(
+                            state,
+                            track,
+                            incident,
+                            Verdict(
+                                rule="quiet_period",
+                                signal=Signal.FIRE,
+                                severity=incident.severity,
+                                escalation_class=incident.escalation_class,
+                                reason=f"no detector above its low mark for {quiet:.0f} s",
+                                figures={
+                                    "quiet_seconds": round(quiet, 3),
+                                    "resolve_after_quiet_seconds": (
+                                        self.policy.lifecycle.resolve_after_quiet_seconds
+                                    ),
+                                },
+                            ),
+                            now,
+                        )
+                    )
         horizon = now - self.shape.length_seconds - self.shape.allowed_lateness_seconds
         if state.watermark is not None and state.watermark < horizon:
             for window in state.windows.values():
                 window.expire(self.shape, now)
         result.evictable = state.is_idle
         return result
+
+    def _resolve(
+        self,
+        state: BroadcastState,
+        track: _Track,
+        incident: Incident,
+        why: Verdict,
+        at: float,
+    ) -> Escalation:
+        close_incident(incident, at)
+        del track.incidents[incident.category]
+        window = state.windows.get(incident.category, CategoryWindow())
+        return self._escalation(state, incident, EventAction.RESOLVE, window, [why], at)
+
+    def _rate(self, category: Category, learner: BaseRateLearner | None) -> float:
+        if learner is None:
+            return self.policy.category(category).base_rate_per_viewer_second
+        return learner.rate(category, self.policy)
+
+    def _audience(self, state: BroadcastState) -> int:
+        spike = self.policy.spike
+        viewers = state.viewers if state.viewers is not None else spike.default_viewers
+        return max(viewers, spike.min_viewers)
+
+    def _exposure(
+        self, state: BroadcastState, previous_watermark: float | None, event_time: float
+    ) -> float:
+        """Viewer-seconds since the broadcast's previous report, the gap capped."""
+        if previous_watermark is None or event_time <= previous_watermark:
+            return 0.0
+        gap = min(event_time - previous_watermark, self.policy.learning.max_gap_seconds)
+        return gap * (state.viewers or 0)
+
+    def _standing(self, reporter: ReporterInfo | None) -> ReporterStanding:
+        """Credibility, trust weight and suspicion of one report's reporter.
+
+        Unknown fields neither help nor hurt (older clients omit them): a reporter
+        the front end says nothing about weighs exactly 1.
+        """
+        credible = self._is_credible(reporter)
+        if reporter is None:
+            return ReporterStanding(credible, WEIGHT_UNIT, False)
+        trust = self.policy.trust
+        suspect = (
+            (
+                reporter.account_age_days is not None
+                and reporter.account_age_days < trust.new_account_days
+            )
+            or (reporter.trust is not None and reporter.trust < trust.low_trust)
+            or reporter.was_viewing is False
+        ) and not reporter.trusted_flagger
+        if suspect:
+            return ReporterStanding(credible, 0, True)
+        weight = 1.0
+        if reporter.trust is not None and reporter.trust > trust.neutral_trust:
+            weight += (
+                trust.high_trust_bonus
+                * (reporter.trust - trust.neutral_trust)
+                / (1 - trust.neutral_trust)
+            )
+        if reporter.trusted_flagger:
+            weight = max(weight, trust.trusted_flagger_weight)
+        return ReporterStanding(credible, math.floor(weight * WEIGHT_UNIT + 0.5), False)
 
     def _is_credible(self, reporter: ReporterInfo | None) -> bool:
         """Trusted flaggers, or high-trust accounts that are old enough and were watching.
@@ -164,8 +292,13 @@ class DetectionEngine:
         )
 
     def _view(
-        self, state: BroadcastState, category: Category, window: CategoryWindow
+        self,
+        state: BroadcastState,
+        category: Category,
+        window: CategoryWindow,
+        rate: float | None = None,
     ) -> CategoryView:
+        ramp = state.ramps.get(category)
         return CategoryView(
             category=category,
             reports=window.reports,
@@ -173,48 +306,107 @@ class DetectionEngine:
             credible_reporters=window.credible_reporters,
             viewers=state.viewers,
             window_seconds=self.shape.length_seconds,
+            weighted_reporters=window.weighted_reporters,
+            suspect_reporters=window.suspect_reporters,
+            base_rate=rate,
+            ramp_statistic=ramp.statistic if ramp is not None else 0.0,
         )
+
+    @staticmethod
+    def _abuse(state: BroadcastState) -> _Track:
+        return _Track(state.incidents, state.last_incident_key_ms)
+
+    @staticmethod
+    def _coordination(state: BroadcastState) -> _Track:
+        return _Track(state.coordination, state.last_coordination_key_ms)
 
     def _decide(
         self,
         state: BroadcastState,
         category: Category,
         window: CategoryWindow,
+        rate: float,
         event_time: float,
         moment: float,
     ) -> list[Escalation]:
-        view = self._view(state, category, window)
-        verdicts = [detector.evaluate(view, self.policy) for detector in self.detectors]
+        view = self._view(state, category, window, rate)
+        abuse = [detector.evaluate(view, self.policy) for detector in self.detectors]
+        sent = self._advance(state, self._abuse(state), view, window, abuse, event_time, moment)
+        coordination = self._coordination(state)
+        verdicts = [d.evaluate(view, self.policy) for d in self.coordination_detectors]
+        if category not in state.incidents:
+            sent += self._advance(state, coordination, view, window, verdicts, event_time, moment)
+            return sent
+        superseded = coordination.incidents.get(category)
+        if superseded is not None:
+            why = Verdict(
+                rule="abuse_incident_wins",
+                signal=Signal.FIRE,
+                severity=superseded.severity,
+                escalation_class=superseded.escalation_class,
+                reason=f"superseded by abuse incident {state.incidents[category].dedup_key}",
+            )
+            sent.append(self._resolve(state, coordination, superseded, why, moment))
+        return sent
+
+    def _advance(
+        self,
+        state: BroadcastState,
+        track: _Track,
+        view: CategoryView,
+        window: CategoryWindow,
+        verdicts: list[Verdict],
+        event_time: float,
+        moment: float,
+    ) -> list[Escalation]:
+        """Move one track's incident through its lifecycle on these verdicts."""
+        category = view.category
         fired = [v for v in verdicts if v.signal is Signal.FIRE]
         active = fired or [v for v in verdicts if v.signal is Signal.SUSTAIN]
-        incident = state.incidents.get(category)
         if not active:
             return []
+        incident = track.incidents.get(category)
         strongest = max(fired, key=lambda v: v.severity.rank) if fired else None
+        severity = (
+            self._routed_severity(state, category, strongest) if strongest is not None else None
+        )
         if incident is None:
-            if strongest is None:
+            if strongest is None or severity is None:
                 return []
             incident = open_incident(
                 state.broadcast_id,
                 category,
                 strongest.escalation_class,
-                strongest.severity,
+                severity,
                 event_time,
-                state.last_incident_key_ms.get(category),
+                track.last_key_ms.get(category),
             )
-            state.incidents[category] = incident
-            state.last_incident_key_ms[category] = incident.key_ms
+            track.incidents[category] = incident
+            track.last_key_ms[category] = incident.key_ms
             action: EventAction | None = EventAction.TRIGGER
         else:
-            action = on_active_signal(
-                incident,
-                strongest.severity if strongest else None,
-                event_time,
-                self.policy.lifecycle,
-            )
+            action = on_active_signal(incident, severity, event_time, self.policy.lifecycle)
         if action is None:
             return []
-        return [self._escalation(state, incident, action, window, verdicts, moment)]
+        return [self._escalation(state, incident, action, window, verdicts, moment, view.base_rate)]
+
+    def _high_profile(self, state: BroadcastState) -> bool:
+        return state.broadcaster_id is not None and state.broadcaster_id in self.watchlist
+
+    def _routed_severity(
+        self, state: BroadcastState, category: Category, verdict: Verdict
+    ) -> Severity:
+        """A high-profile broadcaster's abuse incident goes one level up, within the ceiling."""
+        if not verdict.escalation_class.is_abuse or not self._high_profile(state):
+            return verdict.severity
+        return capped_severity(verdict.severity.raised(), self.policy, category)
+
+    def _team(self, state: BroadcastState, incident: Incident) -> str:
+        if not incident.escalation_class.is_abuse:
+            return self.policy.coordination.team
+        if self._high_profile(state):
+            return self.policy.high_profile.team
+        return self.policy.category(incident.category).team_for(state.region)
 
     def _escalation(
         self,
@@ -224,10 +416,11 @@ class DetectionEngine:
         window: CategoryWindow,
         verdicts: list[Verdict],
         moment: float,
+        rate: float | None = None,
     ) -> Escalation:
+        """``rate`` is the learned base rate the decision used (None on a resolve: the prior)."""
         category = incident.category
-        route = self.policy.category(category)
-        view = self._view(state, category, window)
+        view = self._view(state, category, window, rate)
         expected, _ = expected_reports(view, self.policy)
         window_end = state.watermark if state.watermark is not None else moment
         first_bucket = self.shape.first_bucket(window_end)
@@ -246,7 +439,7 @@ class DetectionEngine:
                 platform=state.platform,
                 media_type=state.media_type,
                 region=state.region,
-                team=route.team,
+                team=self._team(state, incident),
             ),
             evidence=Evidence(
                 reports=window.reports,

@@ -58,8 +58,16 @@ class Incident:
         )
 
 
-def dedup_key_for(broadcast_id: str, category: Category, key_ms: int) -> str:
-    return f"spikewatch:{broadcast_id}:{category.value}:{key_ms}"
+def dedup_key_for(
+    broadcast_id: str,
+    category: Category,
+    key_ms: int,
+    escalation_class: EscalationClass = EscalationClass.REPORT_SPIKE,
+) -> str:
+    """Abuse incidents keep the v1 form; coordination incidents get their own namespace."""
+    if escalation_class.is_abuse:
+        return f"spikewatch:{broadcast_id}:{category.value}:{key_ms}"
+    return f"spikewatch:{broadcast_id}:{category.value}:{escalation_class.value}:{key_ms}"
 
 
 def event_id_for(dedup_key: str, sequence: int) -> str:
@@ -85,7 +93,7 @@ def open_incident(
     if previous_key_ms is not None and key_ms <= previous_key_ms:
         key_ms = previous_key_ms + 1
     return Incident(
-        dedup_key=dedup_key_for(broadcast_id, category, key_ms),
+        dedup_key=dedup_key_for(broadcast_id, category, key_ms, escalation_class),
         category=category,
         escalation_class=escalation_class,
         severity=severity,

@@ -85,13 +85,111 @@ class CredibleReportPolicy(_Strict):
     min_account_age_days: Annotated[int, Field(ge=0)] = 30
 
 
+Team = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+UnitInterval = Annotated[float, Field(ge=0, le=1)]
+
+
+class TrustPolicy(_Strict):
+    """How much one distinct reporter weighs in the abuse statistic.
+
+    An ordinary reporter weighs 1. Trust above ``neutral_trust`` adds up to
+    ``high_trust_bonus``; a trusted flagger weighs ``trusted_flagger_weight``.
+    A *suspect* reporter (account younger than ``new_account_days``, trust below
+    ``low_trust``, or not watching) weighs nothing: such accounts are what a
+    coordinated false-reporting campaign is made of, so they are counted by the
+    coordination detector instead and never as evidence of abuse.
+    """
+
+    neutral_trust: UnitInterval = 0.5
+    high_trust_bonus: Annotated[float, Field(ge=0, le=4)] = 1.0
+    trusted_flagger_weight: Annotated[float, Field(ge=1, le=10)] = 2.0
+    low_trust: UnitInterval = 0.15
+    new_account_days: Annotated[int, Field(ge=0)] = 7
+
+
+class CoordinationPolicy(_Strict):
+    """Coordinated reporting: improbably many *suspect* reporters in the window.
+
+    It opens its own incident class (``coordinated_reporting``) on its own team at
+    a non-paging severity, and gives way to an abuse incident on the same
+    broadcast and category.
+    """
+
+    team: Team = "integrity-coordination"
+    severity: Severity = Severity.WARNING
+    min_suspect_reporters: Annotated[int, Field(ge=2)] = 8
+    min_suspect_share: Annotated[float, Field(gt=0, le=1)] = 0.6
+    trigger_p_value: Annotated[float, Field(gt=0, lt=1)] = 1e-6
+
+    @model_validator(mode="after")
+    def _never_pages(self) -> CoordinationPolicy:
+        if self.severity.pages:
+            raise ValueError("severity must not page (warning or info)")
+        return self
+
+
+class RampPolicy(_Strict):
+    """Slow ramps: a Poisson CUSUM per broadcast and category over closed buckets.
+
+    The CUSUM tests "rate is ``rate_multiplier`` x the broadcast's baseline" against
+    "rate is the baseline" and fires when the accumulated log-likelihood ratio
+    reaches ``threshold`` while the window is at least above ``window_p_value``
+    with ``min_weighted_reporters``: a climb that never looks like a burst in any
+    single window is still caught, and an old excursion alone cannot page.
+    """
+
+    rate_multiplier: Annotated[float, Field(gt=1, le=20)] = 2.0
+    threshold: Annotated[float, Field(gt=0)] = 8.0
+    window_p_value: Annotated[float, Field(gt=0, lt=1)] = 1e-2
+    min_weighted_reporters: Annotated[float, Field(ge=1)] = 8.0
+
+
+class LearningPolicy(_Strict):
+    """Learned base rates: the priors move slowly towards what the traffic shows.
+
+    ``prior_viewer_seconds`` is how much exposure the prior is worth; decayed
+    evidence with ``half_life_seconds`` moves the rate, never beyond
+    ``max_factor`` above or below the prior (abuse cannot teach it that abuse is
+    normal). ``max_gap_seconds`` caps the exposure one gap between two reports of
+    a broadcast may add (a broadcast that ended must not count as watched).
+    """
+
+    enabled: bool = True
+    prior_viewer_seconds: Annotated[float, Field(gt=0)] = 1e9
+    half_life_seconds: PositiveSeconds = 3600
+    max_factor: Annotated[float, Field(ge=1, le=100)] = 4.0
+    max_gap_seconds: PositiveSeconds = 300
+
+
+class HighProfilePolicy(_Strict):
+    """High-profile broadcasters: one severity level up, their own team.
+
+    The broadcaster ids live in ``watchlist_file`` (one id a line, ``#`` comments;
+    a relative path is relative to the policy file) so the list can change
+    without a restart: the worker re-reads it when its modification time changes.
+    """
+
+    team: Team = "high-profile"
+    watchlist_file: Path | None = None
+    broadcasters: frozenset[Annotated[str, Field(min_length=1, max_length=128)]] = frozenset()
+
+
 class CategoryPolicy(_Strict):
-    team: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+    team: Team
     severity: Severity
     max_severity: Severity = Severity.CRITICAL
     base_rate_per_viewer_second: Annotated[float, Field(gt=0)] = Field(
         description="Prior for reports per concurrent viewer per second on a benign broadcast."
     )
+    regional_teams: dict[Annotated[str, Field(min_length=1, max_length=64)], Team] = Field(
+        default_factory=dict,
+        description="Region (the report's region field) -> team, for follow-the-sun on-call.",
+    )
+
+    def team_for(self, region: str | None) -> str:
+        if region is None:
+            return self.team
+        return self.regional_teams.get(region, self.team)
 
 
 class OncallPolicy(_Strict):
@@ -117,6 +215,11 @@ class Policy(_Strict):
     spike: SpikePolicy = SpikePolicy()
     credible_report: CredibleReportPolicy = CredibleReportPolicy()
     oncall: OncallPolicy = OncallPolicy()
+    trust: TrustPolicy = TrustPolicy()
+    coordination: CoordinationPolicy = CoordinationPolicy()
+    ramp: RampPolicy = RampPolicy()
+    learning: LearningPolicy = LearningPolicy()
+    high_profile: HighProfilePolicy = HighProfilePolicy()
     categories: dict[Category, CategoryPolicy]
 
     @model_validator(mode="after")
@@ -131,7 +234,12 @@ class Policy(_Strict):
 
     @property
     def teams(self) -> frozenset[str]:
-        return frozenset(route.team for route in self.categories.values())
+        """Every team an escalation may be routed to (each gets an on-call topic)."""
+        teams = {route.team for route in self.categories.values()}
+        for route in self.categories.values():
+            teams.update(route.regional_teams.values())
+        teams.update({self.coordination.team, self.high_profile.team})
+        return frozenset(teams)
 
 
 def load_policy(path: Path | str = DEFAULT_POLICY_PATH) -> Policy:
@@ -146,11 +254,18 @@ def load_policy(path: Path | str = DEFAULT_POLICY_PATH) -> Policy:
     except yaml.YAMLError as error:
         raise PolicyError(f"policy file {source}: not valid YAML ({_first_line(error)})") from error
     try:
-        return Policy.model_validate(raw)
+        policy = Policy.model_validate(raw)
     except ValidationError as error:
         first = error.errors(include_url=False, include_input=False)[0]
         field = ".".join(str(part) for part in first["loc"]) or "(top level)"
         raise PolicyError(f"policy file {source}: {field}: {first['msg']}") from error
+    watchlist = policy.high_profile.watchlist_file
+    if watchlist is None or watchlist.is_absolute():
+        return policy
+    high_profile = policy.high_profile.model_copy(
+        update={"watchlist_file": source.parent / watchlist}
+    )
+    return policy.model_copy(update={"high_profile": high_profile})
 
 
 def _first_line(error: Exception) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from alerting.incidents import Incident
+from alerting.ramp import RampState
 from alerting.window import CategoryWindow
 from models.report import Category, MediaType, Platform, ReportEvent
 
@@ -28,6 +29,12 @@ def reporter_key(reporter_id: str) -> str:
 
 @dataclass(slots=True)
 class BroadcastState:
+    """``incidents`` are abuse incidents; ``coordination`` the coordinated-reporting ones.
+
+    The two are kept apart so that each has its own lifecycle and the abuse one
+    can supersede the other on the same category.
+    """
+
     broadcast_id: str
     watermark: float | None = None
     broadcaster_id: str | None = None
@@ -38,6 +45,9 @@ class BroadcastState:
     windows: dict[Category, CategoryWindow] = field(default_factory=dict)
     incidents: dict[Category, Incident] = field(default_factory=dict)
     last_incident_key_ms: dict[Category, int] = field(default_factory=dict)
+    coordination: dict[Category, Incident] = field(default_factory=dict)
+    last_coordination_key_ms: dict[Category, int] = field(default_factory=dict)
+    ramps: dict[Category, RampState] = field(default_factory=dict)
 
     def remember_context(self, report: ReportEvent) -> None:
         """Keep the newest descriptive fields; they label the escalations."""
@@ -50,7 +60,11 @@ class BroadcastState:
 
     @property
     def is_idle(self) -> bool:
-        return not self.incidents and all(w.is_empty for w in self.windows.values())
+        return (
+            not self.incidents
+            and not self.coordination
+            and all(w.is_empty for w in self.windows.values())
+        )
 
     def to_bytes(self) -> bytes:
         plain: dict[str, Any] = {
@@ -67,6 +81,9 @@ class BroadcastState:
             "w": {c.value: w.to_plain() for c, w in self.windows.items() if not w.is_empty},
             "i": {c.value: i.to_plain() for c, i in self.incidents.items()},
             "k": {c.value: key_ms for c, key_ms in self.last_incident_key_ms.items()},
+            "c": {c.value: i.to_plain() for c, i in self.coordination.items()},
+            "ck": {c.value: key_ms for c, key_ms in self.last_coordination_key_ms.items()},
+            "r": {c.value: r.to_plain() for c, r in self.ramps.items()},
         }
         return orjson.dumps(plain)
 
@@ -87,4 +104,11 @@ class BroadcastState:
             windows={Category(c): CategoryWindow.from_plain(w) for c, w in plain["w"].items()},
             incidents={Category(c): Incident.from_plain(i) for c, i in plain["i"].items()},
             last_incident_key_ms={Category(c): int(ms) for c, ms in plain["k"].items()},
+            coordination={
+                Category(c): Incident.from_plain(i) for c, i in plain.get("c", {}).items()
+            },
+            last_coordination_key_ms={
+                Category(c): int(ms) for c, ms in plain.get("ck", {}).items()
+            },
+            ramps={Category(c): RampState.from_plain(r) for c, r in plain.get("r", {}).items()},
         )

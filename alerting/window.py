@@ -21,6 +21,12 @@ costs only the reporters that leave; it is capped at ``max_reporters_per_categor
 by dropping the longest-unseen reporter, so a flood cannot grow memory without
 bound (above the cap, the distinct count is a lower bound: still far past any
 threshold).
+
+Each reporter carries a trust weight in thousandths (integers, so the running
+sums are exact and a state restored from the changelog sums to the very same
+figure the live worker had) and whether the reporter is *suspect* (new,
+low-trust or not watching). A reporter's weight is the highest it has shown and
+it stops being suspect once one of its reports is not.
 """
 
 from __future__ import annotations
@@ -52,13 +58,28 @@ class WindowShape:
         return self.bucket_of(watermark) - self.bucket_count + 1
 
 
+WEIGHT_UNIT = 1000
+"""Weights are kept in thousandths of a reporter."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReporterStanding:
+    """What one report says about its reporter."""
+
+    credible: bool
+    weight_milli: int
+    suspect: bool
+
+
 @dataclass(slots=True)
 class ReporterMark:
-    """A reporter's newest report in the window: its time, bucket and credibility."""
+    """A reporter's newest report in the window: its time, bucket and standing."""
 
     last_seen: float
     bucket: int
     credible: bool
+    weight_milli: int = WEIGHT_UNIT
+    suspect: bool = False
 
 
 @dataclass(slots=True)
@@ -75,6 +96,8 @@ class CategoryWindow:
     reporters: dict[str, ReporterMark] = field(default_factory=dict)
     reporters_by_bucket: dict[int, set[str]] = field(default_factory=dict)
     credible_reporters: int = 0
+    weight_milli: int = 0
+    suspect_reporters: int = 0
     samples: deque[tuple[int, str]] = field(
         default_factory=lambda: deque(maxlen=MAX_SAMPLE_REPORT_IDS)
     )
@@ -85,27 +108,38 @@ class CategoryWindow:
         bucket: int,
         event_time: float,
         reporter_key: str,
-        credible: bool,
+        standing: ReporterStanding,
         report_id: str,
-    ) -> None:
+    ) -> int:
+        """Count one report; return the weight (thousandths) it added to the window."""
         self.buckets[bucket] = self.buckets.get(bucket, 0) + 1
         self.reports += 1
         self.samples.append((bucket, report_id))
         previous = self.reporters.get(reporter_key)
         if previous is None:
-            self._index(reporter_key, ReporterMark(event_time, bucket, credible))
+            mark = ReporterMark(
+                event_time, bucket, standing.credible, standing.weight_milli, standing.suspect
+            )
+            self._index(reporter_key, mark)
             while len(self.reporters) > shape.max_reporters:
                 self._forget(next(iter(self.reporters)))
-            return
-        if credible and not previous.credible:
+            return standing.weight_milli if reporter_key in self.reporters else 0
+        if standing.credible and not previous.credible:
             previous.credible = True
             self.credible_reporters += 1
+        if previous.suspect and not standing.suspect:
+            previous.suspect = False
+            self.suspect_reporters -= 1
+        added = max(0, standing.weight_milli - previous.weight_milli)
+        previous.weight_milli += added
+        self.weight_milli += added
         if event_time > previous.last_seen:
             self._unindex(reporter_key, previous.bucket)
             previous.last_seen = event_time
             previous.bucket = bucket
             self.reporters_by_bucket.setdefault(bucket, set()).add(reporter_key)
             self.reporters[reporter_key] = self.reporters.pop(reporter_key)
+        return added
 
     def expire(self, shape: WindowShape, watermark: float) -> None:
         """Drop buckets, reporters and samples that left the window ending at ``watermark``."""
@@ -126,12 +160,18 @@ class CategoryWindow:
         self.reporters_by_bucket.setdefault(mark.bucket, set()).add(key)
         if mark.credible:
             self.credible_reporters += 1
+        if mark.suspect:
+            self.suspect_reporters += 1
+        self.weight_milli += mark.weight_milli
 
     def _forget(self, key: str, *, unindex: bool = True) -> None:
         """Remove a reporter; the cap drops the first in the dict, the longest unseen."""
         mark = self.reporters.pop(key)
         if mark.credible:
             self.credible_reporters -= 1
+        if mark.suspect:
+            self.suspect_reporters -= 1
+        self.weight_milli -= mark.weight_milli
         if unindex:
             self._unindex(key, mark.bucket)
 
@@ -146,6 +186,10 @@ class CategoryWindow:
         return len(self.reporters)
 
     @property
+    def weighted_reporters(self) -> float:
+        return self.weight_milli / WEIGHT_UNIT
+
+    @property
     def sample_report_ids(self) -> list[str]:
         return [report_id for _, report_id in self.samples]
 
@@ -157,7 +201,7 @@ class CategoryWindow:
         return {
             "b": [[bucket, count] for bucket, count in self.buckets.items()],
             "r": [
-                [key, mark.last_seen, mark.bucket, mark.credible]
+                [key, mark.last_seen, mark.bucket, mark.credible, mark.weight_milli, mark.suspect]
                 for key, mark in self.reporters.items()
             ],
             "s": [list(sample) for sample in self.samples],
@@ -168,7 +212,13 @@ class CategoryWindow:
         window = cls()
         window.buckets = {int(bucket): int(count) for bucket, count in plain["b"]}
         window.reports = sum(window.buckets.values())
-        for key, last_seen, bucket, credible in plain["r"]:
-            window._index(key, ReporterMark(float(last_seen), int(bucket), bool(credible)))
+        for key, last_seen, bucket, credible, *standing in plain["r"]:
+            weight_milli, suspect = standing or (WEIGHT_UNIT, False)
+            window._index(
+                key,
+                ReporterMark(
+                    float(last_seen), int(bucket), bool(credible), int(weight_milli), bool(suspect)
+                ),
+            )
         window.samples.extend((int(bucket), str(report_id)) for bucket, report_id in plain["s"])
         return window

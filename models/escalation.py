@@ -50,6 +50,11 @@ class Severity(StrEnum):
     def pages(self) -> bool:
         return self in (Severity.CRITICAL, Severity.ERROR)
 
+    def raised(self) -> Severity:
+        """One level up (critical stays critical): the high-profile bump."""
+        rank = min(self.rank + 1, max(_SEVERITY_RANK.values()))
+        return next(severity for severity, r in _SEVERITY_RANK.items() if r == rank)
+
 
 _SEVERITY_RANK = {
     Severity.INFO: 0,
@@ -64,6 +69,13 @@ class EscalationClass(StrEnum):
 
     REPORT_SPIKE = "report_spike"
     CRITICAL_REPORT = "critical_report"
+    REPORT_RAMP = "report_ramp"
+    COORDINATED_REPORTING = "coordinated_reporting"
+
+    @property
+    def is_abuse(self) -> bool:
+        """Coordinated reporting is a finding about the reporters, not about the broadcast."""
+        return self is not EscalationClass.COORDINATED_REPORTING
 
 
 class RuleFiring(BaseModel):

@@ -33,7 +33,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics
 from prometheus_client.exposition import choose_encoder
 
 from alerting.engine import DetectionEngine
-from alerting.policy import Policy, load_policy
+from alerting.policy import Policy, PolicyError, load_policy
 from models.dead_letter import DeadLetter
 from models.escalation import Escalation
 from streams.broadcasts import BroadcastStates
@@ -42,8 +42,10 @@ from streams.logs import get_logger, logging_config
 from streams.metrics import WorkerMetrics
 from streams.pipeline import BatchOutput, InputMessage, ReportPipeline
 from streams.settings import Settings
+from streams.shadow import ShadowLane
 from streams.tables import bytes_table, key_partition
 from streams.topics import ensure_topics
+from streams.watchlist import WatchlistFile
 
 log = get_logger("spikewatch.app")
 
@@ -84,6 +86,7 @@ class Spikewatch:
         self.engine = DetectionEngine(policy)
         self._lag_partitions: set[int] = set()
         self._caught_up = True
+        self.watchlist = WatchlistFile(policy)
         self.app = _TopicEnsuringApp(
             settings.app_id,
             settings=settings,
@@ -109,12 +112,14 @@ class Spikewatch:
         }
         self.table = bytes_table(self.app, "broadcast-state", settings.topic_partitions)
         self.states = BroadcastStates(self.table, self._partition_of)
+        self.shadow = self._shadow_lane(settings)
         self.pipeline = ReportPipeline(
             self.engine,
             self.states,
             self.metrics,
             max_message_bytes=settings.max_message_bytes,
             max_future_skew_seconds=settings.max_future_skew_seconds,
+            shadow=self.shadow,
         )
         self._build_oncall_loop()
         self._register()
@@ -149,6 +154,25 @@ class Spikewatch:
             key_serializer="raw",
             value_serializer="raw",
             partitions=self.settings.topic_partitions,
+        )
+
+    def _shadow_lane(self, settings: Settings) -> ShadowLane | None:
+        """A candidate policy with its own table (own changelog) and its own topic."""
+        if settings.shadow_policy_file is None:
+            return None
+        shadow_policy = load_policy(settings.shadow_policy_file)
+        self.shadow_topic = self.app.topic(
+            settings.shadow_topic,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=settings.topic_partitions,
+        )
+        self.shadow_table = bytes_table(
+            self.app, "broadcast-state-shadow", settings.topic_partitions
+        )
+        log.info("shadow_policy_loaded", policy_version=shadow_policy.policy_version)
+        return ShadowLane(
+            DetectionEngine(shadow_policy), BroadcastStates(self.shadow_table, self._partition_of)
         )
 
     def _register(self) -> None:
@@ -212,6 +236,7 @@ class Spikewatch:
             output.dead_letters, self.dead_letter_topic, output.reroutes, self.input_topic
         )
         pending.extend(await self._send_escalations(output.escalations))
+        pending.extend(await self._send_shadow(output.shadow_escalations))
         if pending:
             await asyncio.gather(*pending)
 
@@ -234,6 +259,14 @@ class Spikewatch:
             pending.append(await home_topic.send(key=key, value=value, force=True))
         return pending
 
+    async def _send_shadow(self, escalations: list[Escalation]) -> list[Awaitable[Any]]:
+        return [
+            await self.shadow_topic.send(
+                key=escalation.dedup_key.encode(), value=escalation.to_json_bytes(), force=True
+            )
+            for escalation in escalations
+        ]
+
     async def _send_escalations(self, escalations: list[Escalation]) -> list[Awaitable[Any]]:
         pending: list[Awaitable[Any]] = []
         for escalation in escalations:
@@ -250,26 +283,23 @@ class Spikewatch:
 
     async def _tick(self) -> None:
         now = self._resolve_clock()
-        resolved: list[Escalation] = []
-        open_incidents = 0
-        self.states.retain({tp.partition for tp in self._owned_input_partitions()})
-        for state in self.states:
-            result = self.engine.tick(state, now)
-            resolved.extend(result.escalations)
-            if result.evictable:
-                self.states.evict(state.broadcast_id)
-            else:
-                open_incidents += len(state.incidents)
-                if result.escalations:
-                    self.states.save([state])
+        self._reload_watchlist()
+        owned = {tp.partition for tp in self._owned_input_partitions()}
+        self.states.retain(owned)
+        if self.shadow is not None:
+            self.shadow.states.retain(owned)
+        ticked = self.pipeline.tick(now)
+        resolved, open_incidents = ticked.escalations, ticked.open_incidents
         for escalation in resolved:
             log.info(
                 "incident_resolved",
                 broadcast_id=escalation.labels.broadcast_id,
                 dedup_key=escalation.dedup_key,
             )
-        if resolved:
-            await asyncio.gather(*await self._send_escalations(resolved))
+        pending = await self._send_escalations(resolved)
+        pending.extend(await self._send_shadow(ticked.shadow_escalations))
+        if pending:
+            await asyncio.gather(*pending)
         self.metrics.open_incidents.set(open_incidents)
         self.metrics.broadcasts_tracked.set(len(self.states))
         self.kpis.sweep(
@@ -343,8 +373,22 @@ class Spikewatch:
         """The input partition of a broadcast key: Kafka's default partitioner."""
         return key_partition(key, self.settings.topic_partitions)
 
+    def _reload_watchlist(self) -> None:
+        """Hand the engine the new watchlist when its file changed; keep the old one if broken."""
+        try:
+            changed = self.watchlist.changed()
+        except PolicyError as error:
+            log.error("watchlist_unreadable", error=str(error))
+            return
+        if changed is not None:
+            self.engine.watchlist = changed
+            log.info("watchlist_reloaded", broadcasters=len(changed))
+
     async def _on_recovered(self) -> None:
-        self.states.reload({tp.partition for tp in self._owned_input_partitions()})
+        owned = {tp.partition for tp in self._owned_input_partitions()}
+        self.states.reload(owned)
+        if self.shadow is not None:
+            self.shadow.states.reload(owned)
         log.info("state_recovered", broadcasts=len(self.states))
 
     async def _announce_start(self) -> None:

@@ -8,23 +8,40 @@ deciding, so decoded states are cached here and written back once per batch.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 
+import orjson
+
+from alerting.baseline import BaseRateLearner
 from alerting.state import BroadcastState
+
+LEARNER_KEY_PREFIX = b"\xff"
+"""Table keys of the per-partition base-rate learners; never UTF-8, so never a broadcast id."""
 
 
 class BroadcastStates:
-    """``partition_of`` maps a broadcast key to its input partition (the producer's hash)."""
+    """``partition_of`` maps a broadcast key to its input partition (the producer's hash).
+
+    ``durable=False`` (replay) keeps the working set only: there is no restart
+    to survive, and the cache is the truth while a broadcast is in it, so
+    encoding every state after every message would only cost time.
+    """
 
     def __init__(
         self,
         table: MutableMapping[bytes, bytes],
         partition_of: Callable[[bytes], int] = lambda _key: 0,
+        *,
+        durable: bool = True,
     ) -> None:
         self._table = table
         self._partition_of = partition_of
+        self._durable = durable
         self._cache: dict[str, BroadcastState] = {}
         self._partitions: dict[str, int] = {}
+        self._learners: dict[int, BaseRateLearner] = {}
+        self._learner_keys: dict[int, bytes] = {}
 
     def get(self, broadcast_id: str) -> BroadcastState:
         state = self._cache.get(broadcast_id)
@@ -36,8 +53,46 @@ class BroadcastStates:
         return state
 
     def save(self, states: Iterable[BroadcastState]) -> None:
+        if not self._durable:
+            return
         for state in states:
             self._table[state.broadcast_id.encode()] = state.to_bytes()
+
+    def partition(self, broadcast_id: str) -> int:
+        """The input partition of a broadcast already in the working set."""
+        return self._partitions[broadcast_id]
+
+    def learner(self, partition: int) -> BaseRateLearner:
+        """The base-rate learner of one input partition, restored from the table if stored.
+
+        It is stored under a key that hashes to ``partition`` itself, so its
+        changelog partition is the input partition's and whichever worker owns
+        the partition restores its learner with it.
+        """
+        learner = self._learners.get(partition)
+        if learner is None:
+            stored = self._table.get(self._learner_key(partition))
+            learner = (
+                BaseRateLearner.from_plain(orjson.loads(stored)) if stored else BaseRateLearner()
+            )
+            self._learners[partition] = learner
+        return learner
+
+    def save_learners(self, partitions: Iterable[int]) -> None:
+        if not self._durable:
+            return
+        for partition in partitions:
+            learner = self._learners.get(partition)
+            if learner is not None:
+                self._table[self._learner_key(partition)] = orjson.dumps(learner.to_plain())
+
+    def _learner_key(self, partition: int) -> bytes:
+        key = self._learner_keys.get(partition)
+        if key is None:
+            candidates = (LEARNER_KEY_PREFIX + f"rates:{n}".encode() for n in itertools.count())
+            key = next(k for k in candidates if self._partition_of(k) == partition)
+            self._learner_keys[partition] = key
+        return key
 
     def evict(self, broadcast_id: str) -> None:
         self._cache.pop(broadcast_id, None)
@@ -60,8 +115,12 @@ class BroadcastStates:
         ticks and resolves its incidents.
         """
         self.retain(owned_partitions)
+        self._learners.clear()
         for key in list(self._table.keys()):
-            if self._partition_of(key) in owned_partitions:
+            if (
+                not key.startswith(LEARNER_KEY_PREFIX)
+                and self._partition_of(key) in owned_partitions
+            ):
                 self.get(key.decode())
 
     def retain(self, owned_partitions: set[int]) -> None:

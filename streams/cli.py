@@ -15,6 +15,9 @@ from aiokafka.errors import KafkaConnectionError
 
 from alerting.policy import PolicyError, load_policy
 from streams.logs import configure_logging
+from streams.replay import ReplayTopicError
+from streams.replay_command import ReplayInputError
+from streams.scenarios import ScenarioError
 from streams.settings import Settings
 from streams.topics import TopicLayoutError
 
@@ -27,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PolicyError as error:
         print(f"error: {error}; fix the policy file and retry", file=sys.stderr)
         return 2
-    except TopicLayoutError as error:
+    except (TopicLayoutError, ReplayInputError, ReplayTopicError, ScenarioError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KafkaConnectionError:
@@ -64,6 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     produce.add_argument("--surge-at", type=float, default=None, help="seconds into the run")
     produce.add_argument("--malformed-every", type=int, default=0, help="one in N messages")
     produce.add_argument("--seed", type=int, default=7)
+    produce.add_argument(
+        "--scenario",
+        default=None,
+        help="send a named, labelled scenario (mixed, background, viral, surge, ramp, "
+        "child_safety, repeat_clicker, coordinated, malformed) as fast as possible",
+    )
+    produce.add_argument(
+        "--out", default=None, help="with --scenario: write a JSON-lines log here ('-' = stdout)"
+    )
     produce.set_defaults(run=_run_produce)
 
     respond = commands.add_parser(
@@ -76,6 +88,23 @@ def _parser() -> argparse.ArgumentParser:
     respond.add_argument("--resolve-share", type=float, default=0.5, help="acked pages resolved")
     respond.add_argument("--seed", type=int, default=7)
     respond.set_defaults(run=_run_respond)
+    replay = commands.add_parser(
+        "replay",
+        help="run a report log through the worker's code; escalations as JSON lines on stdout",
+    )
+    replay.add_argument("log", nargs="?", help="JSON-lines report log ('-' = stdin)")
+    replay.add_argument("--topic", help="replay this Kafka topic instead of a file")
+    replay.add_argument("--from-offset", type=int, default=None)
+    replay.add_argument("--to-offset", type=int, default=None, help="exclusive")
+    replay.add_argument("--from-time", default=None, help="RFC 3339; Kafka message timestamps")
+    replay.add_argument("--to-time", default=None, help="RFC 3339, exclusive")
+    replay.add_argument("--policy", default=None, help="policy file (default: the worker's)")
+    replay.add_argument(
+        "--fixed-threshold", type=int, default=5, help="reports in 5 min of the comparison rule"
+    )
+    replay.add_argument("--card", default=None, help="also write the scored figures (JSON) here")
+    replay.add_argument("--no-progress", action="store_true")
+    replay.set_defaults(run=_run_replay)
 
     tail = commands.add_parser("tail", help="follow the on-call escalation topics")
     tail.add_argument("--from-beginning", action="store_true")
@@ -157,9 +186,13 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_produce(args: argparse.Namespace) -> int:
-    from streams.produce import ProducePlan, produce_traffic
+    from streams.produce import ProducePlan, produce_scenario, produce_traffic
 
     settings = Settings()
+    if args.scenario is not None:
+        return produce_scenario(
+            settings, load_policy(settings.policy_file), args.scenario, args.seed, args.out
+        )
     plan = ProducePlan(
         rate=args.rate,
         duration=args.duration,
@@ -187,6 +220,28 @@ def _run_respond(args: argparse.Namespace) -> int:
     pages = asyncio.run(respond(settings, habits, args.duration))
     print(f"saw {pages} pages; answers went to {settings.ack_topic}", file=sys.stderr)
     return 0
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    from streams.replay_command import ReplayOptions, run_replay
+
+    settings = Settings()
+    policy = load_policy(args.policy or settings.policy_file)
+    return run_replay(
+        settings,
+        policy,
+        ReplayOptions(
+            log=args.log,
+            topic=args.topic,
+            from_offset=args.from_offset,
+            to_offset=args.to_offset,
+            from_time=args.from_time,
+            to_time=args.to_time,
+            fixed_threshold=args.fixed_threshold,
+            card=args.card,
+            progress=not args.no_progress and sys.stderr.isatty(),
+        ),
+    )
 
 
 def _run_tail(args: argparse.Namespace) -> int:

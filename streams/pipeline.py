@@ -23,6 +23,7 @@ from models.escalation import Escalation
 from streams.broadcasts import BroadcastStates
 from streams.logs import get_logger
 from streams.metrics import Outcome, ReportKind, WorkerMetrics
+from streams.shadow import ShadowLane, marked
 
 log = get_logger("spikewatch.pipeline")
 
@@ -38,11 +39,19 @@ class InputMessage:
 
 
 @dataclass(slots=True)
+class TickOutput:
+    escalations: list[Escalation] = field(default_factory=list)
+    open_incidents: int = 0
+    shadow_escalations: list[Escalation] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class BatchOutput:
     dead_letters: list[tuple[bytes | None, DeadLetter]] = field(default_factory=list)
     reroutes: list[tuple[bytes, bytes]] = field(default_factory=list)
     escalations: list[Escalation] = field(default_factory=list)
     newest_event_time: float | None = None
+    shadow_escalations: list[Escalation] = field(default_factory=list)
 
 
 class ReportPipeline:
@@ -61,6 +70,7 @@ class ReportPipeline:
         max_message_bytes: int,
         max_future_skew_seconds: float,
         live: bool = True,
+        shadow: ShadowLane | None = None,
     ) -> None:
         self.engine = engine
         self.states = states
@@ -68,6 +78,7 @@ class ReportPipeline:
         self.max_message_bytes = max_message_bytes
         self.max_future_skew_seconds = max_future_skew_seconds
         self.live = live
+        self.shadow = shadow
         self.next_offsets: dict[int, int] = {}
         self.stream_time: float | None = None
 
@@ -75,6 +86,7 @@ class ReportPipeline:
         output = BatchOutput()
         touched: dict[str, BroadcastState] = {}
         tally: Counter[ReportKind] = Counter()
+        learning: set[int] = set()
         for message in messages:
             self.next_offsets[message.partition] = message.offset + 1
             now = time.time() if self.live else None
@@ -97,7 +109,13 @@ class ReportPipeline:
                 tally[decoded.category.value, platform, Outcome.REROUTED] += 1
                 continue
             state = self.states.get(decoded.broadcast_id)
-            observation = self.engine.observe(state, decoded, decided_at=now)
+            partition = self.states.partition(decoded.broadcast_id)
+            learning.add(partition)
+            observation = self.engine.observe(
+                state, decoded, decided_at=now, learner=self.states.learner(partition)
+            )
+            if self.shadow is not None:
+                output.shadow_escalations.extend(self.shadow.observe(decoded, now))
             if observation.late:
                 tally[decoded.category.value, platform, Outcome.LATE] += 1
                 continue
@@ -120,10 +138,27 @@ class ReportPipeline:
             output.escalations.extend(observation.escalations)
         self.states.save(touched.values())
         self.metrics.count_reports(tally)
+        self.states.save_learners(learning)
+        if self.shadow is not None:
+            self.shadow.save()
         if output.newest_event_time is not None and (
             self.stream_time is None or output.newest_event_time > self.stream_time
         ):
             self.stream_time = output.newest_event_time
+        return output
+
+    def tick(self, now: float) -> TickOutput:
+        """Resolve quiet incidents and drop idle broadcasts, at ``now``.
+
+        The live timer passes its resolve clock; replay passes the stream's event
+        time. Both run this same loop.
+        """
+        output = TickOutput()
+        output.open_incidents = tick_states(self.engine, self.states, now, output.escalations)
+        if self.shadow is not None:
+            shadow: list[Escalation] = []
+            tick_states(self.shadow.engine, self.shadow.states, now, shadow)
+            output.shadow_escalations = marked(shadow)
         return output
 
     def _dead_letter(
@@ -155,3 +190,20 @@ def dead_letter_for(message: InputMessage, rejection: Rejection) -> DeadLetter:
         payload_size=len(payload),
         failed_at=datetime.now(tz=UTC),
     )
+
+
+def tick_states(
+    engine: DetectionEngine, states: BroadcastStates, now: float, sent: list[Escalation]
+) -> int:
+    """Tick every state: collect resolves into ``sent``, evict idle ones; count open incidents."""
+    open_incidents = 0
+    for state in states:
+        result = engine.tick(state, now)
+        sent.extend(result.escalations)
+        if result.evictable:
+            states.evict(state.broadcast_id)
+        else:
+            open_incidents += len(state.incidents) + len(state.coordination)
+            if result.escalations:
+                states.save([state])
+    return open_incidents

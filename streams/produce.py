@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import orjson
 
 from alerting.policy import Policy
 from models.report import Category
 from streams.kafka_io import producer
+from streams.scenarios import SCENARIO_START, ScenarioMessage, build_scenario, write_jsonl
 from streams.settings import Settings
 from streams.traffic import TrafficGenerator, paced
 
@@ -64,3 +67,37 @@ async def produce_traffic(settings: Settings, policy: Policy, plan: ProducePlan)
             )
         await client.flush()
     return sent
+
+
+def produce_scenario(
+    settings: Settings, policy: Policy, name: str, seed: int, out: str | None
+) -> int:
+    """Write scenario ``name`` as a JSON-lines log, or send it to the input topic.
+
+    Sent to Kafka, the scenario is shifted so that its last event time is now
+    (all of it is in the past, within the worker's future-skew limit) and sent
+    as fast as the broker takes it, keyed by broadcast id.
+    """
+    if out is not None:
+        messages = build_scenario(name, policy, seed=seed)
+        if out == "-":
+            count = write_jsonl(messages, sys.stdout.buffer)
+        else:
+            with Path(out).open("wb") as sink:
+                count = write_jsonl(messages, sink)
+        print(f"wrote {count} messages of scenario {name} to {out}", file=sys.stderr)
+        return 0
+    draft = build_scenario(name, policy, seed=seed)
+    end = max((m.at for m in draft), default=SCENARIO_START)
+    messages = build_scenario(name, policy, seed=seed, start=SCENARIO_START + time.time() - end)
+    sent = asyncio.run(_send_scenario(settings, messages))
+    print(f"sent {sent} messages of scenario {name} to {settings.input_topic}", file=sys.stderr)
+    return 0
+
+
+async def _send_scenario(settings: Settings, messages: list[ScenarioMessage]) -> int:
+    async with producer(settings.kafka_bootstrap) as client:
+        for message in messages:
+            await client.send(settings.input_topic, message.value, key=message.key)
+        await client.flush()
+    return len(messages)

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     topic_partitions: Annotated[int, Field(ge=1)] = 4
     topic_replication_factor: Annotated[int, Field(ge=1)] = 1
     policy_file: Path = DEFAULT_POLICY_PATH
+    shadow_policy_file: Path | None = Field(
+        default=None, description="Candidate policy run in shadow mode beside the active one."
+    )
+    shadow_topic: str = Field(
+        default="spikewatch.shadow",
+        description="Where shadow escalations go; outside the on-call prefix, pages nobody.",
+    )
     web_host: str = Field(default="127.0.0.1", description="Bind address of /metrics, /healthz.")
     web_port: Annotated[int, Field(ge=1, le=65535)] = 6066
     data_dir: Path = Path(".run/worker")

@@ -24,10 +24,12 @@ class TopicLayoutError(RuntimeError):
 
 
 def output_topics(settings: Settings, policy: Policy) -> list[str]:
+    shadow = [settings.shadow_topic] if settings.shadow_policy_file is not None else []
     return [
         settings.resolved_dead_letter_topic,
         *sorted(settings.oncall_topic(team) for team in policy.teams),
         settings.resolved_ack_dead_letter_topic,
+        *shadow,
     ]
 
 

@@ -44,6 +44,7 @@ class Broadcast:
     broadcaster_id: str
     viewers: int
     platform: Platform
+    region: str | None = None
 
 
 def timestamp(seconds: float) -> str:
@@ -86,17 +87,37 @@ class TrafficGenerator:
     def background(self, at: float) -> dict[str, Any]:
         """One benign report: broadcast by audience share, category by base rate."""
         broadcast = self.random.choices(self.broadcasts, cum_weights=self._audience_weights)[0]
-        return self.benign(broadcast, at)
+        return self.benign(broadcast, self.category(), at)
 
-    def benign(self, broadcast: Broadcast, at: float) -> dict[str, Any]:
-        """One benign report on a given broadcast, category by base rate."""
-        category = self.random.choices(self._categories, cum_weights=self._category_weights)[0]
+    def category(self) -> Category:
+        """A category drawn in proportion to the policy's base rates."""
+        return self.random.choices(self._categories, cum_weights=self._category_weights)[0]
+
+    def benign(self, broadcast: Broadcast, category: Category, at: float) -> dict[str, Any]:
+        """One report by the ordinary mix of viewers (some untrusted, some not watching)."""
         return self._report(
             broadcast,
             category,
             at,
             self._reporter(max_age=2000, trust=(0.0, 0.6), was_viewing=self.random.random() < 0.8),
         )
+
+    def coordinated(self, broadcast: Broadcast, category: Category, at: float) -> dict[str, Any]:
+        """One report of a false-reporting campaign: a fresh, low-trust, non-viewing account."""
+        return self._report(
+            broadcast,
+            category,
+            at,
+            self._reporter(max_age=3, trust=(0.0, 0.1), was_viewing=False),
+        )
+
+    def clicker(
+        self, broadcast: Broadcast, category: Category, at: float, reporter_id: str
+    ) -> dict[str, Any]:
+        """One more click of the same ordinary viewer."""
+        report = self.benign(broadcast, category, at)
+        report["reporter_id"] = reporter_id
+        return report
 
     def surge(self, broadcast: Broadcast, category: Category, at: float) -> dict[str, Any]:
         """One report of an abuse surge: a distinct, credible viewer each time."""
@@ -144,7 +165,9 @@ class TrafficGenerator:
         self, broadcast: Broadcast, category: Category, at: float, reporter: dict[str, Any]
     ) -> dict[str, Any]:
         number = next(self._ids)
+        region = {"region": broadcast.region} if broadcast.region else {}
         return {
+            **region,
             "schema_version": 1,
             "report_id": f"rep-{number:09d}-{self.random.getrandbits(32):08x}",
             "broadcast_id": broadcast.broadcast_id,

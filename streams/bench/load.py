@@ -87,7 +87,7 @@ def one_per_broadcast(
         policy, broadcasts=broadcasts, rate_per_second=5_000.0, seed=seed, prefix="st"
     )
     for broadcast in generator.broadcasts:
-        yield _keyed(generator.benign(broadcast, at))
+        yield _keyed(generator.benign(broadcast, generator.category(), at))
 
 
 async def create_topic(bootstrap: str, topic: str, partitions: int) -> None:

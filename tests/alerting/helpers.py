@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 from alerting.policy import Policy
+from models.report import ReportEvent
 
 
 def exact_tail(observed: int, mean: float) -> float:
@@ -19,3 +21,58 @@ def with_changes(policy: Policy, **sections: dict[str, Any]) -> Policy:
     for name, changes in sections.items():
         document[name] = {**document[name], **changes}
     return Policy.model_validate(document)
+
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC).timestamp()
+SMALL_AUDIENCE = 100
+HARASSMENT_RATE = 3e-7  # categories.harassment.base_rate_per_viewer_second in default.yaml
+
+ORDINARY = {"account_age_days": 90, "trust": 0.3, "trusted_flagger": False, "was_viewing": True}
+HIGH_TRUST = {"account_age_days": 400, "trust": 0.95, "trusted_flagger": False, "was_viewing": True}
+TRUSTED_FLAGGER = {"account_age_days": 3000, "trust": 0.99, "trusted_flagger": True}
+
+
+def utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def make_report(
+    reporter_id: str,
+    *,
+    at: float = T0,
+    category: str = "harassment",
+    viewers: int | None = SMALL_AUDIENCE,
+    reporter: dict[str, Any] | None = None,
+    report_id: str | None = None,
+    broadcast_id: str = "b-1",
+    **fields: Any,
+) -> ReportEvent:
+    payload: dict[str, Any] = {
+        "schema_version": 1,
+        "report_id": report_id or f"r:{reporter_id}:{category}:{at:.3f}",
+        "broadcast_id": broadcast_id,
+        "reporter_id": reporter_id,
+        "category": category,
+        "reported_at": utc(at).isoformat(),
+        "viewer_count": viewers,
+        "platform": "periscope",
+        "broadcaster_id": "owner-1",
+        **fields,
+    }
+    if reporter is not None:
+        payload["reporter"] = reporter
+    return ReportEvent.model_validate(payload)
+
+
+def burst(
+    count: int,
+    *,
+    start: float = T0,
+    spacing: float = 1.0,
+    prefix: str = "viewer",
+    **fields: Any,
+) -> list[ReportEvent]:
+    return [
+        make_report(f"{prefix}-{index}", at=start + index * spacing, **fields)
+        for index in range(count)
+    ]

@@ -194,10 +194,11 @@ def test_verdict_as_rule_firing_fires_only_for_fire(signal: Signal) -> None:
     assert firing.figures == {"n": 1}
 
 
-def test_default_detectors_are_credible_report_and_audience_spike() -> None:
+def test_default_detectors_are_credible_report_audience_spike_and_ramp() -> None:
     assert [detector.name for detector in default_detectors()] == [
         "credible_report",
         "audience_spike",
+        "report_ramp",
     ]
 
 

@@ -26,61 +26,19 @@ from models.escalation import (
     Severity,
 )
 from models.report import MAX_VIEWER_COUNT, Category, ReportEvent
-from tests.alerting.helpers import exact_tail, with_changes
-
-T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC).timestamp()
-SMALL_AUDIENCE = 100
-HARASSMENT_RATE = 3e-7  # categories.harassment.base_rate_per_viewer_second in default.yaml
-
-ORDINARY = {"account_age_days": 90, "trust": 0.3, "trusted_flagger": False, "was_viewing": True}
-HIGH_TRUST = {"account_age_days": 400, "trust": 0.95, "trusted_flagger": False, "was_viewing": True}
-TRUSTED_FLAGGER = {"account_age_days": 3000, "trust": 0.99, "trusted_flagger": True}
-
-
-def utc(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=UTC)
-
-
-def make_report(
-    reporter_id: str,
-    *,
-    at: float = T0,
-    category: str = "harassment",
-    viewers: int | None = SMALL_AUDIENCE,
-    reporter: dict[str, Any] | None = None,
-    report_id: str | None = None,
-    broadcast_id: str = "b-1",
-    **fields: Any,
-) -> ReportEvent:
-    payload: dict[str, Any] = {
-        "schema_version": 1,
-        "report_id": report_id or f"r:{reporter_id}:{category}:{at:.3f}",
-        "broadcast_id": broadcast_id,
-        "reporter_id": reporter_id,
-        "category": category,
-        "reported_at": utc(at).isoformat(),
-        "viewer_count": viewers,
-        "platform": "periscope",
-        "broadcaster_id": "owner-1",
-        **fields,
-    }
-    if reporter is not None:
-        payload["reporter"] = reporter
-    return ReportEvent.model_validate(payload)
-
-
-def burst(
-    count: int,
-    *,
-    start: float = T0,
-    spacing: float = 1.0,
-    prefix: str = "viewer",
-    **fields: Any,
-) -> list[ReportEvent]:
-    return [
-        make_report(f"{prefix}-{index}", at=start + index * spacing, **fields)
-        for index in range(count)
-    ]
+from tests.alerting.helpers import (
+    HARASSMENT_RATE,
+    HIGH_TRUST,
+    ORDINARY,
+    SMALL_AUDIENCE,
+    T0,
+    TRUSTED_FLAGGER,
+    burst,
+    exact_tail,
+    make_report,
+    utc,
+    with_changes,
+)
 
 
 def observe_each(
@@ -112,7 +70,7 @@ def test_burst_of_distinct_reporters_on_small_audience_triggers_exactly_once(
     assert exact_tail(floor, HARASSMENT_RATE * SMALL_AUDIENCE * 300) <= policy.spike.trigger_p_value
     state = BroadcastState("b-1")
 
-    per_report = observe_each(engine, state, burst(30, reporter=HIGH_TRUST))
+    per_report = observe_each(engine, state, burst(30, reporter=ORDINARY))
 
     sent = flat(per_report)
     assert [index for index, escalations in enumerate(per_report) if escalations] == [floor - 1]
@@ -440,7 +398,7 @@ def test_evidence_of_a_trigger_lists_every_detector_verdict(
     evidence = sent[0].evidence
     assert [rule.rule for rule in evidence.rules] == [d.name for d in engine.detectors]
     fired = {rule.rule: rule.fired for rule in evidence.rules}
-    assert fired == {"audience_spike": True, "credible_report": False}
+    assert fired == {"audience_spike": True, "credible_report": False, "report_ramp": False}
     assert all(rule.reason for rule in evidence.rules)
     assert evidence.window_start < evidence.window_end
     assert evidence.sample_report_ids == [report.report_id for report in reports]
@@ -642,10 +600,11 @@ def assert_lifecycle_invariants(sent: list[bytes], policy: Policy) -> None:
             assert escalation.ends_at is not None
         else:
             assert escalation.ends_at is None
-            assert [rule.rule for rule in escalation.evidence.rules] == [
-                "credible_report",
-                "audience_spike",
-            ]
+            assert [rule.rule for rule in escalation.evidence.rules] == (
+                ["credible_report", "audience_spike", "report_ramp"]
+                if escalation.escalation_class.is_abuse
+                else ["coordinated_reporting"]
+            )
         ceiling = policy.category(escalation.labels.category).max_severity
         assert escalation.severity.rank <= ceiling.rank
         assert escalation.evidence.window_start < escalation.evidence.window_end

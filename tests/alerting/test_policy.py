@@ -68,8 +68,12 @@ def test_default_policy_figures_match_the_yaml(policy: Policy) -> None:
 
 
 def test_default_policy_teams_are_the_routed_teams(policy: Policy) -> None:
-    routes = default_document()["categories"].values()
-    assert policy.teams == frozenset(route["team"] for route in routes)
+    document = default_document()
+    routes = document["categories"].values()
+    assert policy.teams == frozenset(route["team"] for route in routes) | {
+        document["coordination"]["team"],
+        document["high_profile"]["team"],
+    } | {team for route in routes for team in route.get("regional_teams", {}).values()}
 
 
 def test_default_policy_keeps_spam_and_copyright_at_warning(policy: Policy) -> None:
@@ -150,6 +154,15 @@ BAD_POLICIES: list[tuple[str, Mutation, tuple[str, ...]]] = [
         _set("window.max_reporters_per_category", 3),
         ("window.max_reporters_per_category",),
     ),
+    ("coordination_pages", _set("coordination.severity", "critical"), ("coordination",)),
+    ("suspect_share_zero", _set("coordination.min_suspect_share", 0), ("min_suspect_share",)),
+    ("ramp_multiplier_one", _set("ramp.rate_multiplier", 1), ("ramp.rate_multiplier",)),
+    ("ramp_threshold_zero", _set("ramp.threshold", 0), ("ramp.threshold",)),
+    ("learning_band_below_one", _set("learning.max_factor", 0.5), ("learning.max_factor",)),
+    ("learning_unknown_key", _set("learning.half_life", 60), ("learning.half_life",)),
+    ("flagger_weight_below_one", _set("trust.trusted_flagger_weight", 0.5), ("trust",)),
+    ("bad_regional_team", _set("categories.spam.regional_teams", {"eu": "EU Team"}), ("regional",)),
+    ("high_profile_bad_team", _set("high_profile.team", "VIP"), ("high_profile.team",)),
 ]
 
 

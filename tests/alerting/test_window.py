@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerting.window import CategoryWindow, WindowShape
+from alerting.window import WEIGHT_UNIT, CategoryWindow, ReporterStanding, WindowShape
 from models.escalation import MAX_SAMPLE_REPORT_IDS
 
 SHAPE = WindowShape(
@@ -27,15 +27,17 @@ def add(
     reporter: str,
     *,
     credible: bool = False,
+    weight_milli: int = WEIGHT_UNIT,
+    suspect: bool = False,
     report_id: str | None = None,
     shape: WindowShape = SHAPE,
-) -> None:
-    window.add(
+) -> int:
+    return window.add(
         shape,
         shape.bucket_of(event_time),
         event_time,
         reporter,
-        credible,
+        ReporterStanding(credible, weight_milli, suspect),
         report_id if report_id is not None else f"{reporter}@{event_time}",
     )
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from alerting.policy import DEFAULT_POLICY_PATH
+from alerting.policy import DEFAULT_POLICY_PATH, load_policy
 from models.escalation import Escalation, EventAction
 from streams.traffic import MALFORMED_SAMPLES
 from tests.support.acks import acknowledgement
@@ -200,7 +200,8 @@ def test_volume_escalation_and_latency_series_moved(scenario: Scenario) -> None:
         "the p99 recording rule",
     )
     assert 0 < p99 <= 60, "the recording rule computed a latency from the real histogram"
-    assert prometheus.value('spikewatch_policy_info{policy_version="default-2026-11-26"}') == 1
+    version = load_policy().policy_version
+    assert prometheus.value(f'spikewatch_policy_info{{policy_version="{version}"}}') == 1
 
 
 def test_decision_latency_exemplars_carry_the_broadcast_id(scenario: Scenario) -> None:

@@ -89,7 +89,8 @@ def test_spike_on_small_broadcast_gives_exactly_one_trigger_on_its_team_topic(
     assert escalation.labels.team == "hate-harassment"
     assert escalation.labels.broadcaster_id == f"owner-{target}"
     assert escalation.evidence.viewers == 800
-    assert escalation.evidence.distinct_reporters >= POLICY.spike.min_distinct_reporters
+    spike = next(rule for rule in escalation.evidence.rules if rule.rule == "audience_spike")
+    assert float(spike.figures["weighted_reporters"]) >= POLICY.spike.min_distinct_reporters
     sent_ids = {r["report_id"] for r in surge}
     assert set(escalation.evidence.sample_report_ids) <= sent_ids
     assert any(rule.rule == "audience_spike" and rule.fired for rule in escalation.evidence.rules)
@@ -205,8 +206,13 @@ def test_restarted_worker_keeps_window_state(bootstrap: str, tmp_path: Path) -> 
     config = WorkerConfig(bootstrap=bootstrap, run_dir=tmp_path)
     target = "restart-window"
     now = time.time()
-    first_half = [report(target, "harassment", viewers=500, at=now) for _ in range(4)]
-    second_half = [report(target, "harassment", viewers=500, at=now + 1) for _ in range(3)]
+    ordinary = dict(ORDINARY_VIEWER)  # weight 1 each: the floor of 5 is 5 reporters
+    first_half = [
+        report(target, "harassment", viewers=500, at=now, reporter=ordinary) for _ in range(4)
+    ]
+    second_half = [
+        report(target, "harassment", viewers=500, at=now + 1, reporter=ordinary) for _ in range(3)
+    ]
     pattern = f"^{config.oncall_prefix.replace('.', '[.]')}.*"
 
     first = WorkerProcess(config).start()

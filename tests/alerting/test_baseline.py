@@ -1,0 +1,103 @@
+"""Learned base rates: start at the prior, follow the traffic slowly, never be poisoned."""
+
+from __future__ import annotations
+
+import pytest
+
+from alerting.baseline import BaseRateLearner
+from alerting.engine import DetectionEngine
+from alerting.policy import Policy
+from alerting.state import BroadcastState
+from models.report import Category
+from tests.alerting.helpers import HIGH_TRUST, ORDINARY, T0, burst, make_report, with_changes
+
+PRIOR = 3e-7  # harassment
+
+
+def test_a_fresh_learner_gives_the_prior(policy: Policy) -> None:
+    assert BaseRateLearner().rate(Category.HARASSMENT, policy) == PRIOR
+
+
+def test_evidence_moves_the_rate_in_proportion_to_its_exposure(policy: Policy) -> None:
+    learner = BaseRateLearner()
+    anchor = policy.learning.prior_viewer_seconds
+    learner.learn(T0, anchor, Category.HARASSMENT, round(1000 * 2 * PRIOR * anchor), policy)
+    assert learner.rate(Category.HARASSMENT, policy) == pytest.approx(1.5 * PRIOR)
+    assert learner.rate(Category.SPAM, policy) == pytest.approx(
+        policy.category(Category.SPAM).base_rate_per_viewer_second / 2
+    )
+
+
+def test_the_rate_is_clamped_to_the_band_around_the_prior(policy: Policy) -> None:
+    flooded, silent = BaseRateLearner(), BaseRateLearner()
+    flooded.learn(T0, 1e12, Category.HARASSMENT, 10**12, policy)
+    silent.learn(T0, 1e15, Category.HARASSMENT, 0, policy)
+    factor = policy.learning.max_factor
+    assert flooded.rate(Category.HARASSMENT, policy) == pytest.approx(PRIOR * factor)
+    assert silent.rate(Category.HARASSMENT, policy) == pytest.approx(PRIOR / factor)
+
+
+def test_evidence_decays_with_the_half_life(policy: Policy) -> None:
+    learner = BaseRateLearner()
+    learner.learn(T0, 1e9, Category.HARASSMENT, 1000, policy)
+    learner.learn(T0 + policy.learning.half_life_seconds, 0.0, Category.HARASSMENT, 0, policy)
+    assert learner.exposure == pytest.approx(0.5e9)
+    assert learner.weights[Category.HARASSMENT] == pytest.approx(0.5)
+
+
+def test_disabled_learning_always_gives_the_prior(policy: Policy) -> None:
+    off = with_changes(policy, learning={"enabled": False})
+    learner = BaseRateLearner()
+    learner.learn(T0, 1e12, Category.HARASSMENT, 10**12, off)
+    assert learner.rate(Category.HARASSMENT, off) == PRIOR
+
+
+def test_round_trip_is_exact(policy: Policy) -> None:
+    learner = BaseRateLearner()
+    learner.learn(T0, 123456.789, Category.HARASSMENT, 1700, policy)
+    learner.learn(T0 + 7.3, 98765.4321, Category.SPAM, 900, policy)
+    assert BaseRateLearner.from_plain(learner.to_plain()) == learner
+
+
+def test_the_engine_teaches_exposure_from_gaps_between_a_broadcasts_reports(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    learner = BaseRateLearner()
+    state = BroadcastState("b-1")
+    engine.observe(state, make_report("a", viewers=1000, reporter=ORDINARY), learner=learner)
+    engine.observe(
+        state, make_report("b", at=T0 + 10, viewers=1000, reporter=ORDINARY), learner=learner
+    )
+    engine.observe(state, make_report("c", at=T0 + 10_000, viewers=1000), learner=learner)
+    gap_cap = policy.learning.max_gap_seconds
+    assert learner.exposure == pytest.approx(
+        (1000 * 10) * 0.5 ** ((10_000 - 10) / policy.learning.half_life_seconds) + 1000 * gap_cap
+    )
+
+
+def test_a_broadcast_with_an_open_incident_teaches_nothing(engine: DetectionEngine) -> None:
+    learner = BaseRateLearner()
+    state = BroadcastState("b-1")
+    for report in burst(6, reporter=HIGH_TRUST):
+        engine.observe(state, report, learner=learner)
+    assert state.incidents
+    taught = dict(learner.weights), learner.exposure
+    for report in burst(50, start=T0 + 10, prefix="more", reporter=HIGH_TRUST):
+        engine.observe(state, report, learner=learner)
+    assert (dict(learner.weights), learner.exposure) == taught
+
+
+def test_evidence_shows_the_expectation_the_decision_used(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    learner = BaseRateLearner()
+    learner.learn(T0 - 1, 1e12, Category.HARASSMENT, 0, policy)  # learned: a quarter of the prior
+    state = BroadcastState("b-1")
+    sent = [
+        e
+        for report in burst(6, reporter=HIGH_TRUST)
+        for e in engine.observe(state, report, learner=learner).escalations
+    ]
+    spike = next(r for r in sent[0].evidence.rules if r.rule == "audience_spike")
+    assert sent[0].evidence.expected_reports == spike.figures["expected_reports"]
+    assert sent[0].evidence.expected_reports == pytest.approx(PRIOR / 4 * 100 * 300)

@@ -1,0 +1,102 @@
+"""Trust weighting: who counts how much in the abuse statistic, and who not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+
+from alerting.engine import DetectionEngine
+from alerting.policy import Policy
+from alerting.state import BroadcastState
+from models.escalation import EventAction
+from models.report import Category, ReporterInfo
+from tests.alerting.helpers import ORDINARY, T0, TRUSTED_FLAGGER, burst, make_report
+
+NEW_ACCOUNT = {"account_age_days": 1, "trust": 0.4, "was_viewing": True}
+LOW_TRUST = {"account_age_days": 400, "trust": 0.05, "was_viewing": True}
+NOT_WATCHING = {"account_age_days": 400, "trust": 0.4, "was_viewing": False}
+
+
+def standing(engine: DetectionEngine, reporter: Mapping[str, object] | None) -> tuple[int, bool]:
+    info = None if reporter is None else ReporterInfo.model_validate(reporter)
+    result = engine._standing(info)
+    return result.weight_milli, result.suspect
+
+
+def test_a_reporter_the_front_end_says_nothing_about_weighs_exactly_one(
+    engine: DetectionEngine,
+) -> None:
+    assert standing(engine, None) == (1000, False)
+    assert standing(engine, {}) == (1000, False)
+    assert standing(engine, ORDINARY) == (1000, False)
+
+
+def test_trust_above_neutral_adds_weight_up_to_the_bonus(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    assert standing(engine, {"trust": 0.75}) == (1500, False)
+    assert standing(engine, {"trust": 1.0}) == (
+        round(1000 * (1 + policy.trust.high_trust_bonus)),
+        False,
+    )
+
+
+def test_trusted_flagger_weighs_the_policy_weight_even_if_new(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    assert standing(engine, TRUSTED_FLAGGER)[0] == round(1000 * policy.trust.trusted_flagger_weight)
+    assert standing(engine, {"trusted_flagger": True, "account_age_days": 0}) == (2000, False)
+
+
+@pytest.mark.parametrize("reporter", [NEW_ACCOUNT, LOW_TRUST, NOT_WATCHING])
+def test_new_low_trust_or_non_viewing_reporters_are_suspect_and_weigh_nothing(
+    engine: DetectionEngine, reporter: Mapping[str, object]
+) -> None:
+    assert standing(engine, reporter) == (0, True)
+
+
+def test_two_trusted_flaggers_and_one_viewer_reach_the_floor_of_five(
+    engine: DetectionEngine,
+) -> None:
+    state = BroadcastState("b-1")
+    sent = []
+    sent += engine.observe(state, make_report("f1", reporter=TRUSTED_FLAGGER)).escalations
+    sent += engine.observe(
+        state, make_report("f2", at=T0 + 1, reporter=TRUSTED_FLAGGER)
+    ).escalations
+    assert sent == []
+    sent += engine.observe(state, make_report("v", at=T0 + 2, reporter=ORDINARY)).escalations
+    assert [e.event_action for e in sent] == [EventAction.TRIGGER]
+    assert state.windows[Category.HARASSMENT].weighted_reporters == 5.0
+
+
+def test_thirty_suspect_reporters_never_make_an_abuse_incident(engine: DetectionEngine) -> None:
+    state = BroadcastState("b-1")
+    for report in burst(30, reporter=NOT_WATCHING):
+        for escalation in engine.observe(state, report).escalations:
+            assert not escalation.escalation_class.is_abuse
+    assert state.incidents == {}
+    assert state.windows[Category.HARASSMENT].weighted_reporters == 0
+    assert state.windows[Category.HARASSMENT].suspect_reporters == 30
+
+
+def test_a_suspect_who_later_reports_while_watching_stops_being_suspect(
+    engine: DetectionEngine,
+) -> None:
+    state = BroadcastState("b-1")
+    engine.observe(state, make_report("u", reporter=NOT_WATCHING))
+    engine.observe(state, make_report("u", at=T0 + 1, reporter=ORDINARY))
+    window = state.windows[Category.HARASSMENT]
+    assert (window.suspect_reporters, window.weighted_reporters) == (0, 1.0)
+    assert window.distinct_reporters == 1
+
+
+def test_weights_survive_the_state_round_trip_exactly(engine: DetectionEngine) -> None:
+    state = BroadcastState("b-1")
+    for index, reporter in enumerate([TRUSTED_FLAGGER, {"trust": 0.7}, NEW_ACCOUNT, ORDINARY]):
+        engine.observe(state, make_report(f"u{index}", at=T0 + index, reporter=reporter))
+    restored = BroadcastState.from_bytes(state.to_bytes())
+    before, after = state.windows[Category.HARASSMENT], restored.windows[Category.HARASSMENT]
+    assert after.weight_milli == before.weight_milli == 2000 + 1400 + 0 + 1000
+    assert after.suspect_reporters == before.suspect_reporters == 1
