@@ -37,6 +37,9 @@ class BroadcastState:
     viewers: int | None = None
     windows: dict[Category, CategoryWindow] = field(default_factory=dict)
     incidents: dict[Category, Incident] = field(default_factory=dict)
+    input_offset: int | None = None
+    """Offset of the newest input message counted into this state, on the broadcast's
+    partition: a message re-delivered after a crash (at or below it) is already here."""
 
     def remember_context(self, report: ReportEvent) -> None:
         """Keep the newest descriptive fields; they label the escalations."""
@@ -66,6 +69,8 @@ class BroadcastState:
             "w": {c.value: w.to_plain() for c, w in self.windows.items() if not w.is_empty},
             "i": {c.value: i.to_plain() for c, i in self.incidents.items()},
         }
+        if self.input_offset is not None:
+            plain["o"] = self.input_offset
         return orjson.dumps(plain)
 
     @classmethod
@@ -84,4 +89,5 @@ class BroadcastState:
             viewers=viewers,
             windows={Category(c): CategoryWindow.from_plain(w) for c, w in plain["w"].items()},
             incidents={Category(c): Incident.from_plain(i) for c, i in plain["i"].items()},
+            input_offset=plain.get("o"),
         )

@@ -17,7 +17,10 @@ Choices forced by Faust's known pitfalls (see DESIGN.md):
   partition are the same number (reports with a wrong key are re-published with
   the right one first);
 * escalations are sent with ``force=True`` and awaited before the batch is
-  acknowledged: never held back until commit, never lost if the worker dies.
+  acknowledged: never held back until commit, never lost if the worker dies;
+* a batch's states are written to the table only after its escalations are
+  acknowledged, and the batch loop and the resolve timer take turns (one lock),
+  so the changelog never holds a decision whose escalation was not yet sent.
 """
 
 from __future__ import annotations
@@ -35,14 +38,20 @@ from prometheus_client.exposition import choose_encoder
 
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy, load_policy
+from alerting.state import BroadcastState
 from models.escalation import Escalation
 from streams.broadcasts import BroadcastStates
 from streams.logs import get_logger, logging_config
 from streams.metrics import WorkerMetrics
 from streams.pipeline import BatchOutput, InputMessage, ReportPipeline
+from streams.security import faust_credentials
 from streams.settings import Settings
 
 log = get_logger("spikewatch.app")
+
+FIRST_FETCH_GRACE_SECONDS = 10.0
+"""How long after a recovery a partition that has delivered nothing yet is taken to
+be behind rather than idle: its first fetch normally arrives well within this."""
 
 
 class Spikewatch:
@@ -68,6 +77,9 @@ class Spikewatch:
             topic_replication_factor=settings.topic_replication_factor,
             consumer_auto_offset_reset="earliest",
             producer_acks=-1,
+            broker_credentials=faust_credentials(settings),
+            broker_session_timeout=settings.kafka_session_timeout_seconds,
+            table_standby_replicas=settings.table_standby_replicas,
             logging_config=logging_config(settings.log_level),
         )
         self.input_topic = self.app.topic(
@@ -102,6 +114,8 @@ class Spikewatch:
             use_partitioner=True,
         )
         self.states = BroadcastStates(self.table, self._partition_of)
+        self._state_turn = asyncio.Lock()
+        self._recovered_at = time.monotonic()
         self.pipeline = ReportPipeline(
             self.engine,
             self.states,
@@ -142,8 +156,10 @@ class Spikewatch:
 
     async def _handle_batch(self, events: Sequence[EventT[bytes]]) -> None:
         received = time.time()
-        output = self.pipeline.process(_input_message(event) for event in events)
-        await self._send(output)
+        async with self._state_turn:
+            output = self.pipeline.process(_input_message(event) for event in events)
+            await self._send(output)
+            self.states.save(output.states)
         produced = time.time()
         for _ in output.escalations:
             self.metrics.ingest_to_escalation.observe(produced - received)
@@ -180,19 +196,25 @@ class Spikewatch:
         return pending
 
     async def _tick(self) -> None:
-        now = time.time()
+        async with self._state_turn:
+            await self._resolve_and_evict(self._partition_clocks(time.time()))
+        self.metrics.last_progress.set(time.time())
+
+    async def _resolve_and_evict(self, clocks: dict[int, float]) -> None:
         resolved: list[Escalation] = []
+        changed: list[BroadcastState] = []
+        idle: list[str] = []
         open_incidents = 0
-        self.states.retain({tp.partition for tp in self._owned_input_partitions()})
+        self.states.retain(set(clocks))
         for state in self.states:
-            result = self.engine.tick(state, now)
+            result = self.engine.tick(state, clocks[self.states.partition(state.broadcast_id)])
             resolved.extend(result.escalations)
             if result.evictable:
-                self.states.evict(state.broadcast_id)
+                idle.append(state.broadcast_id)
             else:
                 open_incidents += len(state.incidents)
-                if result.escalations:
-                    self.states.save([state])
+            if result.escalations:
+                changed.append(state)
         for escalation in resolved:
             log.info(
                 "incident_resolved",
@@ -201,22 +223,41 @@ class Spikewatch:
             )
         if resolved:
             await asyncio.gather(*await self._send_escalations(resolved))
+        self.states.save(changed)
+        for broadcast_id in idle:
+            self.states.evict(broadcast_id)
         self.metrics.open_incidents.set(open_incidents)
         self.metrics.broadcasts_tracked.set(len(self.states))
-        self._measure_lag()
-        self.metrics.last_progress.set(time.time())
 
-    def _measure_lag(self) -> None:
+    def _partition_clocks(self, now: float) -> dict[int, float]:
+        """The time each owned partition's incidents resolve and idle states expire by.
+
+        Wall-clock time once the partition has caught up; while it works through a
+        backlog (after an outage, or under overload), the newest event time it has
+        counted. Otherwise a worker catching up on reports older than the window
+        would resolve incidents and evict windows whose next reports are still
+        waiting in the backlog, and miss a surge that spans two batches.
+        Also publishes the consumer lag it measures on the way.
+        """
         consumer = self.app.consumer
+        clocks: dict[int, float] = {}
         for tp in self._owned_input_partitions():
+            clocks[tp.partition] = now
             next_offset = self.pipeline.next_offsets.get(tp.partition)
-            if next_offset is None:
-                continue
             highwater = consumer.highwater(tp)
-            if highwater is not None:
+            if next_offset is None:
+                behind = time.monotonic() - self._recovered_at < FIRST_FETCH_GRACE_SECONDS
+            elif highwater is None:
+                continue
+            else:
+                behind = highwater > next_offset
                 self.metrics.consumer_lag.labels(str(tp.partition)).set(
                     max(0, highwater - next_offset)
                 )
+            stream_time = self.pipeline.stream_times.get(tp.partition)
+            if behind and stream_time is not None:
+                clocks[tp.partition] = min(now, stream_time)
+        return clocks
 
     def _owned_input_partitions(self) -> list[Any]:
         return [
@@ -231,6 +272,13 @@ class Spikewatch:
 
     async def _on_recovered(self) -> None:
         self.states.reload({tp.partition for tp in self._owned_input_partitions()})
+        self._recovered_at = time.monotonic()
+        for state in self.states:
+            if state.watermark is not None:
+                partition = self.states.partition(state.broadcast_id)
+                self.pipeline.stream_times[partition] = max(
+                    state.watermark, self.pipeline.stream_times.get(partition, state.watermark)
+                )
         log.info("state_recovered", broadcasts=len(self.states))
 
     async def _announce_start(self) -> None:

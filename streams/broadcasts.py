@@ -46,6 +46,9 @@ class BroadcastStates:
         if key in self._table:
             del self._table[key]
 
+    def partition(self, broadcast_id: str) -> int:
+        return self._partitions[broadcast_id]
+
     def __iter__(self) -> Iterator[BroadcastState]:
         return iter(list(self._cache.values()))
 

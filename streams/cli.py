@@ -121,6 +121,7 @@ def _run_produce(args: argparse.Namespace) -> int:
 def _run_tail(args: argparse.Namespace) -> int:
     from streams.kafka_io import follow_escalations
     from streams.render import describe
+    from streams.security import client_options
 
     settings = Settings()
 
@@ -129,6 +130,7 @@ def _run_tail(args: argparse.Namespace) -> int:
             settings.kafka_bootstrap,
             settings.oncall_topic_prefix,
             from_beginning=args.from_beginning,
+            **client_options(settings),
         ):
             if args.pretty:
                 print(describe(topic, escalation), flush=True)

@@ -52,6 +52,7 @@ class Outcome(StrEnum):
     LATE = "late"
     DEAD_LETTERED = "dead_lettered"
     REROUTED = "rerouted"
+    REPLAYED = "replayed"
 
 
 def bounded(value: str | None, allowed: Iterable[str]) -> str:

@@ -1,8 +1,13 @@
 """One batch of input messages through decoding, routing and the decision core.
 
 Kept free of Faust so that the live agent and ``spikewatch replay`` share it:
-the caller supplies plain :class:`InputMessage` values and performs the sends
-listed in the returned :class:`BatchOutput`.
+the caller supplies plain :class:`InputMessage` values, performs the sends
+listed in the returned :class:`BatchOutput`, and only then saves its ``states``.
+
+That order is what makes a crash safe (see the README's "Guarantees"): a state
+that reaches the changelog always comes after the escalations it decided, and it
+carries the offset of the last report counted into it, so reports re-delivered
+after a crash are recognised (outcome ``replayed``) instead of counted twice.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class BatchOutput:
     dead_letters: list[tuple[bytes | None, DeadLetter]] = field(default_factory=list)
     reroutes: list[tuple[bytes, bytes]] = field(default_factory=list)
     escalations: list[Escalation] = field(default_factory=list)
+    states: list[BroadcastState] = field(default_factory=list)
     newest_event_time: float | None = None
 
 
@@ -68,6 +74,9 @@ class ReportPipeline:
         self.max_future_skew_seconds = max_future_skew_seconds
         self.live = live
         self.next_offsets: dict[int, int] = {}
+        self.stream_times: dict[int, float] = {}
+        """Newest event time counted per input partition: the partition's clock while
+        it catches up on a backlog (see ``Spikewatch._partition_clocks``)."""
 
     def process(self, messages: Iterable[InputMessage]) -> BatchOutput:
         output = BatchOutput()
@@ -95,14 +104,21 @@ class ReportPipeline:
                 self.metrics.count_report(decoded.category.value, platform, Outcome.REROUTED)
                 continue
             state = self.states.get(decoded.broadcast_id)
+            if state.input_offset is not None and message.offset <= state.input_offset:
+                self.metrics.count_report(decoded.category.value, platform, Outcome.REPLAYED)
+                continue
             observation = self.engine.observe(state, decoded, decided_at=now)
             if observation.late:
                 self.metrics.count_report(decoded.category.value, platform, Outcome.LATE)
                 continue
             self.metrics.count_report(decoded.category.value, platform, Outcome.ACCEPTED)
+            state.input_offset = message.offset
             touched[decoded.broadcast_id] = state
             if output.newest_event_time is None or decoded.event_time > output.newest_event_time:
                 output.newest_event_time = decoded.event_time
+            self.stream_times[message.partition] = max(
+                decoded.event_time, self.stream_times.get(message.partition, decoded.event_time)
+            )
             for escalation in observation.escalations:
                 self.metrics.observe_decision_latency(
                     escalation.detected_at.timestamp() - decoded.event_time, decoded.broadcast_id
@@ -116,7 +132,7 @@ class ReportPipeline:
                     sequence=escalation.sequence,
                 )
             output.escalations.extend(observation.escalations)
-        self.states.save(touched.values())
+        output.states.extend(touched.values())
         return output
 
     def _dead_letter(
