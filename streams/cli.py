@@ -71,6 +71,15 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--pretty", action="store_true", help="one readable line per event")
     tail.set_defaults(run=_run_tail)
 
+    soak = commands.add_parser(
+        "soak", help="local broker + worker under steady traffic; prints RSS and lag over time"
+    )
+    soak.add_argument("--duration", type=float, default=300.0, help="seconds of traffic")
+    soak.add_argument("--rate", type=float, default=500.0, help="reports per second")
+    soak.add_argument("--broadcasts", type=int, default=5000)
+    soak.add_argument("--sample-every", type=float, default=5.0, help="seconds between lines")
+    soak.set_defaults(run=_run_soak)
+
     schema = commands.add_parser("schema", help="write the JSON Schema files of the contracts")
     schema.add_argument("--check", action="store_true", help="exit 1 if they are out of date")
     schema.set_defaults(run=_run_schema)
@@ -116,6 +125,19 @@ def _run_produce(args: argparse.Namespace) -> int:
     sent = asyncio.run(produce_traffic(settings, load_policy(settings.policy_file), plan))
     print(f"sent {sent} messages to {settings.input_topic}", file=sys.stderr)
     return 0
+
+
+def _run_soak(args: argparse.Namespace) -> int:
+    from streams.soak import SoakOptions, run_soak
+
+    return run_soak(
+        SoakOptions(
+            duration=args.duration,
+            rate=args.rate,
+            broadcasts=args.broadcasts,
+            sample_every=args.sample_every,
+        )
+    )
 
 
 def _run_tail(args: argparse.Namespace) -> int:

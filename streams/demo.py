@@ -57,12 +57,11 @@ async def run_demo(options: DemoOptions) -> int:
     bootstrap = f"127.0.0.1:{options.kafka_port}"
     policy = _demo_policy()
     started = time.time()
-    _broker("wipe", "--data-dir", str(kafka_dir))
+    broker_command("wipe", kafka_dir)
     say(started, f"starting Kafka on {bootstrap} (first run downloads the broker jars) ...")
-    _broker(
+    broker_command(
         "start",
-        "--data-dir",
-        str(kafka_dir),
+        kafka_dir,
         "--port",
         str(options.kafka_port),
         "--controller-port",
@@ -86,12 +85,7 @@ async def run_demo(options: DemoOptions) -> int:
             + (", ".join(f"{n} {a}" for a, n in sorted(tally.items())) or "no escalations"),
         )
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        _broker("stop", "--data-dir", str(kafka_dir))
+        stop_worker_and_broker(worker, kafka_dir)
         say(started, f"stopped worker and broker; worker log: {RUN_DIR / 'worker.log'}")
     return 0
 
@@ -109,10 +103,25 @@ def _demo_policy() -> Policy:
     return demo
 
 
-def _broker(*args: str) -> None:
-    result = subprocess.run([sys.executable, str(BROKER_SCRIPT), *args], check=False)
+def stop_worker_and_broker(worker: subprocess.Popen[bytes], kafka_dir: Path) -> None:
+    """SIGTERM first, so the worker leaves its group cleanly; kill only if it hangs."""
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(timeout=10)
+    broker_command("stop", kafka_dir)
+
+
+def broker_command(command: str, data_dir: Path, *options: str) -> None:
+    """Run ``deploy/kafka/local_broker.py COMMAND --data-dir DIR [OPTIONS]``."""
+    result = subprocess.run(
+        [sys.executable, str(BROKER_SCRIPT), command, "--data-dir", str(data_dir), *options],
+        check=False,
+    )
     if result.returncode != 0:
-        raise SystemExit(f"error: local broker '{args[0]}' failed; see {RUN_DIR / 'kafka'}/logs")
+        raise SystemExit(f"error: local broker '{command}' failed; see {data_dir}/logs")
 
 
 def _start_worker(bootstrap: str, web_port: int) -> subprocess.Popen[bytes]:
