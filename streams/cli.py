@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import orjson
 from aiokafka.errors import KafkaConnectionError
+from pydantic import ValidationError
 
 from alerting.policy import PolicyError, load_policy
 from streams.logs import configure_logging
@@ -27,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PolicyError as error:
         print(f"error: {error}; fix the policy file and retry", file=sys.stderr)
         return 2
+    except ValidationError as error:
+        print(f"error: {settings_problem(error)}; fix the environment and retry", file=sys.stderr)
+        return 2
     except TopicLayoutError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -39,6 +43,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def settings_problem(error: ValidationError) -> str:
+    """The first invalid setting as its variable name; never the value (it may be a secret)."""
+    first = error.errors(include_url=False, include_input=False)[0]
+    names = [f"SPIKEWATCH_{str(part).upper()}" for part in first["loc"]]
+    return f"{', '.join(names) or 'settings'}: {first['msg']}"
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -10,6 +10,9 @@ read from the kernel's socket table.
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +26,7 @@ from pydantic import ValidationError
 from streams.kafka_io import follow_escalations
 from streams.security import client_options, faust_credentials
 from streams.settings import Settings
-from tests.support.broker import load_local_broker
+from tests.support.broker import REPO_ROOT, load_local_broker
 from tests.support.faults import record_figures, triggered
 from tests.support.reports import keyed, report
 from tests.support.tls import TlsFiles, make_tls_files
@@ -209,6 +212,30 @@ def test_wrong_password_is_refused_by_the_broker(
 def test_sasl_without_credentials_is_refused_with_one_clear_line() -> None:
     with pytest.raises(ValidationError, match="SASL needs SPIKEWATCH_KAFKA_USERNAME"):
         Settings(kafka_security_protocol="SASL_SSL")
+
+
+def test_bad_security_settings_stop_the_worker_with_one_line_and_no_secret(
+    tmp_path: Path,
+) -> None:
+    env = {
+        **os.environ,
+        "SPIKEWATCH_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "SPIKEWATCH_KAFKA_PASSWORD": PASSWORD,
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "worker"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1
+    assert completed.stderr.startswith("error: ")
+    assert "SPIKEWATCH_KAFKA_USERNAME" in completed.stderr
+    assert PASSWORD not in completed.stderr
 
 
 def test_password_never_shows_in_the_settings_repr(tmp_path: Path) -> None:
