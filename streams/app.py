@@ -41,6 +41,7 @@ from alerting.policy import Policy, load_policy
 from alerting.state import BroadcastState
 from models.escalation import Escalation
 from streams.broadcasts import BroadcastStates
+from streams.clocks import partition_clock
 from streams.logs import get_logger, logging_config
 from streams.metrics import WorkerMetrics
 from streams.pipeline import BatchOutput, InputMessage, ReportPipeline
@@ -48,10 +49,6 @@ from streams.security import faust_credentials
 from streams.settings import Settings
 
 log = get_logger("spikewatch.app")
-
-FIRST_FETCH_GRACE_SECONDS = 10.0
-"""How long after a recovery a partition that has delivered nothing yet is taken to
-be behind rather than idle: its first fetch normally arrives well within this."""
 
 
 class Spikewatch:
@@ -230,33 +227,22 @@ class Spikewatch:
         self.metrics.broadcasts_tracked.set(len(self.states))
 
     def _partition_clocks(self, now: float) -> dict[int, float]:
-        """The time each owned partition's incidents resolve and idle states expire by.
-
-        Wall-clock time once the partition has caught up; while it works through a
-        backlog (after an outage, or under overload), the newest event time it has
-        counted. Otherwise a worker catching up on reports older than the window
-        would resolve incidents and evict windows whose next reports are still
-        waiting in the backlog, and miss a surge that spans two batches.
-        Also publishes the consumer lag it measures on the way.
-        """
+        """Each owned partition's clock (see :mod:`streams.clocks`); publishes the lag."""
         consumer = self.app.consumer
         clocks: dict[int, float] = {}
+        since_recovery = time.monotonic() - self._recovered_at
         for tp in self._owned_input_partitions():
-            clocks[tp.partition] = now
             next_offset = self.pipeline.next_offsets.get(tp.partition)
             highwater = consumer.highwater(tp)
-            if next_offset is None:
-                behind = time.monotonic() - self._recovered_at < FIRST_FETCH_GRACE_SECONDS
-            elif highwater is None:
-                continue
-            else:
-                behind = highwater > next_offset
-                self.metrics.consumer_lag.labels(str(tp.partition)).set(
-                    max(0, highwater - next_offset)
-                )
-            stream_time = self.pipeline.stream_times.get(tp.partition)
-            if behind and stream_time is not None:
-                clocks[tp.partition] = min(now, stream_time)
+            lag = None
+            if next_offset is not None and highwater is not None:
+                lag = max(0, highwater - next_offset)
+                self.metrics.consumer_lag.labels(str(tp.partition)).set(lag)
+            elif next_offset is not None:
+                lag = 0
+            clocks[tp.partition] = partition_clock(
+                now, self.pipeline.stream_times.get(tp.partition), lag, since_recovery
+            )
         return clocks
 
     def _owned_input_partitions(self) -> list[Any]:

@@ -26,6 +26,7 @@ import yaml
 from alerting.policy import DEFAULT_POLICY_PATH
 from alerting.state import BroadcastState
 from models.dead_letter import DeadLetter, DeadLetterReason
+from models.escalation import EventAction
 from models.report import Category
 from tests.support.faults import (
     TriggerCensus,
@@ -220,3 +221,65 @@ def test_backlog_above_capacity_is_worked_off_without_loss_then_state_is_evicted
     assert probe.windows[Category.HARASSMENT].reports == 2, "the late one is left out"
     assert len(latest) >= BACKLOG_BROADCASTS
     assert all(value is None for value in latest.values()), "every state evicted once idle"
+
+
+def test_worker_back_after_an_outage_longer_than_the_window_keeps_its_restored_state(
+    bootstrap: str, tmp_path: Path
+) -> None:
+    """Restored windows older than the window survive until the backlog is read.
+
+    The whole path: state restored from the changelog after an outage longer
+    than the window, reports stamped before the outage waiting in the backlog.
+    The race inside it (a timer tick before the first fetch, which would evict
+    the restored state on the wall clock) cannot be forced from outside; its rule
+    is tested directly in ``test_clocks.py``.
+    """
+    config = WorkerConfig(
+        bootstrap=bootstrap,
+        run_dir=tmp_path,
+        extra_env={"SPIKEWATCH_POLICY_FILE": str(short_window_policy(tmp_path / "policy.yaml"))},
+    )
+    target, stamped_at = "outage-surge", time.time()
+    before = [report(target, "harassment", at=stamped_at, viewers=400) for _ in range(4)]
+    after = [report(target, "harassment", at=stamped_at + 1, viewers=400) for _ in range(2)]
+    first = WorkerProcess(config).start()
+    try:
+        asyncio.run(send_all(bootstrap, config.input_topic, [keyed(r) for r in before]))
+        wait_for(
+            lambda: (
+                metric_value(
+                    first.metrics_text(), "spikewatch_reports_received_total", outcome="accepted"
+                )
+                == len(before)
+            ),
+            60,
+            "the first reports to be counted",
+        )
+    finally:
+        first.stop()
+    horizon = 10 + ALLOWED_LATENESS_SECONDS
+    wait_for(lambda: time.time() - stamped_at > horizon + 2, 60, "an outage past the window")
+    asyncio.run(send_all(bootstrap, config.input_topic, [keyed(r) for r in after]))
+    second = WorkerProcess(config).start()
+    try:
+        escalations = read_escalations(config, triggered({target}), 60, settle=1.0)
+    finally:
+        second.stop()
+    census = TriggerCensus.of(escalations)
+    outage = {
+        e.labels.broadcast_id: e.evidence.distinct_reporters
+        for e in escalations
+        if e.event_action is EventAction.TRIGGER
+    }
+    record_figures(
+        "outage_restore",
+        {
+            "outage_seconds_past_window": round(time.time() - stamped_at - horizon, 1),
+            "reports_before": len(before),
+            "reports_after": len(after),
+            "trigger_records": sum(census.copies.values()),
+            "distinct_reporters_at_trigger": outage.get(target),
+        },
+    )
+    assert sum(census.copies.values()) == 1
+    assert outage[target] == 5, "4 restored reporters + the first one from the backlog"

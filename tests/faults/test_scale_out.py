@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from models.escalation import EventAction
 from tests.support.faults import (
     TriggerCensus,
     accepted,
@@ -32,6 +33,12 @@ def partitions(worker: WorkerProcess) -> set[int]:
     owned = health.get("partitions", [])
     assert isinstance(owned, list)
     return set(owned)
+
+
+def tracked(worker: WorkerProcess) -> int:
+    broadcasts = (worker.health() or {}).get("broadcasts", -1)
+    assert isinstance(broadcasts, int)
+    return broadcasts
 
 
 def shared_fairly(a: WorkerProcess, b: WorkerProcess) -> bool:
@@ -68,6 +75,11 @@ def test_failover_keeps_window_state_and_load_spreads_again(bootstrap: str, tmp_
         returned = WorkerProcess(second_config).start()
         wait_for(lambda: shared_fairly(survivor, returned), 90, "the load to spread again")
         after = (sorted(partitions(survivor)), sorted(partitions(returned)))
+        wait_for(
+            lambda: tracked(survivor) + tracked(returned) == len(targets),
+            30,
+            "each broadcast's state held by exactly one worker",
+        )
     finally:
         for worker in (survivor, victim, returned):
             if worker is not None:
@@ -77,7 +89,7 @@ def test_failover_keeps_window_state_and_load_spreads_again(bootstrap: str, tmp_
     distinct = {
         e.labels.broadcast_id: e.evidence.distinct_reporters
         for e in escalations
-        if e.labels.broadcast_id in targets
+        if e.event_action is EventAction.TRIGGER
     }
     record_figures(
         "scale_out",
