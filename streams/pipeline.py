@@ -76,7 +76,7 @@ class ReportPipeline:
         self.next_offsets: dict[int, int] = {}
         self.stream_times: dict[int, float] = {}
         """Newest event time counted per input partition: the partition's clock while
-        it catches up on a backlog (see ``Spikewatch._partition_clocks``)."""
+        it catches up on a backlog (see :mod:`streams.clocks`)."""
 
     def process(self, messages: Iterable[InputMessage]) -> BatchOutput:
         output = BatchOutput()

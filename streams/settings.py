@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerting.policy import DEFAULT_POLICY_PATH
@@ -50,8 +50,8 @@ class Settings(BaseSettings):
     kafka_password: SecretStr | None = Field(
         default=None, description="Prefer kafka_password_file (a mounted secret)."
     )
-    kafka_password_file: Path | None = None
-    kafka_ca_file: Path | None = Field(
+    kafka_password_file: FilePath | None = None
+    kafka_ca_file: FilePath | None = Field(
         default=None, description="PEM CA bundle for TLS; the system's trust store if unset."
     )
     kafka_session_timeout_seconds: Annotated[float, Field(ge=10, le=300)] = 30.0

@@ -238,6 +238,11 @@ def test_bad_security_settings_stop_the_worker_with_one_line_and_no_secret(
     assert PASSWORD not in completed.stderr
 
 
+def test_a_missing_ca_file_is_named_at_start_up(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="kafka_ca_file"):
+        Settings(kafka_security_protocol="SSL", kafka_ca_file=tmp_path / "missing.pem")
+
+
 def test_password_never_shows_in_the_settings_repr(tmp_path: Path) -> None:
     settings = Settings(
         kafka_security_protocol="SASL_PLAINTEXT", kafka_username=USER, kafka_password=PASSWORD

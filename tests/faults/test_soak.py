@@ -15,7 +15,7 @@ import pytest
 from streams.soak import RUN_DIR
 from tests.support.broker import REPO_ROOT
 
-pytestmark = [pytest.mark.soak, pytest.mark.kafka]
+pytestmark = [pytest.mark.soak, pytest.mark.kafka, pytest.mark.timeout(1000)]
 
 
 def test_ten_minutes_of_traffic_leave_memory_flat_and_no_lag() -> None:
