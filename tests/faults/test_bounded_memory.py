@@ -29,7 +29,7 @@ def engine_with(**window: float) -> DetectionEngine:
     return DetectionEngine(POLICY.model_copy(update={"window": shape}))
 
 
-def variant(template: ReportEvent, at: float, **fields: str) -> ReportEvent:
+def variant(template: ReportEvent, at: float, **fields: object) -> ReportEvent:
     return template.model_copy(update={"reported_at": datetime.fromtimestamp(at, UTC), **fields})
 
 
@@ -112,3 +112,17 @@ def test_very_many_broadcasts_are_bounded_by_eviction_of_idle_state() -> None:
     assert peak_tracked <= bound
     assert len(table) <= bound
     assert end < halfway * 1.25, "twice the broadcasts, not twice the memory"
+
+
+def test_a_long_lived_broadcast_keeps_no_stale_window_of_a_quiet_category() -> None:
+    engine = DetectionEngine(POLICY)
+    state = BroadcastState("long-lived")
+    template = ReportEvent.model_validate(report("long-lived", "spam", viewers=1_000_000))
+    engine.observe(state, variant(template, T0, category=Category.HARASSMENT, reporter_id="once"))
+    length = POLICY.window.length_seconds
+    for second in range(0, int(3 * length), 5):
+        engine.observe(state, variant(template, T0 + second, reporter_id=f"u{second}"))
+        engine.tick(state, T0 + second)
+    assert set(state.windows) == {Category.SPAM}, "the quiet category's window is dropped"
+    spam = state.windows[Category.SPAM]
+    assert spam.distinct_reporters <= length / 5 + 1, "only reporters inside the window"
