@@ -89,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     soak.add_argument("--rate", type=float, default=500.0, help="reports per second")
     soak.add_argument("--broadcasts", type=int, default=5000)
     soak.add_argument("--sample-every", type=float, default=5.0, help="seconds between lines")
+    soak.add_argument(
+        "--warm-up", type=float, default=400.0, help="seconds before RSS growth is judged"
+    )
     soak.set_defaults(run=_run_soak)
 
     schema = commands.add_parser("schema", help="write the JSON Schema files of the contracts")
@@ -147,6 +150,7 @@ def _run_soak(args: argparse.Namespace) -> int:
             rate=args.rate,
             broadcasts=args.broadcasts,
             sample_every=args.sample_every,
+            warm_up=args.warm_up,
         )
     )
 

@@ -5,8 +5,9 @@ ports, wiped first) and one worker, sends synthetic traffic at ``--rate`` for
 ``--duration`` seconds, and prints the worker's resident memory, consumer lag,
 reports counted and broadcasts tracked every ``--sample-every`` seconds. Then it
 waits for the lag to drain, stops everything and writes a summary to
-``.run/soak/summary.json``. Bounded memory shows as a flat RSS line over time;
-a worker that cannot keep up shows as lag that only grows.
+``.run/soak/summary.json``. Bounded memory shows as a flat RSS line once the
+windows have filled (``--warm-up``, by default the default policy's window plus
+lateness plus a margin); a worker that cannot keep up shows as lag that only grows.
 
 Not a test and not in CI: run it by hand (``./dev soak --duration 600``).
 """
@@ -42,6 +43,7 @@ class SoakOptions:
     rate: float
     broadcasts: int
     sample_every: float
+    warm_up: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,22 +116,25 @@ async def _traffic_and_samples(
 
 
 def _summarise(samples: list[Sample], options: SoakOptions, worker_exit: int | None) -> int:
-    second_half = samples[len(samples) // 2 :]
+    settled = [s for s in samples if s.elapsed_seconds >= options.warm_up]
     peak_rss = max((s.rss_bytes for s in samples), default=0.0)
-    growth = second_half[-1].rss_bytes - second_half[0].rss_bytes if second_half else 0.0
+    growth = settled[-1].rss_bytes - settled[0].rss_bytes if len(settled) > 1 else None
     final_lag = samples[-1].lag_messages if samples else None
     summary = {
         "options": asdict(options),
         "samples": [asdict(s) for s in samples],
         "peak_rss_bytes": peak_rss,
-        "rss_growth_over_second_half_bytes": growth,
+        "rss_growth_after_warm_up_bytes": growth,
         "final_lag_messages": final_lag,
         "worker_exit_code": worker_exit,
     }
     (RUN_DIR / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    settled_growth = "n/a (run shorter than the warm-up)"
+    if growth is not None:
+        settled_growth = f"{growth / 2**20:+.1f} MiB"
     print(
-        f"peak rss {peak_rss / 2**20:.1f} MiB, growth over the second half "
-        f"{growth / 2**20:+.1f} MiB, final lag {final_lag}; summary in {RUN_DIR / 'summary.json'}",
+        f"peak rss {peak_rss / 2**20:.1f} MiB, growth after the {options.warm_up:.0f} s warm-up "
+        f"{settled_growth}, final lag {final_lag}; summary in {RUN_DIR / 'summary.json'}",
         flush=True,
     )
     crashed = worker_exit not in (None, 0, -signal.SIGTERM)

@@ -19,6 +19,8 @@ pytestmark = [pytest.mark.soak, pytest.mark.kafka, pytest.mark.timeout(1000)]
 
 
 def test_ten_minutes_of_traffic_leave_memory_flat_and_no_lag() -> None:
+    """Judged after the 400 s warm-up: until the 300 s windows (+60 s lateness) have
+    filled, state grows by design."""
     completed = subprocess.run(
         [sys.executable, "-m", "streams.cli", "soak", "--duration", "600", "--rate", "300"],
         cwd=REPO_ROOT,
@@ -28,4 +30,5 @@ def test_ten_minutes_of_traffic_leave_memory_flat_and_no_lag() -> None:
     summary = json.loads((RUN_DIR / "summary.json").read_text())
     assert completed.returncode == 0
     assert summary["final_lag_messages"] == 0
-    assert summary["rss_growth_over_second_half_bytes"] < 0.1 * summary["peak_rss_bytes"]
+    assert summary["rss_growth_after_warm_up_bytes"] is not None
+    assert summary["rss_growth_after_warm_up_bytes"] < 0.05 * summary["peak_rss_bytes"]
