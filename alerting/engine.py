@@ -171,12 +171,17 @@ class DetectionEngine:
 
         ``now`` is wall-clock time live and the replay's event-time watermark
         offline. The state is evictable once no incident is open and every window
-        has emptied.
+        has emptied. Every window is also expired to the broadcast's own watermark
+        and dropped once empty: a report only expires its own category's window, so
+        on a long-lived broadcast the other categories would otherwise keep their
+        old reporters and an empty window each until the whole broadcast went quiet.
         """
         result = TickResult()
         for track in (self._abuse(state), self._coordination(state)):
             for incident in list(track.incidents.values()):
-                if resolve_due(incident, now, self.policy.lifecycle):
+                if resolve_due(
+                    incident, now, self.policy.lifecycle, self.shape.allowed_lateness_seconds
+                ):
                     quiet = now - incident.last_active_at
                     result.escalations.append(
                         self._resolve(
@@ -199,10 +204,13 @@ class DetectionEngine:
                             now,
                         )
                     )
-        horizon = now - self.shape.length_seconds - self.shape.allowed_lateness_seconds
-        if state.watermark is not None and state.watermark < horizon:
-            for window in state.windows.values():
-                window.expire(self.shape, now)
+        if state.watermark is not None:
+            horizon = now - self.shape.length_seconds - self.shape.allowed_lateness_seconds
+            window_end = now if state.watermark < horizon else state.watermark
+            for category, window in list(state.windows.items()):
+                window.expire(self.shape, window_end)
+                if window.is_empty:
+                    del state.windows[category]
         result.evictable = state.is_idle
         return result
 

@@ -128,8 +128,19 @@ def on_active_signal(
     return EventAction.UPDATE
 
 
-def resolve_due(incident: Incident, now: float, lifecycle: LifecyclePolicy) -> bool:
-    return now - incident.last_active_at >= lifecycle.resolve_after_quiet_seconds
+def resolve_due(
+    incident: Incident, now: float, lifecycle: LifecyclePolicy, allowed_lateness: float = 0.0
+) -> bool:
+    """Quiet for ``resolve_after_quiet_seconds`` *after* the allowed lateness has passed.
+
+    A report may still arrive up to ``allowed_lateness`` behind the clock and count
+    (reports of one partition interleave broadcasts out of order); resolving before
+    that would let such a report of the same burst reopen the incident under a new
+    ``dedup_key``: a second page for one incident.
+    """
+    return now - incident.last_active_at >= lifecycle.resolve_after_quiet_seconds + (
+        allowed_lateness
+    )
 
 
 def close_incident(incident: Incident, at: float) -> None:

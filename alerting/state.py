@@ -48,6 +48,9 @@ class BroadcastState:
     coordination: dict[Category, Incident] = field(default_factory=dict)
     last_coordination_key_ms: dict[Category, int] = field(default_factory=dict)
     ramps: dict[Category, RampState] = field(default_factory=dict)
+    input_offset: int | None = None
+    """Offset of the newest input message counted into this state, on the broadcast's
+    partition: a message re-delivered after a crash (at or below it) is already here."""
 
     def remember_context(self, report: ReportEvent) -> None:
         """Keep the newest descriptive fields; they label the escalations."""
@@ -85,6 +88,8 @@ class BroadcastState:
             "ck": {c.value: key_ms for c, key_ms in self.last_coordination_key_ms.items()},
             "r": {c.value: r.to_plain() for c, r in self.ramps.items()},
         }
+        if self.input_offset is not None:
+            plain["o"] = self.input_offset
         return orjson.dumps(plain)
 
     @classmethod
@@ -111,4 +116,5 @@ class BroadcastState:
                 Category(c): int(ms) for c, ms in plain.get("ck", {}).items()
             },
             ramps={Category(c): RampState.from_plain(r) for c, r in plain.get("r", {}).items()},
+            input_offset=plain.get("o"),
         )

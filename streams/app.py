@@ -17,7 +17,10 @@ Choices forced by Faust's known pitfalls (see DESIGN.md):
   partition are the same number (reports with a wrong key are re-published with
   the right one first);
 * escalations are sent with ``force=True`` and awaited before the batch is
-  acknowledged: never held back until commit, never lost if the worker dies.
+  acknowledged: never held back until commit, never lost if the worker dies;
+* a batch's states are written to the table only after its escalations are
+  acknowledged, and the batch loop and the resolve timer take turns (one lock),
+  so the changelog never holds a decision whose escalation was not yet sent.
 """
 
 from __future__ import annotations
@@ -37,10 +40,12 @@ from alerting.policy import Policy, PolicyError, load_policy
 from models.dead_letter import DeadLetter
 from models.escalation import Escalation
 from streams.broadcasts import BroadcastStates
+from streams.clocks import partition_clock
 from streams.kpis import KpiOutput, OncallKpiRecorder
 from streams.logs import get_logger, logging_config
 from streams.metrics import WorkerMetrics
 from streams.pipeline import BatchOutput, InputMessage, ReportPipeline
+from streams.security import faust_credentials
 from streams.settings import Settings
 from streams.shadow import ShadowLane
 from streams.tables import bytes_table, key_partition
@@ -85,7 +90,6 @@ class Spikewatch:
         self.metrics.policy.info({"policy_version": policy.policy_version})
         self.engine = DetectionEngine(policy)
         self._lag_partitions: set[int] = set()
-        self._caught_up = True
         self.watchlist = WatchlistFile(policy)
         self.app = _TopicEnsuringApp(
             settings.app_id,
@@ -103,6 +107,9 @@ class Spikewatch:
             topic_replication_factor=settings.topic_replication_factor,
             consumer_auto_offset_reset="earliest",
             producer_acks=-1,
+            broker_credentials=faust_credentials(settings),
+            broker_session_timeout=settings.kafka_session_timeout_seconds,
+            table_standby_replicas=settings.table_standby_replicas,
             logging_config=logging_config(settings.log_level),
         )
         self.input_topic = self._raw_topic(settings.input_topic)
@@ -113,6 +120,8 @@ class Spikewatch:
         self.table = bytes_table(self.app, "broadcast-state", settings.topic_partitions)
         self.states = BroadcastStates(self.table, self._partition_of)
         self.shadow = self._shadow_lane(settings)
+        self._state_turn = asyncio.Lock()
+        self._recovered_at = time.monotonic()
         self.pipeline = ReportPipeline(
             self.engine,
             self.states,
@@ -220,8 +229,10 @@ class Spikewatch:
 
     async def _handle_batch(self, events: Sequence[EventT[bytes]]) -> None:
         received = time.time()
-        output = self.pipeline.process(_input_message(event) for event in events)
-        await self._send(output)
+        async with self._state_turn:
+            output = self.pipeline.process(_input_message(event) for event in events)
+            await self._send(output)
+            self.pipeline.save(output)
         produced = time.time()
         for escalation in output.escalations:
             self.metrics.observe_ingest_to_escalation(
@@ -282,43 +293,56 @@ class Spikewatch:
         return pending
 
     async def _tick(self) -> None:
-        now = self._resolve_clock()
         self._reload_watchlist()
-        owned = {tp.partition for tp in self._owned_input_partitions()}
-        self.states.retain(owned)
-        if self.shadow is not None:
-            self.shadow.states.retain(owned)
-        ticked = self.pipeline.tick(now)
-        resolved, open_incidents = ticked.escalations, ticked.open_incidents
-        for escalation in resolved:
-            log.info(
-                "incident_resolved",
-                broadcast_id=escalation.labels.broadcast_id,
-                dedup_key=escalation.dedup_key,
-            )
-        pending = await self._send_escalations(resolved)
-        pending.extend(await self._send_shadow(ticked.shadow_escalations))
-        if pending:
-            await asyncio.gather(*pending)
-        self.metrics.open_incidents.set(open_incidents)
-        self.metrics.broadcasts_tracked.set(len(self.states))
+        async with self._state_turn:
+            await self._resolve_and_evict(self._partition_clocks(time.time()))
         self.kpis.sweep(
             time.time(), {tp.partition for tp in self._owned_partitions(self.ack_topic)}
         )
         self.metrics.last_progress.set(time.time())
 
-    def _resolve_clock(self) -> float:
-        """The time quiet periods are measured against.
+    async def _resolve_and_evict(self, clocks: dict[int, float]) -> None:
+        """Resolve quiet incidents and drop idle state; write only what Kafka acknowledged."""
+        owned = set(clocks)
+        self.states.retain(owned)
+        if self.shadow is not None:
+            self.shadow.states.retain(owned)
+        ticked = self.pipeline.tick(clocks)
+        for escalation in ticked.escalations:
+            log.info(
+                "incident_resolved",
+                broadcast_id=escalation.labels.broadcast_id,
+                dedup_key=escalation.dedup_key,
+            )
+        pending = await self._send_escalations(ticked.escalations)
+        pending.extend(await self._send_shadow(ticked.shadow_escalations))
+        if pending:
+            await asyncio.gather(*pending)
+        self.pipeline.commit(ticked)
+        self.metrics.open_incidents.set(ticked.open_incidents)
+        self.metrics.broadcasts_tracked.set(len(self.states))
 
-        Wall-clock time once the worker has read everything there is, so an
-        incident resolves even when reports stop altogether; while a backlog is
-        being worked off, the newest event time processed, so an incident is not
-        resolved merely because its reports are still waiting in the topic.
+    def _partition_clocks(self, now: float) -> dict[int, float]:
+        """Each owned partition's clock (see :mod:`streams.clocks`).
+
+        The fetcher's cached end offsets are good enough to tell "behind" from
+        "caught up"; the lag metric comes from the broker (:meth:`_measure_lag`).
         """
-        stream_time = self.pipeline.stream_time
-        if self._caught_up or stream_time is None:
-            return time.time()
-        return stream_time
+        consumer = self.app.consumer
+        clocks: dict[int, float] = {}
+        since_recovery = time.monotonic() - self._recovered_at
+        for tp in self._owned_input_partitions():
+            next_offset = self.pipeline.next_offsets.get(tp.partition)
+            highwater = consumer.highwater(tp)
+            lag = None
+            if next_offset is not None and highwater is not None:
+                lag = max(0, highwater - next_offset)
+            elif next_offset is not None:
+                lag = 0
+            clocks[tp.partition] = partition_clock(
+                now, self.pipeline.stream_times.get(tp.partition), lag, since_recovery
+            )
+        return clocks
 
     async def _measure_lag(self) -> None:
         """Lag against end offsets asked of the broker, not the fetcher's last answer.
@@ -326,8 +350,7 @@ class Spikewatch:
         A stalled fetcher would otherwise freeze the end offsets it reports and
         hide the traffic that the ingest-stalled alert looks for. The broker round
         trip goes through the consumer's thread and can take a second, so it has
-        its own timer rather than delaying the resolve timer, which reads the
-        caught-up verdict left here.
+        its own timer rather than delaying the resolve timer.
         """
         owned = self._owned_input_partitions()
         for gone in self._lag_partitions - {tp.partition for tp in owned}:
@@ -340,17 +363,13 @@ class Spikewatch:
         except Exception as error:  # a slow broker must not stop the resolve timer
             log.warning("end_offsets_unavailable", error=type(error).__name__)
             return
-        caught_up = True
         for tp, end_offset in end_offsets.items():
             partition = str(tp.partition)
             self.metrics.input_end_offset.labels(partition).set(end_offset)
             next_offset = self.pipeline.next_offsets.get(tp.partition)
             if next_offset is None:
                 next_offset = self._committed_offset(tp)
-            lag = max(0, end_offset - next_offset)
-            caught_up = caught_up and lag == 0
-            self.metrics.consumer_lag.labels(partition).set(lag)
-        self._caught_up = caught_up
+            self.metrics.consumer_lag.labels(partition).set(max(0, end_offset - next_offset))
 
     def _committed_offset(self, tp: Any) -> int:
         """Where reading resumes on a partition not yet read in this process.
@@ -389,6 +408,13 @@ class Spikewatch:
         self.states.reload(owned)
         if self.shadow is not None:
             self.shadow.states.reload(owned)
+        self._recovered_at = time.monotonic()
+        for state in self.states:
+            if state.watermark is not None:
+                partition = self.states.partition(state.broadcast_id)
+                self.pipeline.stream_times[partition] = max(
+                    state.watermark, self.pipeline.stream_times.get(partition, state.watermark)
+                )
         log.info("state_recovered", broadcasts=len(self.states))
 
     async def _announce_start(self) -> None:

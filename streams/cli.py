@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import orjson
 from aiokafka.errors import KafkaConnectionError
+from pydantic import ValidationError
 
 from alerting.policy import PolicyError, load_policy
 from streams.logs import configure_logging
@@ -30,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PolicyError as error:
         print(f"error: {error}; fix the policy file and retry", file=sys.stderr)
         return 2
+    except ValidationError as error:
+        print(f"error: {settings_problem(error)}; fix the environment and retry", file=sys.stderr)
+        return 2
     except (TopicLayoutError, ReplayInputError, ReplayTopicError, ScenarioError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -42,6 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def settings_problem(error: ValidationError) -> str:
+    """The first invalid setting as its variable name; never the value (it may be a secret)."""
+    first = error.errors(include_url=False, include_input=False)[0]
+    names = [f"SPIKEWATCH_{str(part).upper()}" for part in first["loc"]]
+    return f"{', '.join(names) or 'settings'}: {first['msg']}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -112,6 +123,17 @@ def _parser() -> argparse.ArgumentParser:
     tail.set_defaults(run=_run_tail)
 
     _add_bench(commands)
+    soak = commands.add_parser(
+        "soak", help="local broker + worker under steady traffic; prints RSS and lag over time"
+    )
+    soak.add_argument("--duration", type=float, default=300.0, help="seconds of traffic")
+    soak.add_argument("--rate", type=float, default=500.0, help="reports per second")
+    soak.add_argument("--broadcasts", type=int, default=5000)
+    soak.add_argument("--sample-every", type=float, default=5.0, help="seconds between lines")
+    soak.add_argument(
+        "--warm-up", type=float, default=400.0, help="seconds before RSS growth is judged"
+    )
+    soak.set_defaults(run=_run_soak)
 
     schema = commands.add_parser("schema", help="write the JSON Schema files of the contracts")
     schema.add_argument("--check", action="store_true", help="exit 1 if they are out of date")
@@ -244,9 +266,24 @@ def _run_replay(args: argparse.Namespace) -> int:
     )
 
 
+def _run_soak(args: argparse.Namespace) -> int:
+    from streams.soak import SoakOptions, run_soak
+
+    return run_soak(
+        SoakOptions(
+            duration=args.duration,
+            rate=args.rate,
+            broadcasts=args.broadcasts,
+            sample_every=args.sample_every,
+            warm_up=args.warm_up,
+        )
+    )
+
+
 def _run_tail(args: argparse.Namespace) -> int:
     from streams.kafka_io import follow_escalations
     from streams.render import describe
+    from streams.security import client_options
 
     settings = Settings()
 
@@ -255,6 +292,7 @@ def _run_tail(args: argparse.Namespace) -> int:
             settings.kafka_bootstrap,
             settings.oncall_topic_prefix,
             from_beginning=args.from_beginning,
+            **client_options(settings),
         ):
             if args.pretty:
                 print(describe(topic, escalation), flush=True)

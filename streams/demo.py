@@ -35,6 +35,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BROKER_SCRIPT = REPO_ROOT / "deploy" / "kafka" / "local_broker.py"
 RUN_DIR = REPO_ROOT / ".run" / "demo"
 DEMO_QUIET_SECONDS = 20.0
+DEMO_ALLOWED_LATENESS_SECONDS = 5.0
+"""The demo's own reports are never late; a short lateness keeps the resolve in view."""
+DEMO_RESOLVE_SECONDS = DEMO_QUIET_SECONDS + DEMO_ALLOWED_LATENESS_SECONDS
 SURGE_AT, CHILD_SAFETY_AT, MALFORMED_AT = 12.0, 30.0, 40.0
 SURGE_REPORTERS, SURGE_SPREAD_SECONDS = 10, 5.0
 
@@ -57,12 +60,11 @@ async def run_demo(options: DemoOptions) -> int:
     bootstrap = f"127.0.0.1:{options.kafka_port}"
     policy = _demo_policy()
     started = time.time()
-    _broker("wipe", "--data-dir", str(kafka_dir))
+    broker_command("wipe", kafka_dir)
     say(started, f"starting Kafka on {bootstrap} (first run downloads the broker jars) ...")
-    _broker(
+    broker_command(
         "start",
-        "--data-dir",
-        str(kafka_dir),
+        kafka_dir,
         "--port",
         str(options.kafka_port),
         "--controller-port",
@@ -86,12 +88,7 @@ async def run_demo(options: DemoOptions) -> int:
             + (", ".join(f"{n} {a}" for a, n in sorted(tally.items())) or "no escalations"),
         )
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        _broker("stop", "--data-dir", str(kafka_dir))
+        stop_worker_and_broker(worker, kafka_dir)
         say(started, f"stopped worker and broker; worker log: {RUN_DIR / 'worker.log'}")
     return 0
 
@@ -101,18 +98,40 @@ def _demo_policy() -> Policy:
     lifecycle = policy.lifecycle.model_copy(
         update={"resolve_after_quiet_seconds": DEMO_QUIET_SECONDS}
     )
+    window = policy.window.model_copy(
+        update={"allowed_lateness_seconds": DEMO_ALLOWED_LATENESS_SECONDS}
+    )
     demo = policy.model_copy(
-        update={"lifecycle": lifecycle, "policy_version": f"{policy.policy_version}-demo"}
+        update={
+            "lifecycle": lifecycle,
+            "window": window,
+            "policy_version": f"{policy.policy_version}-demo",
+        }
     )
     path = RUN_DIR / "policy.yaml"
     path.write_text(yaml.safe_dump(orjson.loads(demo.model_dump_json())), encoding="utf-8")
     return demo
 
 
-def _broker(*args: str) -> None:
-    result = subprocess.run([sys.executable, str(BROKER_SCRIPT), *args], check=False)
+def stop_worker_and_broker(worker: subprocess.Popen[bytes], kafka_dir: Path) -> None:
+    """SIGTERM first, so the worker leaves its group cleanly; kill only if it hangs."""
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(timeout=10)
+    broker_command("stop", kafka_dir)
+
+
+def broker_command(command: str, data_dir: Path, *options: str) -> None:
+    """Run ``deploy/kafka/local_broker.py COMMAND --data-dir DIR [OPTIONS]``."""
+    result = subprocess.run(
+        [sys.executable, str(BROKER_SCRIPT), command, "--data-dir", str(data_dir), *options],
+        check=False,
+    )
     if result.returncode != 0:
-        raise SystemExit(f"error: local broker '{args[0]}' failed; see {RUN_DIR / 'kafka'}/logs")
+        raise SystemExit(f"error: local broker '{command}' failed; see {data_dir}/logs")
 
 
 def _start_worker(bootstrap: str, web_port: int) -> subprocess.Popen[bytes]:
@@ -211,9 +230,9 @@ async def _send_traffic(
         await client.flush()
     say(
         started,
-        f"traffic stopped; waiting {DEMO_QUIET_SECONDS:.0f}s+ for quiet incidents to resolve",
+        f"traffic stopped; waiting {DEMO_RESOLVE_SECONDS:.0f}s+ for quiet incidents to resolve",
     )
-    await asyncio.sleep(DEMO_QUIET_SECONDS + 5)
+    await asyncio.sleep(DEMO_RESOLVE_SECONDS + 5)
 
 
 async def _send(client: AIOKafkaProducer, report: dict[str, object]) -> None:

@@ -1,10 +1,15 @@
-"""Plain aiokafka clients for the commands around the worker (produce, tail, demo)."""
+"""Plain aiokafka clients for the commands around the worker (produce, tail, demo).
+
+``options`` are the security keyword arguments of
+:func:`streams.security.client_options` (none for a plaintext broker).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -12,9 +17,9 @@ from models.escalation import Escalation
 
 
 @asynccontextmanager
-async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+async def producer(bootstrap: str, **options: Any) -> AsyncIterator[AIOKafkaProducer]:
     client = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5, **options
     )
     await client.start()
     try:
@@ -24,7 +29,7 @@ async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 
 
 async def follow_escalations(
-    bootstrap: str, topic_prefix: str, *, from_beginning: bool = False
+    bootstrap: str, topic_prefix: str, *, from_beginning: bool = False, **options: Any
 ) -> AsyncIterator[tuple[str, Escalation]]:
     """Yield ``(topic, escalation)`` from every topic named ``<topic_prefix>*``.
 
@@ -37,6 +42,7 @@ async def follow_escalations(
         auto_offset_reset="earliest" if from_beginning else "latest",
         metadata_max_age_ms=1000,
         enable_auto_commit=False,
+        **options,
     )
     consumer.subscribe(pattern=f"^{re.escape(topic_prefix)}.*")
     await consumer.start()

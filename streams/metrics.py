@@ -62,6 +62,7 @@ class Outcome(StrEnum):
     LATE = "late"
     DEAD_LETTERED = "dead_lettered"
     REROUTED = "rerouted"
+    REPLAYED = "replayed"
 
 
 class AckOutcome(StrEnum):

@@ -1,8 +1,13 @@
 """One batch of input messages through decoding, routing and the decision core.
 
 Kept free of Faust so that the live agent and ``spikewatch replay`` share it:
-the caller supplies plain :class:`InputMessage` values and performs the sends
-listed in the returned :class:`BatchOutput`.
+the caller supplies plain :class:`InputMessage` values, performs the sends
+listed in the returned :class:`BatchOutput`, and only then saves its ``states``.
+
+That order is what makes a crash safe (see the README's "Guarantees"): a state
+that reaches the changelog always comes after the escalations it decided, and it
+carries the offset of the last report counted into it, so reports re-delivered
+after a crash are recognised (outcome ``replayed``) instead of counted twice.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import base64
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -39,17 +44,37 @@ class InputMessage:
 
 
 @dataclass(slots=True)
+class StateChanges:
+    """What a tick changed in one lane: states to write, idle broadcasts to drop."""
+
+    changed: list[BroadcastState] = field(default_factory=list)
+    idle: list[str] = field(default_factory=list)
+
+    def apply(self, states: BroadcastStates) -> None:
+        states.save(self.changed)
+        for broadcast_id in self.idle:
+            states.evict(broadcast_id)
+
+
+@dataclass(slots=True)
 class TickOutput:
     escalations: list[Escalation] = field(default_factory=list)
     open_incidents: int = 0
     shadow_escalations: list[Escalation] = field(default_factory=list)
+    changes: StateChanges = field(default_factory=StateChanges)
+    shadow_changes: StateChanges = field(default_factory=StateChanges)
 
 
 @dataclass(slots=True)
 class BatchOutput:
+    """What a batch decided; ``states`` and ``learners`` are written by the caller once the
+    escalations are acknowledged (:meth:`ReportPipeline.save`)."""
+
     dead_letters: list[tuple[bytes | None, DeadLetter]] = field(default_factory=list)
     reroutes: list[tuple[bytes, bytes]] = field(default_factory=list)
     escalations: list[Escalation] = field(default_factory=list)
+    states: list[BroadcastState] = field(default_factory=list)
+    learners: set[int] = field(default_factory=set)
     newest_event_time: float | None = None
     shadow_escalations: list[Escalation] = field(default_factory=list)
 
@@ -80,7 +105,9 @@ class ReportPipeline:
         self.live = live
         self.shadow = shadow
         self.next_offsets: dict[int, int] = {}
-        self.stream_time: float | None = None
+        self.stream_times: dict[int, float] = {}
+        """Newest event time counted per input partition: the partition's clock while
+        it catches up on a backlog (see :mod:`streams.clocks`)."""
 
     def process(self, messages: Iterable[InputMessage]) -> BatchOutput:
         output = BatchOutput()
@@ -109,6 +136,9 @@ class ReportPipeline:
                 tally[decoded.category.value, platform, Outcome.REROUTED] += 1
                 continue
             state = self.states.get(decoded.broadcast_id)
+            if state.input_offset is not None and message.offset <= state.input_offset:
+                tally[decoded.category.value, platform, Outcome.REPLAYED] += 1
+                continue
             partition = self.states.partition(decoded.broadcast_id)
             learning.add(partition)
             observation = self.engine.observe(
@@ -120,9 +150,13 @@ class ReportPipeline:
                 tally[decoded.category.value, platform, Outcome.LATE] += 1
                 continue
             tally[decoded.category.value, platform, Outcome.ACCEPTED] += 1
+            state.input_offset = message.offset
             touched[decoded.broadcast_id] = state
             if output.newest_event_time is None or event_time > output.newest_event_time:
                 output.newest_event_time = event_time
+            self.stream_times[message.partition] = max(
+                event_time, self.stream_times.get(message.partition, event_time)
+            )
             for escalation in observation.escalations:
                 self.metrics.observe_decision_latency(
                     escalation.detected_at.timestamp() - event_time, decoded.broadcast_id
@@ -136,30 +170,63 @@ class ReportPipeline:
                     sequence=escalation.sequence,
                 )
             output.escalations.extend(observation.escalations)
-        self.states.save(touched.values())
+        output.states.extend(touched.values())
+        output.learners.update(learning)
         self.metrics.count_reports(tally)
-        self.states.save_learners(learning)
+        return output
+
+    def save(self, output: BatchOutput) -> None:
+        """Write a batch's states and learners, once its escalations are acknowledged.
+
+        A crash before this leaves the table as it was, and the re-delivered batch
+        is decided again from there: nothing is counted or learned twice.
+        """
+        self.states.save(output.states)
+        self.states.save_learners(output.learners)
         if self.shadow is not None:
             self.shadow.save()
-        if output.newest_event_time is not None and (
-            self.stream_time is None or output.newest_event_time > self.stream_time
-        ):
-            self.stream_time = output.newest_event_time
-        return output
 
-    def tick(self, now: float) -> TickOutput:
-        """Resolve quiet incidents and drop idle broadcasts, at ``now``.
+    @property
+    def stream_time(self) -> float | None:
+        """Newest event time counted on any partition (replay keeps one pipeline per partition)."""
+        return max(self.stream_times.values(), default=None)
 
-        The live timer passes its resolve clock; replay passes the stream's event
-        time. Both run this same loop.
+    def tick(self, now: float | Mapping[int, float]) -> TickOutput:
+        """Resolve quiet incidents and find idle broadcasts, without writing anything.
+
+        ``now`` is one time (replay: the stream's event time) or each input
+        partition's clock (live, see :mod:`streams.clocks`). The caller sends the
+        escalations, then calls :meth:`commit`: a state never records a resolve that
+        Kafka has not acknowledged.
         """
+
+        def clock(broadcast_id: str) -> float:
+            if isinstance(now, int | float):
+                return float(now)
+            return now[self.states.partition(broadcast_id)]
+
         output = TickOutput()
-        output.open_incidents = tick_states(self.engine, self.states, now, output.escalations)
+        output.escalations, output.changes, output.open_incidents = tick_states(
+            self.engine, self.states, clock
+        )
         if self.shadow is not None:
-            shadow: list[Escalation] = []
-            tick_states(self.shadow.engine, self.shadow.states, now, shadow)
+            shadow, output.shadow_changes, _ = tick_states(
+                self.shadow.engine, self.shadow.states, clock
+            )
             output.shadow_escalations = marked(shadow)
         return output
+
+    def commit(self, ticked: TickOutput) -> None:
+        """Write what :meth:`tick` changed, once its escalations are acknowledged."""
+        ticked.changes.apply(self.states)
+        if self.shadow is not None:
+            ticked.shadow_changes.apply(self.shadow.states)
+
+    def settle(self, now: float) -> list[Escalation]:
+        """Tick and commit at once: replay, where nothing is sent that could fail."""
+        ticked = self.tick(now)
+        self.commit(ticked)
+        return ticked.escalations
 
     def _dead_letter(
         self, message: InputMessage, rejection: Rejection
@@ -193,17 +260,19 @@ def dead_letter_for(message: InputMessage, rejection: Rejection) -> DeadLetter:
 
 
 def tick_states(
-    engine: DetectionEngine, states: BroadcastStates, now: float, sent: list[Escalation]
-) -> int:
-    """Tick every state: collect resolves into ``sent``, evict idle ones; count open incidents."""
+    engine: DetectionEngine, states: BroadcastStates, clock: Callable[[str], float]
+) -> tuple[list[Escalation], StateChanges, int]:
+    """Tick every state at its partition's clock: resolves, changes to write, open incidents."""
+    escalations: list[Escalation] = []
+    changes = StateChanges()
     open_incidents = 0
     for state in states:
-        result = engine.tick(state, now)
-        sent.extend(result.escalations)
+        result = engine.tick(state, clock(state.broadcast_id))
+        escalations.extend(result.escalations)
         if result.evictable:
-            states.evict(state.broadcast_id)
+            changes.idle.append(state.broadcast_id)
         else:
             open_incidents += len(state.incidents) + len(state.coordination)
-            if result.escalations:
-                states.save([state])
-    return open_incidents
+        if result.escalations:
+            changes.changed.append(state)
+    return escalations, changes, open_incidents

@@ -14,6 +14,7 @@ from alerting.policy import Policy
 from models.report import Category
 from streams.kafka_io import producer
 from streams.scenarios import SCENARIO_START, ScenarioMessage, build_scenario, write_jsonl
+from streams.security import client_options
 from streams.settings import Settings
 from streams.traffic import TrafficGenerator, paced
 
@@ -44,7 +45,7 @@ async def produce_traffic(settings: Settings, policy: Policy, plan: ProducePlan)
     )
     sent = 0
     start = time.time()
-    async with producer(settings.kafka_bootstrap) as client:
+    async with producer(settings.kafka_bootstrap, **client_options(settings)) as client:
         for due in paced(plan.rate, start):
             if due - start >= plan.duration:
                 break

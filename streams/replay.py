@@ -95,13 +95,14 @@ class Replay:
     def feed(self, message: InputMessage) -> list[Escalation]:
         lane = self._lane(message.partition)
         output = lane.pipeline.process([message])
+        lane.pipeline.save(output)
         self.result.messages += 1
         self.result.dead_letters += len(output.dead_letters)
         sent = list(output.escalations)
         now = lane.pipeline.stream_time
         if now is not None and (lane.last_tick is None or now - lane.last_tick >= TICK_SECONDS):
             lane.last_tick = now
-            sent.extend(lane.pipeline.tick(now).escalations)
+            sent.extend(lane.pipeline.settle(now))
         label = label_of(message.value)
         if label is not None:
             self.result.labels.append(label)
@@ -114,7 +115,7 @@ class Replay:
         quiet = self.policy.lifecycle.resolve_after_quiet_seconds
         for lane in self.lanes.values():
             if lane.pipeline.stream_time is not None:
-                sent.extend(lane.pipeline.tick(lane.pipeline.stream_time + quiet).escalations)
+                sent.extend(lane.pipeline.settle(lane.pipeline.stream_time + quiet))
         self.result.escalations.extend(sent)
         return sent
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerting.policy import DEFAULT_POLICY_PATH
@@ -59,6 +59,29 @@ class Settings(BaseSettings):
     batch_max_wait_seconds: Annotated[float, Field(gt=0)] = 0.1
     tick_interval_seconds: Annotated[float, Field(gt=0)] = 1.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = Field(
+        default=None, description="Prefer kafka_password_file (a mounted secret)."
+    )
+    kafka_password_file: FilePath | None = None
+    kafka_ca_file: FilePath | None = Field(
+        default=None, description="PEM CA bundle for TLS; the system's trust store if unset."
+    )
+    kafka_session_timeout_seconds: Annotated[float, Field(ge=10, le=300)] = 30.0
+    table_standby_replicas: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _sasl_has_credentials(self) -> Settings:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_username and (self.kafka_password or self.kafka_password_file)
+        ):
+            raise ValueError(
+                "SASL needs SPIKEWATCH_KAFKA_USERNAME and SPIKEWATCH_KAFKA_PASSWORD_FILE"
+                " (or SPIKEWATCH_KAFKA_PASSWORD)"
+            )
+        return self
 
     @property
     def resolved_dead_letter_topic(self) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from alerting.policy import Policy
+from streams.security import client_options
 from streams.settings import Settings
 
 
@@ -35,7 +36,9 @@ def output_topics(settings: Settings, policy: Policy) -> list[str]:
 
 async def ensure_topics(settings: Settings, policy: Policy) -> list[str]:
     """Create missing topics; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, **client_options(settings)
+    )
     await admin.start()
     try:
         keyed_inputs = [settings.input_topic, settings.ack_topic]

@@ -76,3 +76,8 @@ def burst(
         make_report(f"{prefix}-{index}", at=start + index * spacing, **fields)
         for index in range(count)
     ]
+
+
+def resolve_wait(policy: Policy) -> float:
+    """An incident resolves this long after its last signal: quiet period + lateness."""
+    return policy.lifecycle.resolve_after_quiet_seconds + policy.window.allowed_lateness_seconds

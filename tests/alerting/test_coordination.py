@@ -12,7 +12,7 @@ from alerting.policy import Policy, PolicyError, load_policy
 from alerting.state import BroadcastState
 from models.escalation import Escalation, EscalationClass, EventAction, Severity
 from models.report import Category, ReportEvent
-from tests.alerting.helpers import HIGH_TRUST, T0, burst
+from tests.alerting.helpers import HIGH_TRUST, T0, burst, resolve_wait
 from tests.alerting.test_policy import default_document
 
 CAMPAIGN = {"account_age_days": 1, "trust": 0.02, "trusted_flagger": False, "was_viewing": False}
@@ -76,7 +76,7 @@ def test_coordination_incident_resolves_after_the_quiet_period(
 ) -> None:
     state = BroadcastState("b-1")
     observe_all(engine, state, burst(20, reporter=CAMPAIGN))
-    quiet = policy.lifecycle.resolve_after_quiet_seconds
+    quiet = resolve_wait(policy)
     assert engine.tick(state, T0 + 19 + quiet - 1).escalations == []
     resolved = engine.tick(state, T0 + 19 + quiet).escalations
     assert [e.event_action for e in resolved] == [EventAction.RESOLVE]

@@ -36,6 +36,7 @@ from tests.alerting.helpers import (
     burst,
     exact_tail,
     make_report,
+    resolve_wait,
     utc,
     with_changes,
 )
@@ -260,7 +261,7 @@ def test_tick_resolves_after_the_quiet_period_and_not_before(
     assert len(sent) == 1
     trigger = sent[0]
     last_active = T0 + 7  # every report of the burst is past the high mark
-    quiet = policy.lifecycle.resolve_after_quiet_seconds
+    quiet = resolve_wait(policy)
 
     assert engine.tick(state, last_active + quiet - 1).escalations == []
     result = engine.tick(state, last_active + quiet)
@@ -279,7 +280,7 @@ def test_tick_resolves_after_the_quiet_period_and_not_before(
 
 def test_sustained_reports_keep_the_incident_open(engine: DetectionEngine, policy: Policy) -> None:
     state = BroadcastState("b-1")
-    quiet = policy.lifecycle.resolve_after_quiet_seconds
+    quiet = resolve_wait(policy)
     observe_each(engine, state, burst(6))
     # a reporter every 100 s keeps the spike active; ticks in between must not resolve
     for step in range(1, 6):
@@ -293,7 +294,7 @@ def test_new_surge_after_resolve_opens_a_new_incident(
 ) -> None:
     state = BroadcastState("b-1")
     first = flat(observe_each(engine, state, burst(6)))
-    resolved = engine.tick(state, T0 + 5 + policy.lifecycle.resolve_after_quiet_seconds)
+    resolved = engine.tick(state, T0 + 5 + resolve_wait(policy))
     assert [e.event_action for e in resolved.escalations] == [EventAction.RESOLVE]
 
     second = flat(observe_each(engine, state, burst(6, start=T0 + 2_000, prefix="again")))
@@ -312,7 +313,7 @@ def test_reopened_incident_never_reuses_a_resolved_dedup_key(
     first = flat(observe_each(engine, state, burst(5, spacing=0.0)))
     assert [e.event_action for e in first] == [EventAction.TRIGGER]
     # the worker is catching up a backlog: wall clock is `quiet` seconds ahead
-    resolved = engine.tick(state, T0 + policy.lifecycle.resolve_after_quiet_seconds)
+    resolved = engine.tick(state, T0 + resolve_wait(policy))
     assert [e.event_action for e in resolved.escalations] == [EventAction.RESOLVE]
     # the backlog continues with another report from that same second
     again = engine.observe(state, make_report("backlog-6", at=T0)).escalations
@@ -457,7 +458,7 @@ def scenario(policy: Policy) -> list[tuple[str, Any]]:
     steps.append(("report", make_report("too-late", at=T0 + 20)))
     steps.append(("tick", T0 + 300))
     steps.extend(("report", r) for r in burst(3, start=T0 + 200, prefix="cs", category="spam"))
-    steps.append(("tick", T0 + 120 + policy.lifecycle.resolve_after_quiet_seconds))
+    steps.append(("tick", T0 + 120 + resolve_wait(policy)))
     steps.extend(("report", r) for r in burst(floor, start=T0 + 3_000, prefix="second"))
     steps.append(("tick", T0 + 10_000))
     return steps

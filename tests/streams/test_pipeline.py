@@ -91,9 +91,11 @@ def test_state_is_written_once_per_broadcast_per_batch() -> None:
     table = CountingTable()
     pipeline, _ = make_pipeline(table)
     batch = [keyed(report("b-one")) for _ in range(10)] + [keyed(report("b-two"))]
-    pipeline.process(messages(batch))
-    assert table.writes == 3  # each broadcast once, and the partition's base-rate learner once
+    output = pipeline.process(messages(batch))
+    assert table.writes == 0, "states and learners are saved after the sends"
+    pipeline.save(output)
     assert sum(1 for key in table if key.startswith(LEARNER_KEY_PREFIX)) == 1
+    assert table.writes == 3  # each broadcast once, and the partition's learner once
     restored = BroadcastState.from_bytes(table[b"b-one"])
     assert sum(w.reports for w in restored.windows.values()) == 10
 

@@ -52,6 +52,7 @@ def batch(count: int, broadcast: str = "b-shadow") -> list[InputMessage]:
 def test_candidate_policy_escalates_in_shadow_only_and_marks_it() -> None:
     pipeline, active_table, shadow_table = pipelines()
     output = pipeline.process(batch(3))
+    pipeline.save(output)
     assert output.escalations == []
     assert [e.event_action for e in output.shadow_escalations] == [EventAction.TRIGGER]
     assert all(e.shadow for e in output.shadow_escalations)
@@ -63,9 +64,10 @@ def test_candidate_policy_escalates_in_shadow_only_and_marks_it() -> None:
 
 def test_shadow_resolves_on_the_tick_without_touching_the_active_state() -> None:
     pipeline, active_table, _ = pipelines()
-    pipeline.process(batch(3))
+    pipeline.save(pipeline.process(batch(3)))
     before = active_table[b"b-shadow"]
     ticked = pipeline.tick(time.time() + 10 * POLICY.lifecycle.resolve_after_quiet_seconds)
+    pipeline.commit(ticked)
     assert ticked.escalations == []
     assert [e.event_action for e in ticked.shadow_escalations] == [EventAction.RESOLVE]
     assert all(e.shadow for e in ticked.shadow_escalations)

@@ -1,0 +1,82 @@
+"""Late and out-of-order reports in the core, and event times from the future."""
+
+from __future__ import annotations
+
+import time
+
+from alerting.admission import event_time_rejection
+from alerting.engine import DetectionEngine
+from alerting.policy import WindowPolicy, load_policy
+from alerting.state import BroadcastState
+from models.dead_letter import DeadLetterReason
+from models.escalation import EventAction
+from models.report import Category, ReportEvent
+from tests.support.reports import ORDINARY_VIEWER, report
+
+POLICY = load_policy()
+T0 = 1_800_000_000.0
+
+
+def event(broadcast: str, at: float, reporter: str | None = None) -> ReportEvent:
+    """An ordinary viewer's report: weight 1, so five of them are the reporter floor."""
+    return ReportEvent.model_validate(
+        report(broadcast, at=at, viewers=400, reporter_id=reporter, reporter=dict(ORDINARY_VIEWER))
+    )
+
+
+def engine_with_lateness(seconds: float) -> DetectionEngine:
+    window = WindowPolicy(**{**POLICY.window.model_dump(), "allowed_lateness_seconds": seconds})
+    return DetectionEngine(POLICY.model_copy(update={"window": window}))
+
+
+def test_out_of_order_report_inside_lateness_counts_in_its_own_bucket() -> None:
+    engine = DetectionEngine(POLICY)
+    state = BroadcastState("b")
+    engine.observe(state, event("b", T0))
+    behind = T0 - POLICY.window.allowed_lateness_seconds + 5
+    observation = engine.observe(state, event("b", behind))
+    assert not observation.late
+    window = state.windows[Category.HARASSMENT]
+    assert window.buckets == {engine.shape.bucket_of(T0): 1, engine.shape.bucket_of(behind): 1}
+    assert state.watermark == T0, "an older report never moves time backwards"
+
+
+def test_report_beyond_lateness_is_late_and_leaves_the_window_untouched() -> None:
+    engine = DetectionEngine(POLICY)
+    state = BroadcastState("b")
+    for number in range(4):
+        engine.observe(state, event("b", T0, reporter=f"on-time-{number}"))
+    before = state.to_bytes()
+    too_old = T0 - POLICY.window.allowed_lateness_seconds - 1
+    observation = engine.observe(state, event("b", too_old, reporter="fifth"))
+    assert observation.late
+    assert observation.escalations == [], "a late fifth reporter must not complete a surge"
+    assert state.to_bytes() == before
+    on_time = engine.observe(state, event("b", T0 + 1, reporter="fifth"))
+    assert [e.event_action for e in on_time.escalations] == [EventAction.TRIGGER]
+
+
+def test_allowed_lateness_comes_from_the_policy() -> None:
+    lenient, strict = engine_with_lateness(60), engine_with_lateness(0)
+    outcomes = []
+    for engine in (lenient, strict):
+        state = BroadcastState("b")
+        engine.observe(state, event("b", T0))
+        outcomes.append(engine.observe(state, event("b", T0 - 30)).late)
+    assert outcomes == [False, True]
+
+
+def test_report_whose_bucket_left_the_window_is_late_even_within_lateness() -> None:
+    engine = engine_with_lateness(POLICY.window.length_seconds * 2)
+    state = BroadcastState("b")
+    engine.observe(state, event("b", T0))
+    assert engine.observe(state, event("b", T0 - POLICY.window.length_seconds - 20)).late
+
+
+def test_far_future_event_time_is_refused_with_a_reason() -> None:
+    now = time.time()
+    assert event_time_rejection(now + 299, now, 300) is None
+    refused = event_time_rejection(now + 3600, now, 300)
+    assert refused is not None
+    assert refused.reason is DeadLetterReason.EVENT_TIME_OUT_OF_RANGE
+    assert "3600 s in the future" in refused.detail
