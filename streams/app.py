@@ -70,13 +70,21 @@ class _TopicEnsuringApp(faust.App):
         super().__init__(*args, **kwargs)
         self._spikewatch_settings = settings
         self._spikewatch_policy = policy
+        self.topics_ready = False
+
+    async def prepare_topics(self) -> None:
+        """Create missing topics and check the input's partitioning, once per process."""
+        if self.topics_ready:
+            return
+        created = await ensure_topics(self._spikewatch_settings, self._spikewatch_policy)
+        if created:
+            log.info("topics_created", topics=created)
+        self.topics_ready = True
 
     async def on_first_start(self) -> None:
         self._spikewatch_settings.data_dir.mkdir(parents=True, exist_ok=True)
         await super().on_first_start()
-        created = await ensure_topics(self._spikewatch_settings, self._spikewatch_policy)
-        if created:
-            log.info("topics_created", topics=created)
+        await self.prepare_topics()
 
 
 class Spikewatch:

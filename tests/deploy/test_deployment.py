@@ -9,6 +9,7 @@ not validate, a root user.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from pathlib import Path
@@ -81,6 +82,13 @@ def test_compose_uses_only_variables_the_settings_know_and_they_validate() -> No
             settings_from(spikewatch_vars)
 
 
+def serves_every_interface(host: str) -> bool:
+    """Inside a container the worker must listen beyond its own loopback, or neither
+    Prometheus nor the Kubernetes probes reach it; these files are only read here,
+    nothing in the tests binds that address (they use 127.0.0.1)."""
+    return ipaddress.ip_address(host).is_unspecified
+
+
 def test_compose_runs_kraft_kafka_creates_the_keyed_topics_and_several_workers() -> None:
     kafka = SERVICES["kafka"]
     assert kafka["image"].startswith("apache/kafka:")
@@ -88,7 +96,7 @@ def test_compose_runs_kraft_kafka_creates_the_keyed_topics_and_several_workers()
     assert len(workers()) >= 2
     for name, worker in workers().items():
         settings = settings_from(worker["environment"])
-        assert settings.web_host == "0.0.0.0", name
+        assert serves_every_interface(settings.web_host), name
         assert worker["image"] == "spikewatch:latest"
         assert "topics" in worker["depends_on"]
     settings = settings_from(next(iter(workers().values()))["environment"])
@@ -187,7 +195,7 @@ def test_k8s_probes_and_service_use_the_workers_web_port_and_user() -> None:
     settings = settings_from(config)
     (port,) = container["ports"]
     assert port["containerPort"] == settings.web_port
-    assert settings.web_host == "0.0.0.0"
+    assert serves_every_interface(settings.web_host)
     for probe in ("readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": port["name"]}
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
