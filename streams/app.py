@@ -6,8 +6,9 @@ command line expects.
 
 Choices forced by Faust's known pitfalls (see DESIGN.md):
 
-* the agent consumes raw bytes and validates them itself, since a Faust decode
-  error acks the message and kills the agent;
+* reports are read as raw bytes a whole fetch at a time (:mod:`streams.ingest`)
+  and validated by the pipeline, since a Faust decode error acks the message and
+  kills the agent, and Faust's per-message delivery cost more than deciding;
 * state lives in a plain (not windowed) table, one value per broadcast, with
   windows kept by the core on event time;
 * the tables compute their changelog partition from the key
@@ -18,20 +19,23 @@ Choices forced by Faust's known pitfalls (see DESIGN.md):
   the right one first);
 * escalations are sent with ``force=True`` and awaited before the batch is
   acknowledged: never held back until commit, never lost if the worker dies;
-* a batch's states are written to the table only after its escalations are
-  acknowledged, and the batch loop and the resolve timer take turns (one lock),
-  so the changelog never holds a decision whose escalation was not yet sent.
+* a batch's states are written only after its escalations are acknowledged,
+  straight to the changelog in one produce batch per partition
+  (:mod:`streams.changelog`), and its reports are acknowledged only after the
+  states are; the batch loop and the resolve timer take turns (one lock), so the
+  changelog never holds a decision whose escalation was not yet sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Sequence
-from typing import Any, cast
+from typing import Any
 
 import faust
-from faust.types import EventT
+from faust.types import Message, TransportT
 from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics
 from prometheus_client.exposition import choose_encoder
 
@@ -40,12 +44,14 @@ from alerting.policy import Policy, PolicyError, load_policy
 from models.dead_letter import DeadLetter
 from models.escalation import Escalation
 from streams.broadcasts import BroadcastStates
+from streams.changelog import ChangelogWriter
 from streams.clocks import partition_clock
+from streams.ingest import BatchHandler, BatchingTransport, BatchRoute
 from streams.kpis import KpiOutput, OncallKpiRecorder
 from streams.logs import get_logger, logging_config
 from streams.metrics import WorkerMetrics
 from streams.pipeline import BatchOutput, InputMessage, ReportPipeline
-from streams.security import faust_credentials
+from streams.security import client_options, faust_credentials
 from streams.settings import Settings
 from streams.shadow import ShadowLane
 from streams.tables import bytes_table, key_partition
@@ -57,13 +63,19 @@ log = get_logger("spikewatch.app")
 LAG_INTERVAL_SECONDS = 5.0
 """How often end offsets are asked of the broker: well inside any scrape interval."""
 
+MAX_BATCHES_IN_FLIGHT = 4
+"""Batches whose states may be on their way to the changelog while the next is decided."""
 
-class _TopicEnsuringApp(faust.App):
-    """A Faust app that creates our topics before its consumer subscribes.
+
+class _SpikewatchApp(faust.App):
+    """A Faust app that creates our topics before its consumer subscribes, and reads
+    the report topic a fetch at a time.
 
     Faust creates only internal topics; without this, a worker started with
     ``faust -A streams.app worker`` on a fresh cluster would ignore the missing
-    input topic until the next rebalance.
+    input topic until the next rebalance. The report topic has no agent: it is
+    subscribed here and its messages reach ``batch_route`` through
+    :class:`~streams.ingest.BatchingConsumer`.
     """
 
     def __init__(self, *args: Any, settings: Settings, policy: Policy, **kwargs: Any) -> None:
@@ -71,6 +83,20 @@ class _TopicEnsuringApp(faust.App):
         self._spikewatch_settings = settings
         self._spikewatch_policy = policy
         self.topics_ready = False
+        self.changelog = ChangelogWriter(settings.kafka_bootstrap, client_options(settings))
+        self.batch_route: BatchRoute | None = None
+        self._batch_topic: faust.TopicT | None = None
+
+    def route_batches(self, topic: faust.TopicT, handle: BatchHandler) -> None:
+        self._batch_topic = topic
+        self.batch_route = BatchRoute(frozenset({topic.get_topic_name()}), handle)
+
+    async def on_shutdown(self) -> None:
+        await super().on_shutdown()
+        await self.changelog.stop()
+
+    def _new_transport(self) -> TransportT:
+        return BatchingTransport(self.conf.broker_consumer, self)
 
     async def prepare_topics(self) -> None:
         """Create missing topics and check the input's partitioning, once per process."""
@@ -85,6 +111,9 @@ class _TopicEnsuringApp(faust.App):
         self._spikewatch_settings.data_dir.mkdir(parents=True, exist_ok=True)
         await super().on_first_start()
         await self.prepare_topics()
+        await self.changelog.start()
+        if self._batch_topic is not None:
+            self.topics.add(self._batch_topic)
 
 
 class Spikewatch:
@@ -99,7 +128,7 @@ class Spikewatch:
         self.engine = DetectionEngine(policy)
         self._lag_partitions: set[int] = set()
         self.watchlist = WatchlistFile(policy)
-        self.app = _TopicEnsuringApp(
+        self.app = _SpikewatchApp(
             settings.app_id,
             settings=settings,
             policy=policy,
@@ -126,7 +155,10 @@ class Spikewatch:
             team: self._raw_topic(settings.oncall_topic(team)) for team in sorted(policy.teams)
         }
         self.table = bytes_table(self.app, "broadcast-state", settings.topic_partitions)
-        self.states = BroadcastStates(self.table, self._partition_of)
+        self.changelog = self.app.changelog
+        self.states = BroadcastStates(self.changelog.store(self.table), self._partition_of)
+        self._acknowledging: deque[asyncio.Future[None]] = deque()
+        self._first_lag_probe: asyncio.Future[None] | None = None
         self.shadow = self._shadow_lane(settings)
         self._state_turn = asyncio.Lock()
         self._recovered_at = time.monotonic()
@@ -189,12 +221,13 @@ class Spikewatch:
         )
         log.info("shadow_policy_loaded", policy_version=shadow_policy.policy_version)
         return ShadowLane(
-            DetectionEngine(shadow_policy), BroadcastStates(self.shadow_table, self._partition_of)
+            DetectionEngine(shadow_policy),
+            BroadcastStates(self.app.changelog.store(self.shadow_table), self._partition_of),
         )
 
     def _register(self) -> None:
         app = self.app
-        app.agent(self.input_topic, name="reports")(self._consume_reports)
+        app.route_batches(self.input_topic, self._ingest)
         app.agent(self.oncall_sources, name="oncall-kpis")(self._consume_oncall_loop)
         app.timer(self.settings.tick_interval_seconds)(self._tick)
         app.timer(LAG_INTERVAL_SECONDS)(self._measure_lag)
@@ -216,16 +249,21 @@ class Spikewatch:
 
         self.table.on_recover(self._on_recovered)
 
-    async def _consume_reports(self, stream: faust.StreamT[bytes]) -> None:
-        batches = cast(faust.Stream[bytes], stream).take_events(
-            self.settings.batch_max_messages, within=self.settings.batch_max_wait_seconds
-        )
-        async for events in batches:
-            await self._handle_batch(events)
+    async def _ingest(self, messages: Sequence[Message]) -> None:
+        """One fetch of reports, in batches of at most ``batch_max_messages``.
+
+        Messages of a partition revoked while the fetch was read are left
+        unacknowledged: the partition's new owner reads them again.
+        """
+        owned = self.app.consumer.assignment()
+        current = [message for message in messages if message.tp in owned]
+        size = self.settings.batch_max_messages
+        for start in range(0, len(current), size):
+            await self._handle_batch(current[start : start + size])
 
     async def _consume_oncall_loop(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            output = self.kpis.process(_input_message(event), time.time())
+            output = self.kpis.process(_input_message(event.message), time.time())
             await self._send_oncall_output(output)
 
     async def _send_oncall_output(self, output: KpiOutput) -> None:
@@ -235,12 +273,14 @@ class Spikewatch:
         if pending:
             await asyncio.gather(*pending)
 
-    async def _handle_batch(self, events: Sequence[EventT[bytes]]) -> None:
+    async def _handle_batch(self, messages: Sequence[Message]) -> None:
         received = time.time()
         async with self._state_turn:
-            output = self.pipeline.process(_input_message(event) for event in events)
+            output = self.pipeline.process(_input_message(message) for message in messages)
             await self._send(output)
             self.pipeline.save(output)
+            written = await self.changelog.flush()
+        await self._acknowledge_when_written(written, messages)
         produced = time.time()
         for escalation in output.escalations:
             self.metrics.observe_ingest_to_escalation(
@@ -249,6 +289,32 @@ class Spikewatch:
         if output.newest_event_time is not None:
             self.metrics.event_time_lag.set(max(0.0, produced - output.newest_event_time))
         self.metrics.last_progress.set(produced)
+
+    async def _acknowledge_when_written(
+        self, written: asyncio.Future[None], messages: Sequence[Message]
+    ) -> None:
+        """Acknowledge a batch's reports once its states are in the changelog.
+
+        The next batch is decided meanwhile; at most ``MAX_BATCHES_IN_FLIGHT``
+        batches wait for Kafka, so a slow broker slows the worker instead of
+        piling up memory. A failed write stops the worker: its reports stay
+        unacknowledged and are decided again after the restart.
+        """
+        consumer = self.app.consumer
+
+        async def acknowledge() -> None:
+            try:
+                await written
+            except Exception as error:
+                log.critical("state_write_failed", error=type(error).__name__, detail=str(error))
+                await self.app.crash(error)
+                return
+            for message in messages:
+                consumer.ack(message)
+
+        self._acknowledging.append(asyncio.ensure_future(acknowledge()))
+        while len(self._acknowledging) > MAX_BATCHES_IN_FLIGHT:
+            await self._acknowledging.popleft()
 
     async def _send(self, output: BatchOutput) -> None:
         pending = await self._send_refused(
@@ -327,6 +393,7 @@ class Spikewatch:
         if pending:
             await asyncio.gather(*pending)
         self.pipeline.commit(ticked)
+        await (await self.changelog.flush())
         self.metrics.open_incidents.set(ticked.open_incidents)
         self.metrics.broadcasts_tracked.set(len(self.states))
 
@@ -412,6 +479,8 @@ class Spikewatch:
             log.info("watchlist_reloaded", broadcasters=len(changed))
 
     async def _on_recovered(self) -> None:
+        """Rebuild the working set, and show the lag at once: a worker restarting behind a
+        backlog may work it off before the lag timer's first run."""
         owned = {tp.partition for tp in self._owned_input_partitions()}
         self.states.reload(owned)
         if self.shadow is not None:
@@ -424,9 +493,9 @@ class Spikewatch:
                     state.watermark, self.pipeline.stream_times.get(partition, state.watermark)
                 )
         log.info("state_recovered", broadcasts=len(self.states))
+        self._first_lag_probe = asyncio.ensure_future(self._measure_lag())
 
     async def _announce_start(self) -> None:
-        self._size_producer_buffer()
         self.metrics.up.set(1)
         log.info(
             "worker_started",
@@ -434,19 +503,6 @@ class Spikewatch:
             policy_version=self.policy.policy_version,
             oncall_topics=sorted(t.get_topic_name() for t in self.oncall_topics.values()),
         )
-
-    def _size_producer_buffer(self) -> None:
-        """Let one batch's table writes into the producer buffer without stalling the stream.
-
-        Faust's conductor pauses consumption (and logs a warning) whenever more than
-        ``max_messages`` (100) changelog writes wait in the buffer. A batch writes up
-        to one state per broadcast it touched, so with the default the stream stalled
-        after nearly every batch under load; the buffer still drains as fast as
-        before, the stream just no longer waits for it mid-batch.
-        """
-        buffer = self.app.producer.buffer
-        wanted = 2 * self.settings.batch_max_messages
-        buffer.max_messages = max(buffer.max_messages, wanted)
 
     def health(self) -> dict[str, Any]:
         return {
@@ -457,8 +513,7 @@ class Spikewatch:
         }
 
 
-def _input_message(event: EventT[bytes]) -> InputMessage:
-    message = event.message
+def _input_message(message: Message) -> InputMessage:
     return InputMessage(
         topic=message.topic,
         partition=message.partition,

@@ -56,7 +56,6 @@ class Settings(BaseSettings):
     max_message_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
     max_future_skew_seconds: Annotated[float, Field(ge=0)] = 300.0
     batch_max_messages: Annotated[int, Field(ge=1)] = 2000
-    batch_max_wait_seconds: Annotated[float, Field(gt=0)] = 0.1
     tick_interval_seconds: Annotated[float, Field(gt=0)] = 1.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from alerting.policy import load_policy
 from models.dead_letter import DeadLetter, DeadLetterReason
@@ -277,3 +279,43 @@ def test_faust_command_line_runs_the_same_app_on_a_fresh_cluster(
         process.stop()
     found = [e.severity for _, e in escalations_of(records, target)]
     assert found == [Severity.CRITICAL], process.tail_log(60)
+
+
+def test_decided_reports_are_committed_so_a_restart_does_not_read_them_again(
+    worker: WorkerProcess,
+) -> None:
+    """Reports reach the pipeline a fetch at a time and are acknowledged by the batch
+    handler, not by a Faust stream: the group's committed offsets must still reach
+    the end of the topic, or every restart would decide the whole topic again."""
+    config = worker.config
+    messages = [keyed(report(f"commit-{n % 7}", "spam")) for n in range(300)]
+    asyncio.run(send_all(config.bootstrap, config.input_topic, messages))
+
+    async def uncommitted() -> int:
+        admin = AIOKafkaAdminClient(bootstrap_servers=config.bootstrap)
+        consumer = AIOKafkaConsumer(bootstrap_servers=config.bootstrap)
+        await admin.start()
+        await consumer.start()
+        try:
+            committed = await admin.list_consumer_group_offsets(f"{config.name}-app")
+            (described,) = await admin.describe_topics([config.input_topic])
+            ends = await consumer.end_offsets(
+                [
+                    TopicPartition(config.input_topic, p["partition"])
+                    for p in described["partitions"]
+                ]
+            )
+            assert ends, "the input topic has partitions"
+            return sum(
+                end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items()
+            )
+        finally:
+            await consumer.stop()
+            await admin.close()
+
+    deadline = time.monotonic() + 60
+    left = asyncio.run(uncommitted())
+    while left and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left = asyncio.run(uncommitted())
+    assert left == 0, f"{left} decided reports were never committed"
