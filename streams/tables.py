@@ -12,6 +12,7 @@ changelog partition is the partition number its input topic uses for that key.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 import faust
@@ -19,8 +20,13 @@ from aiokafka.partitioner import murmur2
 from faust.types import TableT
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def key_partition(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives ``key`` (murmur2, as in Java)."""
+    """The partition Kafka's default partitioner gives ``key`` (murmur2, as in Java).
+
+    Remembered per key: aiokafka's murmur2 is pure Python, and every changelog
+    write and every new broadcast asks again for the same few thousand keys.
+    """
     return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
