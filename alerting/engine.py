@@ -9,6 +9,10 @@ The live worker and ``spikewatch replay`` call the same two methods:
 
 Detectors run after every single report (not once per batch), so the decisions
 and their evidence do not depend on how the shell happens to batch messages.
+They are only *assessed* then (signal, severity, class); the full verdicts with
+their reasons and figures are built for an escalation that is actually sent,
+from the same figures, so the evidence is what it would be if every verdict
+were built every time.
 
 Two incident tracks per broadcast and category: *abuse* (credible report,
 audience spike, ramp) and *coordination* (coordinated reporting). When both are
@@ -31,10 +35,12 @@ from datetime import UTC, datetime
 
 from alerting.baseline import BaseRateLearner
 from alerting.detectors import (
+    Assessment,
     CategoryView,
     Detector,
     Signal,
     Verdict,
+    ViewOdds,
     capped_severity,
     default_coordination_detectors,
     default_detectors,
@@ -337,13 +343,14 @@ class DetectionEngine:
         event_time: float,
         moment: float,
     ) -> list[Escalation]:
-        view = self._view(state, category, window, rate)
-        abuse = [detector.evaluate(view, self.policy) for detector in self.detectors]
-        sent = self._advance(state, self._abuse(state), view, window, abuse, event_time, moment)
+        odds = ViewOdds(self._view(state, category, window, rate), self.policy)
+        abuse = self._abuse(state)
+        sent = self._advance(state, abuse, odds, window, self.detectors, event_time, moment)
         coordination = self._coordination(state)
-        verdicts = [d.evaluate(view, self.policy) for d in self.coordination_detectors]
         if category not in state.incidents:
-            sent += self._advance(state, coordination, view, window, verdicts, event_time, moment)
+            sent += self._advance(
+                state, coordination, odds, window, self.coordination_detectors, event_time, moment
+            )
             return sent
         superseded = coordination.incidents.get(category)
         if superseded is not None:
@@ -361,20 +368,24 @@ class DetectionEngine:
         self,
         state: BroadcastState,
         track: _Track,
-        view: CategoryView,
+        odds: ViewOdds,
         window: CategoryWindow,
-        verdicts: list[Verdict],
+        detectors: Sequence[Detector],
         event_time: float,
         moment: float,
     ) -> list[Escalation]:
-        """Move one track's incident through its lifecycle on these verdicts."""
-        category = view.category
-        fired = [v for v in verdicts if v.signal is Signal.FIRE]
-        active = fired or [v for v in verdicts if v.signal is Signal.SUSTAIN]
+        """Move one track's incident through its lifecycle on its detectors' assessments.
+
+        The detectors explain themselves (the escalation's evidence) only when an
+        escalation is sent.
+        """
+        active = [a for detector in detectors if (a := detector.assess(odds)) is not None]
         if not active:
             return []
+        category = odds.view.category
         incident = track.incidents.get(category)
-        strongest = max(fired, key=lambda v: v.severity.rank) if fired else None
+        fired = [a for a in active if a.signal is Signal.FIRE]
+        strongest = max(fired, key=lambda a: a.severity.rank) if fired else None
         severity = (
             self._routed_severity(state, category, strongest) if strongest is not None else None
         )
@@ -396,18 +407,21 @@ class DetectionEngine:
             action = on_active_signal(incident, severity, event_time, self.policy.lifecycle)
         if action is None:
             return []
-        return [self._escalation(state, incident, action, window, verdicts, moment, view.base_rate)]
+        verdicts = [detector.explain(odds) for detector in detectors]
+        return [
+            self._escalation(state, incident, action, window, verdicts, moment, odds.view.base_rate)
+        ]
 
     def _high_profile(self, state: BroadcastState) -> bool:
         return state.broadcaster_id is not None and state.broadcaster_id in self.watchlist
 
     def _routed_severity(
-        self, state: BroadcastState, category: Category, verdict: Verdict
+        self, state: BroadcastState, category: Category, assessment: Assessment
     ) -> Severity:
         """A high-profile broadcaster's abuse incident goes one level up, within the ceiling."""
-        if not verdict.escalation_class.is_abuse or not self._high_profile(state):
-            return verdict.severity
-        return capped_severity(verdict.severity.raised(), self.policy, category)
+        if not assessment.escalation_class.is_abuse or not self._high_profile(state):
+            return assessment.severity
+        return capped_severity(assessment.severity.raised(), self.policy, category)
 
     def _team(self, state: BroadcastState, incident: Incident) -> str:
         if not incident.escalation_class.is_abuse:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alerting.detectors import Assessment, Detector, Verdict, ViewOdds, default_detectors
 from alerting.engine import DetectionEngine
 from alerting.incidents import dedup_key_for
 from alerting.policy import Policy
@@ -711,3 +712,34 @@ def test_largest_accepted_viewer_count_is_decided_without_error(engine: Detectio
     report = make_report("someone", viewers=MAX_VIEWER_COUNT)
     observation = engine.observe(BroadcastState("b-1"), report)
     assert observation.escalations == []
+
+
+# --- explanations only for escalations that are sent -------------------------------------
+
+
+class CountingExplanations:
+    """Wraps a detector and counts how often it is asked to explain itself."""
+
+    def __init__(self, inner: Detector) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.explained = 0
+
+    def assess(self, odds: ViewOdds) -> Assessment | None:
+        return self.inner.assess(odds)
+
+    def explain(self, odds: ViewOdds) -> Verdict:
+        self.explained += 1
+        return self.inner.explain(odds)
+
+
+def test_detectors_explain_themselves_only_for_escalations_that_are_sent(
+    policy: Policy,
+) -> None:
+    counting = [CountingExplanations(detector) for detector in default_detectors()]
+    engine = DetectionEngine(policy, detectors=counting)
+    state = BroadcastState("b-1")
+    sent = [e for report in burst(30) for e in engine.observe(state, report).escalations]
+    assert [e.event_action for e in sent] == [EventAction.TRIGGER]
+    assert [detector.explained for detector in counting] == [1, 1, 1]
+    assert [rule.rule for rule in sent[0].evidence.rules] == [d.name for d in counting]
