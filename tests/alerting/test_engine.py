@@ -743,3 +743,44 @@ def test_detectors_explain_themselves_only_for_escalations_that_are_sent(
     assert [e.event_action for e in sent] == [EventAction.TRIGGER]
     assert [detector.explained for detector in counting] == [1, 1, 1]
     assert [rule.rule for rule in sent[0].evidence.rules] == [d.name for d in counting]
+
+
+# --- tick: nothing to do costs nothing -------------------------------------------------------
+
+_STEPS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("report"),
+            st.floats(min_value=-30, max_value=40),  # event time step
+            st.integers(min_value=0, max_value=12),  # reporter
+            st.sampled_from(["harassment", "spam", "child_safety"]),
+            st.sampled_from([None, TRUSTED_FLAGGER, {"account_age_days": 1, "trust": 0.05}]),
+        ),
+        st.tuples(st.just("tick"), st.floats(min_value=0, max_value=900)),  # tick ahead
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps=_STEPS)
+def test_tick_shortcut_decides_exactly_what_a_full_tick_decides(
+    policy: Policy, steps: list[tuple[Any, ...]]
+) -> None:
+    engine = DetectionEngine(policy)
+    shortcut, full = BroadcastState("b-1"), BroadcastState("b-1")
+    clock = T0
+    for index, step in enumerate(steps):
+        if step[0] == "report":
+            _, delta, reporter, category, standing = step
+            clock += delta
+            report = make_report(
+                f"viewer-{reporter}", at=clock, category=category, reporter=standing
+            )
+            assert engine.observe(shortcut, report) == engine.observe(full, report)
+        else:
+            now = max(clock, shortcut.watermark or clock) + step[1]
+            ticked, ticked_in_full = engine.tick(shortcut, now), engine._tick_in_full(full, now)
+            assert ticked == ticked_in_full, index
+        assert shortcut.to_bytes() == full.to_bytes()
+        assert shortcut == full
