@@ -223,13 +223,14 @@ class CategoryWindow:
         return self.reports == 0 and not self.reporters
 
     def to_plain(self) -> dict[str, Any]:
+        """The stored form; pairs stay tuples, which orjson writes as arrays."""
         return {
-            "b": [[bucket, count] for bucket, count in self.buckets.items()],
+            "b": list(self.buckets.items()),
             "r": [
-                [key, mark.last_seen, mark.bucket, mark.credible, mark.weight_milli, mark.suspect]
+                (key, mark.last_seen, mark.bucket, mark.credible, mark.weight_milli, mark.suspect)
                 for key, mark in self.reporters.items()
             ],
-            "s": [list(sample) for sample in self.samples],
+            "s": list(self.samples),
         }
 
     def encoded(self) -> orjson.Fragment:
