@@ -132,20 +132,24 @@ class DetectionEngine:
         """
         event_time = report.event_time
         shape = self.shape
-        if state.watermark is not None and (
-            event_time < state.watermark - shape.allowed_lateness_seconds
-            or shape.bucket_of(event_time) < shape.first_bucket(state.watermark)
+        bucket = shape.bucket_of(event_time)
+        previous_watermark = state.watermark
+        if previous_watermark is not None and (
+            event_time < previous_watermark - shape.allowed_lateness_seconds
+            or bucket < shape.first_bucket(previous_watermark)
         ):
             return Observation(late=True)
-        previous_watermark = state.watermark
-        if state.watermark is None or event_time > state.watermark:
-            state.watermark = event_time
+        watermark = (
+            event_time
+            if previous_watermark is None or event_time > previous_watermark
+            else previous_watermark
+        )
+        state.watermark = watermark
         state.remember_context(report)
         category = report.category
         window = state.windows.get(category)
         if window is None:
             window = state.windows[category] = CategoryWindow()
-        bucket = shape.bucket_of(event_time)
         rate = self._rate(category, learner)
         ramp = state.ramps.get(category)
         if ramp is None:
@@ -160,7 +164,7 @@ class DetectionEngine:
             report.report_id,
         )
         ramp.add(added)
-        window.expire(shape, state.watermark)
+        window.expire(shape, watermark)
         if learner is not None and not state.incidents and not state.coordination:
             learner.learn(
                 event_time,

@@ -50,14 +50,17 @@ from models.escalation import MAX_SAMPLE_REPORT_IDS
 
 @dataclass(frozen=True, slots=True)
 class WindowShape:
+    """``bucket_count`` is derived once: every report asks for the window's first bucket."""
+
     length_seconds: float
     bucket_seconds: float
     allowed_lateness_seconds: float
     max_reporters: int
+    bucket_count: int = field(init=False)
 
-    @property
-    def bucket_count(self) -> int:
-        return max(1, math.ceil(self.length_seconds / self.bucket_seconds))
+    def __post_init__(self) -> None:
+        count = max(1, math.ceil(self.length_seconds / self.bucket_seconds))
+        object.__setattr__(self, "bucket_count", count)
 
     def bucket_of(self, event_time: float) -> int:
         return math.floor(event_time / self.bucket_seconds)
