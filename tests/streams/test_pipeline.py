@@ -166,7 +166,7 @@ def test_a_batch_is_counted_per_category_platform_and_outcome() -> None:
 
 def test_each_partition_clock_moves_to_the_newest_event_time_its_batch_counted() -> None:
     pipeline, _ = make_pipeline()
-    now = time.time()
+    now = float(int(time.time()))  # whole seconds: reported_at keeps microseconds only
     pipeline.stream_times[1] = now - 5
     times = {0: [now - 50, now - 10, now - 30], 1: [now - 40, now - 20], 2: [now - 90]}
     batch = [
