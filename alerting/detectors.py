@@ -123,38 +123,28 @@ def weighted_tail(view: CategoryView, expected: float) -> tuple[int, float]:
 class ViewOdds:
     """One view under one policy, with the figures several detectors share.
 
-    The expectation and each Poisson tail are computed on first use and at most
-    once, however many detectors (and explanations) ask for them.
+    The expectation is computed at once (every decision and every explanation
+    needs it); each Poisson tail on first use, and at most once however many
+    detectors (and explanations) ask for it.
     """
 
-    __slots__ = ("_expectation", "_suspect_p_value", "_weighted_tail", "policy", "view")
+    __slots__ = ("_suspect_p_value", "_weighted_tail", "audience", "expected", "policy", "view")
 
     def __init__(self, view: CategoryView, policy: Policy) -> None:
         self.view = view
         self.policy = policy
-        self._expectation: tuple[float, int] | None = None
+        self.expected: float
+        """Reports a benign broadcast of this audience draws in the window."""
+        self.audience: int
+        """Viewers, or the default when unknown, floored at ``min_viewers``."""
+        self.expected, self.audience = expected_reports(view, policy)
         self._weighted_tail: tuple[int, float] | None = None
         self._suspect_p_value: float | None = None
-
-    def _expected_reports(self) -> tuple[float, int]:
-        if self._expectation is None:
-            self._expectation = expected_reports(self.view, self.policy)
-        return self._expectation
 
     def _weighted(self) -> tuple[int, float]:
         if self._weighted_tail is None:
             self._weighted_tail = weighted_tail(self.view, self.expected)
         return self._weighted_tail
-
-    @property
-    def expected(self) -> float:
-        """Reports a benign broadcast of this audience draws in the window."""
-        return self._expected_reports()[0]
-
-    @property
-    def audience(self) -> int:
-        """Viewers, or the default when unknown, floored at ``min_viewers``."""
-        return self._expected_reports()[1]
 
     @property
     def observed(self) -> int:

@@ -136,7 +136,7 @@ class ReportPipeline:
                 if too_far is not None:
                     output.dead_letters.append(self._dead_letter(message, too_far))
                     continue
-            if decoded.category_was_unknown:
+            if decoded.category is Category.OTHER and decoded.category_was_unknown:
                 self.metrics.unknown_categories.inc()
             broadcast_id = decoded.broadcast_id
             broadcast_key = broadcast_id.encode()
