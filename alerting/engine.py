@@ -214,6 +214,7 @@ class DetectionEngine:
         )
 
     def _tick_in_full(self, state: BroadcastState, now: float) -> TickResult:
+        """Every step of a tick: resolve quiet incidents, expire and drop windows."""
         result = TickResult()
         for track in (self._abuse(state), self._coordination(state)):
             for incident in list(track.incidents.values()):
