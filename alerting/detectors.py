@@ -1,8 +1,7 @@
 """Detectors: small rules that look at one category window and give a verdict.
 
-Each detector is a plain object with a ``name`` and an ``evaluate`` method, so
-new detection ideas plug in without touching the lifecycle. A verdict is one of
-three signals:
+Each detector is a plain object with a ``name``, so new detection ideas plug in
+without touching the lifecycle. A verdict is one of three signals:
 
 * ``FIRE``: above the high mark; opens an incident or raises its severity;
 * ``SUSTAIN``: above the low mark; keeps an open incident from resolving;
@@ -10,10 +9,19 @@ three signals:
 
 Every verdict carries the figures it used and a sentence, which become the
 escalation's evidence: on-call can always see why they were paged.
+
+The engine asks every detector after every report, and for almost every report
+nothing fires, so a detector answers in two steps: :meth:`Detector.assess` gives
+only what the incident lifecycle needs (signal, severity, class), and
+:meth:`Detector.explain` the full :class:`Verdict`, built only for an escalation
+that is actually sent. Both read the same :class:`ViewOdds`, which computes the
+expectation and Poisson tails the detectors share once per decision, so an
+explanation always states the very figures that decided.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Protocol
@@ -58,6 +66,9 @@ class CategoryView:
         )
 
 
+Figures = dict[str, float | int | str | bool]
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     rule: str
@@ -65,7 +76,7 @@ class Verdict:
     severity: Severity
     escalation_class: EscalationClass
     reason: str
-    figures: dict[str, float | int | str | bool] = field(default_factory=dict)
+    figures: Figures = field(default_factory=dict)
 
     def as_rule_firing(self) -> RuleFiring:
         return RuleFiring(
@@ -76,10 +87,13 @@ class Verdict:
         )
 
 
-class Detector(Protocol):
-    name: str
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """An active signal (``FIRE`` or ``SUSTAIN``) and what an incident it drives would be."""
 
-    def evaluate(self, view: CategoryView, policy: Policy) -> Verdict: ...
+    signal: Signal
+    severity: Severity
+    escalation_class: EscalationClass
 
 
 def expected_reports(view: CategoryView, policy: Policy) -> tuple[float, int]:
@@ -106,6 +120,109 @@ def weighted_tail(view: CategoryView, expected: float) -> tuple[int, float]:
     return observed, poisson_upper_tail(observed, expected)
 
 
+class ViewOdds:
+    """One view under one policy, with the figures several detectors share.
+
+    The expectation is computed at once (every decision and every explanation
+    needs it); each Poisson tail on first use, and at most once however many
+    detectors (and explanations) ask for it.
+    """
+
+    __slots__ = ("_suspect_p_value", "_weighted_tail", "audience", "expected", "policy", "view")
+
+    def __init__(self, view: CategoryView, policy: Policy) -> None:
+        self.view = view
+        self.policy = policy
+        self.expected: float
+        """Reports a benign broadcast of this audience draws in the window."""
+        self.audience: int
+        """Viewers, or the default when unknown, floored at ``min_viewers``."""
+        self.expected, self.audience = expected_reports(view, policy)
+        self._weighted_tail: tuple[int, float] | None = None
+        self._suspect_p_value: float | None = None
+
+    def _weighted(self) -> tuple[int, float]:
+        if self._weighted_tail is None:
+            self._weighted_tail = weighted_tail(self.view, self.expected)
+        return self._weighted_tail
+
+    @property
+    def observed(self) -> int:
+        """Whole trust-weighted distinct reporters."""
+        return self._weighted()[0]
+
+    @property
+    def p_value(self) -> float:
+        """Poisson upper tail of :attr:`observed` under :attr:`expected`."""
+        return self._weighted()[1]
+
+    @property
+    def suspect_p_value(self) -> float:
+        """Poisson upper tail of the suspect reporters under :attr:`expected`."""
+        if self._suspect_p_value is None:
+            self._suspect_p_value = poisson_upper_tail(self.view.suspect_reporters, self.expected)
+        return self._suspect_p_value
+
+
+class Detector(Protocol):
+    name: str
+
+    def assess(self, odds: ViewOdds) -> Assessment | None:
+        """The active signal, or None when there is nothing to see; cheap, no explanation."""
+        ...
+
+    def explain(self, odds: ViewOdds) -> Verdict:
+        """The full verdict, agreeing with :meth:`assess` on the same ``odds``."""
+        ...
+
+
+class Rule(ABC):
+    """A detector written as one rule (:meth:`signal`) and its explanation.
+
+    The rule's conditions live only in :meth:`signal`; :meth:`assess` and
+    :meth:`explain` both go through it, so an explanation can never tell a
+    different story from the decision it explains.
+    """
+
+    name: str
+    escalation_class: EscalationClass
+
+    @abstractmethod
+    def signal(self, odds: ViewOdds) -> Signal: ...
+
+    @abstractmethod
+    def severity(self, odds: ViewOdds) -> Severity: ...
+
+    @abstractmethod
+    def reason(self, odds: ViewOdds, signal: Signal) -> str:
+        """One sentence on-call reads: why this signal."""
+
+    @abstractmethod
+    def figures(self, odds: ViewOdds) -> Figures:
+        """The numbers the rule looked at, with the thresholds it compared them to."""
+
+    def assess(self, odds: ViewOdds) -> Assessment | None:
+        signal = self.signal(odds)
+        if signal is Signal.NONE:
+            return None
+        return Assessment(signal, self.severity(odds), self.escalation_class)
+
+    def explain(self, odds: ViewOdds) -> Verdict:
+        signal = self.signal(odds)
+        return Verdict(
+            rule=self.name,
+            signal=signal,
+            severity=self.severity(odds),
+            escalation_class=self.escalation_class,
+            reason=self.reason(odds, signal),
+            figures=self.figures(odds),
+        )
+
+    def evaluate(self, view: CategoryView, policy: Policy) -> Verdict:
+        """The verdict on one view on its own (no figures shared with other detectors)."""
+        return self.explain(ViewOdds(view, policy))
+
+
 def capped_severity(severity: Severity, policy: Policy, category: Category) -> Severity:
     """Low-harm categories never page above their ``max_severity``."""
     ceiling = policy.category(category).max_severity
@@ -116,7 +233,7 @@ def category_severity(category: Category, policy: Policy) -> Severity:
     return capped_severity(policy.category(category).severity, policy, category)
 
 
-class AudienceSpikeDetector:
+class AudienceSpikeDetector(Rule):
     """Trust-weighted distinct reporters improbably many for the audience (Poisson tail).
 
     A fixed "N reports in 5 minutes" pages for every popular broadcast and misses
@@ -126,75 +243,77 @@ class AudienceSpikeDetector:
     """
 
     name = "audience_spike"
+    escalation_class = EscalationClass.REPORT_SPIKE
 
-    def evaluate(self, view: CategoryView, policy: Policy) -> Verdict:
-        expected, audience = expected_reports(view, policy)
-        observed, p_value = weighted_tail(view, expected)
-        floor = policy.spike.min_distinct_reporters
-        figures: dict[str, float | int | str | bool] = {
-            "distinct_reporters": view.distinct_reporters,
-            "weighted_reporters": round(view.weighted, 3),
-            "expected_reports": round(expected, 6),
-            "audience": audience,
-            "p_value": p_value,
-            "trigger_p_value": policy.spike.trigger_p_value,
-            "sustain_p_value": policy.spike.sustain_p_value,
-            "min_distinct_reporters": floor,
-        }
-        if observed >= floor and p_value <= policy.spike.trigger_p_value:
-            signal = Signal.FIRE
-            reason = (
-                f"{observed} weighted distinct reporters where {expected:.2f} are expected "
-                f"for {audience} viewers (p={p_value:.1e})"
+    def signal(self, odds: ViewOdds) -> Signal:
+        spike = odds.policy.spike
+        if odds.observed >= spike.min_distinct_reporters and odds.p_value <= spike.trigger_p_value:
+            return Signal.FIRE
+        if odds.p_value <= spike.sustain_p_value and odds.observed >= 1:
+            return Signal.SUSTAIN
+        return Signal.NONE
+
+    def severity(self, odds: ViewOdds) -> Severity:
+        return category_severity(odds.view.category, odds.policy)
+
+    def reason(self, odds: ViewOdds, signal: Signal) -> str:
+        observed, p_value = odds.observed, odds.p_value
+        if signal is Signal.FIRE:
+            return (
+                f"{observed} weighted distinct reporters where {odds.expected:.2f} are expected "
+                f"for {odds.audience} viewers (p={p_value:.1e})"
             )
-        elif p_value <= policy.spike.sustain_p_value and observed >= 1:
-            signal = Signal.SUSTAIN
-            reason = f"{observed} weighted reporters, still above the low mark (p={p_value:.1e})"
-        else:
-            signal = Signal.NONE
-            reason = f"{observed} weighted reporters is within the normal range (p={p_value:.2g})"
-        return Verdict(
-            rule=self.name,
-            signal=signal,
-            severity=category_severity(view.category, policy),
-            escalation_class=EscalationClass.REPORT_SPIKE,
-            reason=reason,
-            figures=figures,
-        )
+        if signal is Signal.SUSTAIN:
+            return f"{observed} weighted reporters, still above the low mark (p={p_value:.1e})"
+        return f"{observed} weighted reporters is within the normal range (p={p_value:.2g})"
+
+    def figures(self, odds: ViewOdds) -> Figures:
+        spike = odds.policy.spike
+        return {
+            "distinct_reporters": odds.view.distinct_reporters,
+            "weighted_reporters": round(odds.view.weighted, 3),
+            "expected_reports": round(odds.expected, 6),
+            "audience": odds.audience,
+            "p_value": odds.p_value,
+            "trigger_p_value": spike.trigger_p_value,
+            "sustain_p_value": spike.sustain_p_value,
+            "min_distinct_reporters": spike.min_distinct_reporters,
+        }
 
 
-class CredibleReportDetector:
+class CredibleReportDetector(Rule):
     """One credible report in the gravest categories is enough to page at once."""
 
     name = "credible_report"
+    escalation_class = EscalationClass.CRITICAL_REPORT
 
-    def evaluate(self, view: CategoryView, policy: Policy) -> Verdict:
-        watched = view.category in policy.credible_report.categories
-        figures: dict[str, float | int | str | bool] = {
-            "credible_reporters": view.credible_reporters,
-            "category_escalates_on_one_report": watched,
+    def signal(self, odds: ViewOdds) -> Signal:
+        view = odds.view
+        if view.credible_reporters > 0 and view.category in odds.policy.credible_report.categories:
+            return Signal.FIRE
+        return Signal.NONE
+
+    def severity(self, odds: ViewOdds) -> Severity:
+        return capped_severity(Severity.CRITICAL, odds.policy, odds.view.category)
+
+    def reason(self, odds: ViewOdds, signal: Signal) -> str:
+        view = odds.view
+        if signal is Signal.FIRE:
+            return f"{view.credible_reporters} credible {view.category.value} report(s)"
+        if view.category in odds.policy.credible_report.categories:
+            return "no credible report in the window"
+        return f"{view.category.value} does not escalate on a single report"
+
+    def figures(self, odds: ViewOdds) -> Figures:
+        return {
+            "credible_reporters": odds.view.credible_reporters,
+            "category_escalates_on_one_report": (
+                odds.view.category in odds.policy.credible_report.categories
+            ),
         }
-        if watched and view.credible_reporters > 0:
-            signal = Signal.FIRE
-            reason = f"{view.credible_reporters} credible {view.category.value} report(s)"
-        else:
-            signal = Signal.NONE
-            reason = (
-                "no credible report in the window"
-                if watched
-                else f"{view.category.value} does not escalate on a single report"
-            )
-        return Verdict(
-            rule=self.name,
-            signal=signal,
-            severity=capped_severity(Severity.CRITICAL, policy, view.category),
-            escalation_class=EscalationClass.CRITICAL_REPORT,
-            reason=reason,
-            figures=figures,
-        )
 
 
-class RampDetector:
+class RampDetector(Rule):
     """A steady climb: the CUSUM has accumulated enough and the window agrees.
 
     The window condition (its own low mark and a weighted floor) keeps an old,
@@ -202,46 +321,42 @@ class RampDetector:
     """
 
     name = "report_ramp"
+    escalation_class = EscalationClass.REPORT_RAMP
 
-    def evaluate(self, view: CategoryView, policy: Policy) -> Verdict:
-        ramp = policy.ramp
-        expected, _ = expected_reports(view, policy)
-        observed, p_value = weighted_tail(view, expected)
-        figures: dict[str, float | int | str | bool] = {
-            "cusum": round(view.ramp_statistic, 6),
+    def signal(self, odds: ViewOdds) -> Signal:
+        ramp, view = odds.policy.ramp, odds.view
+        if view.ramp_statistic < ramp.threshold:
+            return Signal.NONE
+        if odds.p_value <= ramp.window_p_value and view.weighted >= ramp.min_weighted_reporters:
+            return Signal.FIRE
+        return Signal.SUSTAIN
+
+    def severity(self, odds: ViewOdds) -> Severity:
+        return category_severity(odds.view.category, odds.policy)
+
+    def reason(self, odds: ViewOdds, signal: Signal) -> str:
+        statistic, threshold = odds.view.ramp_statistic, odds.policy.ramp.threshold
+        if signal is Signal.FIRE:
+            return (
+                f"report rate climbing: CUSUM {statistic:.1f} >= {threshold:g} "
+                f"with {odds.observed} weighted reporters (p={odds.p_value:.1e})"
+            )
+        if signal is Signal.SUSTAIN:
+            return f"CUSUM {statistic:.1f} still above {threshold:g}"
+        return f"CUSUM {statistic:.1f} below {threshold:g}"
+
+    def figures(self, odds: ViewOdds) -> Figures:
+        ramp = odds.policy.ramp
+        return {
+            "cusum": round(odds.view.ramp_statistic, 6),
             "threshold": ramp.threshold,
             "rate_multiplier": ramp.rate_multiplier,
-            "weighted_reporters": round(view.weighted, 3),
-            "window_p_value": p_value,
+            "weighted_reporters": round(odds.view.weighted, 3),
+            "window_p_value": odds.p_value,
         }
-        above = view.ramp_statistic >= ramp.threshold
-        if (
-            above
-            and p_value <= ramp.window_p_value
-            and view.weighted >= ramp.min_weighted_reporters
-        ):
-            signal = Signal.FIRE
-            reason = (
-                f"report rate climbing: CUSUM {view.ramp_statistic:.1f} >= {ramp.threshold:g} "
-                f"with {observed} weighted reporters (p={p_value:.1e})"
-            )
-        elif above:
-            signal = Signal.SUSTAIN
-            reason = f"CUSUM {view.ramp_statistic:.1f} still above {ramp.threshold:g}"
-        else:
-            signal = Signal.NONE
-            reason = f"CUSUM {view.ramp_statistic:.1f} below {ramp.threshold:g}"
-        return Verdict(
-            rule=self.name,
-            signal=signal,
-            severity=category_severity(view.category, policy),
-            escalation_class=EscalationClass.REPORT_RAMP,
-            reason=reason,
-            figures=figures,
-        )
 
 
-class CoordinationDetector:
+class CoordinationDetector(Rule):
     """A synchronised burst of suspect (new, low-trust, non-viewing) reporters.
 
     Such a burst says something about the reporters, not the broadcast: it opens
@@ -250,45 +365,52 @@ class CoordinationDetector:
     """
 
     name = "coordinated_reporting"
+    escalation_class = EscalationClass.COORDINATED_REPORTING
 
-    def evaluate(self, view: CategoryView, policy: Policy) -> Verdict:
-        rules = policy.coordination
-        expected, _ = expected_reports(view, policy)
-        suspects = view.suspect_reporters
-        share = suspects / view.distinct_reporters if view.distinct_reporters else 0.0
-        p_value = poisson_upper_tail(suspects, expected)
-        figures: dict[str, float | int | str | bool] = {
-            "suspect_reporters": suspects,
-            "suspect_share": round(share, 4),
-            "expected_reports": round(expected, 6),
-            "p_value": p_value,
+    @staticmethod
+    def _share(view: CategoryView) -> float:
+        """Suspects as a share of all distinct reporters in the window."""
+        return view.suspect_reporters / view.distinct_reporters if view.distinct_reporters else 0.0
+
+    def signal(self, odds: ViewOdds) -> Signal:
+        rules, suspects = odds.policy.coordination, odds.view.suspect_reporters
+        if suspects < 1:
+            return Signal.NONE
+        if (
+            suspects >= rules.min_suspect_reporters
+            and self._share(odds.view) >= rules.min_suspect_share
+            and odds.suspect_p_value <= rules.trigger_p_value
+        ):
+            return Signal.FIRE
+        if odds.suspect_p_value <= odds.policy.spike.sustain_p_value:
+            return Signal.SUSTAIN
+        return Signal.NONE
+
+    def severity(self, odds: ViewOdds) -> Severity:
+        return odds.policy.coordination.severity
+
+    def reason(self, odds: ViewOdds, signal: Signal) -> str:
+        suspects, p_value = odds.view.suspect_reporters, odds.suspect_p_value
+        if signal is Signal.FIRE:
+            return (
+                f"{suspects} new, low-trust or non-viewing reporters "
+                f"({self._share(odds.view):.0%} of reporters) "
+                f"where {odds.expected:.2f} reports are expected (p={p_value:.1e})"
+            )
+        if signal is Signal.SUSTAIN:
+            return f"{suspects} suspect reporters, still above the low mark (p={p_value:.1e})"
+        return f"{suspects} suspect reporters is within the normal range"
+
+    def figures(self, odds: ViewOdds) -> Figures:
+        rules = odds.policy.coordination
+        return {
+            "suspect_reporters": odds.view.suspect_reporters,
+            "suspect_share": round(self._share(odds.view), 4),
+            "expected_reports": round(odds.expected, 6),
+            "p_value": odds.suspect_p_value,
             "min_suspect_reporters": rules.min_suspect_reporters,
             "min_suspect_share": rules.min_suspect_share,
         }
-        if (
-            suspects >= rules.min_suspect_reporters
-            and share >= rules.min_suspect_share
-            and p_value <= rules.trigger_p_value
-        ):
-            signal = Signal.FIRE
-            reason = (
-                f"{suspects} new, low-trust or non-viewing reporters ({share:.0%} of reporters) "
-                f"where {expected:.2f} reports are expected (p={p_value:.1e})"
-            )
-        elif suspects >= 1 and p_value <= policy.spike.sustain_p_value:
-            signal = Signal.SUSTAIN
-            reason = f"{suspects} suspect reporters, still above the low mark (p={p_value:.1e})"
-        else:
-            signal = Signal.NONE
-            reason = f"{suspects} suspect reporters is within the normal range"
-        return Verdict(
-            rule=self.name,
-            signal=signal,
-            severity=rules.severity,
-            escalation_class=EscalationClass.COORDINATED_REPORTING,
-            reason=reason,
-            figures=figures,
-        )
 
 
 def default_detectors() -> tuple[Detector, ...]:

@@ -9,6 +9,10 @@ The live worker and ``spikewatch replay`` call the same two methods:
 
 Detectors run after every single report (not once per batch), so the decisions
 and their evidence do not depend on how the shell happens to batch messages.
+They are only *assessed* then (signal, severity, class); the full verdicts with
+their reasons and figures are built for an escalation that is actually sent,
+from the same figures, so the evidence is what it would be if every verdict
+were built every time.
 
 Two incident tracks per broadcast and category: *abuse* (credible report,
 audience spike, ramp) and *coordination* (coordinated reporting). When both are
@@ -31,10 +35,12 @@ from datetime import UTC, datetime
 
 from alerting.baseline import BaseRateLearner
 from alerting.detectors import (
+    Assessment,
     CategoryView,
     Detector,
     Signal,
     Verdict,
+    ViewOdds,
     capped_severity,
     default_coordination_detectors,
     default_detectors,
@@ -126,20 +132,24 @@ class DetectionEngine:
         """
         event_time = report.event_time
         shape = self.shape
-        if state.watermark is not None and (
-            event_time < state.watermark - shape.allowed_lateness_seconds
-            or shape.bucket_of(event_time) < shape.first_bucket(state.watermark)
+        bucket = shape.bucket_of(event_time)
+        previous_watermark = state.watermark
+        if previous_watermark is not None and (
+            event_time < previous_watermark - shape.allowed_lateness_seconds
+            or bucket < shape.first_bucket(previous_watermark)
         ):
             return Observation(late=True)
-        previous_watermark = state.watermark
-        if state.watermark is None or event_time > state.watermark:
-            state.watermark = event_time
+        watermark = (
+            event_time
+            if previous_watermark is None or event_time > previous_watermark
+            else previous_watermark
+        )
+        state.watermark = watermark
         state.remember_context(report)
         category = report.category
         window = state.windows.get(category)
         if window is None:
             window = state.windows[category] = CategoryWindow()
-        bucket = shape.bucket_of(event_time)
         rate = self._rate(category, learner)
         ramp = state.ramps.get(category)
         if ramp is None:
@@ -154,7 +164,7 @@ class DetectionEngine:
             report.report_id,
         )
         ramp.add(added)
-        window.expire(shape, state.watermark)
+        window.expire(shape, watermark)
         if learner is not None and not state.incidents and not state.coordination:
             learner.learn(
                 event_time,
@@ -175,7 +185,36 @@ class DetectionEngine:
         and dropped once empty: a report only expires its own category's window, so
         on a long-lived broadcast the other categories would otherwise keep their
         old reporters and an empty window each until the whole broadcast went quiet.
+
+        The shell ticks every tracked broadcast every second, and most have nothing
+        to do: no incident open and no window with a bucket to drop. Those cost a
+        few comparisons (:meth:`CategoryWindow.is_expired_by`) and change nothing.
         """
+        if state.incidents or state.coordination or self._windows_due(state, now):
+            return self._tick_in_full(state, now)
+        return TickResult(evictable=state.is_idle)
+
+    def _window_end(self, state: BroadcastState, now: float) -> float | None:
+        """Where a tick at ``now`` ends the broadcast's windows (None: it has had no report).
+
+        The broadcast's own watermark, unless it has been quiet for longer than a
+        window and its lateness: then ``now``, so its windows empty and it can go.
+        """
+        if state.watermark is None:
+            return None
+        horizon = now - self.shape.length_seconds - self.shape.allowed_lateness_seconds
+        return now if state.watermark < horizon else state.watermark
+
+    def _windows_due(self, state: BroadcastState, now: float) -> bool:
+        """Whether a tick at ``now`` would drop a bucket or an empty window."""
+        window_end = self._window_end(state, now)
+        return window_end is not None and any(
+            window.is_empty or window.is_expired_by(self.shape, window_end)
+            for window in state.windows.values()
+        )
+
+    def _tick_in_full(self, state: BroadcastState, now: float) -> TickResult:
+        """Every step of a tick: resolve quiet incidents, expire and drop windows."""
         result = TickResult()
         for track in (self._abuse(state), self._coordination(state)):
             for incident in list(track.incidents.values()):
@@ -204,9 +243,8 @@ class DetectionEngine:
                             now,
                         )
                     )
-        if state.watermark is not None:
-            horizon = now - self.shape.length_seconds - self.shape.allowed_lateness_seconds
-            window_end = now if state.watermark < horizon else state.watermark
+        window_end = self._window_end(state, now)
+        if window_end is not None:
             for category, window in list(state.windows.items()):
                 window.expire(self.shape, window_end)
                 if window.is_empty:
@@ -337,13 +375,14 @@ class DetectionEngine:
         event_time: float,
         moment: float,
     ) -> list[Escalation]:
-        view = self._view(state, category, window, rate)
-        abuse = [detector.evaluate(view, self.policy) for detector in self.detectors]
-        sent = self._advance(state, self._abuse(state), view, window, abuse, event_time, moment)
+        odds = ViewOdds(self._view(state, category, window, rate), self.policy)
+        abuse = self._abuse(state)
+        sent = self._advance(state, abuse, odds, window, self.detectors, event_time, moment)
         coordination = self._coordination(state)
-        verdicts = [d.evaluate(view, self.policy) for d in self.coordination_detectors]
         if category not in state.incidents:
-            sent += self._advance(state, coordination, view, window, verdicts, event_time, moment)
+            sent += self._advance(
+                state, coordination, odds, window, self.coordination_detectors, event_time, moment
+            )
             return sent
         superseded = coordination.incidents.get(category)
         if superseded is not None:
@@ -361,20 +400,24 @@ class DetectionEngine:
         self,
         state: BroadcastState,
         track: _Track,
-        view: CategoryView,
+        odds: ViewOdds,
         window: CategoryWindow,
-        verdicts: list[Verdict],
+        detectors: Sequence[Detector],
         event_time: float,
         moment: float,
     ) -> list[Escalation]:
-        """Move one track's incident through its lifecycle on these verdicts."""
-        category = view.category
-        fired = [v for v in verdicts if v.signal is Signal.FIRE]
-        active = fired or [v for v in verdicts if v.signal is Signal.SUSTAIN]
+        """Move one track's incident through its lifecycle on its detectors' assessments.
+
+        The detectors explain themselves (the escalation's evidence) only when an
+        escalation is sent.
+        """
+        active = [a for detector in detectors if (a := detector.assess(odds)) is not None]
         if not active:
             return []
+        category = odds.view.category
         incident = track.incidents.get(category)
-        strongest = max(fired, key=lambda v: v.severity.rank) if fired else None
+        fired = [a for a in active if a.signal is Signal.FIRE]
+        strongest = max(fired, key=lambda a: a.severity.rank) if fired else None
         severity = (
             self._routed_severity(state, category, strongest) if strongest is not None else None
         )
@@ -396,18 +439,21 @@ class DetectionEngine:
             action = on_active_signal(incident, severity, event_time, self.policy.lifecycle)
         if action is None:
             return []
-        return [self._escalation(state, incident, action, window, verdicts, moment, view.base_rate)]
+        verdicts = [detector.explain(odds) for detector in detectors]
+        return [
+            self._escalation(state, incident, action, window, verdicts, moment, odds.view.base_rate)
+        ]
 
     def _high_profile(self, state: BroadcastState) -> bool:
         return state.broadcaster_id is not None and state.broadcaster_id in self.watchlist
 
     def _routed_severity(
-        self, state: BroadcastState, category: Category, verdict: Verdict
+        self, state: BroadcastState, category: Category, assessment: Assessment
     ) -> Severity:
         """A high-profile broadcaster's abuse incident goes one level up, within the ceiling."""
-        if not verdict.escalation_class.is_abuse or not self._high_profile(state):
-            return verdict.severity
-        return capped_severity(verdict.severity.raised(), self.policy, category)
+        if not assessment.escalation_class.is_abuse or not self._high_profile(state):
+            return assessment.severity
+        return capped_severity(assessment.severity.raised(), self.policy, category)
 
     def _team(self, state: BroadcastState, incident: Incident) -> str:
         if not incident.escalation_class.is_abuse:

@@ -22,6 +22,12 @@ by dropping the longest-unseen reporter, so a flood cannot grow memory without
 bound (above the cap, the distinct count is a lower bound: still far past any
 threshold).
 
+Two things make the per-report cost independent of the window's size when
+nothing leaves it: the window remembers its oldest bucket, so expiry is one
+comparison until a bucket actually leaves, and it keeps its encoded form until
+it changes, so a broadcast whose other categories are untouched re-encodes only
+the window that moved.
+
 Each reporter carries a trust weight in thousandths (integers, so the running
 sums are exact and a state restored from the changelog sums to the very same
 figure the live worker had) and whether the reporter is *suspect* (new,
@@ -34,21 +40,27 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
+
+import orjson
 
 from models.escalation import MAX_SAMPLE_REPORT_IDS
 
 
 @dataclass(frozen=True, slots=True)
 class WindowShape:
+    """``bucket_count`` is derived once: every report asks for the window's first bucket."""
+
     length_seconds: float
     bucket_seconds: float
     allowed_lateness_seconds: float
     max_reporters: int
+    bucket_count: int = field(init=False)
 
-    @property
-    def bucket_count(self) -> int:
-        return max(1, math.ceil(self.length_seconds / self.bucket_seconds))
+    def __post_init__(self) -> None:
+        count = max(1, math.ceil(self.length_seconds / self.bucket_seconds))
+        object.__setattr__(self, "bucket_count", count)
 
     def bucket_of(self, event_time: float) -> int:
         return math.floor(event_time / self.bucket_seconds)
@@ -101,6 +113,10 @@ class CategoryWindow:
     samples: deque[tuple[int, str]] = field(
         default_factory=lambda: deque(maxlen=MAX_SAMPLE_REPORT_IDS)
     )
+    oldest_bucket: int | None = field(default=None, init=False, compare=False, repr=False)
+    """No bucket, reporter or sample is older than this (None: the window holds none)."""
+    _encoded: orjson.Fragment | None = field(default=None, init=False, compare=False, repr=False)
+    """The JSON of :meth:`to_plain` while nothing has changed since it was built."""
 
     def add(
         self,
@@ -112,6 +128,9 @@ class CategoryWindow:
         report_id: str,
     ) -> int:
         """Count one report; return the weight (thousandths) it added to the window."""
+        self._encoded = None
+        if self.oldest_bucket is None or bucket < self.oldest_bucket:
+            self.oldest_bucket = bucket
         self.buckets[bucket] = self.buckets.get(bucket, 0) + 1
         self.reports += 1
         self.samples.append((bucket, report_id))
@@ -144,16 +163,25 @@ class CategoryWindow:
     def expire(self, shape: WindowShape, watermark: float) -> None:
         """Drop buckets, reporters and samples that left the window ending at ``watermark``."""
         first = shape.first_bucket(watermark)
-        expired = [b for b in self.buckets if b < first]
-        for bucket in expired:
+        if self.oldest_bucket is None or self.oldest_bucket >= first:
+            return
+        self._encoded = None
+        for bucket in [b for b in self.buckets if b < first]:
             self.reports -= self.buckets.pop(bucket)
         for bucket in [b for b in self.reporters_by_bucket if b < first]:
             for key in self.reporters_by_bucket.pop(bucket):
                 self._forget(key, unindex=False)
-        if any(bucket < first for bucket, _ in self.samples):
-            kept = [sample for sample in self.samples if sample[0] >= first]
-            self.samples.clear()
-            self.samples.extend(kept)
+        kept = [sample for sample in self.samples if sample[0] >= first]
+        self.samples.clear()
+        self.samples.extend(kept)
+        self.oldest_bucket = min(
+            chain(self.buckets, self.reporters_by_bucket, (bucket for bucket, _ in kept)),
+            default=None,
+        )
+
+    def is_expired_by(self, shape: WindowShape, watermark: float) -> bool:
+        """Whether :meth:`expire` at ``watermark`` would drop anything (one comparison)."""
+        return self.oldest_bucket is not None and self.oldest_bucket < shape.first_bucket(watermark)
 
     def _index(self, key: str, mark: ReporterMark) -> None:
         self.reporters[key] = mark
@@ -198,14 +226,21 @@ class CategoryWindow:
         return self.reports == 0 and not self.reporters
 
     def to_plain(self) -> dict[str, Any]:
+        """The stored form; pairs stay tuples, which orjson writes as arrays."""
         return {
-            "b": [[bucket, count] for bucket, count in self.buckets.items()],
+            "b": list(self.buckets.items()),
             "r": [
-                [key, mark.last_seen, mark.bucket, mark.credible, mark.weight_milli, mark.suspect]
+                (key, mark.last_seen, mark.bucket, mark.credible, mark.weight_milli, mark.suspect)
                 for key, mark in self.reporters.items()
             ],
-            "s": [list(sample) for sample in self.samples],
+            "s": list(self.samples),
         }
+
+    def encoded(self) -> orjson.Fragment:
+        """:meth:`to_plain` as JSON, built again only after the window has changed."""
+        if self._encoded is None:
+            self._encoded = orjson.Fragment(orjson.dumps(self.to_plain()))
+        return self._encoded
 
     @classmethod
     def from_plain(cls, plain: dict[str, Any]) -> CategoryWindow:
@@ -221,4 +256,8 @@ class CategoryWindow:
                 ),
             )
         window.samples.extend((int(bucket), str(report_id)) for bucket, report_id in plain["s"])
+        window.oldest_bucket = min(
+            chain(window.buckets, window.reporters_by_bucket, (b for b, _ in window.samples)),
+            default=None,
+        )
         return window

@@ -7,6 +7,7 @@ whereas a :class:`Rejection` goes to the dead-letter topic with its reason.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from models.acknowledgement import Acknowledgement
 from models.dead_letter import DeadLetterReason
+from models.fast_report import fast_report
 from models.report import ReportEvent
 
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
@@ -30,8 +32,12 @@ class Rejection:
 def decode_report(
     payload: bytes | None, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
 ) -> ReportEvent | Rejection:
-    """Validate one message value against ReportEvent v1; never raises on bad input."""
-    return decode_contract(payload, ReportEvent, "reported_at", max_bytes)
+    """Validate one message value against ReportEvent v1; never raises on bad input.
+
+    The ordinary well-formed report takes :func:`~models.fast_report.fast_report`;
+    whatever it is unsure of is validated (and, if need be, rejected) by pydantic.
+    """
+    return decode_contract(payload, ReportEvent, "reported_at", max_bytes, fast_report)
 
 
 def decode_acknowledgement(
@@ -42,9 +48,16 @@ def decode_acknowledgement(
 
 
 def decode_contract(
-    payload: bytes | None, contract: type[Contract], time_field: str, max_bytes: int
+    payload: bytes | None,
+    contract: type[Contract],
+    time_field: str,
+    max_bytes: int,
+    fast: Callable[[bytes], Contract | None] | None = None,
 ) -> Contract | Rejection:
-    """Validate bytes against one input contract; ``time_field`` errors are bad timestamps."""
+    """Validate bytes against one input contract; ``time_field`` errors are bad timestamps.
+
+    ``fast`` may decode the payload first; it returns None to leave it to pydantic.
+    """
     if payload is None:
         return Rejection(DeadLetterReason.NOT_JSON, "message has no value (tombstone)")
     if len(payload) > max_bytes:
@@ -55,6 +68,10 @@ def decode_contract(
         payload.decode("utf-8")
     except UnicodeDecodeError as error:
         return Rejection(DeadLetterReason.NOT_UTF8, f"invalid UTF-8 at byte {error.start}")
+    if fast is not None:
+        decoded = fast(payload)
+        if decoded is not None:
+            return decoded
     try:
         return contract.model_validate_json(payload)
     except ValidationError as error:

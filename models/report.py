@@ -34,9 +34,11 @@ SCHEMA_VERSION: Literal[1] = 1
 MAX_ID_LENGTH = 128
 MAX_COMMENT_LENGTH = 2000
 MAX_VIEWER_COUNT = 10_000_000_000
+MAX_REGION_LENGTH = 64
+MAX_LANGUAGE_LENGTH = 35
 EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_EVENT_TIME = datetime(2100, 1, 1, tzinfo=UTC)
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 
 
 class Category(StrEnum):
@@ -56,7 +58,7 @@ class Category(StrEnum):
     OTHER = "other"
 
 
-_KNOWN_CATEGORIES = frozenset(category.value for category in Category)
+KNOWN_CATEGORIES = frozenset(category.value for category in Category)
 
 
 class Platform(StrEnum):
@@ -105,8 +107,8 @@ class ReportEvent(BaseModel):
     media_type: MediaType = MediaType.LIVE_VIDEO
     viewer_count: Annotated[int, Field(ge=0, le=MAX_VIEWER_COUNT)] | None = None
     reporter: ReporterInfo | None = None
-    region: Annotated[str, Field(max_length=64)] | None = None
-    language: Annotated[str, Field(max_length=35)] | None = None
+    region: Annotated[str, Field(max_length=MAX_REGION_LENGTH)] | None = None
+    language: Annotated[str, Field(max_length=MAX_LANGUAGE_LENGTH)] | None = None
     comment: Annotated[str, Field(max_length=MAX_COMMENT_LENGTH)] | None = None
 
     _category_was_unknown: bool = PrivateAttr(default=False)
@@ -117,7 +119,7 @@ class ReportEvent(BaseModel):
         unknown = False
         if isinstance(data, dict):
             raw = data.get("category")
-            if isinstance(raw, str) and raw not in _KNOWN_CATEGORIES:
+            if isinstance(raw, str) and raw not in KNOWN_CATEGORIES:
                 unknown = True
                 data = {**data, "category": Category.OTHER.value}
         event: ReportEvent = handler(data)
@@ -130,7 +132,7 @@ class ReportEvent(BaseModel):
         """Only RFC 3339 text: pydantic alone would also read numbers as Unix time."""
         if isinstance(value, datetime):
             return value
-        if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        if not isinstance(value, str) or not RFC3339.fullmatch(value):
             raise ValueError("reported_at must be an RFC 3339 timestamp with an offset")
         return value
 

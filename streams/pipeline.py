@@ -25,9 +25,10 @@ from alerting.state import BroadcastState
 from models.dead_letter import DeadLetter
 from models.decode import Rejection, decode_report
 from models.escalation import Escalation
+from models.report import Category, Platform
 from streams.broadcasts import BroadcastStates
 from streams.logs import get_logger
-from streams.metrics import Outcome, ReportKind, WorkerMetrics
+from streams.metrics import Outcome, WorkerMetrics
 from streams.shadow import ShadowLane, marked
 
 log = get_logger("spikewatch.pipeline")
@@ -110,13 +111,21 @@ class ReportPipeline:
         it catches up on a backlog (see :mod:`streams.clocks`)."""
 
     def process(self, messages: Iterable[InputMessage]) -> BatchOutput:
+        """Decide a batch, report by report; what can wait for the batch's end does.
+
+        Outcomes are tallied under the enum members and turned into label values
+        once per batch, and each partition's clock moves once per batch, to the
+        newest event time the batch counted on it.
+        """
         output = BatchOutput()
         touched: dict[str, BroadcastState] = {}
-        tally: Counter[ReportKind] = Counter()
+        tally: Counter[tuple[Category, Platform | None, Outcome]] = Counter()
         learning: set[int] = set()
+        newest: dict[int, float] = {}
+        states, engine, live = self.states, self.engine, self.live
         for message in messages:
             self.next_offsets[message.partition] = message.offset + 1
-            now = time.time() if self.live else None
+            now = time.time() if live else None
             decoded = decode_report(message.value, self.max_message_bytes)
             if isinstance(decoded, Rejection):
                 output.dead_letters.append(self._dead_letter(message, decoded))
@@ -127,53 +136,67 @@ class ReportPipeline:
                 if too_far is not None:
                     output.dead_letters.append(self._dead_letter(message, too_far))
                     continue
-            platform = decoded.platform.value if decoded.platform else None
-            if decoded.category_was_unknown:
+            if decoded.category is Category.OTHER and decoded.category_was_unknown:
                 self.metrics.unknown_categories.inc()
-            broadcast_key = decoded.broadcast_id.encode()
+            broadcast_id = decoded.broadcast_id
+            broadcast_key = broadcast_id.encode()
             if message.key != broadcast_key:
                 output.reroutes.append((broadcast_key, message.value or b""))
-                tally[decoded.category.value, platform, Outcome.REROUTED] += 1
+                tally[decoded.category, decoded.platform, Outcome.REROUTED] += 1
                 continue
-            state = self.states.get(decoded.broadcast_id)
+            state = states.get(broadcast_id)
             if state.input_offset is not None and message.offset <= state.input_offset:
-                tally[decoded.category.value, platform, Outcome.REPLAYED] += 1
+                tally[decoded.category, decoded.platform, Outcome.REPLAYED] += 1
                 continue
-            partition = self.states.partition(decoded.broadcast_id)
+            partition = states.partition(broadcast_id)
             learning.add(partition)
-            observation = self.engine.observe(
-                state, decoded, decided_at=now, learner=self.states.learner(partition)
+            observation = engine.observe(
+                state, decoded, decided_at=now, learner=states.learner(partition)
             )
             if self.shadow is not None:
                 output.shadow_escalations.extend(self.shadow.observe(decoded, now))
             if observation.late:
-                tally[decoded.category.value, platform, Outcome.LATE] += 1
+                tally[decoded.category, decoded.platform, Outcome.LATE] += 1
                 continue
-            tally[decoded.category.value, platform, Outcome.ACCEPTED] += 1
+            tally[decoded.category, decoded.platform, Outcome.ACCEPTED] += 1
             state.input_offset = message.offset
-            touched[decoded.broadcast_id] = state
-            if output.newest_event_time is None or event_time > output.newest_event_time:
-                output.newest_event_time = event_time
-            self.stream_times[message.partition] = max(
-                event_time, self.stream_times.get(message.partition, event_time)
+            touched[broadcast_id] = state
+            partition_newest = newest.get(message.partition)
+            if partition_newest is None or event_time > partition_newest:
+                newest[message.partition] = event_time
+            if observation.escalations:
+                self._log_escalations(observation.escalations, broadcast_id, event_time)
+                output.escalations.extend(observation.escalations)
+        for partition, event_time in newest.items():
+            self.stream_times[partition] = max(
+                event_time, self.stream_times.get(partition, event_time)
             )
-            for escalation in observation.escalations:
-                self.metrics.observe_decision_latency(
-                    escalation.detected_at.timestamp() - event_time, decoded.broadcast_id
-                )
-                log.info(
-                    "escalation_decided",
-                    broadcast_id=decoded.broadcast_id,
-                    dedup_key=escalation.dedup_key,
-                    action=escalation.event_action.value,
-                    severity=escalation.severity.value,
-                    sequence=escalation.sequence,
-                )
-            output.escalations.extend(observation.escalations)
+        output.newest_event_time = max(newest.values(), default=None)
         output.states.extend(touched.values())
         output.learners.update(learning)
-        self.metrics.count_reports(tally)
+        self.metrics.count_reports(
+            {
+                (category.value, platform.value if platform else None, outcome): count
+                for (category, platform, outcome), count in tally.items()
+            }
+        )
         return output
+
+    def _log_escalations(
+        self, escalations: list[Escalation], broadcast_id: str, event_time: float
+    ) -> None:
+        for escalation in escalations:
+            self.metrics.observe_decision_latency(
+                escalation.detected_at.timestamp() - event_time, broadcast_id
+            )
+            log.info(
+                "escalation_decided",
+                broadcast_id=broadcast_id,
+                dedup_key=escalation.dedup_key,
+                action=escalation.event_action.value,
+                severity=escalation.severity.value,
+                sequence=escalation.sequence,
+            )
 
     def save(self, output: BatchOutput) -> None:
         """Write a batch's states and learners, once its escalations are acknowledged.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alerting.detectors import (
     AudienceSpikeDetector,
@@ -10,7 +12,9 @@ from alerting.detectors import (
     CredibleReportDetector,
     Signal,
     Verdict,
+    ViewOdds,
     capped_severity,
+    default_coordination_detectors,
     default_detectors,
     expected_reports,
 )
@@ -204,3 +208,80 @@ def test_default_detectors_are_credible_report_audience_spike_and_ramp() -> None
 
 def test_signals_are_ordered_none_sustain_fire() -> None:
     assert Signal.NONE < Signal.SUSTAIN < Signal.FIRE
+
+
+# --- assessment and explanation ------------------------------------------------------------
+
+
+@st.composite
+def views(draw: st.DrawFn) -> CategoryView:
+    """Views from quiet to flooded, with trust weights, suspects, learned rates and ramps."""
+    distinct = draw(st.integers(min_value=0, max_value=60))
+    return CategoryView(
+        category=draw(st.sampled_from(list(Category))),
+        reports=distinct + draw(st.integers(min_value=0, max_value=30)),
+        distinct_reporters=distinct,
+        credible_reporters=draw(st.integers(min_value=0, max_value=distinct)),
+        viewers=draw(st.none() | st.integers(min_value=0, max_value=5_000_000)),
+        window_seconds=300.0,
+        weighted_reporters=draw(
+            st.none()
+            | st.integers(min_value=0, max_value=3 * distinct * 1000).map(lambda w: w / 1000)
+        ),
+        suspect_reporters=draw(st.integers(min_value=0, max_value=distinct)),
+        base_rate=draw(st.none() | st.floats(min_value=1e-9, max_value=1e-5)),
+        ramp_statistic=draw(st.floats(min_value=0.0, max_value=30.0)),
+    )
+
+
+ALL_DETECTORS = default_detectors() + default_coordination_detectors()
+
+
+@settings(max_examples=500, deadline=None)
+@given(seen=views())
+def test_assessment_is_what_the_full_verdict_says(policy: Policy, seen: CategoryView) -> None:
+    for detector in ALL_DETECTORS:
+        verdict = detector.explain(ViewOdds(seen, policy))
+        assessment = detector.assess(ViewOdds(seen, policy))
+        if verdict.signal is Signal.NONE:
+            assert assessment is None
+        else:
+            assert assessment is not None
+            assert (assessment.signal, assessment.severity, assessment.escalation_class) == (
+                verdict.signal,
+                verdict.severity,
+                verdict.escalation_class,
+            )
+
+
+@settings(max_examples=500, deadline=None)
+@given(seen=views())
+def test_explanation_from_shared_odds_equals_a_verdict_built_alone(
+    policy: Policy, seen: CategoryView
+) -> None:
+    shared = ViewOdds(seen, policy)
+    assessed = [detector.assess(shared) for detector in ALL_DETECTORS]
+    explained = [detector.explain(shared) for detector in ALL_DETECTORS]
+    assert explained == [detector.explain(ViewOdds(seen, policy)) for detector in ALL_DETECTORS]
+    assert assessed == [detector.assess(ViewOdds(seen, policy)) for detector in ALL_DETECTORS]
+
+
+def test_view_odds_are_the_expectation_and_tails_the_verdicts_report(policy: Policy) -> None:
+    seen = CategoryView(
+        category=Category.HARASSMENT,
+        reports=12,
+        distinct_reporters=10,
+        credible_reporters=0,
+        viewers=100,
+        window_seconds=300.0,
+        weighted_reporters=9.5,
+        suspect_reporters=3,
+    )
+    odds = ViewOdds(seen, policy)
+    expected, audience = expected_reports(seen, policy)
+    assert (odds.expected, odds.audience, odds.observed) == (expected, audience, 9)
+    assert odds.p_value == pytest.approx(exact_tail(9, expected), rel=1e-9)
+    assert odds.suspect_p_value == pytest.approx(exact_tail(3, expected), rel=1e-9)
+    spike = AudienceSpikeDetector().explain(odds)
+    assert spike.figures["p_value"] == odds.p_value
+    assert spike.figures["expected_reports"] == round(expected, 6)

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alerting.detectors import Assessment, Detector, Verdict, ViewOdds, default_detectors
 from alerting.engine import DetectionEngine
 from alerting.incidents import dedup_key_for
 from alerting.policy import Policy
@@ -711,3 +712,75 @@ def test_largest_accepted_viewer_count_is_decided_without_error(engine: Detectio
     report = make_report("someone", viewers=MAX_VIEWER_COUNT)
     observation = engine.observe(BroadcastState("b-1"), report)
     assert observation.escalations == []
+
+
+# --- explanations only for escalations that are sent -------------------------------------
+
+
+class CountingExplanations:
+    """Wraps a detector and counts how often it is asked to explain itself."""
+
+    def __init__(self, inner: Detector) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.explained = 0
+
+    def assess(self, odds: ViewOdds) -> Assessment | None:
+        return self.inner.assess(odds)
+
+    def explain(self, odds: ViewOdds) -> Verdict:
+        self.explained += 1
+        return self.inner.explain(odds)
+
+
+def test_detectors_explain_themselves_only_for_escalations_that_are_sent(
+    policy: Policy,
+) -> None:
+    counting = [CountingExplanations(detector) for detector in default_detectors()]
+    engine = DetectionEngine(policy, detectors=counting)
+    state = BroadcastState("b-1")
+    sent = [e for report in burst(30) for e in engine.observe(state, report).escalations]
+    assert [e.event_action for e in sent] == [EventAction.TRIGGER]
+    assert [detector.explained for detector in counting] == [1, 1, 1]
+    assert [rule.rule for rule in sent[0].evidence.rules] == [d.name for d in counting]
+
+
+# --- tick: nothing to do costs nothing -------------------------------------------------------
+
+_STEPS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("report"),
+            st.floats(min_value=-30, max_value=40),  # event time step
+            st.integers(min_value=0, max_value=12),  # reporter
+            st.sampled_from(["harassment", "spam", "child_safety"]),
+            st.sampled_from([None, TRUSTED_FLAGGER, {"account_age_days": 1, "trust": 0.05}]),
+        ),
+        st.tuples(st.just("tick"), st.floats(min_value=0, max_value=900)),  # tick ahead
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps=_STEPS)
+def test_tick_shortcut_decides_exactly_what_a_full_tick_decides(
+    policy: Policy, steps: list[tuple[Any, ...]]
+) -> None:
+    engine = DetectionEngine(policy)
+    shortcut, full = BroadcastState("b-1"), BroadcastState("b-1")
+    clock = T0
+    for index, step in enumerate(steps):
+        if step[0] == "report":
+            _, delta, reporter, category, standing = step
+            clock += delta
+            report = make_report(
+                f"viewer-{reporter}", at=clock, category=category, reporter=standing
+            )
+            assert engine.observe(shortcut, report) == engine.observe(full, report)
+        else:
+            now = max(clock, shortcut.watermark or clock) + step[1]
+            ticked, ticked_in_full = engine.tick(shortcut, now), engine._tick_in_full(full, now)
+            assert ticked == ticked_in_full, index
+        assert shortcut.to_bytes() == full.to_bytes()
+        assert shortcut == full

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
 from alerting.engine import DetectionEngine
+from alerting.policy import Policy
 from alerting.state import BroadcastState, reporter_key
+from models.escalation import EventAction
 from models.report import Category, MediaType, Platform, ReportEvent
+from tests.alerting.helpers import resolve_wait
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC).timestamp()
 
@@ -144,3 +148,35 @@ def test_state_is_idle_only_without_incidents_and_counts(engine: DetectionEngine
     state = BroadcastState("b-1")
     engine.observe(state, make_report(1))
     assert not state.is_idle
+
+
+# --- states written by the previous version ----------------------------------------------
+
+FORMAT_1_STATE = Path(__file__).parent / "data" / "state_format_1.json"
+"""A format-1 state as the worker before the decision-core speed-up wrote it: two abuse
+incidents, a coordination incident, three windows, ramps and an input offset."""
+
+
+def test_state_written_by_the_previous_version_loads_and_encodes_to_the_same_bytes() -> None:
+    stored = FORMAT_1_STATE.read_bytes()
+    state = BroadcastState.from_bytes(stored)
+    assert state.to_bytes() == stored
+    assert set(state.incidents) == {Category.HARASSMENT, Category.CHILD_SAFETY}
+    assert set(state.coordination) == {Category.SPAM}
+    assert state.input_offset == 41
+
+
+def test_state_written_by_the_previous_version_resolves_and_empties_on_schedule(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    state = BroadcastState.from_bytes(FORMAT_1_STATE.read_bytes())
+    assert state.watermark is not None
+    quiet = engine.tick(state, state.watermark + resolve_wait(policy) + 60)
+    assert sorted(e.labels.category.value for e in quiet.escalations) == [
+        "child_safety",
+        "harassment",
+        "spam",
+    ]
+    assert {e.event_action for e in quiet.escalations} == {EventAction.RESOLVE}
+    assert state.windows == {}
+    assert quiet.evictable

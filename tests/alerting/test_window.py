@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import pytest
@@ -279,3 +280,85 @@ def test_window_empty_window_is_empty() -> None:
     assert window.distinct_reporters == 0
     add(window, 1.0, "a")
     assert not window.is_empty
+
+
+# --- CategoryWindow: oldest bucket and cached encoding -----------------------------------
+
+
+def _holds_anything_before(window: CategoryWindow, first: int) -> bool:
+    return (
+        any(bucket < first for bucket in window.buckets)
+        or any(bucket < first for bucket in window.reporters_by_bucket)
+        or any(bucket < first for bucket, _ in window.samples)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(adds=_ADDS, cap=st.integers(min_value=1, max_value=8))
+def test_window_oldest_bucket_says_exactly_when_expiry_has_work(
+    adds: list[tuple[float, int, bool]], cap: int
+) -> None:
+    shape = WindowShape(300, 10, 60, max_reporters=cap)
+    window = CategoryWindow()
+    clock = 1_000_000.0
+    watermark = clock
+    for step, reporter, credible in adds:
+        clock += step
+        add(window, clock, f"u{reporter}", credible=credible, shape=shape)
+        watermark = max(watermark, clock)
+        for probe in (watermark, watermark + 150, watermark + 400):
+            assert window.is_expired_by(shape, probe) == _holds_anything_before(
+                window, shape.first_bucket(probe)
+            )
+        window.expire(shape, watermark)
+        assert not _holds_anything_before(window, shape.first_bucket(watermark))
+
+
+def test_window_expire_with_nothing_old_leaves_the_window_and_its_encoding_alone() -> None:
+    window = CategoryWindow()
+    add(window, at(12, 0, 7), "a")
+    encoded = window.encoded()
+    window.expire(SHAPE, at(12, 4, 59))
+    assert window.encoded() is encoded
+    assert window.reports == 1
+
+
+def stored_layout(window: CategoryWindow) -> dict[str, Any]:
+    """Format 1 of a stored window, spelled out field by field."""
+    return {
+        "b": [[bucket, count] for bucket, count in window.buckets.items()],
+        "r": [
+            [key, mark.last_seen, mark.bucket, mark.credible, mark.weight_milli, mark.suspect]
+            for key, mark in window.reporters.items()
+        ],
+        "s": [[bucket, report_id] for bucket, report_id in window.samples],
+    }
+
+
+@settings(max_examples=300, deadline=None)
+@given(adds=_ADDS, expire_steps=st.integers(min_value=0, max_value=400))
+def test_window_cached_encoding_always_equals_encoding_afresh(
+    adds: list[tuple[float, int, bool]], expire_steps: int
+) -> None:
+    window = CategoryWindow()
+    clock = 5_000.0
+    for step, reporter, credible in adds:
+        clock += step
+        add(window, clock, f"u{reporter}", credible=credible, weight_milli=1000 + reporter)
+        assert orjson.dumps(window.encoded()) == orjson.dumps(stored_layout(window))
+        window.expire(SHAPE, clock + expire_steps)
+        assert orjson.dumps(window.encoded()) == orjson.dumps(stored_layout(window))
+    restored = CategoryWindow.from_plain(orjson.loads(orjson.dumps(window.encoded())))
+    assert restored.oldest_bucket == window.oldest_bucket
+
+
+def test_window_cached_encoding_is_rebuilt_after_a_report_and_after_expiry() -> None:
+    window = CategoryWindow()
+    add(window, at(12, 0, 7), "a")
+    before = orjson.dumps(window.encoded())
+    add(window, at(12, 0, 8), "b")
+    after_add = orjson.dumps(window.encoded())
+    assert after_add != before
+    window.expire(SHAPE, at(12, 5, 3))
+    assert orjson.dumps(window.encoded()) == orjson.dumps(window.to_plain())
+    assert orjson.dumps(window.encoded()) != after_add

@@ -162,3 +162,26 @@ def test_a_batch_is_counted_per_category_platform_and_outcome() -> None:
     assert received("spam", "accepted") == 3
     assert received("harassment", "accepted") == 1
     assert received("harassment", "rerouted") == 1
+
+
+def test_each_partition_clock_moves_to_the_newest_event_time_its_batch_counted() -> None:
+    pipeline, _ = make_pipeline()
+    now = float(int(time.time()))  # whole seconds: reported_at keeps microseconds only
+    pipeline.stream_times[1] = now - 5
+    times = {0: [now - 50, now - 10, now - 30], 1: [now - 40, now - 20], 2: [now - 90]}
+    batch = [
+        InputMessage("in", partition, offset, *keyed(report(f"b-{partition}-{offset}", at=at)))
+        for partition, at_times in times.items()
+        for offset, at in enumerate(at_times)
+    ]
+    output = pipeline.process(batch)
+    assert pipeline.stream_times == {0: now - 10, 1: now - 5, 2: now - 90}
+    assert output.newest_event_time == now - 10
+    assert pipeline.next_offsets == {0: 3, 1: 2, 2: 1}
+
+
+def test_a_batch_with_nothing_counted_leaves_the_clocks_alone() -> None:
+    pipeline, _ = make_pipeline()
+    output = pipeline.process(messages([(b"b", b"not json")]))
+    assert output.newest_event_time is None
+    assert pipeline.stream_times == {}
