@@ -46,7 +46,7 @@ from models.escalation import Escalation
 from streams.broadcasts import BroadcastStates
 from streams.changelog import ChangelogWriter
 from streams.clocks import partition_clock
-from streams.ingest import BatchHandler, BatchingTransport, BatchRoute
+from streams.ingest import BatchHandler, BatchingTransport, BatchRoute, stopping
 from streams.kpis import KpiOutput, OncallKpiRecorder
 from streams.logs import get_logger, logging_config
 from streams.metrics import WorkerMetrics
@@ -252,14 +252,15 @@ class Spikewatch:
     async def _ingest(self, messages: Sequence[Message]) -> None:
         """One fetch of reports, in batches of at most ``batch_max_messages``.
 
-        Messages of a partition revoked while the fetch was read are left
-        unacknowledged: the partition's new owner reads them again.
+        Every message is decided and acknowledged, even of a partition revoked
+        meanwhile (the commit of a revoked partition is discarded and its new owner
+        reads it again, as with a Faust agent): a message left unacknowledged
+        could let Faust commit past it, since Faust's commit logic assumes
+        acknowledgements come in offset order.
         """
-        owned = self.app.consumer.assignment()
-        current = [message for message in messages if message.tp in owned]
         size = self.settings.batch_max_messages
-        for start in range(0, len(current), size):
-            await self._handle_batch(current[start : start + size])
+        for start in range(0, len(messages), size):
+            await self._handle_batch(messages[start : start + size])
 
     async def _consume_oncall_loop(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -297,18 +298,29 @@ class Spikewatch:
 
         The next batch is decided meanwhile; at most ``MAX_BATCHES_IN_FLIGHT``
         batches wait for Kafka, so a slow broker slows the worker instead of
-        piling up memory. A failed write stops the worker: its reports stay
-        unacknowledged and are decided again after the restart.
+        piling up memory. Batches are acknowledged in the order they were
+        decided, each after the one before: Faust commits the first run of
+        consecutive acknowledged offsets, and on a fresh group (nothing
+        committed yet) it does not check that the run starts where reading
+        started, so a later batch acknowledged first could be committed ahead of
+        states not yet written. A failed write stops the worker: its reports
+        stay unacknowledged and are decided again after the restart.
         """
         consumer = self.app.consumer
+        previous = self._acknowledging[-1] if self._acknowledging else None
 
         async def acknowledge() -> None:
+            if previous is not None:
+                await previous
             try:
                 await written
-            except Exception as error:
-                log.critical("state_write_failed", error=type(error).__name__, detail=str(error))
-                await self.app.crash(error)
-                return
+            except (Exception, asyncio.CancelledError) as error:
+                if not stopping():
+                    log.critical(
+                        "state_write_failed", error=type(error).__name__, detail=str(error)
+                    )
+                    await self.app.crash(error)
+                raise
             for message in messages:
                 consumer.ack(message)
 

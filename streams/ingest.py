@@ -9,6 +9,11 @@ membership, partition assignment, table recovery and offset commits, but hands
 each fetch's report-topic messages to one coroutine as a list; messages of every
 other topic (the on-call KPI agent's) still take Faust's path.
 
+The handler runs shielded from cancellation: Faust cancels the fetch loop on every
+rebalance, and a batch stopped between deciding and sending would leave
+decisions in memory whose escalations never went out. The handler's own lock
+keeps a new fetch loop from deciding alongside a batch that is finishing.
+
 The batch handler owns acknowledgement: it calls :meth:`faust.types.ConsumerT.ack`
 for each message once everything the message caused is durable, and Faust
 commits the highest contiguously acknowledged offset as before.
@@ -16,6 +21,7 @@ commits the highest contiguously acknowledged offset as before.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, cast
@@ -24,7 +30,18 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, ConsumerT, Message
 from mode import ServiceT
 
+from streams.logs import get_logger
+
+log = get_logger("spikewatch.ingest")
+
 BatchHandler = Callable[[Sequence[Message]], Awaitable[None]]
+
+
+def stopping() -> bool:
+    """Whether the running task itself is being cancelled (shutdown, rebalance), as opposed
+    to having met a cancelled future it awaited."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +75,40 @@ class BatchingConsumer(faust_aiokafka.Consumer):
                 else:
                     await self.wait_first(self.callback(message), self.suspend_flow.wait())
             if routed and route is not None:
-                await route.handle(routed)
+                await self._hand_over(route, routed)
             await self._commit_when_due()
             await self.sleep(0)
+
+    async def _hand_over(self, route: BatchRoute, routed: list[Message]) -> None:
+        """Run the handler to its end, or stop the worker loudly.
+
+        A batch that fails leaves its reports unacknowledged; carrying on would let
+        later batches be committed past them, so the worker crashes and its
+        restart decides them again. A cancellation raised *inside* the handler
+        (a cancelled send, say) is such a failure too: Faust's fetcher would
+        otherwise take it for its own shutdown and stop fetching without a word.
+        """
+        try:
+            await asyncio.shield(route.handle(routed))
+        except asyncio.CancelledError as cancelled:
+            if stopping():
+                raise
+            failure = RuntimeError("a report batch was cancelled from inside its handler")
+            await self._crash_on(failure, cancelled)
+            raise failure from cancelled
+        except Exception as error:
+            await self._crash_on(error, error)
+            raise
+
+    async def _crash_on(self, failure: BaseException, cause: BaseException) -> None:
+        log.critical(
+            "report_batch_failed",
+            error=type(cause).__name__,
+            detail=str(failure),
+            exc_info=cause,
+            action="the worker stops; restart it to decide the unacknowledged reports again",
+        )
+        await self.app.crash(failure)
 
     async def _admit(self, tp: TP, message: Message) -> bool:
         offset = message.offset
