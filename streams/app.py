@@ -146,6 +146,7 @@ class Spikewatch:
             producer_acks=-1,
             broker_credentials=faust_credentials(settings),
             broker_session_timeout=settings.kafka_session_timeout_seconds,
+            broker_commit_interval=settings.commit_interval_seconds,
             table_standby_replicas=settings.table_standby_replicas,
             logging_config=logging_config(settings.log_level),
         )

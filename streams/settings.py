@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     max_future_skew_seconds: Annotated[float, Field(ge=0)] = 300.0
     batch_max_messages: Annotated[int, Field(ge=1)] = 2000
     tick_interval_seconds: Annotated[float, Field(gt=0)] = 1.0
+    commit_interval_seconds: Annotated[float, Field(gt=0)] = 2.8
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"

@@ -125,3 +125,47 @@ def test_kill_9_mid_stream_loses_no_report_and_pages_each_incident_once(
             k for (b, _), keys in census.dedup_keys.items() if b == broadcast_id for k in keys
         }
         assert {i.dedup_key for i in state.incidents.values()} == on_topic
+
+
+def test_successor_of_a_worker_killed_before_its_first_commit_decides_every_report(
+    bootstrap: str, tmp_path: Path
+) -> None:
+    """Nothing was committed, so the successor must read the partitions from their start.
+
+    Seeking to committed offsets leaves a partition without a commit wherever the
+    fetcher happens to be (see ``BatchingConsumer.perform_seek``). The commit
+    interval is set out of reach here, so that no commit can happen, instead of
+    hoping the kill lands before the first one.
+    """
+    config = WorkerConfig(
+        bootstrap=bootstrap,
+        run_dir=tmp_path,
+        extra_env={**FAST_FAILOVER, "SPIKEWATCH_COMMIT_INTERVAL_SECONDS": "3600"},
+    )
+    traffic = [report(f"uncommitted-{n % 30}", "spam", reporter=BENIGN) for n in range(900)]
+    sent = Counter(p["broadcast_id"] for p in traffic)
+
+    first = WorkerProcess(config).start()
+    sender = PacedSender(bootstrap, config.input_topic, [keyed(p) for p in traffic]).start(300)
+    try:
+        wait_for(lambda: accepted(first) >= 200, 60, "the first reports to be decided")
+        accepted_before_kill = accepted(first)
+    finally:
+        first.stop(signal.SIGKILL)
+    second = WorkerProcess(config).start(timeout=120)
+    try:
+        sender.join(timeout=60)
+        states = read_states(
+            config,
+            lambda latest: all(counted_reports(latest.get(b)) >= n for b, n in sent.items()),
+            within=60,
+        )
+        replayed = metric_value(
+            second.metrics_text(), "spikewatch_reports_received_total", outcome="replayed"
+        )
+    finally:
+        second.stop()
+
+    assert 0 < accepted_before_kill < len(traffic), "the kill must land mid-stream"
+    assert {b: counted_reports(states.get(b)) for b in sent} == dict(sent)
+    assert replayed >= accepted_before_kill, "the first worker's reports were read and skipped"
