@@ -30,6 +30,7 @@ from typing import Any
 
 import orjson
 
+from alerting.encoding import stored_json
 from alerting.policy import OncallPolicy
 from models.acknowledgement import AckAction, Acknowledgement, Actor
 from models.escalation import Escalation, EventAction, Severity
@@ -56,7 +57,7 @@ class IncidentTimeline:
     sla_breached: bool = False
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps({"v": _TIMELINE_FORMAT, **asdict(self)})
+        return stored_json({"v": _TIMELINE_FORMAT, **asdict(self)})
 
     @classmethod
     def from_bytes(cls, data: bytes) -> IncidentTimeline:

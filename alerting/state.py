@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from alerting.encoding import stored_json
 from alerting.incidents import Incident
 from alerting.ramp import RampState
 from alerting.window import CategoryWindow
@@ -93,7 +94,7 @@ class BroadcastState:
         }
         if self.input_offset is not None:
             plain["o"] = self.input_offset
-        return orjson.dumps(plain, option=orjson.OPT_NON_STR_KEYS)
+        return stored_json(plain, option=orjson.OPT_NON_STR_KEYS)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> BroadcastState:

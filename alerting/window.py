@@ -45,6 +45,7 @@ from typing import Any
 
 import orjson
 
+from alerting.encoding import stored_json
 from models.escalation import MAX_SAMPLE_REPORT_IDS
 
 
@@ -239,7 +240,7 @@ class CategoryWindow:
     def encoded(self) -> orjson.Fragment:
         """:meth:`to_plain` as JSON, built again only after the window has changed."""
         if self._encoded is None:
-            self._encoded = orjson.Fragment(orjson.dumps(self.to_plain()))
+            self._encoded = orjson.Fragment(stored_json(self.to_plain()))
         return self._encoded
 
     @classmethod

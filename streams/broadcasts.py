@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, MutableMapping
 import orjson
 
 from alerting.baseline import BaseRateLearner
+from alerting.encoding import stored_json
 from alerting.state import BroadcastState
 
 LEARNER_KEY_PREFIX = b"\xff"
@@ -84,7 +85,7 @@ class BroadcastStates:
         for partition in partitions:
             learner = self._learners.get(partition)
             if learner is not None:
-                self._table[self._learner_key(partition)] = orjson.dumps(learner.to_plain())
+                self._table[self._learner_key(partition)] = stored_json(learner.to_plain())
 
     def _learner_key(self, partition: int) -> bytes:
         key = self._learner_keys.get(partition)
