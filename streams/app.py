@@ -147,7 +147,6 @@ class Spikewatch:
             broker_credentials=faust_credentials(settings),
             broker_session_timeout=settings.kafka_session_timeout_seconds,
             broker_commit_interval=settings.commit_interval_seconds,
-            broker_max_poll_records=settings.batch_max_messages,
             table_standby_replicas=settings.table_standby_replicas,
             logging_config=logging_config(settings.log_level),
         )
