@@ -251,17 +251,28 @@ class Spikewatch:
         self.table.on_recover(self._on_recovered)
 
     async def _ingest(self, messages: Sequence[Message]) -> None:
-        """One fetch of reports, in batches of at most ``batch_max_messages``.
+        """One fetch of reports: decided in batches of at most ``batch_max_messages``,
+        each batch's escalations sent as soon as it is decided, and the states of the
+        whole fetch written once, after all of them.
 
-        Every message is decided and acknowledged, even of a partition revoked
-        meanwhile (the commit of a revoked partition is discarded and its new owner
-        reads it again, as with a Faust agent): a message left unacknowledged
-        could let Faust commit past it, since Faust's commit logic assumes
-        acknowledgements come in offset order.
+        A broadcast touched by several batches of a fetch is encoded and written
+        once, while no escalation waits for more than one batch. Every message is
+        decided and acknowledged, even of a partition revoked meanwhile (the commit
+        of a revoked partition is discarded and its new owner reads it again, as
+        with a Faust agent): a message left unacknowledged could let Faust commit
+        past it, since Faust's commit logic assumes acknowledgements come in offset
+        order.
         """
         size = self.settings.batch_max_messages
-        for start in range(0, len(messages), size):
-            await self._handle_batch(messages[start : start + size])
+        async with self._state_turn:
+            decided = [
+                await self._decide(messages[start : start + size])
+                for start in range(0, len(messages), size)
+            ]
+            self.pipeline.save(*decided)
+            written = await self.changelog.flush()
+        await self._acknowledge_when_written(written, messages)
+        self.metrics.last_progress.set(time.time())
 
     async def _consume_oncall_loop(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -275,22 +286,19 @@ class Spikewatch:
         if pending:
             await asyncio.gather(*pending)
 
-    async def _handle_batch(self, messages: Sequence[Message]) -> None:
+    async def _decide(self, messages: Sequence[Message]) -> BatchOutput:
+        """Decide one batch and send what it decided; its states are the caller's to save."""
         received = time.time()
-        async with self._state_turn:
-            output = self.pipeline.process(_input_message(message) for message in messages)
-            await self._send(output)
-            self.pipeline.save(output)
-            written = await self.changelog.flush()
-        await self._acknowledge_when_written(written, messages)
-        produced = time.time()
+        output = self.pipeline.process(_input_message(message) for message in messages)
+        await self._send(output)
+        sent = time.time()
         for escalation in output.escalations:
             self.metrics.observe_ingest_to_escalation(
-                produced - received, escalation.labels.broadcast_id
+                sent - received, escalation.labels.broadcast_id
             )
         if output.newest_event_time is not None:
-            self.metrics.event_time_lag.set(max(0.0, produced - output.newest_event_time))
-        self.metrics.last_progress.set(produced)
+            self.metrics.event_time_lag.set(max(0.0, sent - output.newest_event_time))
+        return output
 
     async def _acknowledge_when_written(
         self, written: asyncio.Future[None], messages: Sequence[Message]

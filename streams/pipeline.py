@@ -198,14 +198,17 @@ class ReportPipeline:
                 sequence=escalation.sequence,
             )
 
-    def save(self, output: BatchOutput) -> None:
-        """Write a batch's states and learners, once its escalations are acknowledged.
+    def save(self, *outputs: BatchOutput) -> None:
+        """Write the states and learners of one or more batches, once their escalations
+        are acknowledged.
 
-        A crash before this leaves the table as it was, and the re-delivered batch
-        is decided again from there: nothing is counted or learned twice.
+        A broadcast touched by several of the batches is encoded and written once.
+        A crash before this leaves the table as it was, and the re-delivered batches
+        are decided again from there: nothing is counted or learned twice.
         """
-        self.states.save(output.states)
-        self.states.save_learners(output.learners)
+        states = {state.broadcast_id: state for output in outputs for state in output.states}
+        self.states.save(states.values())
+        self.states.save_learners(set().union(*(output.learners for output in outputs)))
         if self.shadow is not None:
             self.shadow.save()
 

@@ -185,3 +185,14 @@ def test_a_batch_with_nothing_counted_leaves_the_clocks_alone() -> None:
     output = pipeline.process(messages([(b"b", b"not json")]))
     assert output.newest_event_time is None
     assert pipeline.stream_times == {}
+
+
+def test_batches_saved_together_write_each_broadcast_once_with_all_their_reports() -> None:
+    table = CountingTable()
+    pipeline, _ = make_pipeline(table)
+    fetch = messages([keyed(report("b-one")) for _ in range(7)] + [keyed(report("b-two"))])
+    first, second = pipeline.process(fetch[:4]), pipeline.process(fetch[4:])
+    pipeline.save(first, second)
+    assert table.writes == 3  # b-one once, b-two once, the partition's learner once
+    restored = BroadcastState.from_bytes(table[b"b-one"])
+    assert sum(w.reports for w in restored.windows.values()) == 7
