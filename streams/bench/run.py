@@ -197,12 +197,14 @@ class Bench:
             await asyncio.sleep(1.0)
         worker.stop()
         latencies = sorted(seen - sent for seen, sent in received)
+        in_send_order = sorted(received, key=lambda pair: pair[1])
         return {
             "background_rate": options.latency_rate,
             "achieved_rate": summary["rate"],
             "injections": summary["injections"],
             "escalations": len(latencies),
             **_percentiles_ms(latencies),
+            "by_injection_ms": [round((seen - sent) * 1000, 1) for seen, sent in in_send_order],
         }
 
     @contextlib.asynccontextmanager

@@ -52,6 +52,8 @@ def test_tiny_bench_produces_every_figure_and_the_json_keys(bootstrap: str) -> N
     latency = figures["latency"]
     assert latency["escalations"] > 0, "injected reports must escalate"
     assert 0 < latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
+    assert len(latency["by_injection_ms"]) == latency["escalations"]
+    assert max(latency["by_injection_ms"]) == round(latency["max_ms"], 1)
 
     state = figures["state"]
     assert state["broadcasts"] == figures["options"]["state_broadcasts"]
