@@ -63,8 +63,12 @@ class BatchingConsumer(faust_aiokafka.Consumer):
     ``broker_commit_every`` acknowledgements.
     """
 
+    @property
+    def _route(self) -> BatchRoute | None:
+        return cast(BatchRoute | None, getattr(self.app, "batch_route", None))
+
     async def _drain_messages(self, fetcher: ServiceT) -> None:
-        route = cast(BatchRoute | None, getattr(self.app, "batch_route", None))
+        route = self._route
         while not (self.should_stop or fetcher.should_stop):
             routed: list[Message] = []
             async for tp, message in self.getmany(timeout=1.0):
@@ -124,7 +128,7 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         state are recognised by their offset and skipped as ``replayed``.
         """
         await super().perform_seek()
-        route = cast(BatchRoute | None, getattr(self.app, "batch_route", None))
+        route = self._route
         if route is None:
             return
         uncommitted = [
