@@ -54,6 +54,9 @@ LATENCY_BUCKETS_SECONDS = (
     300.0,
 )
 
+GC_PAUSE_BUCKETS_SECONDS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+"""From a young collection (~1 ms) to a full one over a large state (seconds)."""
+
 
 class Outcome(StrEnum):
     """What became of one input message."""
@@ -156,6 +159,13 @@ class WorkerMetrics:
         )
         self.up = Gauge("spikewatch_worker_up", "1 while the worker runs.", registry=r)
         self.policy = Info("spikewatch_policy", "The active detection policy.", registry=r)
+        self.gc_pauses = Histogram(
+            "spikewatch_gc_pause_seconds",
+            "Garbage-collection pauses of the worker process, by generation (2: full).",
+            ["generation"],
+            buckets=GC_PAUSE_BUCKETS_SECONDS,
+            registry=r,
+        )
         self.input_end_offset = Gauge(
             "spikewatch_input_end_offset",
             "Broker end offset of each owned input partition: the topic's traffic, read "
