@@ -46,7 +46,7 @@ from models.escalation import Escalation
 from streams.broadcasts import BroadcastStates
 from streams.changelog import ChangelogWriter
 from streams.clocks import partition_clock
-from streams.gc_pauses import GcPauseTimer
+from streams.gc_pauses import GcPauses
 from streams.ingest import BatchHandler, BatchingTransport, BatchRoute, stopping
 from streams.kpis import KpiOutput, OncallKpiRecorder
 from streams.logs import get_logger, logging_config
@@ -519,7 +519,9 @@ class Spikewatch:
 
     async def _announce_start(self) -> None:
         self.metrics.up.set(1)
-        GcPauseTimer(self.metrics.gc_pauses).install()
+        GcPauses(
+            self.metrics.gc_pauses, freeze_survivors=self.settings.gc_freeze_survivors
+        ).install()
         log.info(
             "worker_started",
             input_topic=self.settings.input_topic,

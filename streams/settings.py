@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     batch_max_messages: Annotated[int, Field(ge=1)] = 2000
     tick_interval_seconds: Annotated[float, Field(gt=0)] = 1.0
     commit_interval_seconds: Annotated[float, Field(gt=0)] = 2.8
+    gc_freeze_survivors: bool = Field(
+        default=True,
+        description="Freeze what survives each full garbage collection, so later ones "
+        "walk only newer objects (see streams.gc_pauses).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"

@@ -1,16 +1,24 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 
 import pytest
 
-from streams.gc_pauses import GcPauseTimer
+from streams.gc_pauses import GcPauses
 from streams.metrics import WorkerMetrics
 
 
 @pytest.fixture
 def metrics() -> WorkerMetrics:
     return WorkerMetrics(["trust-and-safety"])
+
+
+@pytest.fixture(autouse=True)
+def thawed() -> Iterator[None]:
+    """Whatever a test froze is handed back to the collector: the process outlives it."""
+    yield
+    gc.unfreeze()
 
 
 def observed(metrics: WorkerMetrics, generation: str) -> float:
@@ -21,32 +29,67 @@ def observed(metrics: WorkerMetrics, generation: str) -> float:
 
 
 def test_each_collection_is_observed_under_its_generation(metrics: WorkerMetrics) -> None:
-    timer = GcPauseTimer(metrics.gc_pauses)
-    timer.install()
+    pauses = GcPauses(metrics.gc_pauses, freeze_survivors=False)
+    pauses.install()
     try:
         gc.collect(2)
         gc.collect(0)
     finally:
-        timer.uninstall()
+        pauses.uninstall()
     assert observed(metrics, "2") >= 1
     assert observed(metrics, "0") >= 1
 
 
 def test_installing_twice_times_each_collection_once(metrics: WorkerMetrics) -> None:
-    timer = GcPauseTimer(metrics.gc_pauses)
-    timer.install()
-    timer.install()
+    pauses = GcPauses(metrics.gc_pauses, freeze_survivors=False)
+    pauses.install()
+    pauses.install()
     try:
         before = observed(metrics, "2")
         gc.collect(2)
     finally:
-        timer.uninstall()
+        pauses.uninstall()
     assert observed(metrics, "2") == before + 1
 
 
 def test_nothing_is_observed_after_uninstalling(metrics: WorkerMetrics) -> None:
-    timer = GcPauseTimer(metrics.gc_pauses)
-    timer.install()
-    timer.uninstall()
+    pauses = GcPauses(metrics.gc_pauses, freeze_survivors=False)
+    pauses.install()
+    pauses.uninstall()
     gc.collect(2)
     assert observed(metrics, "2") == 0
+
+
+def test_survivors_of_a_full_collection_are_frozen_out_of_the_next_ones(
+    metrics: WorkerMetrics,
+) -> None:
+    survivor: list[object] = [object()]
+    pauses = GcPauses(metrics.gc_pauses, freeze_survivors=True)
+    pauses.install()
+    try:
+        gc.collect(2)
+    finally:
+        pauses.uninstall()
+    assert gc.get_freeze_count() > 0
+    assert not any(tracked is survivor for tracked in gc.get_objects())
+
+
+def test_young_collections_freeze_nothing(metrics: WorkerMetrics) -> None:
+    pauses = GcPauses(metrics.gc_pauses, freeze_survivors=True)
+    pauses.install()
+    try:
+        gc.collect(0)
+        gc.collect(1)
+    finally:
+        pauses.uninstall()
+    assert gc.get_freeze_count() == 0
+
+
+def test_freezing_can_be_turned_off(metrics: WorkerMetrics) -> None:
+    pauses = GcPauses(metrics.gc_pauses, freeze_survivors=False)
+    pauses.install()
+    try:
+        gc.collect(2)
+    finally:
+        pauses.uninstall()
+    assert gc.get_freeze_count() == 0
