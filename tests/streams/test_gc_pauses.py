@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -15,10 +16,25 @@ def metrics() -> WorkerMetrics:
 
 
 @pytest.fixture(autouse=True)
-def thawed() -> Iterator[None]:
-    """Whatever a test froze is handed back to the collector: the process outlives it."""
-    yield
-    gc.unfreeze()
+def explicit_collections_only() -> Iterator[None]:
+    """Only the test's own collections run, and whatever they froze is handed back to
+    the collector afterwards: the test process outlives the test."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+@contextmanager
+def installed(metrics: WorkerMetrics, *, freeze_survivors: bool) -> Iterator[GcPauses]:
+    pauses = GcPauses(metrics.gc_pauses, freeze_survivors=freeze_survivors)
+    pauses.install()
+    try:
+        yield pauses
+    finally:
+        pauses.uninstall()
 
 
 def observed(metrics: WorkerMetrics, generation: str) -> float:
@@ -29,26 +45,18 @@ def observed(metrics: WorkerMetrics, generation: str) -> float:
 
 
 def test_each_collection_is_observed_under_its_generation(metrics: WorkerMetrics) -> None:
-    pauses = GcPauses(metrics.gc_pauses, freeze_survivors=False)
-    pauses.install()
-    try:
+    with installed(metrics, freeze_survivors=False):
         gc.collect(2)
         gc.collect(0)
-    finally:
-        pauses.uninstall()
     assert observed(metrics, "2") >= 1
     assert observed(metrics, "0") >= 1
 
 
 def test_installing_twice_times_each_collection_once(metrics: WorkerMetrics) -> None:
-    pauses = GcPauses(metrics.gc_pauses, freeze_survivors=False)
-    pauses.install()
-    pauses.install()
-    try:
+    with installed(metrics, freeze_survivors=False) as pauses:
+        pauses.install()
         before = observed(metrics, "2")
         gc.collect(2)
-    finally:
-        pauses.uninstall()
     assert observed(metrics, "2") == before + 1
 
 
@@ -64,32 +72,20 @@ def test_survivors_of_a_full_collection_are_frozen_out_of_the_next_ones(
     metrics: WorkerMetrics,
 ) -> None:
     survivor: list[object] = [object()]
-    pauses = GcPauses(metrics.gc_pauses, freeze_survivors=True)
-    pauses.install()
-    try:
+    with installed(metrics, freeze_survivors=True):
         gc.collect(2)
-    finally:
-        pauses.uninstall()
     assert gc.get_freeze_count() > 0
     assert not any(tracked is survivor for tracked in gc.get_objects())
 
 
 def test_young_collections_freeze_nothing(metrics: WorkerMetrics) -> None:
-    pauses = GcPauses(metrics.gc_pauses, freeze_survivors=True)
-    pauses.install()
-    try:
+    with installed(metrics, freeze_survivors=True):
         gc.collect(0)
         gc.collect(1)
-    finally:
-        pauses.uninstall()
     assert gc.get_freeze_count() == 0
 
 
 def test_freezing_can_be_turned_off(metrics: WorkerMetrics) -> None:
-    pauses = GcPauses(metrics.gc_pauses, freeze_survivors=False)
-    pauses.install()
-    try:
+    with installed(metrics, freeze_survivors=False):
         gc.collect(2)
-    finally:
-        pauses.uninstall()
     assert gc.get_freeze_count() == 0
