@@ -35,6 +35,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 RUN_DIR = REPO_ROOT / ".run" / "soak"
 DRAIN_SECONDS = 60.0
 MALFORMED_EVERY = 1000
+SLOW_COLLECTION_SECONDS = 0.25
+"""A histogram bucket edge of ``spikewatch_gc_pause_seconds``: half the p99 latency target."""
+FULL = 'generation="2"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +56,16 @@ class Sample:
     lag_messages: float
     accepted: float
     broadcasts_tracked: float
+    frozen_objects: float
+    slow_full_collections: float
+    """Full garbage collections that stopped the worker longer than the latency budget."""
 
     def line(self) -> str:
         return (
             f"t={self.elapsed_seconds:7.1f}s  rss={self.rss_bytes / 2**20:7.1f} MiB  "
             f"lag={self.lag_messages:8.0f}  accepted={self.accepted:9.0f}  "
-            f"tracked={self.broadcasts_tracked:7.0f}"
+            f"tracked={self.broadcasts_tracked:7.0f}  frozen={self.frozen_objects:9.0f}  "
+            f"gc>{SLOW_COLLECTION_SECONDS}s={self.slow_full_collections:.0f}"
         )
 
 
@@ -143,13 +150,22 @@ def _summarise(samples: list[Sample], options: SoakOptions, worker_exit: int | N
 
 def _sample(web_port: int, elapsed: float) -> Sample:
     with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=10) as response:
-        text = response.read().decode()
+        return sample_from(response.read().decode(), elapsed)
+
+
+def sample_from(text: str, elapsed: float) -> Sample:
+    """One line of the soak from the worker's Prometheus text exposition."""
     return Sample(
         elapsed_seconds=elapsed,
         rss_bytes=_metric(text, "process_resident_memory_bytes"),
         lag_messages=_metric(text, "spikewatch_consumer_lag_messages"),
         accepted=_metric(text, "spikewatch_reports_received_total", 'outcome="accepted"'),
         broadcasts_tracked=_metric(text, "spikewatch_broadcasts_tracked"),
+        frozen_objects=_metric(text, "spikewatch_gc_frozen_objects"),
+        slow_full_collections=_metric(text, "spikewatch_gc_pause_seconds_count", FULL)
+        - _metric(
+            text, "spikewatch_gc_pause_seconds_bucket", f'{FULL},le="{SLOW_COLLECTION_SECONDS}"'
+        ),
     )
 
 
