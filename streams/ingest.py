@@ -22,10 +22,12 @@ commits the highest contiguously acknowledged offset as before.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import ClassVar, cast
 
+from faust.transport.consumer import RecordMap
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, ConsumerT, Message
 from mode import ServiceT
@@ -52,6 +54,42 @@ class BatchRoute:
     handle: BatchHandler
 
 
+class ActivePartitions(AbstractSet[TP]):
+    """The consumer's live set of active partitions, as the fetcher must read it: empty means none.
+
+    Faust hands the consumer thread its live set of active partitions, and the
+    thread reads it again each time records arrive while a fetch waits (a fetch
+    begun before a rebalance waits through it, then up to its timeout again).
+    aiokafka's ``Fetcher.fetched_records`` returns the records of *every*
+    assigned partition when that set is empty, and a rebalance empties it
+    (``pause_partitions``) while such a fetch is still waiting. The fetch then
+    hands back records of paused partitions, table changelogs included; Faust
+    drops them, because its flow is stopped, yet aiokafka has moved the
+    partitions' positions past them. When that happened after table recovery had
+    positioned a changelog partition, recovery never got those records: it
+    waited for them until the next rebalance (Faust logging "No event received
+    for active tp ... since recovery start"), and the partitions it was taking
+    over were not read meanwhile.
+    """
+
+    __slots__ = ("_live",)
+
+    def __init__(self, live: set[TP]) -> None:
+        self._live = live
+
+    def __contains__(self, tp: object) -> bool:
+        return tp in self._live
+
+    def __iter__(self) -> Iterator[TP]:
+        return iter(set(self._live))  # a copy: the main thread changes the set meanwhile
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def __bool__(self) -> bool:
+        return True
+
+
 class BatchingConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer, draining the routed topics a fetch at a time.
 
@@ -60,7 +98,8 @@ class BatchingConsumer(faust_aiokafka.Consumer):
     What Faust's own loop does per message is kept: a message below the read offset
     (re-fetched after a seek) is skipped, a jump in offsets on an acknowledged topic
     is recorded as a gap so commits can pass it, and a commit is forced every
-    ``broker_commit_every`` acknowledgements.
+    ``broker_commit_every`` acknowledgements. A fetch takes records only from the
+    partitions active when they arrive (:class:`ActivePartitions`).
     """
 
     @property
@@ -82,6 +121,14 @@ class BatchingConsumer(faust_aiokafka.Consumer):
                 await self._hand_over(route, routed)
             await self._commit_when_due()
             await self.sleep(0)
+
+    async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> RecordMap:  # noqa: ASYNC109
+        """Fetch from the partitions active when the records arrive, none when none are
+        (see :class:`ActivePartitions`); ``None`` (a client-only app) still means all.
+        Faust's signature, keyword names included."""
+        if active_partitions is not None:
+            active_partitions = cast(set[TP], ActivePartitions(active_partitions))
+        return await super()._getmany(active_partitions, timeout)
 
     async def _hand_over(self, route: BatchRoute, routed: list[Message]) -> None:
         """Run the handler to its end, or stop the worker loudly.
