@@ -162,26 +162,27 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         await self.app.crash(failure)
 
     async def perform_seek(self) -> None:
-        """Seek to the committed offsets, and routed partitions nobody committed to their start.
+        """Seek to the committed offsets, and stream partitions nobody committed to their start.
 
         aiokafka's seek to committed offsets leaves a partition without a commit
         where its fetcher happens to be, and Faust's ``getmany`` drops records of a
-        partition paused for recovery after the fetch that returned them had moved
-        that position on. With a commit, the seek brings them back; without one
-        they were lost: a worker whose predecessor died before its first commit
-        decided nothing of what was waiting (seen in the kill -9 fault test on a
-        loaded machine). Reading such a partition from its first offset is what
-        ``auto_offset_reset=earliest`` promises; reports already in a broadcast's
-        state are recognised by their offset and skipped as ``replayed``.
+        partition fetched in the moments of a rebalance when its flow is stopped,
+        after the fetch that returned them had moved that position on. With a
+        commit, the seek brings them back; without one they were lost: a worker
+        whose predecessor died before its first commit decided nothing of what was
+        waiting (seen in the kill -9 fault test on a loaded machine). Reading such
+        a partition from its first offset is what ``auto_offset_reset=earliest``
+        (the app's setting) promises; reports already in a broadcast's state are
+        recognised by their offset and skipped as ``replayed``, and an on-call
+        timeline yields no KPI fact twice. Table changelogs are left to table
+        recovery, which positions them itself.
         """
         await super().perform_seek()
-        route = self._route
-        if route is None:
-            return
+        changelogs = self.app.tables.changelog_topics
         uncommitted = [
             tp
             for tp in self.assignment()
-            if tp.topic in route.topics and not self._committed_offset.get(tp)
+            if tp.topic not in changelogs and not self._committed_offset.get(tp)
         ]
         if uncommitted:
             for tp, offset in (await self.earliest_offsets(*uncommitted)).items():
