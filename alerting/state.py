@@ -22,7 +22,11 @@ from alerting.ramp import RampState
 from alerting.window import CategoryWindow
 from models.report import Category, MediaType, Platform, ReportEvent
 
-_STATE_FORMAT = 1
+_STATE_FORMAT = 2
+"""Format 2 stores each window's reporters as an object of arrays (format 1: a list of
+arrays). Both are read; a worker that knows only format 1 refuses format 2 by its number
+instead of misreading it."""
+_READABLE_FORMATS = (1, _STATE_FORMAT)
 
 
 def reporter_key(reporter_id: str) -> str:
@@ -99,7 +103,7 @@ class BroadcastState:
     @classmethod
     def from_bytes(cls, data: bytes) -> BroadcastState:
         plain = orjson.loads(data)
-        if plain.get("v") != _STATE_FORMAT:
+        if plain.get("v") not in _READABLE_FORMATS:
             raise ValueError(f"unknown broadcast state format {plain.get('v')!r}")
         broadcaster_id, platform, media_type, region, viewers = plain["ctx"]
         return cls(

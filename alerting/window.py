@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
@@ -84,15 +85,16 @@ class ReporterStanding:
     suspect: bool
 
 
-@dataclass(slots=True)
-class ReporterMark:
-    """A reporter's newest report in the window: its time, bucket and standing."""
+ReporterMark = tuple[float, int, bool, int, bool]
+"""A reporter's newest report in the window: ``(last_seen, bucket, credible, weight_milli,
+suspect)``.
 
-    last_seen: float
-    bucket: int
-    credible: bool
-    weight_milli: int = WEIGHT_UNIT
-    suspect: bool = False
+A plain tuple of atoms, replaced whole on every change, rather than a mutable object:
+the collector untracks such a tuple after its first collection, so a full collection
+does not walk the millions of marks that full windows hold (those walks were the
+worker's pauses of up to 2 s), and orjson writes a ``dict[str, ReporterMark]`` as it
+is, with no Python loop building the stored form.
+"""
 
 
 @dataclass(slots=True)
@@ -101,13 +103,15 @@ class CategoryWindow:
 
     Each reporter is indexed under the bucket of its *newest* report, so expiring
     a bucket removes exactly the reporters whose last report left the window, even
-    when reports arrived out of order.
+    when reports arrived out of order. The index keeps each bucket's keys in a dict
+    of ``None`` (an ordered set): a dict of strings is never tracked by the
+    collector, a set always is.
     """
 
     buckets: dict[int, int] = field(default_factory=dict)
     reports: int = 0
     reporters: dict[str, ReporterMark] = field(default_factory=dict)
-    reporters_by_bucket: dict[int, set[str]] = field(default_factory=dict)
+    reporters_by_bucket: dict[int, dict[str, None]] = field(default_factory=dict)
     credible_reporters: int = 0
     weight_milli: int = 0
     suspect_reporters: int = 0
@@ -135,30 +139,32 @@ class CategoryWindow:
         self.buckets[bucket] = self.buckets.get(bucket, 0) + 1
         self.reports += 1
         self.samples.append((bucket, report_id))
-        previous = self.reporters.get(reporter_key)
+        reporters = self.reporters
+        previous = reporters.get(reporter_key)
         if previous is None:
-            mark = ReporterMark(
-                event_time, bucket, standing.credible, standing.weight_milli, standing.suspect
+            self._index(
+                reporter_key,
+                (event_time, bucket, standing.credible, standing.weight_milli, standing.suspect),
             )
-            self._index(reporter_key, mark)
-            while len(self.reporters) > shape.max_reporters:
-                self._forget(next(iter(self.reporters)))
-            return standing.weight_milli if reporter_key in self.reporters else 0
-        if standing.credible and not previous.credible:
-            previous.credible = True
+            while len(reporters) > shape.max_reporters:
+                self._forget(next(iter(reporters)))
+            return standing.weight_milli if reporter_key in reporters else 0
+        last_seen, seen_bucket, credible, weight_milli, suspect = previous
+        if standing.credible and not credible:
+            credible = True
             self.credible_reporters += 1
-        if previous.suspect and not standing.suspect:
-            previous.suspect = False
+        if suspect and not standing.suspect:
+            suspect = False
             self.suspect_reporters -= 1
-        added = max(0, standing.weight_milli - previous.weight_milli)
-        previous.weight_milli += added
+        added = max(0, standing.weight_milli - weight_milli)
+        weight_milli += added
         self.weight_milli += added
-        if event_time > previous.last_seen:
-            self._unindex(reporter_key, previous.bucket)
-            previous.last_seen = event_time
-            previous.bucket = bucket
-            self.reporters_by_bucket.setdefault(bucket, set()).add(reporter_key)
-            self.reporters[reporter_key] = self.reporters.pop(reporter_key)
+        if event_time > last_seen:
+            self._unindex(reporter_key, seen_bucket)
+            self._bucket_keys(bucket)[reporter_key] = None
+            del reporters[reporter_key]
+            last_seen, seen_bucket = event_time, bucket
+        reporters[reporter_key] = (last_seen, seen_bucket, credible, weight_milli, suspect)
         return added
 
     def expire(self, shape: WindowShape, watermark: float) -> None:
@@ -184,29 +190,36 @@ class CategoryWindow:
         """Whether :meth:`expire` at ``watermark`` would drop anything (one comparison)."""
         return self.oldest_bucket is not None and self.oldest_bucket < shape.first_bucket(watermark)
 
+    def _bucket_keys(self, bucket: int) -> dict[str, None]:
+        keys = self.reporters_by_bucket.get(bucket)
+        if keys is None:
+            keys = self.reporters_by_bucket[bucket] = {}
+        return keys
+
     def _index(self, key: str, mark: ReporterMark) -> None:
+        _, bucket, credible, weight_milli, suspect = mark
         self.reporters[key] = mark
-        self.reporters_by_bucket.setdefault(mark.bucket, set()).add(key)
-        if mark.credible:
+        self._bucket_keys(bucket)[key] = None
+        if credible:
             self.credible_reporters += 1
-        if mark.suspect:
+        if suspect:
             self.suspect_reporters += 1
-        self.weight_milli += mark.weight_milli
+        self.weight_milli += weight_milli
 
     def _forget(self, key: str, *, unindex: bool = True) -> None:
         """Remove a reporter; the cap drops the first in the dict, the longest unseen."""
-        mark = self.reporters.pop(key)
-        if mark.credible:
+        _, bucket, credible, weight_milli, suspect = self.reporters.pop(key)
+        if credible:
             self.credible_reporters -= 1
-        if mark.suspect:
+        if suspect:
             self.suspect_reporters -= 1
-        self.weight_milli -= mark.weight_milli
+        self.weight_milli -= weight_milli
         if unindex:
-            self._unindex(key, mark.bucket)
+            self._unindex(key, bucket)
 
     def _unindex(self, key: str, bucket: int) -> None:
         keys = self.reporters_by_bucket[bucket]
-        keys.discard(key)
+        del keys[key]
         if not keys:
             del self.reporters_by_bucket[bucket]
 
@@ -227,15 +240,9 @@ class CategoryWindow:
         return self.reports == 0 and not self.reporters
 
     def to_plain(self) -> dict[str, Any]:
-        """The stored form; pairs stay tuples, which orjson writes as arrays."""
-        return {
-            "b": list(self.buckets.items()),
-            "r": [
-                (key, mark.last_seen, mark.bucket, mark.credible, mark.weight_milli, mark.suspect)
-                for key, mark in self.reporters.items()
-            ],
-            "s": list(self.samples),
-        }
+        """The stored form (format 2); orjson writes the reporter dict and its tuples as they
+        are, in last-seen order."""
+        return {"b": list(self.buckets.items()), "r": self.reporters, "s": list(self.samples)}
 
     def encoded(self) -> orjson.Fragment:
         """:meth:`to_plain` as JSON, built again only after the window has changed."""
@@ -245,16 +252,17 @@ class CategoryWindow:
 
     @classmethod
     def from_plain(cls, plain: dict[str, Any]) -> CategoryWindow:
+        """Reads format 2 (reporters as an object) and format 1 (as a list of arrays, whose
+        oldest form had no weight and suspicion)."""
         window = cls()
         window.buckets = {int(bucket): int(count) for bucket, count in plain["b"]}
         window.reports = sum(window.buckets.values())
-        for key, last_seen, bucket, credible, *standing in plain["r"]:
-            weight_milli, suspect = standing or (WEIGHT_UNIT, False)
+        stored = plain["r"]
+        marks = stored.items() if isinstance(stored, dict) else _format_1_marks(stored)
+        for key, (last_seen, bucket, credible, weight_milli, suspect) in marks:
             window._index(
                 key,
-                ReporterMark(
-                    float(last_seen), int(bucket), bool(credible), int(weight_milli), bool(suspect)
-                ),
+                (float(last_seen), int(bucket), bool(credible), int(weight_milli), bool(suspect)),
             )
         window.samples.extend((int(bucket), str(report_id)) for bucket, report_id in plain["s"])
         window.oldest_bucket = min(
@@ -262,3 +270,11 @@ class CategoryWindow:
             default=None,
         )
         return window
+
+
+def _format_1_marks(stored: list[list[Any]]) -> Iterator[tuple[str, list[Any]]]:
+    """Format 1's ``[key, last_seen, bucket, credible, weight_milli?, suspect?]`` as format 2's
+    ``(key, [last_seen, bucket, credible, weight_milli, suspect])``."""
+    for key, last_seen, bucket, credible, *standing in stored:
+        weight_milli, suspect = standing or (WEIGHT_UNIT, False)
+        yield key, [last_seen, bucket, credible, weight_milli, suspect]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 from typing import Any
 
@@ -174,7 +175,8 @@ def test_window_reporter_seen_again_out_of_order_keeps_the_newest_time() -> None
     window = CategoryWindow()
     add(window, 1200.0, "a")
     add(window, 1190.0, "a")
-    assert window.reporters["a"].last_seen == 1200.0
+    last_seen, *_ = window.reporters["a"]
+    assert last_seen == 1200.0
 
 
 def test_window_expire_drops_a_reporter_whose_late_report_left_the_window() -> None:
@@ -240,7 +242,9 @@ def test_window_reporters_never_exceed_the_cap_and_counts_stay_consistent(
         watermark = max(watermark, clock)
         window.expire(shape, watermark)
         assert len(window.reporters) <= cap
-        assert window.credible_reporters == sum(m.credible for m in window.reporters.values())
+        assert window.credible_reporters == sum(
+            credible for _, _, credible, _, _ in window.reporters.values()
+        )
         assert window.reports == sum(window.buckets.values())
         assert min(window.buckets, default=shape.first_bucket(watermark)) >= shape.first_bucket(
             watermark
@@ -251,17 +255,23 @@ def test_window_reporters_never_exceed_the_cap_and_counts_stay_consistent(
 # --- CategoryWindow: plain round trip ----------------------------------------------------
 
 
+def filled_window(adds: list[tuple[float, int, bool]], expire_steps: int) -> CategoryWindow:
+    """A window after ``adds`` (weights differ by reporter), expired ``expire_steps`` s on."""
+    window = CategoryWindow()
+    clock = 5_000.0
+    for step, reporter, credible in adds:
+        clock += step
+        add(window, clock, f"u{reporter}", credible=credible, weight_milli=1000 + reporter)
+    window.expire(SHAPE, clock + expire_steps)
+    return window
+
+
 @settings(max_examples=300, deadline=None)
 @given(adds=_ADDS, expire_steps=st.integers(min_value=0, max_value=400))
 def test_window_to_plain_from_plain_round_trips(
     adds: list[tuple[float, int, bool]], expire_steps: int
 ) -> None:
-    window = CategoryWindow()
-    clock = 5_000.0
-    for step, reporter, credible in adds:
-        clock += step
-        add(window, clock, f"u{reporter}", credible=credible)
-    window.expire(SHAPE, clock + expire_steps)
+    window = filled_window(adds, expire_steps)
 
     restored = CategoryWindow.from_plain(orjson.loads(orjson.dumps(window.to_plain())))
 
@@ -272,6 +282,43 @@ def test_window_to_plain_from_plain_round_trips(
     assert restored.credible_reporters == window.credible_reporters
     assert restored.samples.maxlen == MAX_SAMPLE_REPORT_IDS
     assert restored.to_plain() == window.to_plain()
+
+
+@settings(max_examples=300, deadline=None)
+@given(adds=_ADDS, expire_steps=st.integers(min_value=0, max_value=400))
+def test_window_stored_in_format_1_loads_as_the_same_window(
+    adds: list[tuple[float, int, bool]], expire_steps: int
+) -> None:
+    window = filled_window(adds, expire_steps)
+    format_1 = {
+        **window.to_plain(),
+        "r": [[key, *mark] for key, mark in window.reporters.items()],
+    }
+
+    restored = CategoryWindow.from_plain(orjson.loads(orjson.dumps(format_1)))
+
+    assert restored == window
+    assert list(restored.reporters) == list(window.reporters)
+    assert restored.oldest_bucket == window.oldest_bucket
+
+
+def test_window_oldest_format_1_reporters_weigh_one_and_are_not_suspect() -> None:
+    plain = {"b": [[100, 1]], "r": [["a", 1000.0, 100, True]], "s": [[100, "r-1"]]}
+    window = CategoryWindow.from_plain(plain)
+    assert window.reporters == {"a": (1000.0, 100, True, WEIGHT_UNIT, False)}
+    assert window.weight_milli == WEIGHT_UNIT
+    assert window.credible_reporters == 1
+
+
+def test_window_reporters_are_left_alone_by_the_garbage_collector() -> None:
+    """Full collections walk every tracked object; a window's reporters must not be among them."""
+    window = CategoryWindow()
+    for index in range(1_000):
+        add(window, 1000.0 + index / 10, f"u{index}", credible=index % 3 == 0)
+    add(window, 1200.0, "u5", weight_milli=2 * WEIGHT_UNIT)
+    gc.collect()
+    assert not any(gc.is_tracked(mark) for mark in window.reporters.values())
+    assert not any(gc.is_tracked(keys) for keys in window.reporters_by_bucket.values())
 
 
 def test_window_empty_window_is_empty() -> None:
@@ -324,13 +371,15 @@ def test_window_expire_with_nothing_old_leaves_the_window_and_its_encoding_alone
 
 
 def stored_layout(window: CategoryWindow) -> dict[str, Any]:
-    """Format 1 of a stored window, spelled out field by field."""
+    """Format 2 of a stored window, spelled out field by field."""
     return {
         "b": [[bucket, count] for bucket, count in window.buckets.items()],
-        "r": [
-            [key, mark.last_seen, mark.bucket, mark.credible, mark.weight_milli, mark.suspect]
-            for key, mark in window.reporters.items()
-        ],
+        "r": {
+            key: [last_seen, bucket, credible, weight_milli, suspect]
+            for key, (last_seen, bucket, credible, weight_milli, suspect) in (
+                window.reporters.items()
+            )
+        },
         "s": [[bucket, report_id] for bucket, report_id in window.samples],
     }
 
