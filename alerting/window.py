@@ -42,7 +42,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -76,9 +76,8 @@ WEIGHT_UNIT = 1000
 """Weights are kept in thousandths of a reporter."""
 
 
-@dataclass(frozen=True, slots=True)
-class ReporterStanding:
-    """What one report says about its reporter."""
+class ReporterStanding(NamedTuple):
+    """What one report says about its reporter (a named tuple: one is built per report)."""
 
     credible: bool
     weight_milli: int
