@@ -22,11 +22,19 @@ by dropping the longest-unseen reporter, so a flood cannot grow memory without
 bound (above the cap, the distinct count is a lower bound: still far past any
 threshold).
 
-Two things make the per-report cost independent of the window's size when
+Three things make the per-report cost independent of the window's size when
 nothing leaves it: the window remembers its oldest bucket, so expiry is one
-comparison until a bucket actually leaves, and it keeps its encoded form until
-it changes, so a broadcast whose other categories are untouched re-encodes only
-the window that moved.
+comparison until a bucket actually leaves; it keeps its encoded form until it
+changes, so a broadcast whose other categories are untouched re-encodes only
+the window that moved; and it keeps each bucket's encoded reporters until that
+bucket changes, so a window that moved re-encodes only the reporters of the
+buckets that did (mostly the newest), not all of its reporters. A state is
+written after every batch, and re-encoding every reporter of a busy window each
+time was about a third of the worker's CPU.
+
+Stored, the reporters are one JSON object grouped by bucket; each reporter's
+*arrival* number (its place in the last-seen order) lets a restored window
+rebuild the very order the cap drops by.
 
 Each reporter carries a trust weight in thousandths (integers, so the running
 sums are exact and a state restored from the changelog sums to the very same
@@ -46,7 +54,6 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from alerting.encoding import stored_json
 from models.escalation import MAX_SAMPLE_REPORT_IDS
 
 
@@ -84,9 +91,10 @@ class ReporterStanding(NamedTuple):
     suspect: bool
 
 
-ReporterMark = tuple[float, int, bool, int, bool]
+ReporterMark = tuple[float, int, bool, int, bool, int]
 """A reporter's newest report in the window: ``(last_seen, bucket, credible, weight_milli,
-suspect)``.
+suspect, arrival)``; ``arrival`` numbers the reporters in the order they were last added
+or moved to the end of the window's last-seen order.
 
 A plain tuple of atoms, replaced whole on every change, rather than a mutable object:
 the collector untracks such a tuple after its first collection, so a full collection
@@ -102,15 +110,18 @@ class CategoryWindow:
 
     Each reporter is indexed under the bucket of its *newest* report, so expiring
     a bucket removes exactly the reporters whose last report left the window, even
-    when reports arrived out of order. The index keeps each bucket's keys in a dict
-    of ``None`` (an ordered set): a dict of strings is never tracked by the
-    collector, a set always is.
+    when reports arrived out of order. The index holds the very marks of
+    ``reporters``, by bucket: a bucket's stored form is its dict, written by orjson
+    as it is.
     """
 
     buckets: dict[int, int] = field(default_factory=dict)
     reports: int = 0
     reporters: dict[str, ReporterMark] = field(default_factory=dict)
-    reporters_by_bucket: dict[int, dict[str, None]] = field(default_factory=dict)
+    """In arrival order."""
+    reporters_by_bucket: dict[int, dict[str, ReporterMark]] = field(default_factory=dict)
+    """The same marks by the bucket of each reporter's newest report, in arrival order."""
+    next_arrival: int = 0
     credible_reporters: int = 0
     weight_milli: int = 0
     suspect_reporters: int = 0
@@ -119,8 +130,12 @@ class CategoryWindow:
     )
     oldest_bucket: int | None = field(default=None, init=False, compare=False, repr=False)
     """No bucket, reporter or sample is older than this (None: the window holds none)."""
-    _encoded: orjson.Fragment | None = field(default=None, init=False, compare=False, repr=False)
-    """The JSON of :meth:`to_plain` while nothing has changed since it was built."""
+    _encoded: bytes | None = field(default=None, init=False, compare=False, repr=False)
+    """The stored JSON while nothing has changed since it was built."""
+    _bucket_json: dict[int, bytes] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    """Each bucket's reporters as JSON object members, while the bucket is unchanged."""
 
     def add(
         self,
@@ -143,12 +158,19 @@ class CategoryWindow:
         if previous is None:
             self._index(
                 reporter_key,
-                (event_time, bucket, standing.credible, standing.weight_milli, standing.suspect),
+                (
+                    event_time,
+                    bucket,
+                    standing.credible,
+                    standing.weight_milli,
+                    standing.suspect,
+                    self._arrival(),
+                ),
             )
             while len(reporters) > shape.max_reporters:
                 self._forget(next(iter(reporters)))
             return standing.weight_milli if reporter_key in reporters else 0
-        last_seen, seen_bucket, credible, weight_milli, suspect = previous
+        last_seen, seen_bucket, credible, weight_milli, suspect, arrival = previous
         if standing.credible and not credible:
             credible = True
             self.credible_reporters += 1
@@ -160,10 +182,12 @@ class CategoryWindow:
         self.weight_milli += added
         if event_time > last_seen:
             self._unindex(reporter_key, seen_bucket)
-            self._bucket_keys(bucket)[reporter_key] = None
             del reporters[reporter_key]
-            last_seen, seen_bucket = event_time, bucket
-        reporters[reporter_key] = (last_seen, seen_bucket, credible, weight_milli, suspect)
+            last_seen, seen_bucket, arrival = event_time, bucket, self._arrival()
+        mark = (last_seen, seen_bucket, credible, weight_milli, suspect, arrival)
+        if mark != previous:
+            reporters[reporter_key] = mark
+            self._bucket_marks(seen_bucket)[reporter_key] = mark
         return added
 
     def expire(self, shape: WindowShape, watermark: float) -> None:
@@ -175,6 +199,7 @@ class CategoryWindow:
         for bucket in [b for b in self.buckets if b < first]:
             self.reports -= self.buckets.pop(bucket)
         for bucket in [b for b in self.reporters_by_bucket if b < first]:
+            self._bucket_json.pop(bucket, None)
             for key in self.reporters_by_bucket.pop(bucket):
                 self._forget(key, unindex=False)
         kept = [sample for sample in self.samples if sample[0] >= first]
@@ -189,16 +214,23 @@ class CategoryWindow:
         """Whether :meth:`expire` at ``watermark`` would drop anything (one comparison)."""
         return self.oldest_bucket is not None and self.oldest_bucket < shape.first_bucket(watermark)
 
-    def _bucket_keys(self, bucket: int) -> dict[str, None]:
-        keys = self.reporters_by_bucket.get(bucket)
-        if keys is None:
-            keys = self.reporters_by_bucket[bucket] = {}
-        return keys
+    def _arrival(self) -> int:
+        arrival = self.next_arrival
+        self.next_arrival = arrival + 1
+        return arrival
+
+    def _bucket_marks(self, bucket: int) -> dict[str, ReporterMark]:
+        """The bucket's reporters, about to change: its encoded members are dropped."""
+        self._bucket_json.pop(bucket, None)
+        marks = self.reporters_by_bucket.get(bucket)
+        if marks is None:
+            marks = self.reporters_by_bucket[bucket] = {}
+        return marks
 
     def _index(self, key: str, mark: ReporterMark) -> None:
-        _, bucket, credible, weight_milli, suspect = mark
+        _, bucket, credible, weight_milli, suspect, _ = mark
         self.reporters[key] = mark
-        self._bucket_keys(bucket)[key] = None
+        self._bucket_marks(bucket)[key] = mark
         if credible:
             self.credible_reporters += 1
         if suspect:
@@ -207,7 +239,7 @@ class CategoryWindow:
 
     def _forget(self, key: str, *, unindex: bool = True) -> None:
         """Remove a reporter; the cap drops the first in the dict, the longest unseen."""
-        _, bucket, credible, weight_milli, suspect = self.reporters.pop(key)
+        _, bucket, credible, weight_milli, suspect, _ = self.reporters.pop(key)
         if credible:
             self.credible_reporters -= 1
         if suspect:
@@ -217,9 +249,10 @@ class CategoryWindow:
             self._unindex(key, bucket)
 
     def _unindex(self, key: str, bucket: int) -> None:
-        keys = self.reporters_by_bucket[bucket]
-        del keys[key]
-        if not keys:
+        self._bucket_json.pop(bucket, None)
+        marks = self.reporters_by_bucket[bucket]
+        del marks[key]
+        if not marks:
             del self.reporters_by_bucket[bucket]
 
     @property
@@ -238,30 +271,57 @@ class CategoryWindow:
     def is_empty(self) -> bool:
         return self.reports == 0 and not self.reporters
 
-    def to_plain(self) -> dict[str, Any]:
-        """The stored form (format 2); orjson writes the reporter dict and its tuples as they
-        are, in last-seen order."""
-        return {"b": list(self.buckets.items()), "r": self.reporters, "s": list(self.samples)}
+    def encoded(self) -> bytes:
+        """The stored form (format 2) as JSON, built again only after the window has changed.
 
-    def encoded(self) -> orjson.Fragment:
-        """:meth:`to_plain` as JSON, built again only after the window has changed."""
+        ``{"b": [[bucket, reports], ...], "r": {key: [last_seen, bucket, credible,
+        weight_milli, suspect, arrival], ...}, "s": [[bucket, report_id], ...], "a":
+        next_arrival}``, the reporters ordered by bucket, then arrival.
+
+        The reporters are the members each bucket keeps encoded; one join puts them
+        and orjson's encodings of the rest together, so each is copied once, into an
+        object of its own size (kept: see :mod:`alerting.encoding`).
+        """
         if self._encoded is None:
-            self._encoded = orjson.Fragment(stored_json(self.to_plain()))
+            parts = [b'{"b":', orjson.dumps(list(self.buckets.items())), b',"r":{']
+            bucket_json = self._bucket_json
+            for bucket in sorted(self.reporters_by_bucket):
+                members = bucket_json.get(bucket)
+                if members is None:
+                    members = orjson.dumps(self.reporters_by_bucket[bucket])[1:-1]
+                    bucket_json[bucket] = members
+                parts += (members, b",")
+            if self.reporters_by_bucket:
+                parts.pop()
+            parts += (b'},"s":', orjson.dumps(list(self.samples)), b',"a":%d}' % self.next_arrival)
+            self._encoded = b"".join(parts)
         return self._encoded
 
     @classmethod
     def from_plain(cls, plain: dict[str, Any]) -> CategoryWindow:
-        """Reads format 2 (reporters as an object) and format 1 (as a list of arrays, whose
+        """Reads format 2 and format 1 (reporters as a list of arrays in last-seen order, whose
         oldest form had no weight and suspicion)."""
         window = cls()
         window.buckets = {int(bucket): int(count) for bucket, count in plain["b"]}
         window.reports = sum(window.buckets.values())
         stored = plain["r"]
-        marks = stored.items() if isinstance(stored, dict) else _format_1_marks(stored)
-        for key, (last_seen, bucket, credible, weight_milli, suspect) in marks:
+        if isinstance(stored, dict):
+            marks = sorted(stored.items(), key=_arrival_of)
+            window.next_arrival = int(plain["a"])
+        else:
+            marks = list(_format_1_marks(stored))
+            window.next_arrival = len(marks)
+        for key, (last_seen, bucket, credible, weight_milli, suspect, arrival) in marks:
             window._index(
                 key,
-                (float(last_seen), int(bucket), bool(credible), int(weight_milli), bool(suspect)),
+                (
+                    float(last_seen),
+                    int(bucket),
+                    bool(credible),
+                    int(weight_milli),
+                    bool(suspect),
+                    int(arrival),
+                ),
             )
         window.samples.extend((int(bucket), str(report_id)) for bucket, report_id in plain["s"])
         window.oldest_bucket = min(
@@ -271,9 +331,14 @@ class CategoryWindow:
         return window
 
 
+def _arrival_of(stored: tuple[str, list[Any]]) -> int:
+    return int(stored[1][5])
+
+
 def _format_1_marks(stored: list[list[Any]]) -> Iterator[tuple[str, list[Any]]]:
     """Format 1's ``[key, last_seen, bucket, credible, weight_milli?, suspect?]`` as format 2's
-    ``(key, [last_seen, bucket, credible, weight_milli, suspect])``."""
-    for key, last_seen, bucket, credible, *standing in stored:
+    ``(key, [last_seen, bucket, credible, weight_milli, suspect, arrival])``: its list is in
+    arrival order."""
+    for arrival, (key, last_seen, bucket, credible, *standing) in enumerate(stored):
         weight_milli, suspect = standing or (WEIGHT_UNIT, False)
-        yield key, [last_seen, bucket, credible, weight_milli, suspect]
+        yield key, [last_seen, bucket, credible, weight_milli, suspect, arrival]

@@ -243,7 +243,7 @@ def test_window_reporters_never_exceed_the_cap_and_counts_stay_consistent(
         window.expire(shape, watermark)
         assert len(window.reporters) <= cap
         assert window.credible_reporters == sum(
-            credible for _, _, credible, _, _ in window.reporters.values()
+            credible for _, _, credible, _, _, _ in window.reporters.values()
         )
         assert window.reports == sum(window.buckets.values())
         assert min(window.buckets, default=shape.first_bucket(watermark)) >= shape.first_bucket(
@@ -252,7 +252,16 @@ def test_window_reporters_never_exceed_the_cap_and_counts_stay_consistent(
         assert len(window.sample_report_ids) <= MAX_SAMPLE_REPORT_IDS
 
 
-# --- CategoryWindow: plain round trip ----------------------------------------------------
+# --- CategoryWindow: stored round trip ---------------------------------------------------
+
+
+def stored(window: CategoryWindow) -> Any:
+    """The window's stored JSON, parsed."""
+    return orjson.loads(window.encoded())
+
+
+def in_arrival_order(window: CategoryWindow) -> list[str]:
+    return sorted(window.reporters, key=lambda key: window.reporters[key][5])
 
 
 def filled_window(adds: list[tuple[float, int, bool]], expire_steps: int) -> CategoryWindow:
@@ -268,12 +277,12 @@ def filled_window(adds: list[tuple[float, int, bool]], expire_steps: int) -> Cat
 
 @settings(max_examples=300, deadline=None)
 @given(adds=_ADDS, expire_steps=st.integers(min_value=0, max_value=400))
-def test_window_to_plain_from_plain_round_trips(
+def test_window_stored_and_restored_is_the_same_window(
     adds: list[tuple[float, int, bool]], expire_steps: int
 ) -> None:
     window = filled_window(adds, expire_steps)
 
-    restored = CategoryWindow.from_plain(orjson.loads(orjson.dumps(window.to_plain())))
+    restored = CategoryWindow.from_plain(stored(window))
 
     assert restored == window
     assert list(restored.reporters) == list(window.reporters)  # last-seen order kept
@@ -281,7 +290,7 @@ def test_window_to_plain_from_plain_round_trips(
     assert restored.distinct_reporters == window.distinct_reporters
     assert restored.credible_reporters == window.credible_reporters
     assert restored.samples.maxlen == MAX_SAMPLE_REPORT_IDS
-    assert restored.to_plain() == window.to_plain()
+    assert restored.encoded() == window.encoded()
 
 
 @settings(max_examples=300, deadline=None)
@@ -291,21 +300,38 @@ def test_window_stored_in_format_1_loads_as_the_same_window(
 ) -> None:
     window = filled_window(adds, expire_steps)
     format_1 = {
-        **window.to_plain(),
-        "r": [[key, *mark] for key, mark in window.reporters.items()],
+        "b": list(window.buckets.items()),
+        "r": [[key, *mark[:5]] for key, mark in window.reporters.items()],
+        "s": list(window.samples),
     }
 
     restored = CategoryWindow.from_plain(orjson.loads(orjson.dumps(format_1)))
 
-    assert restored == window
-    assert list(restored.reporters) == list(window.reporters)
+    assert [(key, mark[:5]) for key, mark in restored.reporters.items()] == [
+        (key, mark[:5]) for key, mark in window.reporters.items()
+    ]
+    assert in_arrival_order(restored) == list(restored.reporters)
+    assert {bucket: list(keys) for bucket, keys in restored.reporters_by_bucket.items()} == {
+        bucket: list(keys) for bucket, keys in window.reporters_by_bucket.items()
+    }
+    assert restored.next_arrival == window.distinct_reporters
+    assert (restored.reports, restored.buckets, restored.samples) == (
+        window.reports,
+        window.buckets,
+        window.samples,
+    )
+    assert (restored.credible_reporters, restored.weight_milli, restored.suspect_reporters) == (
+        window.credible_reporters,
+        window.weight_milli,
+        window.suspect_reporters,
+    )
     assert restored.oldest_bucket == window.oldest_bucket
 
 
 def test_window_oldest_format_1_reporters_weigh_one_and_are_not_suspect() -> None:
     plain = {"b": [[100, 1]], "r": [["a", 1000.0, 100, True]], "s": [[100, "r-1"]]}
     window = CategoryWindow.from_plain(plain)
-    assert window.reporters == {"a": (1000.0, 100, True, WEIGHT_UNIT, False)}
+    assert window.reporters == {"a": (1000.0, 100, True, WEIGHT_UNIT, False, 0)}
     assert window.weight_milli == WEIGHT_UNIT
     assert window.credible_reporters == 1
 
@@ -371,16 +397,21 @@ def test_window_expire_with_nothing_old_leaves_the_window_and_its_encoding_alone
 
 
 def stored_layout(window: CategoryWindow) -> dict[str, Any]:
-    """Format 2 of a stored window, spelled out field by field."""
+    """Format 2 of a stored window, spelled out field by field: reporters by bucket, then
+    arrival."""
+    by_bucket_then_arrival = sorted(
+        window.reporters.items(), key=lambda entry: (entry[1][1], entry[1][5])
+    )
     return {
         "b": [[bucket, count] for bucket, count in window.buckets.items()],
         "r": {
-            key: [last_seen, bucket, credible, weight_milli, suspect]
-            for key, (last_seen, bucket, credible, weight_milli, suspect) in (
-                window.reporters.items()
+            key: [last_seen, bucket, credible, weight_milli, suspect, arrival]
+            for key, (last_seen, bucket, credible, weight_milli, suspect, arrival) in (
+                by_bucket_then_arrival
             )
         },
         "s": [[bucket, report_id] for bucket, report_id in window.samples],
+        "a": window.next_arrival,
     }
 
 
@@ -394,20 +425,87 @@ def test_window_cached_encoding_always_equals_encoding_afresh(
     for step, reporter, credible in adds:
         clock += step
         add(window, clock, f"u{reporter}", credible=credible, weight_milli=1000 + reporter)
-        assert orjson.dumps(window.encoded()) == orjson.dumps(stored_layout(window))
+        assert window.encoded() == orjson.dumps(stored_layout(window))
         window.expire(SHAPE, clock + expire_steps)
-        assert orjson.dumps(window.encoded()) == orjson.dumps(stored_layout(window))
-    restored = CategoryWindow.from_plain(orjson.loads(orjson.dumps(window.encoded())))
+        assert window.encoded() == orjson.dumps(stored_layout(window))
+    restored = CategoryWindow.from_plain(stored(window))
     assert restored.oldest_bucket == window.oldest_bucket
 
 
 def test_window_cached_encoding_is_rebuilt_after_a_report_and_after_expiry() -> None:
     window = CategoryWindow()
     add(window, at(12, 0, 7), "a")
-    before = orjson.dumps(window.encoded())
+    before = window.encoded()
     add(window, at(12, 0, 8), "b")
-    after_add = orjson.dumps(window.encoded())
+    after_add = window.encoded()
     assert after_add != before
     window.expire(SHAPE, at(12, 5, 3))
-    assert orjson.dumps(window.encoded()) == orjson.dumps(window.to_plain())
-    assert orjson.dumps(window.encoded()) != after_add
+    assert window.encoded() == orjson.dumps(stored_layout(window))
+    assert window.encoded() != after_add
+
+
+def test_window_bucket_emptied_by_a_tick_and_filled_again_is_encoded_afresh() -> None:
+    """A tick expires a quiet broadcast's windows up to the wall clock, past its watermark."""
+    window = CategoryWindow()
+    add(window, at(12, 0, 7), "a")
+    window.encoded()
+    window.expire(SHAPE, at(12, 30, 0))
+    assert not window._bucket_json, "no encoding kept for a bucket that has left"
+    add(window, at(12, 0, 8), "b")
+    assert window.encoded() == orjson.dumps(stored_layout(window))
+    assert list(stored(window)["r"]) == ["b"]
+
+
+_CHANGES = st.lists(
+    st.tuples(
+        st.floats(min_value=-20.0, max_value=40.0, allow_nan=False),  # time step
+        st.integers(min_value=0, max_value=40),  # reporter
+        st.booleans(),  # credible
+        st.integers(min_value=0, max_value=3),  # weight, whole reporters
+        st.booleans(),  # suspect
+        st.booleans(),  # encode now
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(changes=_CHANGES, cap=st.integers(min_value=1, max_value=30))
+def test_window_encoding_kept_per_bucket_always_equals_encoding_afresh(
+    changes: list[tuple[float, int, bool, int, bool, bool]], cap: int
+) -> None:
+    """New, returning (moved), upgraded and capped reporters and expiry, encoded at any time."""
+    shape = WindowShape(300, 10, 60, max_reporters=cap)
+    window = CategoryWindow()
+    clock = watermark = 1_000_000.0
+    for step, reporter, credible, weight, suspect, encode_now in changes:
+        clock += step
+        watermark = max(watermark, clock)
+        add(
+            window,
+            clock,
+            f"u{reporter}",
+            credible=credible,
+            weight_milli=weight * WEIGHT_UNIT,
+            suspect=suspect,
+            shape=shape,
+        )
+        window.expire(shape, watermark)
+        assert in_arrival_order(window) == list(window.reporters)
+        assert {
+            key: mark
+            for marks in window.reporters_by_bucket.values()
+            for key, mark in marks.items()
+        } == window.reporters
+        assert all(
+            list(marks) == sorted(marks, key=lambda key: marks[key][5])
+            and {mark[1] for mark in marks.values()} == {bucket}
+            for bucket, marks in window.reporters_by_bucket.items()
+        )
+        assert window._bucket_json.keys() <= window.reporters_by_bucket.keys(), "kept for nothing"
+        if encode_now:
+            assert window.encoded() == orjson.dumps(stored_layout(window))
+    assert window.encoded() == orjson.dumps(stored_layout(window))
+    restored = CategoryWindow.from_plain(stored(window))
+    assert restored == window
+    assert list(restored.reporters) == list(window.reporters)
