@@ -46,7 +46,6 @@ it stops being suspect once one of its reports is not.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain
@@ -125,9 +124,10 @@ class CategoryWindow:
     credible_reporters: int = 0
     weight_milli: int = 0
     suspect_reporters: int = 0
-    samples: deque[tuple[int, str]] = field(
-        default_factory=lambda: deque(maxlen=MAX_SAMPLE_REPORT_IDS)
-    )
+    samples: list[tuple[int, str]] = field(default_factory=list)
+    """The newest report ids, at most ``MAX_SAMPLE_REPORT_IDS``, with their buckets. A list
+    rather than a deque with a maximum length: a deque allocates a block of 64 slots, about
+    650 bytes more per window, which is most of the memory a one-report broadcast takes."""
     oldest_bucket: int | None = field(default=None, init=False, compare=False, repr=False)
     """No bucket, reporter or sample is older than this (None: the window holds none)."""
     _encoded: bytes | None = field(default=None, init=False, compare=False, repr=False)
@@ -152,7 +152,10 @@ class CategoryWindow:
             self.oldest_bucket = bucket
         self.buckets[bucket] = self.buckets.get(bucket, 0) + 1
         self.reports += 1
-        self.samples.append((bucket, report_id))
+        samples = self.samples
+        samples.append((bucket, report_id))
+        if len(samples) > MAX_SAMPLE_REPORT_IDS:
+            del samples[0]
         reporters = self.reporters
         previous = reporters.get(reporter_key)
         if previous is None:
@@ -202,11 +205,9 @@ class CategoryWindow:
             self._bucket_json.pop(bucket, None)
             for key in self.reporters_by_bucket.pop(bucket):
                 self._forget(key, unindex=False)
-        kept = [sample for sample in self.samples if sample[0] >= first]
-        self.samples.clear()
-        self.samples.extend(kept)
+        self.samples = [sample for sample in self.samples if sample[0] >= first]
         self.oldest_bucket = min(
-            chain(self.buckets, self.reporters_by_bucket, (bucket for bucket, _ in kept)),
+            chain(self.buckets, self.reporters_by_bucket, (bucket for bucket, _ in self.samples)),
             default=None,
         )
 
@@ -293,7 +294,7 @@ class CategoryWindow:
                 parts += (members, b",")
             if self.reporters_by_bucket:
                 parts.pop()
-            parts += (b'},"s":', orjson.dumps(list(self.samples)), b',"a":%d}' % self.next_arrival)
+            parts += (b'},"s":', orjson.dumps(self.samples), b',"a":%d}' % self.next_arrival)
             self._encoded = b"".join(parts)
         return self._encoded
 
@@ -323,7 +324,9 @@ class CategoryWindow:
                     int(arrival),
                 ),
             )
-        window.samples.extend((int(bucket), str(report_id)) for bucket, report_id in plain["s"])
+        window.samples = [(int(bucket), str(report_id)) for bucket, report_id in plain["s"]][
+            -MAX_SAMPLE_REPORT_IDS:
+        ]
         window.oldest_bucket = min(
             chain(window.buckets, window.reporters_by_bucket, (b for b, _ in window.samples)),
             default=None,

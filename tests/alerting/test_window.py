@@ -289,7 +289,7 @@ def test_window_stored_and_restored_is_the_same_window(
     assert restored.reports == window.reports
     assert restored.distinct_reporters == window.distinct_reporters
     assert restored.credible_reporters == window.credible_reporters
-    assert restored.samples.maxlen == MAX_SAMPLE_REPORT_IDS
+    assert len(restored.samples) <= MAX_SAMPLE_REPORT_IDS
     assert restored.encoded() == window.encoded()
 
 
@@ -326,6 +326,12 @@ def test_window_stored_in_format_1_loads_as_the_same_window(
         window.suspect_reporters,
     )
     assert restored.oldest_bucket == window.oldest_bucket
+
+
+def test_window_restored_from_more_samples_than_it_keeps_keeps_the_newest() -> None:
+    plain = {"b": [[100, 30]], "r": {}, "s": [[100, f"r-{n}"] for n in range(30)], "a": 0}
+    window = CategoryWindow.from_plain(plain)
+    assert window.sample_report_ids == [f"r-{n}" for n in range(30)][-MAX_SAMPLE_REPORT_IDS:]
 
 
 def test_window_oldest_format_1_reporters_weigh_one_and_are_not_suspect() -> None:
