@@ -24,7 +24,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from alerting.policy import Policy
 from alerting.stats import poisson_upper_tail
@@ -38,14 +38,16 @@ class Signal(IntEnum):
     FIRE = 2
 
 
-@dataclass(frozen=True, slots=True)
-class CategoryView:
+class CategoryView(NamedTuple):
     """What a detector may look at: one category's window on one broadcast.
 
     ``weighted_reporters`` is the trust-weighted distinct count (suspect
     reporters weigh nothing); None means every reporter weighs 1.
     ``base_rate`` is the learned rate (None: the policy's prior).
     ``ramp_statistic`` is the broadcast's CUSUM (:mod:`alerting.ramp`).
+
+    A named tuple rather than a frozen dataclass: one is built for every report,
+    and a frozen dataclass pays an ``object.__setattr__`` call per field.
     """
 
     category: Category
@@ -87,9 +89,11 @@ class Verdict:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Assessment:
-    """An active signal (``FIRE`` or ``SUSTAIN``) and what an incident it drives would be."""
+class Assessment(NamedTuple):
+    """An active signal (``FIRE`` or ``SUSTAIN``) and what an incident it drives would be.
+
+    A named tuple, cheap to build: detectors assess after every report.
+    """
 
     signal: Signal
     severity: Severity

@@ -87,14 +87,6 @@ def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-@dataclass(slots=True)
-class _Track:
-    """One incident track of a broadcast: its open incidents and last key times."""
-
-    incidents: dict[Category, Incident]
-    last_key_ms: dict[Category, int]
-
-
 class DetectionEngine:
     """``watchlist`` is replaced by the shell when the watchlist file changes."""
 
@@ -122,15 +114,18 @@ class DetectionEngine:
         report: ReportEvent,
         decided_at: float | None = None,
         learner: BaseRateLearner | None = None,
+        event_time: float | None = None,
     ) -> Observation:
         """Count ``report`` into ``state`` (mutated in place) and decide.
 
         ``decided_at`` stamps ``detected_at``: wall-clock time live, and left None in
         replay, where the report's event time is the time of the decision.
         ``learner`` supplies learned base rates and learns from the report; without
-        one the policy's priors are used.
+        one the policy's priors are used. ``event_time`` is ``report.event_time``
+        when the caller has it already (it costs about half a microsecond).
         """
-        event_time = report.event_time
+        if event_time is None:
+            event_time = report.event_time
         shape = self.shape
         bucket = shape.bucket_of(event_time)
         previous_watermark = state.watermark
@@ -216,8 +211,8 @@ class DetectionEngine:
     def _tick_in_full(self, state: BroadcastState, now: float) -> TickResult:
         """Every step of a tick: resolve quiet incidents, expire and drop windows."""
         result = TickResult()
-        for track in (self._abuse(state), self._coordination(state)):
-            for incident in list(track.incidents.values()):
+        for incidents in (state.incidents, state.coordination):
+            for incident in list(incidents.values()):
                 if resolve_due(
                     incident, now, self.policy.lifecycle, self.shape.allowed_lateness_seconds
                 ):
@@ -225,7 +220,7 @@ class DetectionEngine:
                     result.escalations.append(
                         self._resolve(
                             state,
-                            track,
+                            incidents,
                             incident,
                             Verdict(
                                 rule="quiet_period",
@@ -255,13 +250,13 @@ class DetectionEngine:
     def _resolve(
         self,
         state: BroadcastState,
-        track: _Track,
+        incidents: dict[Category, Incident],
         incident: Incident,
         why: Verdict,
         at: float,
     ) -> Escalation:
         close_incident(incident, at)
-        del track.incidents[incident.category]
+        del incidents[incident.category]
         window = state.windows.get(incident.category, CategoryWindow())
         return self._escalation(state, incident, EventAction.RESOLVE, window, [why], at)
 
@@ -358,14 +353,6 @@ class DetectionEngine:
             ramp_statistic=ramp.statistic if ramp is not None else 0.0,
         )
 
-    @staticmethod
-    def _abuse(state: BroadcastState) -> _Track:
-        return _Track(state.incidents, state.last_incident_key_ms)
-
-    @staticmethod
-    def _coordination(state: BroadcastState) -> _Track:
-        return _Track(state.coordination, state.last_coordination_key_ms)
-
     def _decide(
         self,
         state: BroadcastState,
@@ -376,15 +363,29 @@ class DetectionEngine:
         moment: float,
     ) -> list[Escalation]:
         odds = ViewOdds(self._view(state, category, window, rate), self.policy)
-        abuse = self._abuse(state)
-        sent = self._advance(state, abuse, odds, window, self.detectors, event_time, moment)
-        coordination = self._coordination(state)
+        sent = self._advance(
+            state,
+            state.incidents,
+            state.last_incident_key_ms,
+            odds,
+            window,
+            self.detectors,
+            event_time,
+            moment,
+        )
         if category not in state.incidents:
             sent += self._advance(
-                state, coordination, odds, window, self.coordination_detectors, event_time, moment
+                state,
+                state.coordination,
+                state.last_coordination_key_ms,
+                odds,
+                window,
+                self.coordination_detectors,
+                event_time,
+                moment,
             )
             return sent
-        superseded = coordination.incidents.get(category)
+        superseded = state.coordination.get(category)
         if superseded is not None:
             why = Verdict(
                 rule="abuse_incident_wins",
@@ -393,13 +394,14 @@ class DetectionEngine:
                 escalation_class=superseded.escalation_class,
                 reason=f"superseded by abuse incident {state.incidents[category].dedup_key}",
             )
-            sent.append(self._resolve(state, coordination, superseded, why, moment))
+            sent.append(self._resolve(state, state.coordination, superseded, why, moment))
         return sent
 
     def _advance(
         self,
         state: BroadcastState,
-        track: _Track,
+        incidents: dict[Category, Incident],
+        last_key_ms: dict[Category, int],
         odds: ViewOdds,
         window: CategoryWindow,
         detectors: Sequence[Detector],
@@ -408,6 +410,9 @@ class DetectionEngine:
     ) -> list[Escalation]:
         """Move one track's incident through its lifecycle on its detectors' assessments.
 
+        A track is the abuse or the coordination one: its open incidents and the key
+        times of its last incidents, by category.
+
         The detectors explain themselves (the escalation's evidence) only when an
         escalation is sent.
         """
@@ -415,7 +420,7 @@ class DetectionEngine:
         if not active:
             return []
         category = odds.view.category
-        incident = track.incidents.get(category)
+        incident = incidents.get(category)
         fired = [a for a in active if a.signal is Signal.FIRE]
         strongest = max(fired, key=lambda a: a.severity.rank) if fired else None
         severity = (
@@ -430,10 +435,10 @@ class DetectionEngine:
                 strongest.escalation_class,
                 severity,
                 event_time,
-                track.last_key_ms.get(category),
+                last_key_ms.get(category),
             )
-            track.incidents[category] = incident
-            track.last_key_ms[category] = incident.key_ms
+            incidents[category] = incident
+            last_key_ms[category] = incident.key_ms
             action: EventAction | None = EventAction.TRIGGER
         else:
             action = on_active_signal(incident, severity, event_time, self.policy.lifecycle)

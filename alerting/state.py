@@ -16,13 +16,20 @@ from typing import Any
 
 import orjson
 
-from alerting.encoding import stored_json
 from alerting.incidents import Incident
 from alerting.ramp import RampState
 from alerting.window import CategoryWindow
 from models.report import Category, MediaType, Platform, ReportEvent
 
-_STATE_FORMAT = 1
+_STATE_FORMAT = 2
+"""Format 2 stores each window's reporters as one object of arrays, grouped by bucket and
+numbered in arrival order (format 1: a list of arrays in arrival order); see
+:meth:`CategoryWindow.encoded`. Both are read; a worker that knows only format 1 refuses
+format 2 by its number instead of misreading it."""
+_READABLE_FORMATS = (1, _STATE_FORMAT)
+
+_WINDOW_KEYS = {category: orjson.dumps(category.value) + b":" for category in Category}
+"""Each category's key in a stored state's ``"w"`` object, with its colon."""
 
 
 def reporter_key(reporter_id: str) -> str:
@@ -73,7 +80,12 @@ class BroadcastState:
         )
 
     def to_bytes(self) -> bytes:
-        """Compact JSON; category keys go in as they are and orjson writes their values."""
+        """Compact JSON; category keys go in as they are and orjson writes their values.
+
+        The windows' encodings come last, joined in after orjson's encoding of the
+        rest: each is copied once, into bytes of the state's own size (kept: see
+        :mod:`alerting.encoding`).
+        """
         plain: dict[str, Any] = {
             "v": _STATE_FORMAT,
             "id": self.broadcast_id,
@@ -85,7 +97,6 @@ class BroadcastState:
                 self.region,
                 self.viewers,
             ],
-            "w": {c: w.encoded() for c, w in self.windows.items() if not w.is_empty},
             "i": {c: i.to_plain() for c, i in self.incidents.items()},
             "k": self.last_incident_key_ms,
             "c": {c: i.to_plain() for c, i in self.coordination.items()},
@@ -94,12 +105,19 @@ class BroadcastState:
         }
         if self.input_offset is not None:
             plain["o"] = self.input_offset
-        return stored_json(plain, option=orjson.OPT_NON_STR_KEYS)
+        parts = [orjson.dumps(plain, option=orjson.OPT_NON_STR_KEYS)[:-1], b',"w":{']
+        for category, window in self.windows.items():
+            if not window.is_empty:
+                parts += (_WINDOW_KEYS[category], window.encoded(), b",")
+        if parts[-1] == b",":
+            parts.pop()
+        parts.append(b"}}")
+        return b"".join(parts)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> BroadcastState:
         plain = orjson.loads(data)
-        if plain.get("v") != _STATE_FORMAT:
+        if plain.get("v") not in _READABLE_FORMATS:
             raise ValueError(f"unknown broadcast state format {plain.get('v')!r}")
         broadcaster_id, platform, media_type, region, viewers = plain["ctx"]
         return cls(

@@ -22,11 +22,19 @@ by dropping the longest-unseen reporter, so a flood cannot grow memory without
 bound (above the cap, the distinct count is a lower bound: still far past any
 threshold).
 
-Two things make the per-report cost independent of the window's size when
+Three things make the per-report cost independent of the window's size when
 nothing leaves it: the window remembers its oldest bucket, so expiry is one
-comparison until a bucket actually leaves, and it keeps its encoded form until
-it changes, so a broadcast whose other categories are untouched re-encodes only
-the window that moved.
+comparison until a bucket actually leaves; it keeps its encoded form until it
+changes, so a broadcast whose other categories are untouched re-encodes only
+the window that moved; and it keeps each bucket's encoded reporters until that
+bucket changes, so a window that moved re-encodes only the reporters of the
+buckets that did (mostly the newest), not all of its reporters. A state is
+written after every batch, and re-encoding every reporter of a busy window each
+time was about a third of the worker's CPU.
+
+Stored, the reporters are one JSON object grouped by bucket; each reporter's
+*arrival* number (its place in the last-seen order) lets a restored window
+rebuild the very order the cap drops by.
 
 Each reporter carries a trust weight in thousandths (integers, so the running
 sums are exact and a state restored from the changelog sums to the very same
@@ -38,14 +46,13 @@ it stops being suspect once one of its reports is not.
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
-from alerting.encoding import stored_json
 from models.escalation import MAX_SAMPLE_REPORT_IDS
 
 
@@ -75,24 +82,25 @@ WEIGHT_UNIT = 1000
 """Weights are kept in thousandths of a reporter."""
 
 
-@dataclass(frozen=True, slots=True)
-class ReporterStanding:
-    """What one report says about its reporter."""
+class ReporterStanding(NamedTuple):
+    """What one report says about its reporter (a named tuple: one is built per report)."""
 
     credible: bool
     weight_milli: int
     suspect: bool
 
 
-@dataclass(slots=True)
-class ReporterMark:
-    """A reporter's newest report in the window: its time, bucket and standing."""
+ReporterMark = tuple[float, int, bool, int, bool, int]
+"""A reporter's newest report in the window: ``(last_seen, bucket, credible, weight_milli,
+suspect, arrival)``; ``arrival`` numbers the reporters in the order they were last added
+or moved to the end of the window's last-seen order.
 
-    last_seen: float
-    bucket: int
-    credible: bool
-    weight_milli: int = WEIGHT_UNIT
-    suspect: bool = False
+A plain tuple of atoms, replaced whole on every change, rather than a mutable object:
+the collector untracks such a tuple after its first collection, so a full collection
+does not walk the millions of marks that full windows hold (those walks were the
+worker's pauses of up to 2 s), and orjson writes a ``dict[str, ReporterMark]`` as it
+is, with no Python loop building the stored form.
+"""
 
 
 @dataclass(slots=True)
@@ -101,23 +109,33 @@ class CategoryWindow:
 
     Each reporter is indexed under the bucket of its *newest* report, so expiring
     a bucket removes exactly the reporters whose last report left the window, even
-    when reports arrived out of order.
+    when reports arrived out of order. The index holds the very marks of
+    ``reporters``, by bucket: a bucket's stored form is its dict, written by orjson
+    as it is.
     """
 
     buckets: dict[int, int] = field(default_factory=dict)
     reports: int = 0
     reporters: dict[str, ReporterMark] = field(default_factory=dict)
-    reporters_by_bucket: dict[int, set[str]] = field(default_factory=dict)
+    """In arrival order."""
+    reporters_by_bucket: dict[int, dict[str, ReporterMark]] = field(default_factory=dict)
+    """The same marks by the bucket of each reporter's newest report, in arrival order."""
+    next_arrival: int = 0
     credible_reporters: int = 0
     weight_milli: int = 0
     suspect_reporters: int = 0
-    samples: deque[tuple[int, str]] = field(
-        default_factory=lambda: deque(maxlen=MAX_SAMPLE_REPORT_IDS)
-    )
+    samples: list[tuple[int, str]] = field(default_factory=list)
+    """The newest report ids, at most ``MAX_SAMPLE_REPORT_IDS``, with their buckets. A list
+    rather than a deque with a maximum length: a deque allocates a block of 64 slots, about
+    650 bytes more per window, which is most of the memory a one-report broadcast takes."""
     oldest_bucket: int | None = field(default=None, init=False, compare=False, repr=False)
     """No bucket, reporter or sample is older than this (None: the window holds none)."""
-    _encoded: orjson.Fragment | None = field(default=None, init=False, compare=False, repr=False)
-    """The JSON of :meth:`to_plain` while nothing has changed since it was built."""
+    _encoded: bytes | None = field(default=None, init=False, compare=False, repr=False)
+    """The stored JSON while nothing has changed since it was built."""
+    _bucket_json: dict[int, bytes] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    """Each bucket's reporters as JSON object members, while the bucket is unchanged."""
 
     def add(
         self,
@@ -134,31 +152,45 @@ class CategoryWindow:
             self.oldest_bucket = bucket
         self.buckets[bucket] = self.buckets.get(bucket, 0) + 1
         self.reports += 1
-        self.samples.append((bucket, report_id))
-        previous = self.reporters.get(reporter_key)
+        samples = self.samples
+        samples.append((bucket, report_id))
+        if len(samples) > MAX_SAMPLE_REPORT_IDS:
+            del samples[0]
+        reporters = self.reporters
+        previous = reporters.get(reporter_key)
         if previous is None:
-            mark = ReporterMark(
-                event_time, bucket, standing.credible, standing.weight_milli, standing.suspect
+            self._index(
+                reporter_key,
+                (
+                    event_time,
+                    bucket,
+                    standing.credible,
+                    standing.weight_milli,
+                    standing.suspect,
+                    self._arrival(),
+                ),
             )
-            self._index(reporter_key, mark)
-            while len(self.reporters) > shape.max_reporters:
-                self._forget(next(iter(self.reporters)))
-            return standing.weight_milli if reporter_key in self.reporters else 0
-        if standing.credible and not previous.credible:
-            previous.credible = True
+            while len(reporters) > shape.max_reporters:
+                self._forget(next(iter(reporters)))
+            return standing.weight_milli if reporter_key in reporters else 0
+        last_seen, seen_bucket, credible, weight_milli, suspect, arrival = previous
+        if standing.credible and not credible:
+            credible = True
             self.credible_reporters += 1
-        if previous.suspect and not standing.suspect:
-            previous.suspect = False
+        if suspect and not standing.suspect:
+            suspect = False
             self.suspect_reporters -= 1
-        added = max(0, standing.weight_milli - previous.weight_milli)
-        previous.weight_milli += added
+        added = max(0, standing.weight_milli - weight_milli)
+        weight_milli += added
         self.weight_milli += added
-        if event_time > previous.last_seen:
-            self._unindex(reporter_key, previous.bucket)
-            previous.last_seen = event_time
-            previous.bucket = bucket
-            self.reporters_by_bucket.setdefault(bucket, set()).add(reporter_key)
-            self.reporters[reporter_key] = self.reporters.pop(reporter_key)
+        if event_time > last_seen:
+            self._unindex(reporter_key, seen_bucket)
+            del reporters[reporter_key]
+            last_seen, seen_bucket, arrival = event_time, bucket, self._arrival()
+        mark = (last_seen, seen_bucket, credible, weight_milli, suspect, arrival)
+        if mark != previous:
+            reporters[reporter_key] = mark
+            self._bucket_marks(seen_bucket)[reporter_key] = mark
         return added
 
     def expire(self, shape: WindowShape, watermark: float) -> None:
@@ -170,13 +202,12 @@ class CategoryWindow:
         for bucket in [b for b in self.buckets if b < first]:
             self.reports -= self.buckets.pop(bucket)
         for bucket in [b for b in self.reporters_by_bucket if b < first]:
+            self._bucket_json.pop(bucket, None)
             for key in self.reporters_by_bucket.pop(bucket):
                 self._forget(key, unindex=False)
-        kept = [sample for sample in self.samples if sample[0] >= first]
-        self.samples.clear()
-        self.samples.extend(kept)
+        self.samples = [sample for sample in self.samples if sample[0] >= first]
         self.oldest_bucket = min(
-            chain(self.buckets, self.reporters_by_bucket, (bucket for bucket, _ in kept)),
+            chain(self.buckets, self.reporters_by_bucket, (bucket for bucket, _ in self.samples)),
             default=None,
         )
 
@@ -184,30 +215,45 @@ class CategoryWindow:
         """Whether :meth:`expire` at ``watermark`` would drop anything (one comparison)."""
         return self.oldest_bucket is not None and self.oldest_bucket < shape.first_bucket(watermark)
 
+    def _arrival(self) -> int:
+        arrival = self.next_arrival
+        self.next_arrival = arrival + 1
+        return arrival
+
+    def _bucket_marks(self, bucket: int) -> dict[str, ReporterMark]:
+        """The bucket's reporters, about to change: its encoded members are dropped."""
+        self._bucket_json.pop(bucket, None)
+        marks = self.reporters_by_bucket.get(bucket)
+        if marks is None:
+            marks = self.reporters_by_bucket[bucket] = {}
+        return marks
+
     def _index(self, key: str, mark: ReporterMark) -> None:
+        _, bucket, credible, weight_milli, suspect, _ = mark
         self.reporters[key] = mark
-        self.reporters_by_bucket.setdefault(mark.bucket, set()).add(key)
-        if mark.credible:
+        self._bucket_marks(bucket)[key] = mark
+        if credible:
             self.credible_reporters += 1
-        if mark.suspect:
+        if suspect:
             self.suspect_reporters += 1
-        self.weight_milli += mark.weight_milli
+        self.weight_milli += weight_milli
 
     def _forget(self, key: str, *, unindex: bool = True) -> None:
         """Remove a reporter; the cap drops the first in the dict, the longest unseen."""
-        mark = self.reporters.pop(key)
-        if mark.credible:
+        _, bucket, credible, weight_milli, suspect, _ = self.reporters.pop(key)
+        if credible:
             self.credible_reporters -= 1
-        if mark.suspect:
+        if suspect:
             self.suspect_reporters -= 1
-        self.weight_milli -= mark.weight_milli
+        self.weight_milli -= weight_milli
         if unindex:
-            self._unindex(key, mark.bucket)
+            self._unindex(key, bucket)
 
     def _unindex(self, key: str, bucket: int) -> None:
-        keys = self.reporters_by_bucket[bucket]
-        keys.discard(key)
-        if not keys:
+        self._bucket_json.pop(bucket, None)
+        marks = self.reporters_by_bucket[bucket]
+        del marks[key]
+        if not marks:
             del self.reporters_by_bucket[bucket]
 
     @property
@@ -226,39 +272,76 @@ class CategoryWindow:
     def is_empty(self) -> bool:
         return self.reports == 0 and not self.reporters
 
-    def to_plain(self) -> dict[str, Any]:
-        """The stored form; pairs stay tuples, which orjson writes as arrays."""
-        return {
-            "b": list(self.buckets.items()),
-            "r": [
-                (key, mark.last_seen, mark.bucket, mark.credible, mark.weight_milli, mark.suspect)
-                for key, mark in self.reporters.items()
-            ],
-            "s": list(self.samples),
-        }
+    def encoded(self) -> bytes:
+        """The stored form (format 2) as JSON, built again only after the window has changed.
 
-    def encoded(self) -> orjson.Fragment:
-        """:meth:`to_plain` as JSON, built again only after the window has changed."""
+        ``{"b": [[bucket, reports], ...], "r": {key: [last_seen, bucket, credible,
+        weight_milli, suspect, arrival], ...}, "s": [[bucket, report_id], ...], "a":
+        next_arrival}``, the reporters ordered by bucket, then arrival.
+
+        The reporters are the members each bucket keeps encoded; one join puts them
+        and orjson's encodings of the rest together, so each is copied once, into an
+        object of its own size (kept: see :mod:`alerting.encoding`).
+        """
         if self._encoded is None:
-            self._encoded = orjson.Fragment(stored_json(self.to_plain()))
+            parts = [b'{"b":', orjson.dumps(list(self.buckets.items())), b',"r":{']
+            bucket_json = self._bucket_json
+            for bucket in sorted(self.reporters_by_bucket):
+                members = bucket_json.get(bucket)
+                if members is None:
+                    members = orjson.dumps(self.reporters_by_bucket[bucket])[1:-1]
+                    bucket_json[bucket] = members
+                parts += (members, b",")
+            if self.reporters_by_bucket:
+                parts.pop()
+            parts += (b'},"s":', orjson.dumps(self.samples), b',"a":%d}' % self.next_arrival)
+            self._encoded = b"".join(parts)
         return self._encoded
 
     @classmethod
     def from_plain(cls, plain: dict[str, Any]) -> CategoryWindow:
+        """Reads format 2 and format 1 (reporters as a list of arrays in last-seen order, whose
+        oldest form had no weight and suspicion)."""
         window = cls()
         window.buckets = {int(bucket): int(count) for bucket, count in plain["b"]}
         window.reports = sum(window.buckets.values())
-        for key, last_seen, bucket, credible, *standing in plain["r"]:
-            weight_milli, suspect = standing or (WEIGHT_UNIT, False)
+        stored = plain["r"]
+        if isinstance(stored, dict):
+            marks = sorted(stored.items(), key=_arrival_of)
+            window.next_arrival = int(plain["a"])
+        else:
+            marks = list(_format_1_marks(stored))
+            window.next_arrival = len(marks)
+        for key, (last_seen, bucket, credible, weight_milli, suspect, arrival) in marks:
             window._index(
                 key,
-                ReporterMark(
-                    float(last_seen), int(bucket), bool(credible), int(weight_milli), bool(suspect)
+                (
+                    float(last_seen),
+                    int(bucket),
+                    bool(credible),
+                    int(weight_milli),
+                    bool(suspect),
+                    int(arrival),
                 ),
             )
-        window.samples.extend((int(bucket), str(report_id)) for bucket, report_id in plain["s"])
+        window.samples = [(int(bucket), str(report_id)) for bucket, report_id in plain["s"]][
+            -MAX_SAMPLE_REPORT_IDS:
+        ]
         window.oldest_bucket = min(
             chain(window.buckets, window.reporters_by_bucket, (b for b, _ in window.samples)),
             default=None,
         )
         return window
+
+
+def _arrival_of(stored: tuple[str, list[Any]]) -> int:
+    return int(stored[1][5])
+
+
+def _format_1_marks(stored: list[list[Any]]) -> Iterator[tuple[str, list[Any]]]:
+    """Format 1's ``[key, last_seen, bucket, credible, weight_milli?, suspect?]`` as format 2's
+    ``(key, [last_seen, bucket, credible, weight_milli, suspect, arrival])``: its list is in
+    arrival order."""
+    for arrival, (key, last_seen, bucket, credible, *standing) in enumerate(stored):
+        weight_milli, suspect = standing or (WEIGHT_UNIT, False)
+        yield key, [last_seen, bucket, credible, weight_milli, suspect, arrival]

@@ -119,9 +119,11 @@ class _Builder(Generic[Model]):
 
     def build(self, values: dict[str, Any], private: dict[str, Any] | None) -> Model:
         """``values`` holds every field, in declaration order; UNSET takes the default."""
-        fields_set = {name for name, value in values.items() if value is not UNSET}
-        if len(fields_set) < len(values):
-            for name in values.keys() - fields_set:
+        fields_set = set(values)
+        unset = [name for name, value in values.items() if value is UNSET]
+        if unset:
+            fields_set.difference_update(unset)
+            for name in unset:
                 values[name] = self.defaults[name]
         instance = self.model.__new__(self.model)
         object.__setattr__(instance, "__dict__", values)

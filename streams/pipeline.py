@@ -151,7 +151,11 @@ class ReportPipeline:
             partition = states.partition(broadcast_id)
             learning.add(partition)
             observation = engine.observe(
-                state, decoded, decided_at=now, learner=states.learner(partition)
+                state,
+                decoded,
+                decided_at=now,
+                learner=states.learner(partition),
+                event_time=event_time,
             )
             if self.shadow is not None:
                 output.shadow_escalations.extend(self.shadow.observe(decoded, now))

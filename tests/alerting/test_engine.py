@@ -64,6 +64,22 @@ def harassment_watched(policy: Policy) -> Policy:
 # --- spikes --------------------------------------------------------------------------------
 
 
+def test_observe_given_the_event_time_decides_as_when_it_reads_it_from_the_report(
+    engine: DetectionEngine,
+) -> None:
+    reports = burst(30, reporter=ORDINARY)
+    read, given = BroadcastState("b-1"), BroadcastState("b-1")
+
+    from_report = observe_each(engine, read, reports)
+    from_caller = [
+        engine.observe(given, report, event_time=report.event_time).escalations
+        for report in reports
+    ]
+
+    assert from_caller == from_report
+    assert given.to_bytes() == read.to_bytes()
+
+
 def test_burst_of_distinct_reporters_on_small_audience_triggers_exactly_once(
     engine: DetectionEngine, policy: Policy
 ) -> None:

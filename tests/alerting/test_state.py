@@ -126,19 +126,23 @@ def test_state_bytes_never_contain_raw_reporter_ids(engine: DetectionEngine) -> 
 
 
 def test_state_bytes_are_compact_json(engine: DetectionEngine) -> None:
-    plain = orjson.loads(busy_state(engine).to_bytes())
-    assert plain["v"] == 1
+    data = busy_state(engine).to_bytes()
+    plain = orjson.loads(data)
+    assert orjson.dumps(plain) == data, "exactly what orjson writes for the same object"
+    assert plain["v"] == 2
     assert plain["id"] == "b-1"
+    assert set(plain["w"]) == {"harassment", "spam"}
 
 
 def test_state_fresh_state_round_trips() -> None:
     state = BroadcastState("b-empty")
+    assert orjson.loads(state.to_bytes())["w"] == {}
     assert BroadcastState.from_bytes(state.to_bytes()) == state
 
 
 def test_state_from_bytes_refuses_unknown_format() -> None:
     plain = orjson.loads(BroadcastState("b").to_bytes())
-    plain["v"] = 2
+    plain["v"] = 3
     with pytest.raises(ValueError, match="format"):
         BroadcastState.from_bytes(orjson.dumps(plain))
 
@@ -150,17 +154,70 @@ def test_state_is_idle_only_without_incidents_and_counts(engine: DetectionEngine
     assert not state.is_idle
 
 
-# --- states written by the previous version ----------------------------------------------
+# --- states written by earlier versions (format 1) -------------------------------------
 
 FORMAT_1_STATE = Path(__file__).parent / "data" / "state_format_1.json"
 """A format-1 state as the worker before the decision-core speed-up wrote it: two abuse
 incidents, a coordination incident, three windows, ramps and an input offset."""
 
+FORMAT_1_MAIN_STATE = Path(__file__).parent / "data" / "state_format_1_main.json"
+"""The format-1 state the last version writing format 1 (main at 8a9f918) stored after the
+first :data:`TRAFFIC_CUT` reports of :func:`traffic`, written by that version's
+``engine.observe`` and ``BroadcastState.to_bytes`` on the default policy."""
 
-def test_state_written_by_the_previous_version_loads_and_encodes_to_the_same_bytes() -> None:
+TRAFFIC_CUT = 90
+
+
+def traffic() -> list[ReportEvent]:
+    """Ten minutes of one broadcast's reports that exercise every part of a window's marks.
+
+    Returning reporters raise their weight, turn credible and stop being suspect; some
+    reports arrive out of order; buckets expire; a harassment burst opens an abuse
+    incident and a spam burst from new accounts a coordination one.
+    """
+    reports = []
+    for number in range(150):
+        at = T0 + number * 4.0 - (30.0 if number % 11 == 5 else 0.0)
+        reporter: dict[str, Any] = {
+            "trust": 0.5 + (number % 5) * 0.1,
+            "account_age_days": 400,
+            "was_viewing": number % 13 != 0,
+        }
+        if number % 7 == 3:
+            category, reporter_id = "spam", f"new-{number}"
+            reporter = {"account_age_days": 1, "trust": 0.5}
+        elif number == 60:
+            category, reporter_id = "child_safety", "flagger"
+            reporter = {"trusted_flagger": True}
+        else:
+            category, reporter_id = "harassment", f"person-{number % 17}"
+        reports.append(
+            make_report(
+                number,
+                reporter_id=reporter_id,
+                category=category,
+                at=at,
+                viewer_count=100,
+                platform="periscope",
+                broadcaster_id="owner",
+                reporter=reporter,
+            )
+        )
+    return reports
+
+
+def test_state_written_by_the_previous_version_loads_and_encodes_as_format_2() -> None:
     stored = FORMAT_1_STATE.read_bytes()
     state = BroadcastState.from_bytes(stored)
-    assert state.to_bytes() == stored
+    plain = orjson.loads(stored)
+    plain["v"] = 2
+    for window in plain["w"].values():
+        marks = [(key, [*mark, arrival]) for arrival, (key, *mark) in enumerate(window["r"])]
+        window["r"] = dict(sorted(marks, key=lambda entry: (entry[1][1], entry[1][5])))
+        window["a"] = len(marks)
+    plain["w"] = plain.pop("w")  # the windows come last
+    assert state.to_bytes() == orjson.dumps(plain)
+    assert BroadcastState.from_bytes(state.to_bytes()) == state
     assert set(state.incidents) == {Category.HARASSMENT, Category.CHILD_SAFETY}
     assert set(state.coordination) == {Category.SPAM}
     assert state.input_offset == 41
@@ -180,3 +237,39 @@ def test_state_written_by_the_previous_version_resolves_and_empties_on_schedule(
     assert {e.event_action for e in quiet.escalations} == {EventAction.RESOLVE}
     assert state.windows == {}
     assert quiet.evictable
+
+
+def test_state_written_in_format_1_by_main_decides_on_as_if_it_had_never_been_stored(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    reports = traffic()
+    live = BroadcastState("b-1")
+    for report in reports[:TRAFFIC_CUT]:
+        engine.observe(live, report)
+    restored = BroadcastState.from_bytes(FORMAT_1_MAIN_STATE.read_bytes())
+    assert restored.incidents == live.incidents
+    assert restored.coordination == live.coordination
+    assert restored.ramps == live.ramps
+    assert set(restored.windows) == set(live.windows)
+    for category, window in live.windows.items():
+        again = restored.windows[category]
+        assert [(key, mark[:5]) for key, mark in again.reporters.items()] == [
+            (key, mark[:5]) for key, mark in window.reporters.items()
+        ], "the same reporters in the same order; format 1 numbers them afresh"
+        assert (again.buckets, again.samples, again.weight_milli) == (
+            window.buckets,
+            window.samples,
+            window.weight_milli,
+        )
+
+    def decide_on(state: BroadcastState) -> list[str]:
+        decided = []
+        for report in reports[TRAFFIC_CUT:]:
+            decided += engine.observe(state, report).escalations
+        assert state.watermark is not None
+        decided += engine.tick(state, state.watermark + resolve_wait(policy) + 60).escalations
+        return [escalation.model_dump_json() for escalation in decided]
+
+    escalations = decide_on(live)
+    assert decide_on(restored) == escalations
+    assert any('"event_action":"resolve"' in e for e in escalations)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 from typing import Any
 
@@ -174,7 +175,8 @@ def test_window_reporter_seen_again_out_of_order_keeps_the_newest_time() -> None
     window = CategoryWindow()
     add(window, 1200.0, "a")
     add(window, 1190.0, "a")
-    assert window.reporters["a"].last_seen == 1200.0
+    last_seen, *_ = window.reporters["a"]
+    assert last_seen == 1200.0
 
 
 def test_window_expire_drops_a_reporter_whose_late_report_left_the_window() -> None:
@@ -240,7 +242,9 @@ def test_window_reporters_never_exceed_the_cap_and_counts_stay_consistent(
         watermark = max(watermark, clock)
         window.expire(shape, watermark)
         assert len(window.reporters) <= cap
-        assert window.credible_reporters == sum(m.credible for m in window.reporters.values())
+        assert window.credible_reporters == sum(
+            credible for _, _, credible, _, _, _ in window.reporters.values()
+        )
         assert window.reports == sum(window.buckets.values())
         assert min(window.buckets, default=shape.first_bucket(watermark)) >= shape.first_bucket(
             watermark
@@ -248,30 +252,105 @@ def test_window_reporters_never_exceed_the_cap_and_counts_stay_consistent(
         assert len(window.sample_report_ids) <= MAX_SAMPLE_REPORT_IDS
 
 
-# --- CategoryWindow: plain round trip ----------------------------------------------------
+# --- CategoryWindow: stored round trip ---------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
-@given(adds=_ADDS, expire_steps=st.integers(min_value=0, max_value=400))
-def test_window_to_plain_from_plain_round_trips(
-    adds: list[tuple[float, int, bool]], expire_steps: int
-) -> None:
+def stored(window: CategoryWindow) -> Any:
+    """The window's stored JSON, parsed."""
+    return orjson.loads(window.encoded())
+
+
+def in_arrival_order(window: CategoryWindow) -> list[str]:
+    return sorted(window.reporters, key=lambda key: window.reporters[key][5])
+
+
+def filled_window(adds: list[tuple[float, int, bool]], expire_steps: int) -> CategoryWindow:
+    """A window after ``adds`` (weights differ by reporter), expired ``expire_steps`` s on."""
     window = CategoryWindow()
     clock = 5_000.0
     for step, reporter, credible in adds:
         clock += step
-        add(window, clock, f"u{reporter}", credible=credible)
+        add(window, clock, f"u{reporter}", credible=credible, weight_milli=1000 + reporter)
     window.expire(SHAPE, clock + expire_steps)
+    return window
 
-    restored = CategoryWindow.from_plain(orjson.loads(orjson.dumps(window.to_plain())))
+
+@settings(max_examples=300, deadline=None)
+@given(adds=_ADDS, expire_steps=st.integers(min_value=0, max_value=400))
+def test_window_stored_and_restored_is_the_same_window(
+    adds: list[tuple[float, int, bool]], expire_steps: int
+) -> None:
+    window = filled_window(adds, expire_steps)
+
+    restored = CategoryWindow.from_plain(stored(window))
 
     assert restored == window
     assert list(restored.reporters) == list(window.reporters)  # last-seen order kept
     assert restored.reports == window.reports
     assert restored.distinct_reporters == window.distinct_reporters
     assert restored.credible_reporters == window.credible_reporters
-    assert restored.samples.maxlen == MAX_SAMPLE_REPORT_IDS
-    assert restored.to_plain() == window.to_plain()
+    assert len(restored.samples) <= MAX_SAMPLE_REPORT_IDS
+    assert restored.encoded() == window.encoded()
+
+
+@settings(max_examples=300, deadline=None)
+@given(adds=_ADDS, expire_steps=st.integers(min_value=0, max_value=400))
+def test_window_stored_in_format_1_loads_as_the_same_window(
+    adds: list[tuple[float, int, bool]], expire_steps: int
+) -> None:
+    window = filled_window(adds, expire_steps)
+    format_1 = {
+        "b": list(window.buckets.items()),
+        "r": [[key, *mark[:5]] for key, mark in window.reporters.items()],
+        "s": list(window.samples),
+    }
+
+    restored = CategoryWindow.from_plain(orjson.loads(orjson.dumps(format_1)))
+
+    assert [(key, mark[:5]) for key, mark in restored.reporters.items()] == [
+        (key, mark[:5]) for key, mark in window.reporters.items()
+    ]
+    assert in_arrival_order(restored) == list(restored.reporters)
+    assert {bucket: list(keys) for bucket, keys in restored.reporters_by_bucket.items()} == {
+        bucket: list(keys) for bucket, keys in window.reporters_by_bucket.items()
+    }
+    assert restored.next_arrival == window.distinct_reporters
+    assert (restored.reports, restored.buckets, restored.samples) == (
+        window.reports,
+        window.buckets,
+        window.samples,
+    )
+    assert (restored.credible_reporters, restored.weight_milli, restored.suspect_reporters) == (
+        window.credible_reporters,
+        window.weight_milli,
+        window.suspect_reporters,
+    )
+    assert restored.oldest_bucket == window.oldest_bucket
+
+
+def test_window_restored_from_more_samples_than_it_keeps_keeps_the_newest() -> None:
+    plain = {"b": [[100, 30]], "r": {}, "s": [[100, f"r-{n}"] for n in range(30)], "a": 0}
+    window = CategoryWindow.from_plain(plain)
+    assert window.sample_report_ids == [f"r-{n}" for n in range(30)][-MAX_SAMPLE_REPORT_IDS:]
+
+
+def test_window_oldest_format_1_reporters_weigh_one_and_are_not_suspect() -> None:
+    plain = {"b": [[100, 1]], "r": [["a", 1000.0, 100, True]], "s": [[100, "r-1"]]}
+    window = CategoryWindow.from_plain(plain)
+    assert window.reporters == {"a": (1000.0, 100, True, WEIGHT_UNIT, False, 0)}
+    assert window.weight_milli == WEIGHT_UNIT
+    assert window.credible_reporters == 1
+
+
+def test_window_reporters_are_left_alone_by_the_garbage_collector() -> None:
+    """Full collections walk every tracked object; a window's reporters must not be among them."""
+    window = CategoryWindow()
+    for index in range(1_000):
+        add(window, 1000.0 + index / 10, f"u{index}", credible=index % 3 == 0)
+    add(window, 1200.0, "u5", weight_milli=2 * WEIGHT_UNIT)
+    gc.collect()
+    assert not any(gc.is_tracked(mark) for mark in window.reporters.values())
+    assert not any(gc.is_tracked(keys) for keys in window.reporters_by_bucket.values())
 
 
 def test_window_empty_window_is_empty() -> None:
@@ -324,14 +403,21 @@ def test_window_expire_with_nothing_old_leaves_the_window_and_its_encoding_alone
 
 
 def stored_layout(window: CategoryWindow) -> dict[str, Any]:
-    """Format 1 of a stored window, spelled out field by field."""
+    """Format 2 of a stored window, spelled out field by field: reporters by bucket, then
+    arrival."""
+    by_bucket_then_arrival = sorted(
+        window.reporters.items(), key=lambda entry: (entry[1][1], entry[1][5])
+    )
     return {
         "b": [[bucket, count] for bucket, count in window.buckets.items()],
-        "r": [
-            [key, mark.last_seen, mark.bucket, mark.credible, mark.weight_milli, mark.suspect]
-            for key, mark in window.reporters.items()
-        ],
+        "r": {
+            key: [last_seen, bucket, credible, weight_milli, suspect, arrival]
+            for key, (last_seen, bucket, credible, weight_milli, suspect, arrival) in (
+                by_bucket_then_arrival
+            )
+        },
         "s": [[bucket, report_id] for bucket, report_id in window.samples],
+        "a": window.next_arrival,
     }
 
 
@@ -345,20 +431,87 @@ def test_window_cached_encoding_always_equals_encoding_afresh(
     for step, reporter, credible in adds:
         clock += step
         add(window, clock, f"u{reporter}", credible=credible, weight_milli=1000 + reporter)
-        assert orjson.dumps(window.encoded()) == orjson.dumps(stored_layout(window))
+        assert window.encoded() == orjson.dumps(stored_layout(window))
         window.expire(SHAPE, clock + expire_steps)
-        assert orjson.dumps(window.encoded()) == orjson.dumps(stored_layout(window))
-    restored = CategoryWindow.from_plain(orjson.loads(orjson.dumps(window.encoded())))
+        assert window.encoded() == orjson.dumps(stored_layout(window))
+    restored = CategoryWindow.from_plain(stored(window))
     assert restored.oldest_bucket == window.oldest_bucket
 
 
 def test_window_cached_encoding_is_rebuilt_after_a_report_and_after_expiry() -> None:
     window = CategoryWindow()
     add(window, at(12, 0, 7), "a")
-    before = orjson.dumps(window.encoded())
+    before = window.encoded()
     add(window, at(12, 0, 8), "b")
-    after_add = orjson.dumps(window.encoded())
+    after_add = window.encoded()
     assert after_add != before
     window.expire(SHAPE, at(12, 5, 3))
-    assert orjson.dumps(window.encoded()) == orjson.dumps(window.to_plain())
-    assert orjson.dumps(window.encoded()) != after_add
+    assert window.encoded() == orjson.dumps(stored_layout(window))
+    assert window.encoded() != after_add
+
+
+def test_window_bucket_emptied_by_a_tick_and_filled_again_is_encoded_afresh() -> None:
+    """A tick expires a quiet broadcast's windows up to the wall clock, past its watermark."""
+    window = CategoryWindow()
+    add(window, at(12, 0, 7), "a")
+    window.encoded()
+    window.expire(SHAPE, at(12, 30, 0))
+    assert not window._bucket_json, "no encoding kept for a bucket that has left"
+    add(window, at(12, 0, 8), "b")
+    assert window.encoded() == orjson.dumps(stored_layout(window))
+    assert list(stored(window)["r"]) == ["b"]
+
+
+_CHANGES = st.lists(
+    st.tuples(
+        st.floats(min_value=-20.0, max_value=40.0, allow_nan=False),  # time step
+        st.integers(min_value=0, max_value=40),  # reporter
+        st.booleans(),  # credible
+        st.integers(min_value=0, max_value=3),  # weight, whole reporters
+        st.booleans(),  # suspect
+        st.booleans(),  # encode now
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(changes=_CHANGES, cap=st.integers(min_value=1, max_value=30))
+def test_window_encoding_kept_per_bucket_always_equals_encoding_afresh(
+    changes: list[tuple[float, int, bool, int, bool, bool]], cap: int
+) -> None:
+    """New, returning (moved), upgraded and capped reporters and expiry, encoded at any time."""
+    shape = WindowShape(300, 10, 60, max_reporters=cap)
+    window = CategoryWindow()
+    clock = watermark = 1_000_000.0
+    for step, reporter, credible, weight, suspect, encode_now in changes:
+        clock += step
+        watermark = max(watermark, clock)
+        add(
+            window,
+            clock,
+            f"u{reporter}",
+            credible=credible,
+            weight_milli=weight * WEIGHT_UNIT,
+            suspect=suspect,
+            shape=shape,
+        )
+        window.expire(shape, watermark)
+        assert in_arrival_order(window) == list(window.reporters)
+        assert {
+            key: mark
+            for marks in window.reporters_by_bucket.values()
+            for key, mark in marks.items()
+        } == window.reporters
+        assert all(
+            list(marks) == sorted(marks, key=lambda key: marks[key][5])
+            and {mark[1] for mark in marks.values()} == {bucket}
+            for bucket, marks in window.reporters_by_bucket.items()
+        )
+        assert window._bucket_json.keys() <= window.reporters_by_bucket.keys(), "kept for nothing"
+        if encode_now:
+            assert window.encoded() == orjson.dumps(stored_layout(window))
+    assert window.encoded() == orjson.dumps(stored_layout(window))
+    restored = CategoryWindow.from_plain(stored(window))
+    assert restored == window
+    assert list(restored.reporters) == list(window.reporters)
