@@ -520,7 +520,9 @@ class Spikewatch:
     async def _announce_start(self) -> None:
         self.metrics.up.set(1)
         GcPauses(
-            self.metrics.gc_pauses, freeze_survivors=self.settings.gc_freeze_survivors
+            self.metrics.gc_pauses,
+            self.metrics.gc_frozen_objects,
+            freeze_survivors=self.settings.gc_freeze_survivors,
         ).install()
         log.info(
             "worker_started",

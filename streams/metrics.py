@@ -8,7 +8,6 @@ broadcast ids travel as exemplars where OpenMetrics is requested.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from enum import StrEnum
@@ -173,7 +172,6 @@ class WorkerMetrics:
             "while broadcasts tracked stays flat would mean leaked reference cycles.",
             registry=r,
         )
-        self.gc_frozen_objects.set_function(gc.get_freeze_count)
         self.input_end_offset = Gauge(
             "spikewatch_input_end_offset",
             "Broker end offset of each owned input partition: the topic's traffic, read "

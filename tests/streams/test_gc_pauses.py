@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from streams.gc_pauses import GcPauses
+from streams.gc_pauses import FROZEN_COUNT_MAX_AGE_SECONDS, GcPauses
 from streams.metrics import WorkerMetrics
 
 
@@ -29,7 +29,9 @@ def explicit_collections_only() -> Iterator[None]:
 
 @contextmanager
 def installed(metrics: WorkerMetrics, *, freeze_survivors: bool) -> Iterator[GcPauses]:
-    pauses = GcPauses(metrics.gc_pauses, freeze_survivors=freeze_survivors)
+    pauses = GcPauses(
+        metrics.gc_pauses, metrics.gc_frozen_objects, freeze_survivors=freeze_survivors
+    )
     pauses.install()
     try:
         yield pauses
@@ -61,7 +63,7 @@ def test_installing_twice_times_each_collection_once(metrics: WorkerMetrics) -> 
 
 
 def test_nothing_is_observed_after_uninstalling(metrics: WorkerMetrics) -> None:
-    pauses = GcPauses(metrics.gc_pauses, freeze_survivors=False)
+    pauses = GcPauses(metrics.gc_pauses, metrics.gc_frozen_objects, freeze_survivors=False)
     pauses.install()
     pauses.uninstall()
     gc.collect(2)
@@ -89,3 +91,26 @@ def test_freezing_can_be_turned_off(metrics: WorkerMetrics) -> None:
     with installed(metrics, freeze_survivors=False):
         gc.collect(2)
     assert gc.get_freeze_count() == 0
+
+
+def frozen_gauge(metrics: WorkerMetrics) -> float | None:
+    return metrics.registry.get_sample_value("spikewatch_gc_frozen_objects")
+
+
+def test_the_frozen_count_is_read_at_most_once_a_minute(metrics: WorkerMetrics) -> None:
+    now = [1000.0]
+    pauses = GcPauses(
+        metrics.gc_pauses,
+        metrics.gc_frozen_objects,
+        freeze_survivors=True,
+        clock=lambda: now[0],
+    )
+    pauses.install()
+    try:
+        assert frozen_gauge(metrics) == 0
+        gc.collect(2)
+        assert frozen_gauge(metrics) == 0, "still the count read less than a minute ago"
+        now[0] += FROZEN_COUNT_MAX_AGE_SECONDS
+        assert frozen_gauge(metrics) == gc.get_freeze_count() > 0
+    finally:
+        pauses.uninstall()
