@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from alerting.state import BroadcastState
 from tests.support.faults import (
     PacedSender,
     TriggerCensus,
@@ -63,6 +67,53 @@ def crash_traffic() -> tuple[list[dict[str, Any]], set[str]]:
     return traffic, expected
 
 
+@dataclass(frozen=True, slots=True)
+class Restart:
+    """What a kill -9 mid-stream left, read once the successor had counted every report."""
+
+    successor: WorkerProcess
+    accepted_before_kill: float
+    sent_at_kill: int
+    states: dict[str, BroadcastState | None]
+
+
+@contextmanager
+def killed_mid_stream(
+    config: WorkerConfig,
+    traffic: list[dict[str, Any]],
+    *,
+    rate: float,
+    kill_after: int,
+    within: float,
+) -> Iterator[Restart]:
+    """Send ``traffic`` at ``rate``, kill -9 the worker once it has accepted ``kill_after``
+    reports, start a successor, and wait until every broadcast's stored state counts all
+    the reports sent to it; the successor runs until the block ends."""
+    sent_per_broadcast = Counter(p["broadcast_id"] for p in traffic)
+    first = WorkerProcess(config).start()
+    sender = PacedSender(config.bootstrap, config.input_topic, [keyed(p) for p in traffic])
+    sender.start(rate)
+    try:
+        wait_for(lambda: accepted(first) >= kill_after, within, f"{kill_after} accepted reports")
+        accepted_before_kill = accepted(first)
+        sent_at_kill = sender.sent
+    finally:
+        first.stop(signal.SIGKILL)
+    successor = WorkerProcess(config).start(timeout=120)
+    try:
+        sender.join(timeout=within)
+        states = read_states(
+            config,
+            lambda latest: all(
+                counted_reports(latest.get(b)) >= n for b, n in sent_per_broadcast.items()
+            ),
+            within=within,
+        )
+        yield Restart(successor, accepted_before_kill, sent_at_kill, states)
+    finally:
+        successor.stop()
+
+
 def test_kill_9_mid_stream_loses_no_report_and_pages_each_incident_once(
     bootstrap: str, tmp_path: Path
 ) -> None:
@@ -70,40 +121,24 @@ def test_kill_9_mid_stream_loses_no_report_and_pages_each_incident_once(
     traffic, expected_incidents = crash_traffic()
     sent_per_broadcast = Counter(p["broadcast_id"] for p in traffic)
 
-    first = WorkerProcess(config).start()
-    sender = PacedSender(bootstrap, config.input_topic, [keyed(p) for p in traffic]).start(400)
-    try:
-        kill_after = len(traffic) // 3
-        wait_for(lambda: accepted(first) >= kill_after, 120, f"{kill_after} accepted reports")
-        accepted_before_kill = accepted(first)
-        sent_at_kill = sender.sent
-    finally:
-        first.stop(signal.SIGKILL)
-    second = WorkerProcess(config).start(timeout=120)
-    try:
-        sender.join(timeout=120)
-        states = read_states(
-            config,
-            lambda latest: all(
-                counted_reports(latest.get(b)) >= n for b, n in sent_per_broadcast.items()
-            ),
-            within=120,
-        )
+    with killed_mid_stream(
+        config, traffic, rate=400, kill_after=len(traffic) // 3, within=120
+    ) as restart:
         escalations = read_escalations(config, triggered(expected_incidents), 90, settle=4.0)
         replayed = metric_value(
-            second.metrics_text(), "spikewatch_reports_received_total", outcome="replayed"
+            restart.successor.metrics_text(),
+            "spikewatch_reports_received_total",
+            outcome="replayed",
         )
-    finally:
-        second.stop()
 
-    counted = {b: counted_reports(states.get(b)) for b in sent_per_broadcast}
+    counted = {b: counted_reports(restart.states.get(b)) for b in sent_per_broadcast}
     census = TriggerCensus.of(escalations)
     record_figures(
         "crash_recovery",
         {
             "messages_sent": len(traffic),
-            "sent_when_killed": sent_at_kill,
-            "accepted_before_kill": accepted_before_kill,
+            "sent_when_killed": restart.sent_at_kill,
+            "accepted_before_kill": restart.accepted_before_kill,
             "reports_counted_in_state": sum(counted.values()),
             "replayed_skipped_after_restart": replayed,
             "incidents_expected": len(expected_incidents),
@@ -113,13 +148,13 @@ def test_kill_9_mid_stream_loses_no_report_and_pages_each_incident_once(
             "incidents_paged_twice": len(census.paged_twice),
         },
     )
-    assert 0 < accepted_before_kill < len(traffic), "the kill must land mid-stream"
+    assert 0 < restart.accepted_before_kill < len(traffic), "the kill must land mid-stream"
     assert counted == dict(sent_per_broadcast), "every report counted exactly once"
     assert census.incident_broadcasts() == expected_incidents
     assert census.paged_twice == []
     assert census.divergent_copies == []
     for broadcast_id in expected_incidents:
-        state = states[broadcast_id]
+        state = restart.states[broadcast_id]
         assert state is not None
         on_topic = {
             k for (b, _), keys in census.dedup_keys.items() if b == broadcast_id for k in keys
@@ -145,27 +180,15 @@ def test_successor_of_a_worker_killed_before_its_first_commit_decides_every_repo
     traffic = [report(f"uncommitted-{n % 30}", "spam", reporter=BENIGN) for n in range(900)]
     sent = Counter(p["broadcast_id"] for p in traffic)
 
-    first = WorkerProcess(config).start()
-    sender = PacedSender(bootstrap, config.input_topic, [keyed(p) for p in traffic]).start(300)
-    try:
-        wait_for(lambda: accepted(first) >= 200, 60, "the first reports to be decided")
-        accepted_before_kill = accepted(first)
-    finally:
-        first.stop(signal.SIGKILL)
-    second = WorkerProcess(config).start(timeout=120)
-    try:
-        sender.join(timeout=60)
-        states = read_states(
-            config,
-            lambda latest: all(counted_reports(latest.get(b)) >= n for b, n in sent.items()),
-            within=60,
-        )
+    with killed_mid_stream(config, traffic, rate=300, kill_after=200, within=60) as restart:
         replayed = metric_value(
-            second.metrics_text(), "spikewatch_reports_received_total", outcome="replayed"
+            restart.successor.metrics_text(),
+            "spikewatch_reports_received_total",
+            outcome="replayed",
         )
-    finally:
-        second.stop()
 
-    assert 0 < accepted_before_kill < len(traffic), "the kill must land mid-stream"
-    assert {b: counted_reports(states.get(b)) for b in sent} == dict(sent)
-    assert replayed >= accepted_before_kill, "the first worker's reports were read and skipped"
+    assert 0 < restart.accepted_before_kill < len(traffic), "the kill must land mid-stream"
+    assert {b: counted_reports(restart.states.get(b)) for b in sent} == dict(sent)
+    assert replayed >= restart.accepted_before_kill, (
+        "the first worker's reports were read and skipped"
+    )
