@@ -35,7 +35,8 @@ scrape reads a count at most this old rather than stopping the event loop each t
 
 
 class GcPauses:
-    """Observes each collection's duration under its generation, via ``gc.callbacks``.
+    """Observes each collection's duration under its generation, via ``gc.callbacks``,
+    and serves the frozen-object gauge.
 
     The callback runs inside the collector, so it does only O(1) work: read the
     clock, observe, and (after a full collection) move the survivors to the
@@ -64,13 +65,6 @@ class GcPauses:
             gc.callbacks.append(self._on_collection)
         self._frozen.set_function(self._frozen_objects)
 
-    def _frozen_objects(self) -> float:
-        now = self._clock()
-        if self._counted_at is None or now - self._counted_at >= FROZEN_COUNT_MAX_AGE_SECONDS:
-            self._frozen_count = gc.get_freeze_count()
-            self._counted_at = now
-        return self._frozen_count
-
     def uninstall(self) -> None:
         if self._on_collection in gc.callbacks:
             gc.callbacks.remove(self._on_collection)
@@ -83,3 +77,10 @@ class GcPauses:
         self._pauses.labels(str(generation)).observe(time.perf_counter() - self._started)
         if generation == FULL_COLLECTION and self._freeze_survivors:
             gc.freeze()
+
+    def _frozen_objects(self) -> float:
+        now = self._clock()
+        if self._counted_at is None or now - self._counted_at >= FROZEN_COUNT_MAX_AGE_SECONDS:
+            self._frozen_count = gc.get_freeze_count()
+            self._counted_at = now
+        return self._frozen_count
