@@ -84,6 +84,7 @@ class _SpikewatchApp(faust.App):
         self._spikewatch_settings = settings
         self._spikewatch_policy = policy
         self.topics_ready = False
+        self.fetch_max_wait_seconds = settings.fetch_max_wait_seconds
         self.changelog = ChangelogWriter(settings.kafka_bootstrap, client_options(settings))
         self.batch_route: BatchRoute | None = None
         self._batch_topic: faust.TopicT | None = None
@@ -148,6 +149,7 @@ class Spikewatch:
             broker_credentials=faust_credentials(settings),
             broker_session_timeout=settings.kafka_session_timeout_seconds,
             broker_commit_interval=settings.commit_interval_seconds,
+            consumer_max_fetch_size=settings.fetch_max_bytes_per_partition,
             table_standby_replicas=settings.table_standby_replicas,
             logging_config=logging_config(settings.log_level),
         )

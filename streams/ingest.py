@@ -25,7 +25,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 from faust.transport.consumer import RecordMap
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -90,6 +90,29 @@ class ActivePartitions(AbstractSet[TP]):
         return True
 
 
+class BatchingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's consumer thread, with the broker's wait for an empty fetch taken from the app.
+
+    aiokafka keeps one fetch in flight per broker and does not fetch again a
+    partition whose records are still buffered. While the worker decides a
+    fetch of reports, the fetcher therefore asks only for the partitions that
+    had nothing (the on-call and acknowledgement topics, say), and the broker
+    holds that request until data comes or ``fetch_max_wait_ms`` passes; the
+    reports' next fetch can leave only after it returns. Faust fixes that wait at
+    1.5 s: measured on the bench, a worker at 5,000 reports/s then decided in
+    bursts ~2 s apart (detection latency p50 1.3 s) and a worker working off a
+    backlog spent ~150 ms of every fetch waiting. The app's
+    ``fetch_max_wait_seconds`` (when it has one) replaces it.
+    """
+
+    def _create_worker_consumer(self, transport: faust_aiokafka.Transport) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        wait = getattr(self.app, "fetch_max_wait_seconds", None)
+        if wait is not None:
+            consumer._fetch_max_wait_ms = round(wait * 1000)  # read when the consumer starts
+        return consumer
+
+
 class BatchingConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer, draining the routed topics a fetch at a time.
 
@@ -105,6 +128,9 @@ class BatchingConsumer(faust_aiokafka.Consumer):
     @property
     def _route(self) -> BatchRoute | None:
         return cast(BatchRoute | None, getattr(self.app, "batch_route", None))
+
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return BatchingConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     async def _drain_messages(self, fetcher: ServiceT) -> None:
         route = self._route

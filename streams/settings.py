@@ -58,6 +58,17 @@ class Settings(BaseSettings):
     batch_max_messages: Annotated[int, Field(ge=1)] = 2000
     tick_interval_seconds: Annotated[float, Field(gt=0)] = 1.0
     commit_interval_seconds: Annotated[float, Field(gt=0)] = 2.8
+    fetch_max_bytes_per_partition: Annotated[int, Field(ge=64 * 1024)] = Field(
+        default=4 * 1024 * 1024,
+        description="Most report bytes one fetch takes from a partition: a worker behind a "
+        "backlog decides and writes state once per fetch, so bigger fetches mean fewer "
+        "state writes per report.",
+    )
+    fetch_max_wait_seconds: Annotated[float, Field(gt=0, le=1.5)] = Field(
+        default=0.1,
+        description="How long the broker may hold a fetch that finds nothing; the next "
+        "fetch of reports waits behind it (see streams.ingest.BatchingConsumerThread).",
+    )
     gc_freeze_survivors: bool = Field(
         default=True,
         description="Freeze what survives each full garbage collection, so later ones "

@@ -65,23 +65,9 @@ async def test_a_fetch_waiting_when_every_partition_is_paused_takes_nothing(boot
         await admin.create_topics([NewTopic(topic, 1, 1)])
     finally:
         await admin.close()
-    app = faust.App(
-        f"{topic}-app", broker=f"kafka://{bootstrap}", autodiscover=False, web_enabled=False
-    )
+    app = _app(topic, bootstrap)
     assigned = asyncio.Event()
-
-    async def ignore(*_: Any) -> None:
-        return None
-
-    async def on_assigned(*_: Any) -> None:
-        assigned.set()
-
-    consumer = cast(
-        BatchingConsumer,
-        BatchingTransport(app.conf.broker_consumer, app).create_consumer(
-            callback=ignore, on_partitions_revoked=ignore, on_partitions_assigned=on_assigned
-        ),
-    )
+    consumer = _batching_consumer(app, assigned)
     await consumer.start()
     try:
         await consumer.subscribe([topic])
@@ -101,3 +87,41 @@ async def test_a_fetch_waiting_when_every_partition_is_paused_takes_nothing(boot
         assert [record.offset for record in fetched[tp]] == [0, 1, 2, 3, 4]
     finally:
         await consumer.stop()
+
+
+@pytest.mark.kafka
+async def test_the_broker_holds_an_empty_fetch_only_as_long_as_the_app_says(
+    bootstrap: str,
+) -> None:
+    """The fetcher that talks to the broker gets the app's wait, not Faust's fixed 1.5 s
+    (a fetch of reports waits behind an empty fetch in flight: see BatchingConsumerThread)."""
+    app = _app(f"t{uuid.uuid4().hex[:10]}", bootstrap)
+    app.fetch_max_wait_seconds = 0.12  # type: ignore[attr-defined]  # as _SpikewatchApp has it
+    consumer = _batching_consumer(app, asyncio.Event())
+    await consumer.start()
+    try:
+        fetcher = consumer._thread._ensure_consumer()._fetcher
+        assert fetcher._fetch_max_wait_ms == 120
+    finally:
+        await consumer.stop()
+
+
+def _app(name: str, bootstrap: str) -> faust.App:
+    return faust.App(
+        f"{name}-app", broker=f"kafka://{bootstrap}", autodiscover=False, web_enabled=False
+    )
+
+
+def _batching_consumer(app: faust.App, assigned: asyncio.Event) -> BatchingConsumer:
+    async def ignore(*_: Any) -> None:
+        return None
+
+    async def on_assigned(*_: Any) -> None:
+        assigned.set()
+
+    return cast(
+        BatchingConsumer,
+        BatchingTransport(app.conf.broker_consumer, app).create_consumer(
+            callback=ignore, on_partitions_revoked=ignore, on_partitions_assigned=on_assigned
+        ),
+    )
