@@ -273,7 +273,7 @@ class Spikewatch:
                 for start in range(0, len(messages), size)
             ]
             self.pipeline.save(*decided)
-            written = await self.changelog.flush()
+            written = self.changelog.flush()
         await self._acknowledge_when_written(written, messages)
         self.metrics.last_progress.set(time.time())
 
@@ -417,7 +417,7 @@ class Spikewatch:
         if pending:
             await asyncio.gather(*pending)
         self.pipeline.commit(ticked)
-        await (await self.changelog.flush())
+        await self.changelog.flush()
         self.metrics.open_incidents.set(ticked.open_incidents)
         self.metrics.broadcasts_tracked.set(len(self.states))
 

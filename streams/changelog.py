@@ -85,6 +85,7 @@ class ChangelogWriter:
         self._options = options
         self._producer: AIOKafkaProducer | None = None
         self._stores: list[ChangelogStore] = []
+        self._last_hand_over: asyncio.Future[bool] | None = None
 
     def store(self, table: TableT[bytes, bytes]) -> ChangelogStore:
         store = ChangelogStore(table)
@@ -108,20 +109,62 @@ class ChangelogWriter:
             await self._producer.stop()
             self._producer = None
 
-    async def flush(self) -> asyncio.Future[None]:
-        """Hand every queued record to the producer; the future is done once Kafka has them all."""
+    def flush(self) -> asyncio.Future[None]:
+        """Take every queued record now and hand them to the producer behind the previous
+        flush's; the future is done once Kafka has them all.
+
+        The hand-over runs in the background: aiokafka's idempotent producer takes a
+        partition's next record batch only once the one before it is acknowledged,
+        and waiting for that inside the batch loop kept the worker from deciding the
+        next fetch (~5% of its time on the bench). Each flush hands over only after
+        the previous one has, so a key's states reach its partition in the order
+        they were queued.
+        """
         producer = self._producer
         if producer is None:
             raise RuntimeError("the changelog writer is not started; start the worker first")
-        sent: list[asyncio.Future[Any]] = []
-        for store in self._stores:
+        queued = [(store, store.take_queued()) for store in self._stores]
+        handed: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        written = asyncio.ensure_future(
+            _write(producer, queued, after=self._last_hand_over, handed=handed)
+        )
+        self._last_hand_over = handed
+        return written
+
+
+async def _write(
+    producer: AIOKafkaProducer,
+    queued: list[tuple[ChangelogStore, dict[bytes, bytes | None]]],
+    *,
+    after: asyncio.Future[bool] | None,
+    handed: asyncio.Future[bool],
+) -> None:
+    """Hand ``queued`` to the producer once ``after`` is handed over, then wait for Kafka.
+
+    ``handed`` says whether the hand-over succeeded. One that failed fails every
+    later one: their records would otherwise reach Kafka ahead of those that
+    never did.
+    """
+    sent: list[asyncio.Future[Any]] = []
+    succeeded = False
+    try:
+        if after is not None and not await asyncio.shield(after):
+            raise RuntimeError("an earlier changelog write failed; restart the worker")
+        for store, records in queued:
             by_partition: dict[int, list[tuple[bytes, bytes | None]]] = {}
-            for key, value in store.take_queued().items():
-                partition = key_partition(key, store.partitions)
-                by_partition.setdefault(partition, []).append((key, value))
-            for partition, records in by_partition.items():
-                sent.extend(await _send_records(producer, store.topic, partition, records))
-        return cast(asyncio.Future[None], asyncio.ensure_future(_all_done(sent)))
+            for key, value in records.items():
+                by_partition.setdefault(key_partition(key, store.partitions), []).append(
+                    (key, value)
+                )
+            for partition, partition_records in by_partition.items():
+                sent.extend(
+                    await _send_records(producer, store.topic, partition, partition_records)
+                )
+        succeeded = True
+    finally:
+        handed.set_result(succeeded)
+    if sent:
+        await asyncio.gather(*sent)
 
 
 async def _send_records(
@@ -141,8 +184,3 @@ async def _send_records(
     if batch.record_count():
         sent.append(await producer.send_batch(batch, topic, partition=partition))
     return sent
-
-
-async def _all_done(sent: list[asyncio.Future[Any]]) -> None:
-    if sent:
-        await asyncio.gather(*sent)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import MutableMapping
+from typing import cast
 
 import faust
 import pytest
@@ -39,7 +41,7 @@ def test_store_reads_and_writes_the_local_table_and_queues_the_newest_value() ->
 def test_flush_before_start_says_what_to_do() -> None:
     writer = ChangelogWriter("127.0.0.1:1", {})
     with pytest.raises(RuntimeError, match="start the worker"):
-        asyncio.run(writer.flush())
+        writer.flush()
 
 
 @pytest.mark.kafka
@@ -67,7 +69,7 @@ def test_flush_sends_each_key_to_its_partition_once_and_deletes_as_tombstones(
             store[keys[0]] = large
             store[keys[1]] = large
             del store[keys[2]]
-            await (await writer.flush())
+            await writer.flush()
         finally:
             await writer.stop()
 
@@ -85,3 +87,77 @@ def test_flush_sends_each_key_to_its_partition_once_and_deletes_as_tombstones(
     assert values[keys[1]] == large
     assert values[keys[2]] is None
     assert values[keys[3]] == keys[3] + b"-new"
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.records: list[tuple[bytes, bytes | None]] = []
+
+    def append(self, *, key: bytes, value: bytes | None, timestamp: None) -> object:
+        self.records.append((key, value))
+        return object()
+
+    def record_count(self) -> int:
+        return len(self.records)
+
+
+class _Producer:
+    """Hands batches over slowly the first time, the way aiokafka's producer waits for
+    a partition's previous batch; can refuse every hand-over."""
+
+    def __init__(self, *, refuse: bool = False) -> None:
+        self.received: list[tuple[bytes, bytes | None]] = []
+        self.refuse = refuse
+        self.calls = 0
+
+    def create_batch(self) -> _Batch:
+        return _Batch()
+
+    async def send_batch(
+        self, batch: _Batch, topic: str, *, partition: int
+    ) -> asyncio.Future[None]:
+        if self.refuse:
+            raise ConnectionError("broker gone")
+        self.calls += 1
+        await asyncio.sleep(0.05 if self.calls == 1 else 0)
+        self.received.extend(batch.records)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+def _writer_with(producer: _Producer) -> tuple[ChangelogWriter, MutableMapping[bytes, bytes]]:
+    writer = ChangelogWriter("127.0.0.1:1", {})
+    writer._producer = producer
+    return writer, writer.store(table_of(f"t{uuid.uuid4().hex[:8]}"))
+
+
+def test_flushes_reach_the_producer_in_the_order_they_were_taken() -> None:
+    producer = _Producer()
+    writer, store = _writer_with(producer)
+
+    async def two_flushes() -> None:
+        store[b"broadcast"] = b"first"
+        first = writer.flush()
+        store[b"broadcast"] = b"second"
+        await asyncio.gather(writer.flush(), first)
+
+    asyncio.run(two_flushes())
+    assert producer.received == [(b"broadcast", b"first"), (b"broadcast", b"second")]
+
+
+def test_a_flush_after_a_failed_one_fails_too() -> None:
+    writer, store = _writer_with(_Producer(refuse=True))
+
+    async def two_flushes() -> tuple[BaseException | None, BaseException | None]:
+        store[b"broadcast"] = b"first"
+        first = writer.flush()
+        store[b"other"] = b"second"
+        second = writer.flush()
+        results = await asyncio.gather(first, second, return_exceptions=True)
+        return cast(tuple[BaseException | None, BaseException | None], tuple(results))
+
+    first, second = asyncio.run(two_flushes())
+    assert isinstance(first, ConnectionError)
+    assert isinstance(second, RuntimeError)
+    assert "restart the worker" in str(second)
