@@ -1,7 +1,12 @@
 # spikewatch worker image: small, non-root, the worker as entrypoint.
+# The build stage compiles the decision core with mypyc (setup.py), so it needs a C
+# compiler; the runtime stage gets only the wheels and stays without one.
 FROM python:3.11-slim AS build
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY models ./models
 COPY alerting ./alerting
 COPY streams ./streams
