@@ -105,6 +105,10 @@ class ChangelogWriter:
         self._producer = producer
 
     async def stop(self) -> None:
+        """Stop once the last flush is handed over: the producer sends what it holds as it
+        stops, but a flush still waiting for its turn would find it gone."""
+        if self._last_hand_over is not None:
+            await asyncio.shield(self._last_hand_over)
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None

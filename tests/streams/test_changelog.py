@@ -23,6 +23,15 @@ def table_of(app_id: str) -> faust.Table[bytes, bytes]:
     return bytes_table(app, "states", PARTITIONS)  # type: ignore[return-value]
 
 
+async def create_topic(bootstrap: str, topic: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, PARTITIONS, 1)])
+    finally:
+        await admin.close()
+
+
 def test_store_reads_and_writes_the_local_table_and_queues_the_newest_value() -> None:
     table = table_of(f"t{uuid.uuid4().hex[:8]}")
     store = ChangelogWriter("127.0.0.1:1", {}).store(table)
@@ -55,12 +64,7 @@ def test_flush_sends_each_key_to_its_partition_once_and_deletes_as_tombstones(
     keys = [f"broadcast-{n}".encode() for n in range(40)]
 
     async def write() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(store.topic, PARTITIONS, 1)])
-        finally:
-            await admin.close()
+        await create_topic(bootstrap, store.topic)
         await writer.start()
         try:
             for key in keys:
@@ -144,6 +148,28 @@ def test_flushes_reach_the_producer_in_the_order_they_were_taken() -> None:
 
     asyncio.run(two_flushes())
     assert producer.received == [(b"broadcast", b"first"), (b"broadcast", b"second")]
+
+
+@pytest.mark.kafka
+def test_stopping_writes_what_was_flushed_but_not_yet_handed_over(bootstrap: str) -> None:
+    table = table_of(f"t{uuid.uuid4().hex[:8]}")
+    writer = ChangelogWriter(bootstrap, {})
+    store = writer.store(table)
+    keys = [f"broadcast-{n}".encode() for n in range(200)]
+
+    async def flush_and_stop() -> None:
+        await create_topic(bootstrap, store.topic)
+        await writer.start()
+        for key in keys:
+            store[key] = key
+            writer.flush()
+        await writer.stop()
+
+    asyncio.run(flush_and_stop())
+    records = asyncio.run(
+        read_until(bootstrap, [store.topic], done=lambda rs: len(rs) >= len(keys), within=20)
+    )
+    assert sorted(record.key or b"" for record in records) == sorted(keys)
 
 
 def test_a_flush_after_a_failed_one_fails_too() -> None:
