@@ -17,6 +17,13 @@ keeps a new fetch loop from deciding alongside a batch that is finishing.
 The batch handler owns acknowledgement: it calls :meth:`faust.types.ConsumerT.ack`
 for each message once everything the message caused is durable, and Faust
 commits the highest contiguously acknowledged offset as before.
+
+This module leans on internals that are not Faust's or aiokafka's public API
+(both are pinned in ``pyproject.toml``; after upgrading either, run
+``tests/streams/test_ingest.py`` and ``tests/faults``): Faust's consumer
+``_getmany``, ``_new_consumer_thread``, ``_read_offset``, ``_add_gap``,
+``_n_acked``, ``_commit_every`` and ``_committed_offset``, its consumer thread's
+``_create_worker_consumer``, and aiokafka's ``AIOKafkaConsumer._fetch_max_wait_ms``.
 """
 
 from __future__ import annotations
