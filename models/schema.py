@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from models.acknowledgement import Acknowledgement
 from models.dead_letter import DeadLetter
 from models.escalation import Escalation
+from models.escalation_v2 import EscalationV2
 from models.report import ReportEvent
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
@@ -25,6 +26,7 @@ JsonSchemaMode = Literal["validation", "serialization"]
 CONTRACTS: dict[str, tuple[type[BaseModel], JsonSchemaMode]] = {
     "report-event.v1.json": (ReportEvent, "validation"),
     "escalation.v1.json": (Escalation, "serialization"),
+    "escalation.v2.json": (EscalationV2, "serialization"),
     "dead-letter.v1.json": (DeadLetter, "serialization"),
     "acknowledgement.v1.json": (Acknowledgement, "validation"),
 }
