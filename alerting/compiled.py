@@ -28,8 +28,7 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 # The modules on the per-report path (the experiment's list). policy.py (pydantic,
-# read once) and oncall.py (per escalation, not per report) stay interpreted;
-# models/fast_report.py and models/decode.py compiled as well made the core
+# read once) stays interpreted; models/fast_report.py and models/decode.py compiled as well made the core
 # benchmark no faster (median 52 against 46 us a report).
 COMPILED_MODULES = (
     "admission",

@@ -20,7 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 
-from alerting.oncall import (
+from alerting.policy import OncallPolicy
+from models.dead_letter import DeadLetter
+from models.decode import Rejection, decode_acknowledgement, decode_contract
+from models.escalation import Escalation, Severity
+from oncall.timelines import (
     IncidentTimeline,
     KpiFacts,
     awaiting_acknowledgement,
@@ -29,10 +33,6 @@ from alerting.oncall import (
     on_acknowledgement,
     on_escalation,
 )
-from alerting.policy import OncallPolicy
-from models.dead_letter import DeadLetter
-from models.decode import Rejection, decode_acknowledgement, decode_contract
-from models.escalation import Escalation, Severity
 from streams.metrics import AckOutcome, WorkerMetrics
 from streams.pipeline import InputMessage, dead_letter_for
 

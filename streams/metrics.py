@@ -23,11 +23,11 @@ from prometheus_client import (
     ProcessCollector,
 )
 
-from alerting.oncall import KpiFacts, Resolver
 from models.acknowledgement import AckAction, Actor
 from models.dead_letter import DeadLetterReason
 from models.escalation import Escalation, EscalationClass, EventAction, Severity
 from models.report import Category, Platform
+from oncall.timelines import KpiFacts, Resolver
 
 OTHER = "other"
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from alerting.oncall import (
+from alerting.policy import OncallPolicy
+from models.acknowledgement import AckAction, Acknowledgement, Actor
+from models.escalation import Escalation, EventAction, Severity
+from oncall.timelines import (
     IncidentTimeline,
     Resolver,
     awaiting_acknowledgement,
@@ -13,9 +16,6 @@ from alerting.oncall import (
     on_acknowledgement,
     on_escalation,
 )
-from alerting.policy import OncallPolicy
-from models.acknowledgement import AckAction, Acknowledgement, Actor
-from models.escalation import Escalation, EventAction, Severity
 from tests.support.escalations import escalation as make_escalation
 
 T0 = 1_800_000_000.0
