@@ -81,8 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     produce.add_argument(
         "--scenario",
         default=None,
-        help="send a named, labelled scenario (mixed, background, viral, surge, ramp, "
-        "child_safety, repeat_clicker, coordinated, malformed) as fast as possible",
+        help="send a named, labelled scenario as fast as possible (mixed, its parts, the "
+        "confounders and their mix real_world; docs/detection.md lists them)",
     )
     produce.add_argument(
         "--out", default=None, help="with --scenario: write a JSON-lines log here ('-' = stdout)"
@@ -114,6 +114,22 @@ def _parser() -> argparse.ArgumentParser:
         "--fixed-threshold", type=int, default=5, help="reports in 5 min of the comparison rule"
     )
     replay.add_argument("--card", default=None, help="also write the scored figures (JSON) here")
+    replay.add_argument(
+        "--escalations",
+        default=None,
+        help="score these escalations (v1 or v2 JSON lines, e.g. a worker's output) against "
+        "the log's labels instead of deciding",
+    )
+    replay.add_argument(
+        "--scenario",
+        default=None,
+        help="instead of a log: replay scenario NAME (or a,b,c or 'all') for every seed of "
+        "--seeds and print the pooled scorecard beside the fixed-threshold rule",
+    )
+    replay.add_argument("--seeds", default="1-20", help="with --scenario, e.g. 1-20 or 1,5,9-12")
+    replay.add_argument(
+        "--markdown", default=None, help="with --scenario: write the figures tables here ('-')"
+    )
     replay.add_argument("--no-progress", action="store_true")
     replay.set_defaults(run=_run_replay)
 
@@ -212,9 +228,7 @@ def _run_produce(args: argparse.Namespace) -> int:
 
     settings = Settings()
     if args.scenario is not None:
-        return produce_scenario(
-            settings, load_policy(settings.policy_file), args.scenario, args.seed, args.out
-        )
+        return produce_scenario(settings, args.scenario, args.seed, args.out)
     plan = ProducePlan(
         rate=args.rate,
         duration=args.duration,
@@ -223,7 +237,7 @@ def _run_produce(args: argparse.Namespace) -> int:
         malformed_every=args.malformed_every,
         seed=args.seed,
     )
-    sent = asyncio.run(produce_traffic(settings, load_policy(settings.policy_file), plan))
+    sent = asyncio.run(produce_traffic(settings, plan))
     print(f"sent {sent} messages to {settings.input_topic}", file=sys.stderr)
     return 0
 
@@ -262,6 +276,10 @@ def _run_replay(args: argparse.Namespace) -> int:
             fixed_threshold=args.fixed_threshold,
             card=args.card,
             progress=not args.no_progress and sys.stderr.isatty(),
+            escalations=args.escalations,
+            scenario=args.scenario,
+            seeds=args.seeds,
+            markdown=args.markdown,
         ),
     )
 

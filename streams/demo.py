@@ -25,7 +25,7 @@ import orjson
 import yaml
 from aiokafka import AIOKafkaProducer
 
-from alerting.policy import Policy, load_policy
+from alerting.policy import load_policy
 from models.report import Category
 from streams.kafka_io import follow_escalations, producer
 from streams.render import describe
@@ -58,7 +58,7 @@ async def run_demo(options: DemoOptions) -> int:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     kafka_dir = RUN_DIR / "kafka"
     bootstrap = f"127.0.0.1:{options.kafka_port}"
-    policy = _demo_policy()
+    _write_demo_policy()
     started = time.time()
     broker_command("wipe", kafka_dir)
     say(started, f"starting Kafka on {bootstrap} (first run downloads the broker jars) ...")
@@ -78,7 +78,7 @@ async def run_demo(options: DemoOptions) -> int:
         tally: dict[str, int] = {}
         follower = asyncio.create_task(_print_escalations(bootstrap, started, tally))
         await asyncio.sleep(2.0)
-        await _send_traffic(bootstrap, policy, options, started)
+        await _send_traffic(bootstrap, options, started)
         follower.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await follower
@@ -93,7 +93,7 @@ async def run_demo(options: DemoOptions) -> int:
     return 0
 
 
-def _demo_policy() -> Policy:
+def _write_demo_policy() -> None:
     policy = load_policy()
     lifecycle = policy.lifecycle.model_copy(
         update={"resolve_after_quiet_seconds": DEMO_QUIET_SECONDS}
@@ -110,7 +110,6 @@ def _demo_policy() -> Policy:
     )
     path = RUN_DIR / "policy.yaml"
     path.write_text(yaml.safe_dump(orjson.loads(demo.model_dump_json())), encoding="utf-8")
-    return demo
 
 
 def stop_worker_and_broker(worker: subprocess.Popen[bytes], kafka_dir: Path) -> None:
@@ -179,10 +178,8 @@ async def _print_escalations(bootstrap: str, started: float, tally: dict[str, in
         say(started, describe(topic, escalation))
 
 
-async def _send_traffic(
-    bootstrap: str, policy: Policy, options: DemoOptions, started: float
-) -> None:
-    generator = TrafficGenerator(policy, rate_per_second=options.rate)
+async def _send_traffic(bootstrap: str, options: DemoOptions, started: float) -> None:
+    generator = TrafficGenerator(rate_per_second=options.rate)
     viral, small = generator.largest(), generator.smallest()
     say(
         started,

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import orjson
 
-from alerting.policy import Policy
 from models.report import Category
 from streams.kafka_io import producer
 from streams.scenarios import SCENARIO_START, ScenarioMessage, build_scenario, write_jsonl
@@ -32,10 +31,10 @@ class ProducePlan:
     seed: int
 
 
-async def produce_traffic(settings: Settings, policy: Policy, plan: ProducePlan) -> int:
+async def produce_traffic(settings: Settings, plan: ProducePlan) -> int:
     """Send background traffic, optionally a surge on one small broadcast; return the count."""
     generator = TrafficGenerator(
-        policy, broadcasts=plan.broadcasts, rate_per_second=plan.rate, seed=plan.seed
+        broadcasts=plan.broadcasts, rate_per_second=plan.rate, seed=plan.seed
     )
     target = generator.smallest()
     surge_times = (
@@ -70,17 +69,16 @@ async def produce_traffic(settings: Settings, policy: Policy, plan: ProducePlan)
     return sent
 
 
-def produce_scenario(
-    settings: Settings, policy: Policy, name: str, seed: int, out: str | None
-) -> int:
+def produce_scenario(settings: Settings, name: str, seed: int, out: str | None) -> int:
     """Write scenario ``name`` as a JSON-lines log, or send it to the input topic.
 
-    Sent to Kafka, the scenario is shifted so that its last event time is now
-    (all of it is in the past, within the worker's future-skew limit) and sent
-    as fast as the broker takes it, keyed by broadcast id.
+    Sent to Kafka, the scenario is shifted so that its last delivery is now and
+    sent as fast as the broker takes it, in delivery order, keyed by broadcast
+    id, each record stamped with its delivery time (so late reports are late on
+    the topic too; a report from a clock running ahead stays in the future).
     """
     if out is not None:
-        messages = build_scenario(name, policy, seed=seed)
+        messages = build_scenario(name, seed=seed)
         if out == "-":
             count = write_jsonl(messages, sys.stdout.buffer)
         else:
@@ -88,17 +86,22 @@ def produce_scenario(
                 count = write_jsonl(messages, sink)
         print(f"wrote {count} messages of scenario {name} to {out}", file=sys.stderr)
         return 0
-    draft = build_scenario(name, policy, seed=seed)
-    end = max((m.at for m in draft), default=SCENARIO_START)
-    messages = build_scenario(name, policy, seed=seed, start=SCENARIO_START + time.time() - end)
+    draft = build_scenario(name, seed=seed)
+    end = max((m.delivered_at for m in draft), default=SCENARIO_START)
+    messages = build_scenario(name, seed=seed, start=SCENARIO_START + time.time() - end)
     sent = asyncio.run(_send_scenario(settings, messages))
     print(f"sent {sent} messages of scenario {name} to {settings.input_topic}", file=sys.stderr)
     return 0
 
 
 async def _send_scenario(settings: Settings, messages: list[ScenarioMessage]) -> int:
-    async with producer(settings.kafka_bootstrap) as client:
+    async with producer(settings.kafka_bootstrap, **client_options(settings)) as client:
         for message in messages:
-            await client.send(settings.input_topic, message.value, key=message.key)
+            await client.send(
+                settings.input_topic,
+                message.value,
+                key=message.key,
+                timestamp_ms=round(message.delivered_at * 1000),
+            )
         await client.flush()
     return len(messages)

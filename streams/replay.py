@@ -22,6 +22,13 @@ Where live and replay can still differ, and why that is accepted:
   time of the partition (and, at the end of the log, after the quiet period):
   trigger and update ``event_id``\\ s are identical, a resolve may be stamped a
   little differently.
+
+A file line may carry ``kafka_timestamp_ms``: the record timestamp the report
+had (or, for a scenario, gets) on the input topic, given to the pipeline as the
+message's timestamp, as a topic replay gives the broker's. Scoring takes a
+decision's time from the record timestamp of the report that caused it: live,
+that is when the worker could first have decided, whatever the device clock
+said.
 """
 
 from __future__ import annotations
@@ -44,11 +51,11 @@ from alerting.scoring import (
     LabelKind,
     LabelledReport,
     ScoreCard,
+    Trigger,
     fixed_threshold_triggers,
     score,
-    triggers_of,
 )
-from models.escalation import Escalation
+from models.escalation import Escalation, EventAction
 from models.report import Category
 from streams.broadcasts import BroadcastStates
 from streams.metrics import WorkerMetrics
@@ -75,9 +82,16 @@ class ReplayResult:
     messages: int = 0
     dead_letters: int = 0
     labels: list[LabelledReport] = field(default_factory=list)
+    triggers: list[Trigger] = field(default_factory=list)
 
     def score(self) -> ScoreCard:
-        return score(self.labels, triggers_of(self.escalations))
+        return score(self.labels, self.triggers)
+
+    def record(self, escalations: list[Escalation], decided_at: float | None) -> None:
+        self.escalations.extend(escalations)
+        self.triggers.extend(
+            Trigger.of(e, decided_at) for e in escalations if e.event_action is EventAction.TRIGGER
+        )
 
 
 class Replay:
@@ -98,15 +112,18 @@ class Replay:
         lane.pipeline.save(output)
         self.result.messages += 1
         self.result.dead_letters += len(output.dead_letters)
+        arrived = None if message.timestamp_ms is None else message.timestamp_ms / 1000
+        self.result.record(output.escalations, arrived)
         sent = list(output.escalations)
         now = lane.pipeline.stream_time
         if now is not None and (lane.last_tick is None or now - lane.last_tick >= TICK_SECONDS):
             lane.last_tick = now
-            sent.extend(lane.pipeline.settle(now))
-        label = label_of(message.value)
+            ticked = lane.pipeline.settle(now)
+            self.result.record(ticked, None)
+            sent.extend(ticked)
+        label = label_of(message.value, message.timestamp_ms)
         if label is not None:
             self.result.labels.append(label)
-        self.result.escalations.extend(sent)
         return sent
 
     def drain(self) -> list[Escalation]:
@@ -116,7 +133,7 @@ class Replay:
         for lane in self.lanes.values():
             if lane.pipeline.stream_time is not None:
                 sent.extend(lane.pipeline.settle(lane.pipeline.stream_time + quiet))
-        self.result.escalations.extend(sent)
+        self.result.record(sent, None)
         return sent
 
     def _lane(self, partition: int) -> _Lane:
@@ -137,43 +154,63 @@ class Replay:
         return lane
 
 
-def label_of(value: bytes | None) -> LabelledReport | None:
-    """The scenario label of a report, if it carries one (the decoder ignores it)."""
+def label_of(value: bytes | None, timestamp_ms: int | None = None) -> LabelledReport | None:
+    """The scenario label of a report, if it carries one (the decoder ignores it).
+
+    The report was made at ``label.made_at`` if its device clock was wrong, else
+    at ``reported_at``; it reached Kafka at the record timestamp, if known.
+    """
     if not value:
         return None
     try:
         payload = orjson.loads(value)
         label = payload["label"]
         category = payload["category"]
+        made = _time(label.get("made_at") or payload["reported_at"])
+        onset = label.get("onset")
         return LabelledReport(
-            at=datetime.fromisoformat(payload["reported_at"]).timestamp(),
+            at=made,
             broadcast_id=str(payload["broadcast_id"]),
             category=Category(category) if category in _CATEGORIES else Category.OTHER,
             kind=LabelKind(label["kind"]),
             incident=label.get("incident"),
+            delivered_at=made if timestamp_ms is None else timestamp_ms / 1000,
+            onset=None if onset is None else _time(onset),
         )
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         return None
 
 
+def _time(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
 def file_messages(lines: Iterable[bytes], partitions: int, topic: str) -> Iterator[InputMessage]:
-    """A JSON-lines log as keyed messages on the partition the live producer would pick."""
+    """A JSON-lines log as keyed messages on the partition the live producer would pick,
+    with the record timestamp a line carries in ``kafka_timestamp_ms``."""
     for offset, raw in enumerate(lines):
         value = raw.rstrip(b"\r\n")
         if not value:
             continue
-        key = _broadcast_key(value)
+        key, timestamp_ms = _record_fields(value)
         partition = partition_of(key, partitions) if key is not None else 0
-        yield InputMessage(topic, partition, offset, key, value)
+        yield InputMessage(topic, partition, offset, key, value, timestamp_ms)
 
 
-def _broadcast_key(value: bytes) -> bytes | None:
+def _record_fields(value: bytes) -> tuple[bytes | None, int | None]:
+    """The Kafka key (the broadcast id) and the record timestamp a file line carries."""
     try:
         payload = orjson.loads(value)
     except orjson.JSONDecodeError:
-        return None
-    broadcast_id = payload.get("broadcast_id") if isinstance(payload, dict) else None
-    return broadcast_id.encode() if isinstance(broadcast_id, str) else None
+        return None, None
+    if not isinstance(payload, dict):
+        return None, None
+    broadcast_id = payload.get("broadcast_id")
+    timestamp_ms = payload.get("kafka_timestamp_ms")
+    return (
+        broadcast_id.encode() if isinstance(broadcast_id, str) else None,
+        timestamp_ms if isinstance(timestamp_ms, int) and timestamp_ms >= 0 else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,16 +368,17 @@ def card_lines(card: dict[str, Any]) -> list[str]:
     for name, figures in card.items():
         if not isinstance(figures, dict):
             continue
-        delays = figures["median_delay_seconds"]
+        delays = {k: v for k, v in figures["median_delay_seconds"].items() if v is not None}
+        longest = {k: v for k, v in figures["max_delay_seconds"].items() if v is not None}
         lines.append(
             f"{name}: recall {figures['recall']:.0%} ({figures['detected']}/"
             f"{figures['abuse_incidents']}), precision {figures['precision']:.0%}, "
             f"false pages {figures['false_pages']} ({figures['false_pages_per_hour']}/h) "
-            f"{figures['false_pages_by_kind']}, one trigger per incident "
-            f"{figures['incidents_with_exactly_one_trigger']}/{figures['abuse_incidents']}, "
-            f"coordinated classed {figures['coordinated_classed']}/"
-            f"{figures['coordinated_incidents']}, median delay {delays}, "
-            f"max delay {figures['max_delay_seconds']}"
+            f"{figures['false_pages_by_kind']}, paged once "
+            f"{figures['incidents_paged_once']}/{figures['abuse_incidents']} "
+            f"(pages per incident {figures['pages_per_incident']}), campaigns paged "
+            f"{figures['campaigns_paged']}/{figures['coordinated_incidents']} (classed "
+            f"{figures['coordinated_classed']}), median delay {delays}, max delay {longest}"
         )
     return lines
 

@@ -1,8 +1,10 @@
 """The ``spikewatch replay`` command: sources, output and the printed figures.
 
-Standard output carries only Escalation v1 JSON lines, so it pipes cleanly into
+Standard output carries only escalation JSON lines, so it pipes cleanly into
 ``jq`` or a file; the progress bar, the summary and the scored figures go to
-standard error.
+standard error. ``--scenario`` replays named scenarios over many seeds and
+prints (or writes as markdown) only the pooled figures; ``--escalations``
+scores escalations decided elsewhere (v1 or v2) against a log's labels.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
+from pydantic import ValidationError
 
 from alerting.policy import Policy
+from alerting.scoring import fixed_threshold_triggers, score, triggers_of_wire
 from streams.logs import configure_logging
 from streams.pipeline import InputMessage
 from streams.replay import (
@@ -26,11 +30,19 @@ from streams.replay import (
     TopicRange,
     card_lines,
     file_messages,
+    label_of,
     print_lines,
     report_card,
     summary_lines,
     topic_messages,
     write_escalations,
+)
+from streams.scenario_figures import (
+    figures_markdown,
+    parse_seeds,
+    print_progress,
+    scenario_figures,
+    scenario_names,
 )
 from streams.settings import Settings
 
@@ -50,12 +62,24 @@ class ReplayOptions:
     fixed_threshold: int
     card: str | None
     progress: bool
+    escalations: str | None = None
+    scenario: str | None = None
+    seeds: str = "1-20"
+    markdown: str | None = None
 
 
 def run_replay(settings: Settings, policy: Policy, options: ReplayOptions) -> int:
     configure_logging("error")
+    if options.scenario is not None:
+        if options.log is not None or options.topic is not None:
+            raise ReplayInputError("give a log file, --topic or --scenario, only one of them")
+        return _score_scenarios(settings, policy, options)
     if (options.log is None) == (options.topic is None):
         raise ReplayInputError("give either a log file or --topic, not both and not neither")
+    if options.escalations is not None:
+        if options.log is None:
+            raise ReplayInputError("--escalations scores a log file's labels: give the log file")
+        return _score_escalations(policy, options, options.log, options.escalations)
     replay = Replay(
         policy,
         partitions=settings.topic_partitions,
@@ -89,6 +113,73 @@ def run_replay(settings: Settings, policy: Policy, options: ReplayOptions) -> in
         print_lines(card_lines(card))
         if options.card:
             Path(options.card).write_bytes(orjson.dumps(card, option=orjson.OPT_INDENT_2))
+    return 0
+
+
+def _score_escalations(policy: Policy, options: ReplayOptions, log: str, escalations: str) -> int:
+    """Score escalations decided elsewhere against the labels of the log they came from."""
+    lines = _read_lines(log)
+    labels = [
+        label
+        for message in file_messages(lines, 1, "replay")
+        if (label := label_of(message.value, message.timestamp_ms)) is not None
+    ]
+    if not labels:
+        raise ReplayInputError(f"report log {log} carries no labels to score against")
+    try:
+        triggers = triggers_of_wire(_read_lines(escalations))
+    except ValidationError as error:
+        raise ReplayInputError(
+            f"{escalations} holds a line that is no Escalation v1 or v2: {error.errors()[0]['msg']}"
+        ) from error
+    card = {
+        "policy_version": policy.policy_version,
+        "escalations": score(labels, triggers).as_dict(),
+        f"fixed_threshold_{options.fixed_threshold}_reports_in_5_min": score(
+            labels, fixed_threshold_triggers(labels, policy, reports=options.fixed_threshold)
+        ).as_dict(),
+    }
+    print_lines(card_lines(card))
+    if options.card:
+        Path(options.card).write_bytes(orjson.dumps(card, option=orjson.OPT_INDENT_2))
+    return 0
+
+
+def _score_scenarios(settings: Settings, policy: Policy, options: ReplayOptions) -> int:
+    seeds = parse_seeds(options.seeds)
+    figures = scenario_figures(
+        policy,
+        scenario_names(options.scenario or ""),
+        seeds,
+        partitions=settings.topic_partitions,
+        max_message_bytes=settings.max_message_bytes,
+        fixed_reports=options.fixed_threshold,
+        progress=print_progress if options.progress else lambda _: None,
+    )
+    if options.progress:
+        print(file=sys.stderr)
+    for figure in figures:
+        card = {
+            figure.name: figure.policy.as_dict(),
+            f"{figure.name} fixed": figure.fixed.as_dict(),
+        }
+        print_lines(card_lines(card))
+    if options.card:
+        cards = {
+            f.name: {
+                "messages": f.messages,
+                "policy": f.policy.as_dict(),
+                "fixed": f.fixed.as_dict(),
+            }
+            for f in figures
+        }
+        Path(options.card).write_bytes(orjson.dumps(cards, option=orjson.OPT_INDENT_2))
+    if options.markdown is not None:
+        text = figures_markdown(figures, seeds, policy, options.fixed_threshold)
+        if options.markdown == "-":
+            sys.stdout.write(text)
+        else:
+            Path(options.markdown).write_text(text, encoding="utf-8")
     return 0
 
 

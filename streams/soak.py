@@ -26,7 +26,6 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from alerting.policy import load_policy
 from streams.demo import broker_command, stop_worker_and_broker
 from streams.produce import ProducePlan, produce_traffic
 from streams.settings import Settings
@@ -104,7 +103,7 @@ async def _traffic_and_samples(
         seed=11,
     )
     started = time.monotonic()
-    traffic = asyncio.create_task(produce_traffic(settings, load_policy(), plan))
+    traffic = asyncio.create_task(produce_traffic(settings, plan))
     samples: list[Sample] = []
     drain_until: float | None = None
     while worker.poll() is None:

@@ -1,10 +1,15 @@
-"""Synthetic report traffic that is consistent with the policy it is judged by.
+"""Synthetic report traffic at the platform's own report rates.
 
-Benign background traffic draws reports at exactly the policy's base rates:
-audiences are log-normal, scaled so that ``rate_per_second`` reports arrive in
-total, and each broadcast receives its share in proportion to its viewers. A
-detector that pages on such traffic is wrong by construction, which is what the
-"benign traffic pages nobody" tests rely on.
+The rates are the generator's parameters, never read from the policy under
+test: a detector judged on traffic drawn from its own priors is calibrated by
+construction and cannot show what a platform with other rates does to it.
+:data:`REFERENCE_RATES` are one platform's organic rates (they equal the
+shipped priors, the calibrated case); scenarios scale them, per category, to
+platforms 10x quieter or 10x busier.
+
+Benign background traffic draws reports at those rates: audiences are
+log-normal, scaled so that ``rate_per_second`` reports arrive in total, and
+each broadcast receives its share in proportion to its viewers.
 
 Abuse is added on top: a surge of credible viewers reporting one broadcast, and
 a single report by a trusted flagger in a category that escalates on one report.
@@ -14,13 +19,28 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from alerting.policy import Policy
 from models.report import Category, Platform
+
+REFERENCE_RATES: Mapping[Category, float] = {
+    Category.CHILD_SAFETY: 1.0e-8,
+    Category.VIOLENT_EXTREMISM: 2.0e-8,
+    Category.VIOLENT_THREAT: 5.0e-8,
+    Category.GRAPHIC_VIOLENCE: 1.0e-7,
+    Category.SELF_HARM: 5.0e-8,
+    Category.ADULT_CONTENT: 2.0e-7,
+    Category.HATEFUL_CONDUCT: 2.0e-7,
+    Category.HARASSMENT: 3.0e-7,
+    Category.PRIVATE_INFO: 5.0e-8,
+    Category.SPAM: 5.0e-7,
+    Category.COPYRIGHT: 2.0e-7,
+    Category.OTHER: 3.0e-7,
+}
+"""Benign reports per concurrent viewer per second, by category, of a reference platform."""
 
 MALFORMED_SAMPLES: tuple[bytes, ...] = (
     b"not json at all",
@@ -54,17 +74,16 @@ def timestamp(seconds: float) -> str:
 class TrafficGenerator:
     def __init__(
         self,
-        policy: Policy,
         *,
+        rates: Mapping[Category, float] = REFERENCE_RATES,
         broadcasts: int = 200,
         rate_per_second: float = 50.0,
         seed: int = 7,
         prefix: str = "bc",
     ) -> None:
         self.random = random.Random(seed)
-        self.policy = policy
         self.rate_per_second = rate_per_second
-        rates = {c: policy.category(c).base_rate_per_viewer_second for c in Category}
+        self.rates = dict(rates)
         self._categories = list(rates)
         self._category_weights = list(itertools.accumulate(rates.values()))
         total_audience = rate_per_second / sum(rates.values())
@@ -90,7 +109,7 @@ class TrafficGenerator:
         return self.benign(broadcast, self.category(), at)
 
     def category(self) -> Category:
-        """A category drawn in proportion to the policy's base rates."""
+        """A category drawn in proportion to the platform's rates."""
         return self.random.choices(self._categories, cum_weights=self._category_weights)[0]
 
     def benign(self, broadcast: Broadcast, category: Category, at: float) -> dict[str, Any]:
@@ -139,6 +158,17 @@ class TrafficGenerator:
                 "trusted_flagger": True,
                 "was_viewing": True,
             },
+        )
+
+    def credible_report(
+        self, broadcast: Broadcast, category: Category, at: float
+    ) -> dict[str, Any]:
+        """One report by a long-standing, trusted viewer who is not a trusted flagger."""
+        return self._report(
+            broadcast,
+            category,
+            at,
+            self._reporter(min_age=400, max_age=3000, trust=(0.85, 0.97), was_viewing=True),
         )
 
     def malformed(self) -> bytes:

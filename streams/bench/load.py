@@ -22,7 +22,6 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from alerting.policy import Policy, load_policy
 from models.report import Category, Platform
 from streams.traffic import Broadcast, TrafficGenerator
 
@@ -50,18 +49,16 @@ def _keyed(report: dict[str, Any]) -> Message:
     return str(report["broadcast_id"]).encode(), orjson.dumps(report)
 
 
-def realistic_mix(
-    policy: Policy, *, reports: int, broadcasts: int, seed: int, end: float
-) -> Iterator[Message]:
+def realistic_mix(*, reports: int, broadcasts: int, seed: int, end: float) -> Iterator[Message]:
     """``reports`` messages over ``broadcasts`` broadcasts, event times ending at ``end``.
 
-    Mostly benign traffic at the policy's base rates, plus what production sees
+    Mostly benign traffic at the reference platform's rates, plus what production sees
     now and then: an abuse surge on a small broadcast every 25,000 messages, a
     trusted flagger's child-safety report every 50,000, one malformed message in
     10,000. Event times are spaced as if 5,000 reports arrived a second.
     """
     generator = TrafficGenerator(
-        policy, broadcasts=broadcasts, rate_per_second=5_000.0, seed=seed, prefix="tp"
+        broadcasts=broadcasts, rate_per_second=5_000.0, seed=seed, prefix="tp"
     )
     start = end - reports / 5_000.0
     surge_rank = itertools.count()
@@ -79,12 +76,10 @@ def realistic_mix(
             yield _keyed(generator.background(at))
 
 
-def one_per_broadcast(
-    policy: Policy, *, broadcasts: int, seed: int, at: float
-) -> Iterator[Message]:
+def one_per_broadcast(*, broadcasts: int, seed: int, at: float) -> Iterator[Message]:
     """One benign report on each of ``broadcasts`` broadcasts: that many live states."""
     generator = TrafficGenerator(
-        policy, broadcasts=broadcasts, rate_per_second=5_000.0, seed=seed, prefix="st"
+        broadcasts=broadcasts, rate_per_second=5_000.0, seed=seed, prefix="st"
     )
     for broadcast in generator.broadcasts:
         yield _keyed(generator.benign(broadcast, generator.category(), at))
@@ -155,7 +150,7 @@ async def steady_load(
     surge of credible viewers on a fresh small broadcast; each goes to a broadcast
     of its own, since an open incident does not trigger again.
     """
-    generator = TrafficGenerator(load_policy(), broadcasts=2_000, rate_per_second=rate, seed=seed)
+    generator = TrafficGenerator(broadcasts=2_000, rate_per_second=rate, seed=seed)
     producer = bulk_producer(bootstrap)
     await producer.start()
     stamps = itertools.count(1)

@@ -29,7 +29,6 @@ from typing import Any
 
 import orjson
 
-from alerting.policy import load_policy
 from models.escalation import EventAction
 from streams.bench import baselines
 from streams.bench.load import (
@@ -88,7 +87,6 @@ class Bench:
         self.progress(f"pre-filling {topic} with {options.reports:,} reports")
         began = time.perf_counter()
         mix = realistic_mix(
-            load_policy(),
             reports=options.reports,
             broadcasts=options.broadcasts,
             seed=options.seed,
@@ -241,9 +239,7 @@ class Bench:
         await fill(
             self.bootstrap,
             topic,
-            one_per_broadcast(
-                load_policy(), broadcasts=count, seed=self.options.seed, at=time.time()
-            ),
+            one_per_broadcast(broadcasts=count, seed=self.options.seed, at=time.time()),
         )
         deployment = self.deployment("state", topic)
         first = self.start_worker(deployment, "state")

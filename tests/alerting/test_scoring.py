@@ -21,11 +21,16 @@ H = Category.HARASSMENT
 def label(
     at: float, broadcast: str, kind: LabelKind, incident: str | None = None
 ) -> LabelledReport:
-    return LabelledReport(at, broadcast, H, kind, incident)
+    return LabelledReport(at, broadcast, H, kind, incident, delivered_at=at)
 
 
-def page(at: float, broadcast: str, cls: EscalationClass = EscalationClass.REPORT_SPIKE) -> Trigger:
-    return Trigger(broadcast, H, at, Severity.ERROR, cls)
+def page(
+    at: float,
+    broadcast: str,
+    cls: EscalationClass = EscalationClass.REPORT_SPIKE,
+    category: Category = H,
+) -> Trigger:
+    return Trigger(broadcast, category, at, Severity.ERROR, cls, "hate-harassment")
 
 
 LABELS = [
@@ -43,7 +48,9 @@ def test_score_counts_recall_false_pages_delays_and_single_triggers() -> None:
         page(104, "s1"),
         page(130, "s1"),
         page(50, "bg"),
-        Trigger("br", H, 310, Severity.WARNING, EscalationClass.COORDINATED_REPORTING),
+        Trigger(
+            "br", H, 310, Severity.WARNING, EscalationClass.COORDINATED_REPORTING, "coordination"
+        ),
     ]
     card = score(LABELS, triggers)
     assert (card.abuse_incidents, card.detected, card.recall) == (2, 1, 0.5)
@@ -51,7 +58,9 @@ def test_score_counts_recall_false_pages_delays_and_single_triggers() -> None:
     assert card.precision == pytest.approx(2 / 3)
     assert card.false_pages_per_hour == pytest.approx(1.0)
     assert card.false_pages_by_kind == {"background": 1}
-    assert card.incidents_with_one_trigger == 0  # s1 paged twice, s2 never
+    assert card.incidents_paged_once == 0  # s1 paged twice, s2 never
+    assert card.pages_per_incident == 2.0
+    assert card.missed == ["s2"]
     assert (card.coordinated_incidents, card.coordinated_classed) == (1, 1)
     assert card.median_delay(LabelKind.SURGE) == 4.0
 

@@ -6,13 +6,10 @@ import time
 
 import orjson
 
-from alerting.policy import load_policy
 from models.decode import Rejection, decode_report
 from streams.bench.load import one_per_broadcast, produced_at, realistic_mix, stamped_report_id
 from streams.bench.options import BenchOptions
 from streams.bench.report import Target
-
-POLICY = load_policy()
 
 
 def test_stamped_report_id_carries_its_produce_time() -> None:
@@ -26,7 +23,7 @@ def test_stamped_report_id_carries_its_produce_time() -> None:
 
 
 def test_realistic_mix_has_the_asked_size_valid_keys_and_some_bad_input() -> None:
-    mix = list(realistic_mix(POLICY, reports=25_000, broadcasts=300, seed=3, end=time.time()))
+    mix = list(realistic_mix(reports=25_000, broadcasts=300, seed=3, end=time.time()))
     assert len(mix) == 25_000
     decoded = [(key, decode_report(value)) for key, value in mix]
     rejected = [d for _, d in decoded if isinstance(d, Rejection)]
@@ -38,7 +35,7 @@ def test_realistic_mix_has_the_asked_size_valid_keys_and_some_bad_input() -> Non
 
 
 def test_one_per_broadcast_gives_distinct_broadcasts() -> None:
-    fill = list(one_per_broadcast(POLICY, broadcasts=500, seed=1, at=time.time()))
+    fill = list(one_per_broadcast(broadcasts=500, seed=1, at=time.time()))
     assert len({key for key, _ in fill}) == 500
     assert all(orjson.loads(value)["broadcast_id"].encode() == key for key, value in fill)
 

@@ -37,7 +37,7 @@ POLICY = load_policy()
 
 def traffic(now: float) -> list[tuple[bytes, bytes]]:
     """A surge, a trusted child-safety report, a coordinated burst and benign reports."""
-    generator = TrafficGenerator(POLICY, broadcasts=40, rate_per_second=5.0, seed=5, prefix="lv")
+    generator = TrafficGenerator(broadcasts=40, rate_per_second=5.0, seed=5, prefix="lv")
     small, other, brigaded = generator.smallest(0), generator.smallest(1), generator.smallest(2)
     payloads: list[dict[str, Any]] = []
     start = now - 40
@@ -139,7 +139,7 @@ def test_produce_scenario_sends_keyed_labelled_reports_ending_now_and_replay_sco
     topic = f"scenario-{time.time_ns()}"
     settings = Settings(kafka_bootstrap=bootstrap, input_topic=topic)
     started = time.time()
-    assert produce_scenario(settings, POLICY, "child_safety", seed=7, out=None) == 0
+    assert produce_scenario(settings, "child_safety", seed=7, out=None) == 0
     records = asyncio.run(
         read_until(bootstrap, [topic], done=lambda found: len(found) >= 4, within=30, settle=1.0)
     )
@@ -147,7 +147,9 @@ def test_produce_scenario_sends_keyed_labelled_reports_ending_now_and_replay_sco
     for record in records:
         payload = orjson.loads(record.value or b"")
         assert record.key == payload["broadcast_id"].encode()
-        assert payload["label"] == {"kind": "child_safety", "incident": payload["broadcast_id"]}
+        assert payload["label"]["kind"] == "child_safety"
+        assert payload["label"]["incident"] == payload["broadcast_id"]
+        assert record.timestamp_ms == payload["kafka_timestamp_ms"]
         at = datetime.fromisoformat(payload["reported_at"]).timestamp()
         assert at <= time.time()
     newest = max(

@@ -17,6 +17,7 @@ class Record:
     offset: int
     key: bytes | None
     value: bytes | None
+    timestamp_ms: int | None = None
 
 
 async def send_all(
@@ -66,7 +67,8 @@ async def read_until(
             batches = await consumer.getmany(timeout_ms=200)
             for messages in batches.values():
                 records.extend(
-                    Record(m.topic, m.partition, m.offset, m.key, m.value) for m in messages
+                    Record(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)
+                    for m in messages
                 )
             if settled_at is None and done(records):
                 settled_at = time.monotonic()
