@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from models.report import Category, Platform
-from streams.traffic import Broadcast, TrafficGenerator
+from streams.replay.traffic import Broadcast, TrafficGenerator
 
 INJECTED_PREFIX = "bench-"
 SURGE_REPORTERS = 8

@@ -1,0 +1,217 @@
+"""The ``spikewatch replay`` command: sources, output and the printed figures.
+
+Standard output carries only escalation JSON lines, so it pipes cleanly into
+``jq`` or a file; the progress bar, the summary and the scored figures go to
+standard error. ``--scenario`` replays named scenarios over many seeds and
+prints (or writes as markdown) only the pooled figures; ``--escalations``
+scores escalations decided elsewhere (v1 or v2) against a log's labels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+from pydantic import ValidationError
+
+from alerting.policy import Policy
+from streams.logs import configure_logging
+from streams.replay.figures import (
+    figures_markdown,
+    parse_seeds,
+    print_progress,
+    scenario_figures,
+    scenario_names,
+)
+from streams.replay.scoring import fixed_threshold_triggers, score, triggers_of_wire
+from streams.replay.session import (
+    Progress,
+    Replay,
+    ReplaySourceError,
+    TopicRange,
+    card_lines,
+    file_messages,
+    label_of,
+    print_lines,
+    report_card,
+    summary_lines,
+    topic_messages,
+    write_escalations,
+)
+from streams.settings import Settings
+from streams.worker.pipeline import InputMessage
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayOptions:
+    log: str | None
+    topic: str | None
+    from_offset: int | None
+    to_offset: int | None
+    from_time: str | None
+    to_time: str | None
+    fixed_threshold: int
+    card: str | None
+    progress: bool
+    escalations: str | None = None
+    scenario: str | None = None
+    seeds: str = "1-20"
+    markdown: str | None = None
+
+
+def run_replay(settings: Settings, policy: Policy, options: ReplayOptions) -> int:
+    configure_logging("error")
+    if options.scenario is not None:
+        if options.log is not None or options.topic is not None:
+            raise ReplaySourceError("give a log file, --topic or --scenario, only one of them")
+        return _score_scenarios(settings, policy, options)
+    if (options.log is None) == (options.topic is None):
+        raise ReplaySourceError("give either a log file or --topic, not both and not neither")
+    if options.escalations is not None:
+        if options.log is None:
+            raise ReplaySourceError("--escalations scores a log file's labels: give the log file")
+        return _score_escalations(policy, options, options.log, options.escalations)
+    replay = Replay(
+        policy,
+        partitions=settings.topic_partitions,
+        max_message_bytes=settings.max_message_bytes,
+    )
+    started = time.monotonic()
+    stdout = sys.stdout.buffer
+    if options.topic is not None:
+        span = TopicRange(
+            options.topic,
+            options.from_offset,
+            options.to_offset,
+            _millis(options.from_time),
+            _millis(options.to_time),
+        )
+        progress = Progress(None, sys.stderr, enabled=options.progress)
+        asyncio.run(_replay_topic(replay, settings.kafka_bootstrap, span, progress))
+    else:
+        lines = _read_lines(options.log or "-")
+        progress = Progress(len(lines), sys.stderr, enabled=options.progress)
+        _replay_messages(
+            replay, file_messages(lines, settings.topic_partitions, "replay"), progress
+        )
+    write_escalations(replay.drain(), stdout)
+    stdout.flush()
+    result = replay.result
+    progress.update(result.messages, len(result.escalations), final=True)
+    print_lines(summary_lines(result, time.monotonic() - started))
+    if result.labels:
+        card = report_card(result, policy, options.fixed_threshold)
+        print_lines(card_lines(card))
+        if options.card:
+            Path(options.card).write_bytes(orjson.dumps(card, option=orjson.OPT_INDENT_2))
+    return 0
+
+
+def _score_escalations(policy: Policy, options: ReplayOptions, log: str, escalations: str) -> int:
+    """Score escalations decided elsewhere against the labels of the log they came from."""
+    lines = _read_lines(log)
+    labels = [
+        label
+        for message in file_messages(lines, 1, "replay")
+        if (label := label_of(message.value, message.timestamp_ms)) is not None
+    ]
+    if not labels:
+        raise ReplaySourceError(f"report log {log} carries no labels to score against")
+    try:
+        triggers = triggers_of_wire(_read_lines(escalations))
+    except ValidationError as error:
+        raise ReplaySourceError(
+            f"{escalations} holds a line that is no Escalation v1 or v2: {error.errors()[0]['msg']}"
+        ) from error
+    card = {
+        "policy_version": policy.policy_version,
+        "escalations": score(labels, triggers).as_dict(),
+        f"fixed_threshold_{options.fixed_threshold}_reports_in_5_min": score(
+            labels, fixed_threshold_triggers(labels, policy, reports=options.fixed_threshold)
+        ).as_dict(),
+    }
+    print_lines(card_lines(card))
+    if options.card:
+        Path(options.card).write_bytes(orjson.dumps(card, option=orjson.OPT_INDENT_2))
+    return 0
+
+
+def _score_scenarios(settings: Settings, policy: Policy, options: ReplayOptions) -> int:
+    seeds = parse_seeds(options.seeds)
+    figures = scenario_figures(
+        policy,
+        scenario_names(options.scenario or ""),
+        seeds,
+        partitions=settings.topic_partitions,
+        max_message_bytes=settings.max_message_bytes,
+        fixed_reports=options.fixed_threshold,
+        progress=print_progress if options.progress else lambda _: None,
+    )
+    if options.progress:
+        print(file=sys.stderr)
+    for figure in figures:
+        card = {
+            figure.name: figure.policy.as_dict(),
+            f"{figure.name} fixed": figure.fixed.as_dict(),
+        }
+        print_lines(card_lines(card))
+    if options.card:
+        cards = {
+            f.name: {
+                "messages": f.messages,
+                "policy": f.policy.as_dict(),
+                "fixed": f.fixed.as_dict(),
+            }
+            for f in figures
+        }
+        Path(options.card).write_bytes(orjson.dumps(cards, option=orjson.OPT_INDENT_2))
+    if options.markdown is not None:
+        text = figures_markdown(figures, seeds, policy, options.fixed_threshold)
+        if options.markdown == "-":
+            sys.stdout.write(text)
+        else:
+            Path(options.markdown).write_text(text, encoding="utf-8")
+    return 0
+
+
+def _replay_messages(replay: Replay, messages: Iterator[InputMessage], progress: Progress) -> None:
+    stdout = sys.stdout.buffer
+    for message in messages:
+        write_escalations(replay.feed(message), stdout)
+        progress.update(replay.result.messages, len(replay.result.escalations))
+
+
+async def _replay_topic(
+    replay: Replay, bootstrap: str, span: TopicRange, progress: Progress
+) -> None:
+    stdout = sys.stdout.buffer
+    async for message in topic_messages(bootstrap, span):
+        write_escalations(replay.feed(message), stdout)
+        progress.update(replay.result.messages, len(replay.result.escalations))
+
+
+def _read_lines(log: str) -> list[bytes]:
+    try:
+        if log == "-":
+            return sys.stdin.buffer.read().splitlines()
+        return Path(log).read_bytes().splitlines()
+    except OSError as error:
+        raise ReplaySourceError(f"cannot read report log {log}: {error.strerror}") from error
+
+
+def _millis(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise ReplaySourceError(f"not an RFC 3339 time: {text!r}") from error
+    if moment.tzinfo is None:
+        raise ReplaySourceError(f"time {text!r} needs an offset, e.g. Z or +00:00")
+    return int(moment.timestamp() * 1000)

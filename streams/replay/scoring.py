@@ -1,0 +1,360 @@
+"""Scoring decisions against a labelled report log, and the fixed-threshold rule to beat.
+
+Replay feeds this module the labels that travel with a scenario (see
+``streams/replay/scenarios.py``) and the triggers a policy produced. Scoring is per
+incident, the unit on-call cares about, and an incident belongs to a broadcast
+(Escalation v2 opens one per broadcast and team; a v1 trigger per category is
+scored against the same broadcast incident, so its extra categories count as
+extra pages):
+
+* a trigger on a broadcast belongs to the latest labelled incident of that
+  broadcast whose onset is not after the trigger (preferring one whose reports
+  include the trigger's category, so that a child-safety page on a broadcast
+  already in a surge goes to its own incident);
+* an *abuse* incident (surge, spread surge, ramp, single child-safety report)
+  is detected by a paging trigger (``critical``/``error``); recall = detected /
+  abuse incidents; warnings never count;
+* pages per incident: an abuse incident should get exactly one paging trigger
+  (a second team paged for a strictly more severe category is labelled as an
+  incident of its own);
+* any other paging trigger is a *false page* (benign, viral, raided, repeat
+  clicker or campaign broadcasts, or an abuse broadcast before the abuse began);
+  a *campaign* (coordinated incident) must never page, and is *classed* when a
+  ``coordinated_reporting`` trigger names it;
+* detection delay = decision time - onset, where the decision time is when the
+  deciding report reached Kafka (replay stamps it from the record timestamp),
+  and the onset is when the incident's first report was made (its true time,
+  whatever the device clock said); an incident's delivery lag is the median of
+  its reports' record timestamp minus the time they were made.
+
+The fixed-threshold rule ("page at N reports of a category in five minutes",
+counted as reports reach Kafka) is the yardstick on the same log.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from alerting.detectors import category_severity
+from alerting.policy import Policy
+from models.escalation import Escalation, EscalationClass, EventAction, Severity
+from models.escalation_v2 import EscalationV2, parse_escalation
+from models.report import Category
+
+LATE_LAG_SECONDS = 5.0
+"""An incident whose reports reached Kafka this much later (median) is a late one."""
+
+
+class LabelKind(StrEnum):
+    BACKGROUND = "background"
+    VIRAL = "viral"
+    RAID = "raid"
+    REPEAT_CLICKER = "repeat_clicker"
+    COORDINATED = "coordinated"
+    SURGE = "surge"
+    SPREAD_SURGE = "spread_surge"
+    RAMP = "ramp"
+    CHILD_SAFETY = "child_safety"
+
+    @property
+    def is_abuse(self) -> bool:
+        return self in (
+            LabelKind.SURGE,
+            LabelKind.SPREAD_SURGE,
+            LabelKind.RAMP,
+            LabelKind.CHILD_SAFETY,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledReport:
+    """One labelled report: ``at`` when it was made, ``delivered_at`` when it reached Kafka."""
+
+    at: float
+    broadcast_id: str
+    category: Category
+    kind: LabelKind
+    incident: str | None
+    delivered_at: float
+    onset: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """The part of a trigger that scoring needs; also what the fixed rule produces."""
+
+    broadcast_id: str
+    category: Category
+    at: float
+    severity: Severity
+    escalation_class: EscalationClass
+    team: str
+
+    @classmethod
+    def of(cls, escalation: Escalation | EscalationV2, decided_at: float | None = None) -> Trigger:
+        """``decided_at`` (when the deciding report reached Kafka) beats ``detected_at``."""
+        return cls(
+            escalation.labels.broadcast_id,
+            escalation.labels.category,
+            escalation.detected_at.timestamp() if decided_at is None else decided_at,
+            escalation.severity,
+            escalation.escalation_class,
+            escalation.labels.team,
+        )
+
+
+@dataclass(slots=True)
+class _Incident:
+    name: str
+    kind: LabelKind
+    onset: float
+    categories: set[Category] = field(default_factory=set)
+    lags: list[float] = field(default_factory=list)
+    triggers: list[Trigger] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreCard:
+    abuse_incidents: int
+    detected: int
+    pages: int
+    false_pages: int
+    hours: float
+    abuse_pages: int
+    """Paging triggers that belong to an abuse incident (the first and any repeats)."""
+    incidents_paged_once: int
+    coordinated_incidents: int
+    coordinated_classed: int
+    campaigns_paged: int
+    false_pages_by_kind: dict[str, int]
+    delays_by_kind: dict[str, list[float]]
+    late_delays: list[tuple[float, float]]
+    """(delay, delivery lag) of each detected late incident."""
+    missed: list[str]
+
+    @property
+    def recall(self) -> float:
+        return self.detected / self.abuse_incidents if self.abuse_incidents else 1.0
+
+    @property
+    def precision(self) -> float:
+        return (self.pages - self.false_pages) / self.pages if self.pages else 1.0
+
+    @property
+    def false_pages_per_hour(self) -> float:
+        return self.false_pages / self.hours if self.hours else 0.0
+
+    @property
+    def pages_per_incident(self) -> float | None:
+        return self.abuse_pages / self.detected if self.detected else None
+
+    def delays(self, *kinds: LabelKind) -> list[float]:
+        return sorted(d for kind in kinds for d in self.delays_by_kind.get(kind.value, []))
+
+    def median_delay(self, *kinds: LabelKind) -> float | None:
+        delays = self.delays(*kinds)
+        return round(statistics.median(delays), 3) if delays else None
+
+    def p90_delay(self, *kinds: LabelKind) -> float | None:
+        delays = self.delays(*kinds)
+        return round(delays[min(len(delays) - 1, int(0.9 * len(delays)))], 3) if delays else None
+
+    def max_delay(self, *kinds: LabelKind) -> float | None:
+        delays = self.delays(*kinds)
+        return max(delays) if delays else None
+
+    @classmethod
+    def combined(cls, cards: Iterable[ScoreCard]) -> ScoreCard:
+        """One card for several logs (e.g. seeds): counts add up, delays pool."""
+        cards = list(cards)
+        by_kind: dict[str, int] = defaultdict(int)
+        delays: dict[str, list[float]] = defaultdict(list)
+        for card in cards:
+            for kind, count in card.false_pages_by_kind.items():
+                by_kind[kind] += count
+            for kind, values in card.delays_by_kind.items():
+                delays[kind].extend(values)
+        return cls(
+            abuse_incidents=sum(c.abuse_incidents for c in cards),
+            detected=sum(c.detected for c in cards),
+            pages=sum(c.pages for c in cards),
+            false_pages=sum(c.false_pages for c in cards),
+            hours=sum(c.hours for c in cards),
+            abuse_pages=sum(c.abuse_pages for c in cards),
+            incidents_paged_once=sum(c.incidents_paged_once for c in cards),
+            coordinated_incidents=sum(c.coordinated_incidents for c in cards),
+            coordinated_classed=sum(c.coordinated_classed for c in cards),
+            campaigns_paged=sum(c.campaigns_paged for c in cards),
+            false_pages_by_kind=dict(by_kind),
+            delays_by_kind=dict(delays),
+            late_delays=[pair for c in cards for pair in c.late_delays],
+            missed=[name for c in cards for name in c.missed],
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        per_incident = self.pages_per_incident
+        return {
+            "abuse_incidents": self.abuse_incidents,
+            "detected": self.detected,
+            "recall": round(self.recall, 4),
+            "missed": self.missed,
+            "pages": self.pages,
+            "false_pages": self.false_pages,
+            "precision": round(self.precision, 4),
+            "false_pages_per_hour": round(self.false_pages_per_hour, 3),
+            "false_pages_by_kind": self.false_pages_by_kind,
+            "pages_per_incident": None if per_incident is None else round(per_incident, 3),
+            "incidents_paged_once": self.incidents_paged_once,
+            "coordinated_incidents": self.coordinated_incidents,
+            "coordinated_classed": self.coordinated_classed,
+            "campaigns_paged": self.campaigns_paged,
+            "median_delay_seconds": {
+                kind.value: self.median_delay(kind) for kind in LabelKind if kind.is_abuse
+            },
+            "p90_delay_seconds": {
+                kind.value: self.p90_delay(kind) for kind in LabelKind if kind.is_abuse
+            },
+            "max_delay_seconds": {
+                kind.value: self.max_delay(kind) for kind in LabelKind if kind.is_abuse
+            },
+            "late_incidents": [
+                {"delay_seconds": round(delay, 3), "delivery_lag_seconds": round(lag, 3)}
+                for delay, lag in self.late_delays
+            ],
+        }
+
+
+def triggers_of(escalations: Iterable[Escalation | EscalationV2]) -> list[Trigger]:
+    return [Trigger.of(e) for e in escalations if e.event_action is EventAction.TRIGGER]
+
+
+def triggers_of_wire(lines: Iterable[bytes]) -> list[Trigger]:
+    """Triggers from escalations in their wire form, v1 or v2 (e.g. a worker's output)."""
+    return triggers_of(parse_escalation(line) for line in lines if line.strip())
+
+
+def _incidents(labels: list[LabelledReport]) -> dict[str, _Incident]:
+    incidents: dict[str, _Incident] = {}
+    for label in labels:
+        if label.incident is None:
+            continue
+        onset = label.at if label.onset is None else label.onset
+        known = incidents.get(label.incident)
+        if known is None:
+            known = incidents[label.incident] = _Incident(label.incident, label.kind, onset)
+        else:
+            known.onset = min(known.onset, onset)
+        known.categories.add(label.category)
+        known.lags.append(label.delivered_at - label.at)
+    return incidents
+
+
+def _owner(candidates: list[_Incident], trigger: Trigger) -> _Incident | None:
+    begun = [i for i in candidates if i.onset <= trigger.at]
+    same_category = [i for i in begun if trigger.category in i.categories]
+    chosen = same_category or begun
+    return max(chosen, key=lambda i: i.onset) if chosen else None
+
+
+def score(labels: list[LabelledReport], triggers: list[Trigger]) -> ScoreCard:
+    incidents = _incidents(labels)
+    by_broadcast: dict[str, list[_Incident]] = defaultdict(list)
+    kinds: dict[str, LabelKind] = {}
+    for label in labels:
+        kinds.setdefault(label.broadcast_id, label.kind)
+        if label.incident is not None:
+            incident = incidents[label.incident]
+            if incident not in by_broadcast[label.broadcast_id]:
+                by_broadcast[label.broadcast_id].append(incident)
+    pages = false_pages = 0
+    false_by_kind: dict[str, int] = defaultdict(int)
+    for trigger in triggers:
+        owner = _owner(by_broadcast.get(trigger.broadcast_id, []), trigger)
+        if owner is not None:
+            owner.triggers.append(trigger)
+        if not trigger.severity.pages:
+            continue
+        pages += 1
+        if owner is None or not owner.kind.is_abuse:
+            false_pages += 1
+            kind = owner.kind if owner is not None else kinds.get(trigger.broadcast_id)
+            false_by_kind[kind.value if kind is not None else "unlabelled"] += 1
+    abuse = [i for i in incidents.values() if i.kind.is_abuse]
+    campaigns = [i for i in incidents.values() if i.kind is LabelKind.COORDINATED]
+    delays: dict[str, list[float]] = defaultdict(list)
+    late: list[tuple[float, float]] = []
+    detected = abuse_pages = paged_once = 0
+    missed = []
+    for incident in abuse:
+        paged = sorted((t for t in incident.triggers if t.severity.pages), key=lambda t: t.at)
+        abuse_pages += len(paged)
+        if not paged:
+            missed.append(incident.name)
+            continue
+        detected += 1
+        paged_once += len(paged) == 1
+        delay = round(paged[0].at - incident.onset, 3)
+        delays[incident.kind.value].append(delay)
+        lag = statistics.median(incident.lags)
+        if lag >= LATE_LAG_SECONDS:
+            late.append((delay, lag))
+    times = [label.delivered_at for label in labels]
+    return ScoreCard(
+        abuse_incidents=len(abuse),
+        detected=detected,
+        pages=pages,
+        false_pages=false_pages,
+        hours=(max(times) - min(times)) / 3600 if times else 0.0,
+        abuse_pages=abuse_pages,
+        incidents_paged_once=paged_once,
+        coordinated_incidents=len(campaigns),
+        coordinated_classed=sum(
+            1
+            for i in campaigns
+            if any(t.escalation_class is EscalationClass.COORDINATED_REPORTING for t in i.triggers)
+        ),
+        campaigns_paged=sum(1 for i in campaigns if any(t.severity.pages for t in i.triggers)),
+        false_pages_by_kind=dict(false_by_kind),
+        delays_by_kind=dict(delays),
+        late_delays=late,
+        missed=sorted(missed),
+    )
+
+
+def fixed_threshold_triggers(
+    labels: list[LabelledReport], policy: Policy, *, reports: int = 5, window_seconds: float = 300
+) -> list[Trigger]:
+    """ "Page at ``reports`` reports of a category in ``window_seconds``", one page until quiet.
+
+    Counts reports (retries too) as they reach Kafka, and knows nothing of
+    audiences, trust or clocks: the rule the issue says cannot do the job,
+    measured on the same log.
+    """
+    recent: dict[tuple[str, Category], deque[float]] = defaultdict(deque)
+    open_until: dict[tuple[str, Category], float] = {}
+    triggers: list[Trigger] = []
+    for label in sorted(labels, key=lambda label: label.delivered_at):
+        key = (label.broadcast_id, label.category)
+        now = label.delivered_at
+        times = recent[key]
+        times.append(now)
+        while times[0] <= now - window_seconds:
+            times.popleft()
+        if len(times) >= reports and now > open_until.get(key, float("-inf")):
+            triggers.append(
+                Trigger(
+                    label.broadcast_id,
+                    label.category,
+                    now,
+                    category_severity(label.category, policy),
+                    EscalationClass.REPORT_SPIKE,
+                    policy.category(label.category).team,
+                )
+            )
+        if len(times) >= reports or now <= open_until.get(key, float("-inf")):
+            open_until[key] = now + window_seconds
+    return triggers
