@@ -12,6 +12,7 @@ on seeds 1-20, which the tuning never saw.
 
 from __future__ import annotations
 
+import statistics
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -69,6 +70,13 @@ def replay_scenario(
 ) -> ReplayResult:
     """One seed of one scenario through the worker's code, as a file replay would run it."""
     lines = [message.value for message in build_scenario(name, seed=seed)]
+    return replay_log(policy, lines, partitions=partitions, max_message_bytes=max_message_bytes)
+
+
+def replay_log(
+    policy: Policy, lines: list[bytes], *, partitions: int, max_message_bytes: int
+) -> ReplayResult:
+    """A report log's lines through a cold-started replay, drained at the end."""
     replay = Replay(policy, partitions=partitions, max_message_bytes=max_message_bytes)
     for message in file_messages(lines, partitions, "replay"):
         replay.feed(message)
@@ -127,14 +135,14 @@ def _row(name: str, rule: str, card: ScoreCard) -> str:
 
 
 def _late(card: ScoreCard) -> str:
-    if not card.late_delays:
+    late = card.late(*SURGE_KINDS)
+    if not late:
         return "-"
-    delays = sorted(delay for delay, _ in card.late_delays)
-    lags = sorted(lag for _, lag in card.late_delays)
-    within = sum(1 for delay, lag in card.late_delays if delay <= lag + LATE_MARGIN_SECONDS)
+    within = sum(1 for delay, lag in late if delay <= lag + LATE_MARGIN_SECONDS)
     return (
-        f"median delay {delays[len(delays) // 2]:.1f} s, median lag {lags[len(lags) // 2]:.1f} s; "
-        f"{within}/{len(card.late_delays)} within lag + {LATE_MARGIN_SECONDS:.0f} s"
+        f"median delay {statistics.median(d for d, _ in late):.1f} s, median lag "
+        f"{statistics.median(lag for _, lag in late):.1f} s; {within}/{len(late)} within "
+        f"lag + {LATE_MARGIN_SECONDS:.0f} s"
     )
 
 

@@ -45,6 +45,9 @@ from models.escalation import Escalation, EscalationClass, EventAction, Severity
 from models.escalation_v2 import EscalationV2, parse_escalation
 from models.report import Category
 
+RECORD_TIME_RESOLUTION_SECONDS = 0.001
+"""Kafka timestamps are whole milliseconds: a decision stamped with one may precede the
+report's own time by less than this."""
 LATE_LAG_SECONDS = 5.0
 """An incident whose reports reached Kafka this much later (median) is a late one."""
 
@@ -132,8 +135,8 @@ class ScoreCard:
     campaigns_paged: int
     false_pages_by_kind: dict[str, int]
     delays_by_kind: dict[str, list[float]]
-    late_delays: list[tuple[float, float]]
-    """(delay, delivery lag) of each detected late incident."""
+    lags_by_kind: dict[str, list[float]]
+    """Delivery lag of each detected incident, in the order of ``delays_by_kind``."""
     missed: list[str]
 
     @property
@@ -167,17 +170,35 @@ class ScoreCard:
         delays = self.delays(*kinds)
         return max(delays) if delays else None
 
+    def delays_and_lags(self, *kinds: LabelKind) -> list[tuple[float, float]]:
+        """(delay, delivery lag) of each detected incident of ``kinds``."""
+        return [
+            pair
+            for kind in kinds
+            for pair in zip(
+                self.delays_by_kind.get(kind.value, []),
+                self.lags_by_kind.get(kind.value, []),
+                strict=True,
+            )
+        ]
+
+    def late(self, *kinds: LabelKind) -> list[tuple[float, float]]:
+        """(delay, delivery lag) of the detected incidents whose reports reached Kafka late."""
+        return [pair for pair in self.delays_and_lags(*kinds) if pair[1] >= LATE_LAG_SECONDS]
+
     @classmethod
     def combined(cls, cards: Iterable[ScoreCard]) -> ScoreCard:
         """One card for several logs (e.g. seeds): counts add up, delays pool."""
         cards = list(cards)
         by_kind: dict[str, int] = defaultdict(int)
         delays: dict[str, list[float]] = defaultdict(list)
+        lags: dict[str, list[float]] = defaultdict(list)
         for card in cards:
             for kind, count in card.false_pages_by_kind.items():
                 by_kind[kind] += count
             for kind, values in card.delays_by_kind.items():
                 delays[kind].extend(values)
+                lags[kind].extend(card.lags_by_kind[kind])
         return cls(
             abuse_incidents=sum(c.abuse_incidents for c in cards),
             detected=sum(c.detected for c in cards),
@@ -191,7 +212,7 @@ class ScoreCard:
             campaigns_paged=sum(c.campaigns_paged for c in cards),
             false_pages_by_kind=dict(by_kind),
             delays_by_kind=dict(delays),
-            late_delays=[pair for c in cards for pair in c.late_delays],
+            lags_by_kind=dict(lags),
             missed=[name for c in cards for name in c.missed],
         )
 
@@ -223,7 +244,7 @@ class ScoreCard:
             },
             "late_incidents": [
                 {"delay_seconds": round(delay, 3), "delivery_lag_seconds": round(lag, 3)}
-                for delay, lag in self.late_delays
+                for delay, lag in self.late(*(kind for kind in LabelKind if kind.is_abuse))
             ],
         }
 
@@ -254,7 +275,7 @@ def _incidents(labels: list[LabelledReport]) -> dict[str, _Incident]:
 
 
 def _owner(candidates: list[_Incident], trigger: Trigger) -> _Incident | None:
-    begun = [i for i in candidates if i.onset <= trigger.at]
+    begun = [i for i in candidates if i.onset <= trigger.at + RECORD_TIME_RESOLUTION_SECONDS]
     same_category = [i for i in begun if trigger.category in i.categories]
     chosen = same_category or begun
     return max(chosen, key=lambda i: i.onset) if chosen else None
@@ -286,7 +307,7 @@ def score(labels: list[LabelledReport], triggers: list[Trigger]) -> ScoreCard:
     abuse = [i for i in incidents.values() if i.kind.is_abuse]
     campaigns = [i for i in incidents.values() if i.kind is LabelKind.COORDINATED]
     delays: dict[str, list[float]] = defaultdict(list)
-    late: list[tuple[float, float]] = []
+    lags: dict[str, list[float]] = defaultdict(list)
     detected = abuse_pages = paged_once = 0
     missed = []
     for incident in abuse:
@@ -297,11 +318,9 @@ def score(labels: list[LabelledReport], triggers: list[Trigger]) -> ScoreCard:
             continue
         detected += 1
         paged_once += len(paged) == 1
-        delay = round(paged[0].at - incident.onset, 3)
+        delay = round(max(0.0, paged[0].at - incident.onset), 3)
         delays[incident.kind.value].append(delay)
-        lag = statistics.median(incident.lags)
-        if lag >= LATE_LAG_SECONDS:
-            late.append((delay, lag))
+        lags[incident.kind.value].append(round(statistics.median(incident.lags), 3))
     times = [label.delivered_at for label in labels]
     return ScoreCard(
         abuse_incidents=len(abuse),
@@ -320,7 +339,7 @@ def score(labels: list[LabelledReport], triggers: list[Trigger]) -> ScoreCard:
         campaigns_paged=sum(1 for i in campaigns if any(t.severity.pages for t in i.triggers)),
         false_pages_by_kind=dict(false_by_kind),
         delays_by_kind=dict(delays),
-        late_delays=late,
+        lags_by_kind=dict(lags),
         missed=sorted(missed),
     )
 
