@@ -5,15 +5,19 @@ from __future__ import annotations
 import pytest
 
 from alerting.policy import Policy
-from models.escalation import EscalationClass, Severity
+from models.escalation import EscalationClass, EventAction, Severity
+from models.escalation_v2 import upgrade_v1
 from models.report import Category
 from streams.replay.scoring import (
     LabelKind,
     LabelledReport,
+    ScoreCard,
     Trigger,
     fixed_threshold_triggers,
     score,
+    triggers_of_wire,
 )
+from tests.support.escalations import escalation
 
 H = Category.HARASSMENT
 
@@ -82,3 +86,70 @@ def test_fixed_threshold_pages_once_per_busy_spell(policy: Policy) -> None:
 
 def test_fixed_threshold_never_fires_on_a_single_report(policy: Policy) -> None:
     assert fixed_threshold_triggers([label(0, "cs", LabelKind.CHILD_SAFETY, "cs")], policy) == []
+
+
+def test_triggers_on_several_categories_of_one_broadcast_are_one_incident_paged_thrice() -> None:
+    spread = [
+        LabelledReport(100, "sp", c, LabelKind.SPREAD_SURGE, "sp", delivered_at=100)
+        for c in (H, Category.HATEFUL_CONDUCT, Category.VIOLENT_THREAT)
+    ]
+    triggers = [
+        page(110, "sp"),
+        page(112, "sp", category=Category.HATEFUL_CONDUCT),
+        page(130, "sp", category=Category.GRAPHIC_VIOLENCE),
+    ]
+    card = score(spread, triggers)
+    assert (card.detected, card.false_pages, card.abuse_pages) == (1, 0, 3)
+    assert (card.incidents_paged_once, card.pages_per_incident) == (0, 3.0)
+    assert card.median_delay(LabelKind.SPREAD_SURGE) == 10.0
+
+
+def test_a_child_safety_page_on_a_surging_broadcast_goes_to_its_own_incident() -> None:
+    cs = Category.CHILD_SAFETY
+    labels = [
+        LabelledReport(100, "b", H, LabelKind.SURGE, "surge", delivered_at=100),
+        LabelledReport(160, "b", cs, LabelKind.CHILD_SAFETY, "cs", delivered_at=160),
+    ]
+    card = score(labels, [page(108, "b"), page(160, "b", category=cs)])
+    assert (card.detected, card.incidents_paged_once, card.false_pages) == (2, 2, 0)
+    assert card.delays(LabelKind.CHILD_SAFETY) == [0.0]
+
+
+def test_delay_runs_from_the_onset_to_the_decision_and_late_incidents_keep_their_lag(
+    policy: Policy,
+) -> None:
+    labels = [
+        LabelledReport(100, "s", H, LabelKind.SURGE, "s", delivered_at=130, onset=95),
+        LabelledReport(110, "s", H, LabelKind.SURGE, "s", delivered_at=140, onset=95),
+    ]
+    card = score(labels, [page(145, "s")])
+    assert card.delays(LabelKind.SURGE) == [50.0]
+    assert card.late(LabelKind.SURGE) == [(50.0, 30.0)]
+    fixed = fixed_threshold_triggers(labels, policy, reports=2)
+    assert [(t.at, t.team) for t in fixed] == [(140, "hate-harassment")]  # as reports arrive
+
+
+def test_warnings_never_detect_and_a_paged_campaign_is_counted() -> None:
+    warning = Trigger("s1", H, 104, Severity.WARNING, EscalationClass.REPORT_SPIKE, "t")
+    card = score(LABELS, [warning, page(320, "br")])
+    assert card.detected == 0
+    assert (card.campaigns_paged, card.false_pages_by_kind) == (1, {"coordinated": 1})
+
+
+def test_cards_of_several_seeds_pool_counts_and_delays() -> None:
+    first = score(LABELS, [page(104, "s1"), page(50, "bg")])
+    second = score(LABELS, [page(206, "s2")])
+    both = ScoreCard.combined([first, second])
+    assert (both.abuse_incidents, both.detected, both.false_pages) == (4, 2, 1)
+    assert both.delays(LabelKind.SURGE) == [4.0, 6.0]
+    assert both.missed == ["s2", "s1"]
+
+
+def test_escalations_of_either_version_are_read_from_their_wire_form() -> None:
+    v1 = escalation("k1", at=104, broadcast_id="s1", team="hate-harassment")
+    v2 = upgrade_v1(escalation("k2", at=206, broadcast_id="s2", team="hate-harassment"))
+    resolve = escalation("k1", EventAction.RESOLVE, at=400, broadcast_id="s1")
+    lines = [v1.to_json_bytes(), b"", v2.to_json_bytes(), resolve.to_json_bytes()]
+    triggers = triggers_of_wire(lines)
+    assert [(t.broadcast_id, t.at) for t in triggers] == [("s1", 104.0), ("s2", 206.0)]
+    assert score(LABELS, triggers).recall == 1.0
