@@ -113,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--markdown", default=None, help="with --scenario: write the figures tables here ('-')"
     )
+    replay.add_argument(
+        "--jobs", type=int, default=1, help="with --scenario: processes to replay seeds in"
+    )
     replay.add_argument("--no-progress", action="store_true")
     replay.set_defaults(run=_run_replay)
 
@@ -262,6 +265,7 @@ def _run_replay(args: argparse.Namespace) -> int:
             scenario=args.scenario,
             seeds=args.seeds,
             markdown=args.markdown,
+            jobs=args.jobs,
         ),
     )
 

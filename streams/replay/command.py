@@ -63,6 +63,7 @@ class ReplayOptions:
     scenario: str | None = None
     seeds: str = "1-20"
     markdown: str | None = None
+    jobs: int = 1
 
 
 def run_replay(settings: Settings, policy: Policy, options: ReplayOptions) -> int:
@@ -151,6 +152,7 @@ def _score_scenarios(settings: Settings, policy: Policy, options: ReplayOptions)
         partitions=settings.topic_partitions,
         max_message_bytes=settings.max_message_bytes,
         fixed_reports=options.fixed_threshold,
+        jobs=options.jobs,
         progress=print_progress if options.progress else lambda _: None,
     )
     if options.progress:

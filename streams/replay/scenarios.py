@@ -429,11 +429,14 @@ def _single_child_safety(b: _Builder, count: int) -> None:
     _child_safety(b, count, first=b.duration * 0.2, every=b.duration * 0.6 / max(count, 1))
 
 
-def _large_broadcasts(b: _Builder, count: int = 4, with_surge: int = 2) -> None:
-    """150k-400k viewers at their own steady rates; some get one category x10 within a minute."""
+def _large_broadcasts(
+    b: _Builder, count: int = 4, with_surge: int = 2, own_factor: tuple[float, float] = (1.5, 4.0)
+) -> None:
+    """150k-400k viewers at their own steady rates (the platform's times ``own_factor``);
+    some get one category x10 within a minute."""
     for index in range(count):
         viewers = b.random.randint(150_000, 400_000)
-        own = _log_uniform(b, 1.5, 4.0)
+        own = _log_uniform(b, *own_factor)
         target = b.broadcast(f"large-{index}", viewers, REGIONS[index % 3])
         for category, rate in b.generator.rates.items():
             for offset in b.organic(rate * own * viewers, 0.0, b.duration):
@@ -558,7 +561,7 @@ def _child_safety_on_spread(b: _Builder, targets: list[tuple[Broadcast, float]])
 
 def _real_world(b: _Builder) -> None:
     _background(b)
-    _large_broadcasts(b, count=4, with_surge=2)
+    _large_broadcasts(b, count=4, with_surge=2, own_factor=(0.5, 2.0))
     _raids(b, count=2)
     _surge_set(b, 3, "surge", _SurgeShape(first_skews=(150.0,), anonymous=1))
     _surge_set(b, 2, "late-surge", _SurgeShape(late=True))
@@ -625,7 +628,7 @@ CONFOUNDERS: dict[str, tuple[World, _Part]] = {
     "campaigns": (World(), _with_background(_campaigns, lambda b: _surge_set(b, 2, "surge"))),
     "real_world": (
         World(
-            background_rate=15.0,
+            background_rate=10.0,
             broadcasts=1500,
             rate_factor=3.0,
             evening_rise=3.0,
