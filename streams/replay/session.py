@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
@@ -49,6 +49,7 @@ from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from models.errors import SpikewatchError
 from models.escalation import Escalation, EventAction
+from models.escalation_v2 import EscalationV2
 from models.report import Category
 from streams.replay.scoring import (
     LabelKind,
@@ -64,6 +65,8 @@ from streams.worker.state_cache import BroadcastStates
 from streams.worker.watchlist_file import policy_watchlist
 
 TICK_SECONDS = 1.0
+Decided = Escalation | EscalationV2
+"""What the core decides: v1 events, or v2 once the core opens one incident per broadcast."""
 _CATEGORIES = frozenset(category.value for category in Category)
 
 
@@ -80,7 +83,7 @@ class _Lane:
 
 @dataclass(slots=True)
 class ReplayResult:
-    escalations: list[Escalation] = field(default_factory=list)
+    escalations: list[Decided] = field(default_factory=list)
     messages: int = 0
     dead_letters: int = 0
     labels: list[LabelledReport] = field(default_factory=list)
@@ -89,7 +92,7 @@ class ReplayResult:
     def score(self) -> ScoreCard:
         return score(self.labels, self.triggers)
 
-    def record(self, escalations: list[Escalation], decided_at: float | None) -> None:
+    def record(self, escalations: Sequence[Decided], decided_at: float | None) -> None:
         self.escalations.extend(escalations)
         self.triggers.extend(
             Trigger.of(e, decided_at) for e in escalations if e.event_action is EventAction.TRIGGER
@@ -108,7 +111,7 @@ class Replay:
         self.lanes: dict[int, _Lane] = {}
         self.result = ReplayResult()
 
-    def feed(self, message: InputMessage) -> list[Escalation]:
+    def feed(self, message: InputMessage) -> list[Decided]:
         lane = self._lane(message.partition)
         output = lane.pipeline.process([message])
         lane.pipeline.save(output)
@@ -116,7 +119,7 @@ class Replay:
         self.result.dead_letters += len(output.dead_letters)
         arrived = None if message.timestamp_ms is None else message.timestamp_ms / 1000
         self.result.record(output.escalations, arrived)
-        sent = list(output.escalations)
+        sent: list[Decided] = list(output.escalations)
         now = lane.pipeline.stream_time
         if now is not None and (lane.last_tick is None or now - lane.last_tick >= TICK_SECONDS):
             lane.last_tick = now
@@ -128,9 +131,9 @@ class Replay:
             self.result.labels.append(label)
         return sent
 
-    def drain(self) -> list[Escalation]:
+    def drain(self) -> list[Decided]:
         """End of log: let the quiet period pass on every partition, as it would live."""
-        sent: list[Escalation] = []
+        sent: list[Decided] = []
         quiet = self.policy.lifecycle.resolve_after_quiet_seconds
         for lane in self.lanes.values():
             if lane.pipeline.stream_time is not None:
@@ -336,7 +339,7 @@ class Progress:
         self.stream.flush()
 
 
-def write_escalations(escalations: list[Escalation], sink: IO[bytes]) -> None:
+def write_escalations(escalations: Sequence[Decided], sink: IO[bytes]) -> None:
     for escalation in escalations:
         sink.write(escalation.to_json_bytes() + b"\n")
 

@@ -23,7 +23,7 @@ from alerting.policy import DEFAULT_POLICY_PATH, load_policy
 from models.escalation import Escalation, EscalationClass, EventAction
 from models.report import Category
 from streams.cli import main
-from streams.replay.session import Replay, TopicRange, topic_messages
+from streams.replay.session import Decided, Replay, TopicRange, topic_messages
 from streams.replay.traffic import TrafficGenerator
 from streams.settings import Settings
 from streams.tools.produce import produce_scenario
@@ -53,7 +53,7 @@ def traffic(now: float) -> list[tuple[bytes, bytes]]:
     return [(p["broadcast_id"].encode(), orjson.dumps(p)) for p in payloads]
 
 
-def fingerprint(escalation: Escalation) -> tuple[str, str, str, str, str]:
+def fingerprint(escalation: Decided) -> tuple[str, str, str, str, str]:
     return (
         escalation.event_id,
         escalation.dedup_key,
@@ -110,7 +110,7 @@ def test_topic_replay_reproduces_the_live_triggers_and_shadow_stays_apart(
     }
     assert all(e.event_action is EventAction.TRIGGER and not e.shadow for e in live)
 
-    async def replay_topic() -> list[Escalation]:
+    async def replay_topic() -> list[Decided]:
         replay = Replay(POLICY, partitions=4, max_message_bytes=65536)
         async for message in topic_messages(bootstrap, TopicRange(config.input_topic)):
             replay.feed(message)
