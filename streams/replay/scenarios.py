@@ -514,7 +514,11 @@ def _spread_surges(
 
 def _campaigns(b: _Builder, count: int = 6) -> None:
     """Fresh, low-trust, non-viewing accounts over one to three minutes; every other
-    campaign has three ordinary viewers of the broadcast reporting alongside."""
+    campaign has three ordinary viewers of the broadcast reporting alongside.
+
+    The campaign's reports keep their reporter object, whatever the world drops:
+    the accounts' standing is what tells a campaign from viewers, and one run by a
+    script comes from one client, not from a mix of old and new ones."""
     for index in range(count):
         target = b.broadcast(f"campaign-{index}", b.random.randint(500, 20_000))
         category = (Category.HATEFUL_CONDUCT, Category.HARASSMENT, Category.VIOLENT_THREAT)[
@@ -532,7 +536,7 @@ def _campaigns(b: _Builder, count: int = 6) -> None:
                 report = b.generator.benign(target, category, b.start + offset)
                 report["reporter"]["was_viewing"] = True
                 reports.append((offset, report))
-        b.incident(f"campaign-{index}", LabelKind.COORDINATED, reports)
+        b.incident(f"campaign-{index}", LabelKind.COORDINATED, reports, keep_reporter=True)
 
 
 def _retry_storms(b: _Builder, count: int = 3) -> None:

@@ -337,6 +337,7 @@ NOT_YET: dict[tuple[str, str], str] = {
     ("real_world", "false_pages"): PRIORS,
     ("real_world", "paged_once"): SPREAD,
     ("real_world", "surge_delay"): f"{SPREAD}; {LARGE}",
+    ("real_world", "child_safety_delay"): SKEWED,
 }
 
 
