@@ -223,7 +223,7 @@ def figures_markdown(
             ScoreCard.p90_delay,
         ),
         (
-            "single child-safety reports, median / max, <= 2 s",
+            "single child-safety reports, median / max delay",
             LabelKind.CHILD_SAFETY,
             ScoreCard.max_delay,
         ),
@@ -231,12 +231,21 @@ def figures_markdown(
     ):
         lines.append(f"| {label} | {_delays(mine, kind, tail)} | {_delays(theirs, kind, tail)} |")
     lines += [
+        f"| single child-safety reports, longest delay beyond the delivery lag, <= 2 s | "
+        f"{_beyond_lag(mine)} | {_beyond_lag(theirs)} |",
         f"| late surges: delay <= delivery lag + 10 s | {_late(mine)} | {_late(theirs)} |",
         f"| campaigns paged, 0 | {mine.campaigns_paged}/{mine.coordinated_incidents} | "
         f"{theirs.campaigns_paged}/{theirs.coordinated_incidents} |",
         "",
     ]
     return "\n".join(lines)
+
+
+def _beyond_lag(card: ScoreCard) -> str:
+    paged = card.delays_and_lags(LabelKind.CHILD_SAFETY)
+    if not paged:
+        return "-"
+    return f"{max(delay - lag for delay, lag in paged):.1f} s"
 
 
 def _kinds(card: ScoreCard) -> str:
