@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from alerting.policy import Policy
-from models.escalation import EscalationClass, EventAction, Severity
+from models.escalation import Escalation, EscalationClass, EscalationLabels, EventAction, Severity
 from models.escalation_v2 import upgrade_v1
 from models.report import Category
 from streams.replay.scoring import (
@@ -17,7 +19,7 @@ from streams.replay.scoring import (
     score,
     triggers_of_wire,
 )
-from tests.support.escalations import escalation
+from tests.models.test_escalation import escalation as escalation_v1
 
 H = Category.HARASSMENT
 
@@ -146,10 +148,19 @@ def test_cards_of_several_seeds_pool_counts_and_delays() -> None:
 
 
 def test_escalations_of_either_version_are_read_from_their_wire_form() -> None:
-    v1 = escalation("k1", at=104, broadcast_id="s1", team="hate-harassment")
-    v2 = upgrade_v1(escalation("k2", at=206, broadcast_id="s2", team="hate-harassment"))
-    resolve = escalation("k1", EventAction.RESOLVE, at=400, broadcast_id="s1")
-    lines = [v1.to_json_bytes(), b"", v2.to_json_bytes(), resolve.to_json_bytes()]
+    def v1(broadcast_id: str, at: float, action: EventAction = EventAction.TRIGGER) -> Escalation:
+        labels = EscalationLabels(broadcast_id=broadcast_id, category=H, team="hate-harassment")
+        moment = datetime.fromtimestamp(at, tz=UTC)
+        return escalation_v1(
+            labels=labels, event_action=action, detected_at=moment, starts_at=moment
+        )
+
+    lines = [
+        v1("s1", 104).to_json_bytes(),
+        b"",
+        upgrade_v1(v1("s2", 206)).to_json_bytes(),
+        v1("s1", 400, EventAction.RESOLVE).to_json_bytes(),
+    ]
     triggers = triggers_of_wire(lines)
     assert [(t.broadcast_id, t.at) for t in triggers] == [("s1", 104.0), ("s2", 206.0)]
     assert score(LABELS, triggers).recall == 1.0
