@@ -433,7 +433,7 @@ def _large_broadcasts(
     b: _Builder, count: int = 4, with_surge: int = 2, own_factor: tuple[float, float] = (1.5, 4.0)
 ) -> None:
     """150k-400k viewers at their own steady rates (the platform's times ``own_factor``);
-    some get one category x10 within a minute."""
+    on some, one category jumps to x10 of its current rate for three minutes."""
     for index in range(count):
         viewers = b.random.randint(150_000, 400_000)
         own = _log_uniform(b, *own_factor)
@@ -447,14 +447,11 @@ def _large_broadcasts(
         category = (Category.HARASSMENT, Category.HATEFUL_CONDUCT)[index % 2]
         begin = b.duration * (0.4 + 0.15 * index)
         end = min(b.duration, begin + 180.0)
-
-        def within_a_minute(at: float, begin: float = begin) -> float:
-            return min(1.0, (at - begin) / 60.0)
-
-        extra = 9.0 * b.generator.rates[category] * own * viewers
+        now = b.level(begin) * b.world.evening_rise
+        extra = 9.0 * b.generator.rates[category] * own * viewers * now
         reports = [
             (offset, b.generator.surge(target, category, b.start + offset))
-            for offset in b.arrivals(extra, begin, end, within_a_minute)
+            for offset in b.arrivals(extra, begin, end)
         ]
         b.incident(f"large-surge-{index}", LabelKind.SURGE, reports)
 
