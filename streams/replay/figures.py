@@ -229,7 +229,10 @@ def figures_markdown(
         ),
         ("slow ramps, median / max delay", LabelKind.RAMP, ScoreCard.max_delay),
     ):
-        lines.append(f"| {label} | {_delays(mine, kind, tail)} | {_delays(theirs, kind, tail)} |")
+        if mine.delays(kind) or theirs.delays(kind):
+            lines.append(
+                f"| {label} | {_delays(mine, kind, tail)} | {_delays(theirs, kind, tail)} |"
+            )
     lines += [
         f"| single child-safety reports, longest delay beyond the delivery lag, <= 2 s | "
         f"{_beyond_lag(mine)} | {_beyond_lag(theirs)} |",
