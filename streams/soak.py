@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from alerting.policy import load_policy
+from localkafka import free_ports
 from streams.demo import broker_command, stop_worker_and_broker
 from streams.produce import ProducePlan, produce_traffic
 from streams.settings import Settings
@@ -71,11 +71,11 @@ class Sample:
 
 def run_soak(options: SoakOptions) -> int:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    kafka_dir, web_port = RUN_DIR / "kafka", _free_port()
-    kafka_port = _free_port()
+    kafka_dir = RUN_DIR / "kafka"
+    web_port, kafka_port, controller_port = free_ports(3)
     broker_command("wipe", kafka_dir)
     broker_command(
-        "start", kafka_dir, "--port", str(kafka_port), "--controller-port", str(_free_port())
+        "start", kafka_dir, "--port", str(kafka_port), "--controller-port", str(controller_port)
     )
     settings = Settings(
         kafka_bootstrap=f"127.0.0.1:{kafka_port}",
@@ -207,10 +207,3 @@ def _wait_ready(web_port: int, worker: subprocess.Popen[bytes]) -> None:
             pass
         time.sleep(0.5)
     raise SystemExit(f"error: the worker was not ready in 120 s; see {RUN_DIR / 'worker.log'}")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
