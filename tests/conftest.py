@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from alerting.policy import Policy, load_policy
 from localkafka import LocalBroker
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    """The checked-in default policy."""
+    return load_policy()
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,7 @@ from streams.bench.load import (
 )
 from streams.bench.options import BenchOptions
 from streams.bench.worker import BenchError, BenchWorker, Deployment
-from streams.kafka_io import follow_escalations
+from streams.kafka.clients import follow_escalations
 
 PARTITIONS = 4
 Progress = Callable[[str], None]
