@@ -7,12 +7,15 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
 from localkafka import KAFKA_VERSION, BrokerError, cache_root, fetch
 from localkafka.jvm import require_java
 from localkafka.maven import COMPLETE_MARKER, POM, REQUIRED_JARS
+
+POM_NAMESPACE = {"m": "http://maven.apache.org/POM/4.0.0"}
 
 
 @pytest.fixture
@@ -62,3 +65,9 @@ def test_an_outdated_or_partial_copy_is_fetched_again(
     with pytest.raises(BrokerError, match="mvn not found on PATH") as caught:
         fetch(tmp_path)
     assert caught.value.exit_code == 2
+
+
+def test_the_pom_fetches_the_release_the_package_runs() -> None:
+    versions = ElementTree.parse(POM).getroot().find("m:properties/m:kafka.version", POM_NAMESPACE)
+    assert versions is not None
+    assert versions.text == KAFKA_VERSION
