@@ -81,4 +81,3 @@ class BenchWorker(LaunchedWorker):
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
         raise BenchError("no VmHWM in /proc status; peak RSS needs Linux")
-
