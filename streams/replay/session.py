@@ -43,7 +43,6 @@ from typing import IO, Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.partitioner import murmur2
 
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
@@ -51,6 +50,7 @@ from models.errors import SpikewatchError
 from models.escalation import Escalation, EventAction
 from models.escalation_v2 import EscalationV2
 from models.report import Category
+from streams.kafka.tables import key_partition
 from streams.replay.scoring import (
     LabelKind,
     LabelledReport,
@@ -68,11 +68,6 @@ TICK_SECONDS = 1.0
 Decided = Escalation | EscalationV2
 """What the core decides: v1 events, or v2 once the core opens one incident per broadcast."""
 _CATEGORIES = frozenset(category.value for category in Category)
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """aiokafka's default partitioner, as the live worker uses it."""
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 @dataclass(slots=True)
@@ -145,7 +140,7 @@ class Replay:
         lane = self.lanes.get(partition)
         if lane is None:
             states = BroadcastStates(
-                {}, lambda key: partition_of(key, self.partitions), durable=False
+                {}, lambda key: key_partition(key, self.partitions), durable=False
             )
             pipeline = ReportPipeline(
                 self.engine,
@@ -198,7 +193,7 @@ def file_messages(lines: Iterable[bytes], partitions: int, topic: str) -> Iterat
         if not value:
             continue
         key, timestamp_ms = _record_fields(value)
-        partition = partition_of(key, partitions) if key is not None else 0
+        partition = key_partition(key, partitions) if key is not None else 0
         yield InputMessage(topic, partition, offset, key, value, timestamp_ms)
 
 

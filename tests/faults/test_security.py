@@ -23,10 +23,11 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from localkafka import LocalBroker, free_port
 from streams.kafka.clients import follow_escalations
 from streams.kafka.security import client_options, faust_credentials
 from streams.settings import Settings
-from tests.support.broker import REPO_ROOT, load_local_broker
+from tests.support.broker import REPO_ROOT
 from tests.support.faults import record_figures, triggered
 from tests.support.reports import keyed, report
 from tests.support.tls import TlsFiles, make_tls_files
@@ -38,7 +39,7 @@ REPORTER_ID, COMMENT = "reporter-personal-4711", "comment-personal-text-0815"
 
 @dataclass
 class SecureBroker:
-    broker: Any
+    broker: LocalBroker
     sasl_ssl_port: int
     tls: TlsFiles
 
@@ -49,11 +50,10 @@ class SecureBroker:
 
 @pytest.fixture(scope="module")
 def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
-    local_broker = load_local_broker()
     root = tmp_path_factory.mktemp("secure")
     tls = make_tls_files(root / "tls")
-    port = local_broker.free_port()
-    broker = local_broker.LocalBroker.on_free_ports(
+    port = free_port()
+    broker = LocalBroker.on_free_ports(
         root / "kafka",
         heap="512m",
         timeout=120.0,
