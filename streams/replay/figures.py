@@ -24,8 +24,6 @@ from streams.replay.scenarios import CONFOUNDERS, SCENARIOS, ScenarioError, buil
 from streams.replay.scoring import LabelKind, ScoreCard, fixed_threshold_triggers, score
 from streams.replay.session import Replay, ReplayResult, file_messages
 
-REPORTED_SEEDS = range(1, 21)
-TUNING_SEEDS = range(101, 121)
 SURGE_KINDS = (LabelKind.SURGE, LabelKind.SPREAD_SURGE)
 LATE_MARGIN_SECONDS = 10.0
 """A late surge meets its target when paged within its delivery lag plus this."""
