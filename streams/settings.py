@@ -14,6 +14,7 @@ from pydantic import Field, FilePath, SecretStr, ValidationError, model_validato
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerting.policy import DEFAULT_POLICY_PATH
+from models.bounds import DEFAULT_PRODUCER_MAX_REQUEST_BYTES, MIN_RECORD_LIMIT_BYTES
 from models.errors import SpikewatchError, first_problem
 
 
@@ -45,6 +46,25 @@ class Settings(BaseSettings):
     )
     ack_dead_letter_topic: str | None = Field(
         default=None, description="Defaults to '<ack_topic>.dlq'."
+    )
+    escalation_dead_letter_topic: str = Field(
+        default="spikewatch.escalations.dlq",
+        description="Escalations an on-call topic refused for good (DeadLetter v1 holding the "
+        "escalation); outside the on-call prefix, so followers of escalations never read one.",
+    )
+    producer_max_request_bytes: Annotated[int, Field(ge=MIN_RECORD_LIMIT_BYTES)] = Field(
+        default=DEFAULT_PRODUCER_MAX_REQUEST_BYTES,
+        description="Largest record the worker's producer sends; records are sized to fit it "
+        "and each topic's max.message.bytes.",
+    )
+    stall_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=60.0,
+        description="/healthz fails when no batch or tick has completed for this long while "
+        "input waits.",
+    )
+    crash_exit_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=5.0,
+        description="A crashed worker that has not exited by then is ended with status 70.",
     )
     topic_partitions: Annotated[int, Field(ge=1)] = 4
     topic_replication_factor: Annotated[int, Field(ge=1)] = 1

@@ -29,6 +29,7 @@ Choices forced by Faust's known pitfalls (see DESIGN.md):
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import deque
 from collections.abc import Awaitable, Sequence
@@ -47,13 +48,22 @@ from streams.kafka.changelog import ChangelogWriter
 from streams.kafka.ingest import BatchHandler, BatchingTransport, BatchRoute, stopping
 from streams.kafka.security import client_options, faust_credentials
 from streams.kafka.tables import bytes_table, key_partition
-from streams.kafka.topics import ensure_topics
+from streams.kafka.topics import (
+    SHADOW_STATE_TABLE,
+    STATE_TABLE,
+    STATE_TOPIC_CONFIG,
+    TIMELINE_TABLE,
+    TopicLayout,
+    ensure_topics,
+)
 from streams.logs import get_logger, logging_config
 from streams.settings import Settings
 from streams.worker.clocks import partition_clock
 from streams.worker.gc_pauses import GcPauses
+from streams.worker.health import Liveness
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.oncall_kpis import KpiOutput, OncallKpiRecorder
+from streams.worker.outputs import OutputWriter, TopicKind
 from streams.worker.pipeline import BatchOutput, InputMessage, ReportPipeline
 from streams.worker.shadow import ShadowLane
 from streams.worker.state_cache import BroadcastStates
@@ -65,6 +75,9 @@ LAG_INTERVAL_SECONDS = 5.0
 """How often end offsets are asked of the broker: well inside any scrape interval."""
 
 MAX_BATCHES_IN_FLIGHT = 4
+
+CRASH_EXIT_STATUS = 70
+"""EX_SOFTWARE: the worker crashed on an internal error."""
 """Batches whose states may be on their way to the changelog while the next is decided."""
 
 
@@ -84,6 +97,9 @@ class _SpikewatchApp(faust.App):
         self._spikewatch_settings = settings
         self._spikewatch_policy = policy
         self.topics_ready = False
+        self.layout = TopicLayout()
+        self.liveness = Liveness(settings.stall_seconds, time.monotonic())
+        self.crashing = False
         self.fetch_max_wait_seconds = settings.fetch_max_wait_seconds
         self.changelog = ChangelogWriter(settings.kafka_bootstrap, client_options(settings))
         self.batch_route: BatchRoute | None = None
@@ -97,6 +113,28 @@ class _SpikewatchApp(faust.App):
         await super().on_shutdown()
         await self.changelog.stop()
 
+    async def crash(self, reason: BaseException) -> None:
+        """Crash, and make sure the process ends with a failure status within seconds.
+
+        Faust's orderly stop after a crash could hang in "Stopping..." for good
+        (seen with a state the broker refused), leaving a process that decides
+        nothing; ending it lets its supervisor restart it.
+        """
+        self.liveness.failed(type(reason).__name__)
+        if not self.crashing:
+            self.crashing = True
+            log.critical(
+                "worker_crashed",
+                error=type(reason).__name__,
+                detail=str(reason),
+                exit_status=CRASH_EXIT_STATUS,
+                action="the process exits; its supervisor restarts it",
+            )
+            asyncio.get_running_loop().call_later(
+                self._spikewatch_settings.crash_exit_seconds, os._exit, CRASH_EXIT_STATUS
+            )
+        await super().crash(reason)
+
     def _new_transport(self) -> TransportT:
         return BatchingTransport(self.conf.broker_consumer, self)
 
@@ -104,9 +142,9 @@ class _SpikewatchApp(faust.App):
         """Create missing topics and check the input's partitioning, once per process."""
         if self.topics_ready:
             return
-        created = await ensure_topics(self._spikewatch_settings, self._spikewatch_policy)
-        if created:
-            log.info("topics_created", topics=created)
+        self.layout = await ensure_topics(self._spikewatch_settings, self._spikewatch_policy)
+        if self.layout.created:
+            log.info("topics_created", topics=self.layout.created)
         self.topics_ready = True
 
     async def on_first_start(self) -> None:
@@ -146,6 +184,7 @@ class Spikewatch:
             topic_replication_factor=settings.topic_replication_factor,
             consumer_auto_offset_reset="earliest",
             producer_acks=-1,
+            producer_max_request_size=settings.producer_max_request_bytes,
             broker_credentials=faust_credentials(settings),
             broker_session_timeout=settings.kafka_session_timeout_seconds,
             broker_commit_interval=settings.commit_interval_seconds,
@@ -155,10 +194,18 @@ class Spikewatch:
         )
         self.input_topic = self._raw_topic(settings.input_topic)
         self.dead_letter_topic = self._raw_topic(settings.resolved_dead_letter_topic)
+        self.outputs = OutputWriter(
+            self.metrics,
+            lambda topic: self.app.layout.limit(topic),
+            settings.producer_max_request_bytes,
+            self._raw_topic(settings.escalation_dead_letter_topic),
+        )
         self.oncall_topics = {
             team: self._raw_topic(settings.oncall_topic(team)) for team in sorted(policy.teams)
         }
-        self.table = bytes_table(self.app, "broadcast-state", settings.topic_partitions)
+        self.table = bytes_table(
+            self.app, STATE_TABLE, settings.topic_partitions, STATE_TOPIC_CONFIG
+        )
         self.changelog = self.app.changelog
         self.states = BroadcastStates(self.changelog.store(self.table), self._partition_of)
         self._acknowledging: deque[asyncio.Future[None]] = deque()
@@ -189,7 +236,9 @@ class Spikewatch:
             settings.ack_topic,
             *(topic.get_topic_name() for topic in self.oncall_topics.values()),
         )
-        self.timelines = bytes_table(self.app, "incident-timelines", self.settings.topic_partitions)
+        self.timelines = bytes_table(
+            self.app, TIMELINE_TABLE, self.settings.topic_partitions, STATE_TOPIC_CONFIG
+        )
         self.kpis = OncallKpiRecorder(
             self.timelines,
             self.policy.oncall,
@@ -221,7 +270,7 @@ class Spikewatch:
             partitions=settings.topic_partitions,
         )
         self.shadow_table = bytes_table(
-            self.app, "broadcast-state-shadow", settings.topic_partitions
+            self.app, SHADOW_STATE_TABLE, settings.topic_partitions, STATE_TOPIC_CONFIG
         )
         log.info("shadow_policy_loaded", policy_version=shadow_policy.policy_version)
         return ShadowLane(
@@ -249,7 +298,8 @@ class Spikewatch:
 
         @app.page("/healthz")
         async def health(web: Any, _request: Any) -> Any:
-            return web.json(spikewatch.health())
+            verdict = spikewatch.health()
+            return web.json(verdict, status=200 if verdict["status"] == "ok" else 503)
 
         self.table.on_recover(self._on_recovered)
 
@@ -276,6 +326,7 @@ class Spikewatch:
             written = self.changelog.flush()
         await self._acknowledge_when_written(written, messages)
         self.metrics.last_progress.set(time.time())
+        self.app.liveness.progressed(time.monotonic())
 
     async def _consume_oncall_loop(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -355,40 +406,25 @@ class Spikewatch:
         dead_letter_topic: faust.TopicT,
         reroutes: list[tuple[bytes, bytes]],
         home_topic: faust.TopicT,
-    ) -> list[Awaitable[Any]]:
+    ) -> list[Awaitable[None]]:
         """Dead letters out, and messages with the wrong key back to their topic, keyed right."""
-        pending: list[Awaitable[Any]] = []
-        for key, letter in dead_letters:
-            pending.append(
-                await dead_letter_topic.send(
-                    key=key, value=letter.model_dump_json().encode(), force=True
-                )
-            )
-        for key, value in reroutes:
-            pending.append(await home_topic.send(key=key, value=value, force=True))
+        pending = await self.outputs.dead_letters(
+            [(key, letter.to_json_bytes()) for key, letter in dead_letters], dead_letter_topic
+        )
+        pending.extend(await self.outputs.reroutes(reroutes, home_topic, dead_letter_topic))
         return pending
 
-    async def _send_shadow(self, escalations: list[Escalation]) -> list[Awaitable[Any]]:
-        return [
-            await self.shadow_topic.send(
-                key=escalation.dedup_key.encode(), value=escalation.to_json_bytes(), force=True
-            )
-            for escalation in escalations
-        ]
+    async def _send_shadow(self, escalations: list[Escalation]) -> list[Awaitable[None]]:
+        return await self.outputs.escalations(
+            [(self.shadow_topic, escalation) for escalation in escalations], TopicKind.SHADOW
+        )
 
-    async def _send_escalations(self, escalations: list[Escalation]) -> list[Awaitable[Any]]:
-        pending: list[Awaitable[Any]] = []
+    async def _send_escalations(self, escalations: list[Escalation]) -> list[Awaitable[None]]:
         for escalation in escalations:
-            topic = self.oncall_topics[escalation.labels.team]
-            pending.append(
-                await topic.send(
-                    key=escalation.dedup_key.encode(),
-                    value=escalation.to_json_bytes(),
-                    force=True,
-                )
-            )
             self.metrics.count_escalation(escalation)
-        return pending
+        return await self.outputs.escalations(
+            [(self.oncall_topics[e.labels.team], e) for e in escalations], TopicKind.ONCALL
+        )
 
     async def _tick(self) -> None:
         self._reload_watchlist()
@@ -462,13 +498,17 @@ class Spikewatch:
         except Exception as error:  # a slow broker must not stop the resolve timer
             log.warning("end_offsets_unavailable", error=type(error).__name__)
             return
+        waiting = 0
         for tp, end_offset in end_offsets.items():
             partition = str(tp.partition)
             self.metrics.input_end_offset.labels(partition).set(end_offset)
             next_offset = self.pipeline.next_offsets.get(tp.partition)
             if next_offset is None:
                 next_offset = self._committed_offset(tp)
-            self.metrics.consumer_lag.labels(partition).set(max(0, end_offset - next_offset))
+            lag = max(0, end_offset - next_offset)
+            self.metrics.consumer_lag.labels(partition).set(lag)
+            waiting += lag
+        self.app.liveness.lag = waiting
 
     def _committed_offset(self, tp: Any) -> int:
         """Where reading resumes on a partition not yet read in this process.
@@ -521,6 +561,12 @@ class Spikewatch:
 
     async def _announce_start(self) -> None:
         self.metrics.up.set(1)
+        self.pipeline.dead_letter_record_limit = self.outputs.limit(
+            self.dead_letter_topic.get_topic_name()
+        )
+        self.kpis.dead_letter_record_limit = self.outputs.limit(
+            self.ack_dead_letter_topic.get_topic_name()
+        )
         GcPauses(
             self.metrics.gc_pauses,
             self.metrics.gc_frozen_objects,
@@ -534,8 +580,12 @@ class Spikewatch:
         )
 
     def health(self) -> dict[str, Any]:
+        """``status`` is ok, or the reason the worker is not deciding (served with a 503)."""
+        problem = self.app.liveness.problem(
+            time.monotonic(), recovering=bool(getattr(self.app, "in_recovery", False))
+        )
         return {
-            "status": "ok",
+            "status": problem or "ok",
             "policy_version": self.policy.policy_version,
             "broadcasts": len(self.states),
             "partitions": sorted(tp.partition for tp in self._owned_input_partitions()),
