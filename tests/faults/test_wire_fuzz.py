@@ -235,7 +235,9 @@ def test_a_real_worker_takes_every_kind_of_record_and_accounts_for_each(
 ) -> None:
     config = wire_worker.config
     reports_sent = list(broker_records())
-    acks_sent = [(key, value, []) for key, value in ack_records()]
+    acks_sent: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]]] = [
+        (key, value, []) for key, value in ack_records()
+    ]
     asyncio.run(send_with_headers(bootstrap, config.input_topic, reports_sent))
     asyncio.run(send_with_headers(bootstrap, config.ack_topic, acks_sent))
 
