@@ -15,9 +15,8 @@ state): ``/healthz`` must turn unhealthy and the process exit with status 70
 within seconds, and a restart must refuse to start with one line saying what to
 fix, instead of crash-looping.
 
-Not covered here: a topic the worker is not *authorised* to write. The local
-broker runs without an authorizer; the refusal is classified with the same code
-as the two above (``streams.worker.outputs.PERMANENT_REFUSALS``).
+A topic the worker is not *authorised* to write is refused by ACLs in
+``test_unauthorised_topic.py``, on a broker with an authorizer.
 """
 
 from __future__ import annotations
