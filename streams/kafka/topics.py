@@ -30,7 +30,10 @@ from alerting.policy import Policy
 from models.bounds import DEFAULT_BROKER_MAX_MESSAGE_BYTES
 from models.errors import SpikewatchError
 from streams.kafka.security import client_options
+from streams.logs import get_logger
 from streams.settings import Settings
+
+log = get_logger("spikewatch.topics")
 
 STATE_TABLE = "broadcast-state"
 SHADOW_STATE_TABLE = "broadcast-state-shadow"
@@ -122,7 +125,8 @@ def _new_topic(settings: Settings, name: str, config: dict[str, str] | None = No
 
 
 async def _max_message_bytes(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, int]:
-    """Each topic's effective ``max.message.bytes`` (its own, or the broker's default)."""
+    """Each topic's effective ``max.message.bytes`` (its own, or the broker's default); a topic
+    the broker would not describe (no DescribeConfigs permission) is left out."""
     responses = await admin.describe_configs(
         [
             ConfigResource(ConfigResourceType.TOPIC, name, {"max.message.bytes": None})
@@ -144,8 +148,10 @@ def _check_states_fit(settings: Settings, policy: Policy, layout: TopicLayout) -
         window.max_reporters_per_category, window.length_seconds, window.bucket_seconds
     )
     for topic in state_topics(settings):
-        limit = layout.limit(topic)
-        if limit < largest:
+        limit = layout.max_message_bytes.get(topic)
+        if limit is None:
+            log.warning("topic_limit_unknown", topic=topic, action="grant DescribeConfigs on it")
+        elif limit < largest:
             raise TopicLayoutError(
                 f"topic {topic} accepts records of {limit} bytes, but the policy's largest "
                 f"broadcast state takes {largest}; raise it with kafka-configs.sh --alter "

@@ -30,6 +30,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import faust
 import orjson
 import pytest
 import yaml
@@ -49,7 +50,9 @@ from models.bounds import (
 from models.dead_letter import DeadLetter, DeadLetterReason, fitted_dead_letter
 from models.escalation import EventAction
 from models.report import MAX_COMMENT_LENGTH, Category
-from streams.kafka.topics import STATE_TOPIC_CONFIG, TopicLayoutError, ensure_topics
+from streams.kafka.changelog import ChangelogWriter
+from streams.kafka.tables import bytes_table
+from streams.kafka.topics import STATE_TABLE, STATE_TOPIC_CONFIG, TopicLayoutError, ensure_topics
 from streams.settings import Settings
 from streams.worker.app import CRASH_EXIT_STATUS
 from tests.support.faults import changelog_topic, record_figures, wait_for
@@ -220,14 +223,16 @@ def test_the_largest_state_the_default_policy_allows_is_written_and_read_back(
     assert record_size(key, value) <= MAX_STATE_RECORD_BYTES
 
     async def write() -> None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, acks="all", max_request_size=2 * MAX_STATE_RECORD_BYTES
-        )
-        await producer.start()
+        """Through the worker's own changelog writer, as a batch's states are written."""
+        app = faust.App(settings.app_id, broker="kafka://127.0.0.1:1", autodiscover=False)
+        writer = ChangelogWriter(bootstrap, {})
+        store = writer.store(bytes_table(app, STATE_TABLE, settings.topic_partitions))
+        await writer.start()
         try:
-            await producer.send_and_wait(topic, value, key=key, partition=0)
+            store[key] = value
+            await writer.flush()
         finally:
-            await producer.stop()
+            await writer.stop()
 
     asyncio.run(write())
     records = read_all(bootstrap, [topic], 1)
