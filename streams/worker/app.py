@@ -492,6 +492,7 @@ class Spikewatch:
             self.metrics.forget_partition(gone)
         self._lag_partitions = {tp.partition for tp in owned}
         if not owned:
+            self.app.liveness.lag = 0  # nothing of ours waits: idle is not stalled
             return
         try:
             end_offsets = await asyncio.wait_for(self.app.consumer.highwaters(*owned), 5.0)

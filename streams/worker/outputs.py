@@ -187,7 +187,9 @@ class OutputWriter:
         pending: list[Awaitable[None]] = []
         for key, value in reroutes:
             written = await self.send(home, key, value, TopicKind.INPUT)
-            pending.append(self._or_dead_letter(written, key, value, dead_letter_topic))
+            pending.append(
+                self._or_dead_letter(written, key, value, dead_letter_topic, TopicKind.DEAD_LETTER)
+            )
         return pending
 
     async def escalations(
@@ -199,15 +201,36 @@ class OutputWriter:
         for topic, escalation in escalations:
             key, value = escalation.dedup_key.encode(), escalation.to_json_bytes()
             written = await self.send(topic, key, value, kind)
-            pending.append(self._or_dead_letter(written, key, value, self.escalation_dead_letters))
+            pending.append(
+                self._or_dead_letter(
+                    written,
+                    key,
+                    value,
+                    self.escalation_dead_letters,
+                    TopicKind.ESCALATION_DEAD_LETTER,
+                )
+            )
         return pending
 
     async def _or_dead_letter(
-        self, written: Written, key: bytes, value: bytes, dead_letter_topic: faust.TopicT
+        self,
+        written: Written,
+        key: bytes,
+        value: bytes,
+        dead_letter_topic: faust.TopicT,
+        dead_letter_kind: TopicKind,
     ) -> None:
+        """``key`` is a broadcast id (a report) or a ``dedup_key`` (an escalation)."""
         refusal = await written
         if refusal is None:
             return
+        log.error(
+            "output_dead_lettered",
+            key=key.decode(errors="replace"),
+            refused_by=refusal.topic,
+            reason=refusal.reason.value,
+            dead_letter_topic=dead_letter_topic.get_topic_name(),
+        )
         name = dead_letter_topic.get_topic_name()
         letter = fitted_dead_letter(
             reason=DeadLetterReason.OUTPUT_REFUSED,
@@ -221,13 +244,10 @@ class OutputWriter:
             record_limit=self.limit(name),
             key=key,
         )
-        kind = (
-            TopicKind.ESCALATION_DEAD_LETTER
-            if dead_letter_topic is self.escalation_dead_letters
-            else TopicKind.DEAD_LETTER
-        )
         await _logged(
-            await self.send(dead_letter_topic, dead_letter_key(key), letter.to_json_bytes(), kind)
+            await self.send(
+                dead_letter_topic, dead_letter_key(key), letter.to_json_bytes(), dead_letter_kind
+            )
         )
 
 
