@@ -75,10 +75,10 @@ LAG_INTERVAL_SECONDS = 5.0
 """How often end offsets are asked of the broker: well inside any scrape interval."""
 
 MAX_BATCHES_IN_FLIGHT = 4
+"""Batches whose states may be on their way to the changelog while the next is decided."""
 
 CRASH_EXIT_STATUS = 70
 """EX_SOFTWARE: the worker crashed on an internal error."""
-"""Batches whose states may be on their way to the changelog while the next is decided."""
 
 
 class _SpikewatchApp(faust.App):
