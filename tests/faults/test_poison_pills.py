@@ -34,7 +34,6 @@ import faust
 import orjson
 import pytest
 import yaml
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import MessageSizeTooLargeError
@@ -56,7 +55,7 @@ from streams.kafka.topics import STATE_TABLE, STATE_TOPIC_CONFIG, TopicLayoutErr
 from streams.settings import Settings
 from streams.worker.app import CRASH_EXIT_STATUS
 from tests.support.faults import changelog_topic, record_figures, wait_for
-from tests.support.kafka import Record, read_until
+from tests.support.kafka import Record, read_until, send_each
 from tests.support.reports import keyed, report
 from tests.support.worker import WorkerConfig, WorkerProcess, metric_value
 
@@ -96,21 +95,6 @@ async def set_topic_limit(bootstrap: str, name: str, max_message_bytes: int) -> 
         await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, config)])
     finally:
         await admin.close()
-
-
-async def send_large(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-    """Each message alone and awaited: a test producer that can send up to the broker's maximum."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        max_request_size=2 * DEFAULT_BROKER_MAX_MESSAGE_BYTES,
-    )
-    await producer.start()
-    try:
-        for key, value in messages:
-            await producer.send_and_wait(topic, value, key=key)
-    finally:
-        await producer.stop()
 
 
 def padded_report(broadcast_id: str, size: int) -> bytes:
@@ -292,7 +276,9 @@ def test_dead_letters_from_empty_to_the_broker_maximum_are_accepted_by_the_broke
         )
         for size in sizes
     ]
-    asyncio.run(send_large(bootstrap, topic, [(key, letter.to_json_bytes()) for letter in letters]))
+    asyncio.run(
+        send_each(bootstrap, topic, [(key, letter.to_json_bytes(), []) for letter in letters])
+    )
     written = [
         DeadLetter.model_validate_json(r.value or b"")
         for r in read_all(bootstrap, [topic], len(sizes))
@@ -301,7 +287,7 @@ def test_dead_letters_from_empty_to_the_broker_maximum_are_accepted_by_the_broke
     assert [letter.payload_truncated for letter in letters] == [size > edge for size in sizes]
     unfitted = letters[-1].model_copy(update={"payload_base64": "A" * (4 * sizes[-1] // 3)})
     with pytest.raises(MessageSizeTooLargeError):
-        asyncio.run(send_large(bootstrap, topic, [(key, unfitted.to_json_bytes())]))
+        asyncio.run(send_each(bootstrap, topic, [(key, unfitted.to_json_bytes(), [])]))
 
 
 def test_the_worker_survives_every_limit_and_loses_no_input_or_escalation(
@@ -334,7 +320,11 @@ def test_the_worker_survives_every_limit_and_loses_no_input_or_escalation(
             keyed(report("poison-comment", comment="c" * MAX_COMMENT_LENGTH)),
         ]
         asyncio.run(
-            send_large(bootstrap, config.input_topic, [(k, v) for k, v, _ in malformed] + valid)
+            send_each(
+                bootstrap,
+                config.input_topic,
+                [(k, v, []) for k, v, _ in malformed] + [(k, v, []) for k, v in valid],
+            )
         )
         sent = len(malformed) + len(valid)
         wait_for(lambda: sum(outcomes(worker).values()) >= sent, 120, "every input to be decided")
@@ -414,7 +404,7 @@ def test_a_fatal_error_fails_the_probe_and_ends_the_process_then_the_restart_say
     worker = WorkerProcess(config).start()
     try:
         asyncio.run(set_topic_limit(bootstrap, changelog_topic(config), 200))
-        asyncio.run(send_large(bootstrap, config.input_topic, [keyed(report("fatal-1"))]))
+        asyncio.run(send_each(bootstrap, config.input_topic, [(*keyed(report("fatal-1")), [])]))
         unhealthy: list[object] = []
 
         def probe_failed() -> bool:

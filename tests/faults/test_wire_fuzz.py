@@ -23,7 +23,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +36,7 @@ from streams.worker.pipeline import InputMessage, ReportPipeline
 from streams.worker.state_cache import BroadcastStates
 from tests.support.acks import acknowledgement
 from tests.support.faults import record_figures, wait_for
+from tests.support.kafka import send_each
 from tests.support.reports import report
 from tests.support.worker import WorkerConfig, WorkerProcess, metric_value
 
@@ -202,24 +202,6 @@ def ack_records() -> list[tuple[bytes | None, bytes | None]]:
     ]
 
 
-async def send_with_headers(
-    bootstrap: str,
-    topic: str,
-    messages: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]]],
-) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        max_request_size=2 * DEFAULT_BROKER_MAX_MESSAGE_BYTES,
-    )
-    await producer.start()
-    try:
-        for key, value, headers in messages:
-            await producer.send_and_wait(topic, value, key=key, headers=headers)
-    finally:
-        await producer.stop()
-
-
 @pytest.fixture
 def wire_worker(bootstrap: str, tmp_path: Path) -> Iterator[WorkerProcess]:
     worker = WorkerProcess(WorkerConfig(bootstrap=bootstrap, run_dir=tmp_path)).start()
@@ -238,8 +220,8 @@ def test_a_real_worker_takes_every_kind_of_record_and_accounts_for_each(
     acks_sent: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]]] = [
         (key, value, []) for key, value in ack_records()
     ]
-    asyncio.run(send_with_headers(bootstrap, config.input_topic, reports_sent))
-    asyncio.run(send_with_headers(bootstrap, config.ack_topic, acks_sent))
+    asyncio.run(send_each(bootstrap, config.input_topic, reports_sent))
+    asyncio.run(send_each(bootstrap, config.ack_topic, acks_sent))
 
     def input_outcomes() -> float:
         text = wire_worker.metrics_text()
