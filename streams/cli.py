@@ -168,10 +168,9 @@ def _run_bench(args: argparse.Namespace) -> int:
 def _run_worker(_args: argparse.Namespace) -> int:
     settings = load_settings()
     configure_logging(settings.log_level)
-    load_policy(settings.policy_file)
     from streams.worker.run import run_worker
 
-    return run_worker()
+    return run_worker(settings)
 
 
 def _run_demo(args: argparse.Namespace) -> int:

@@ -157,7 +157,7 @@ class Bench:
         topic = f"bench-{self.run_id}-latency.reports"
         deployment = self.deployment("latency", topic)
         worker = self.start_worker(deployment, "latency")
-        await worker.wait_ready()
+        await worker.wait_until(worker.is_ready, "partition assignment", 120.0)
         self.progress(
             f"latency: {options.latency_rate:,.0f} reports/s background for "
             f"{options.latency_seconds:.0f} s"

@@ -36,13 +36,13 @@ from typing import IO, Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.partitioner import murmur2
 
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from models.errors import SpikewatchError
 from models.escalation import Escalation
 from models.report import Category
+from streams.kafka.tables import key_partition
 from streams.replay.scoring import (
     LabelKind,
     LabelledReport,
@@ -58,11 +58,6 @@ from streams.worker.watchlist_file import policy_watchlist
 
 TICK_SECONDS = 1.0
 _CATEGORIES = frozenset(category.value for category in Category)
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """aiokafka's default partitioner, as the live worker uses it."""
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 @dataclass(slots=True)
@@ -125,7 +120,7 @@ class Replay:
         lane = self.lanes.get(partition)
         if lane is None:
             states = BroadcastStates(
-                {}, lambda key: partition_of(key, self.partitions), durable=False
+                {}, lambda key: key_partition(key, self.partitions), durable=False
             )
             pipeline = ReportPipeline(
                 self.engine,
@@ -165,7 +160,7 @@ def file_messages(lines: Iterable[bytes], partitions: int, topic: str) -> Iterat
         if not value:
             continue
         key = _broadcast_key(value)
-        partition = partition_of(key, partitions) if key is not None else 0
+        partition = key_partition(key, partitions) if key is not None else 0
         yield InputMessage(topic, partition, offset, key, value)
 
 

@@ -18,7 +18,6 @@ class Liveness:
     stall_seconds: float
     last_progress: float
     """Monotonic time of the last batch completed (or of the start)."""
-    lag: int = 0
     fatal: str | None = None
 
     def progressed(self, now: float) -> None:
@@ -29,11 +28,11 @@ class Liveness:
         if self.fatal is None:
             self.fatal = reason
 
-    def problem(self, now: float, *, recovering: bool) -> str | None:
-        """Why the worker is not alive, or None when it is."""
+    def problem(self, now: float, *, waiting: int, recovering: bool) -> str | None:
+        """Why the worker is not alive, or None when it is; ``waiting`` is the input lag."""
         if self.fatal is not None:
             return f"fatal: {self.fatal}"
         idle = now - self.last_progress
-        if self.lag > 0 and idle > self.stall_seconds and not recovering:
-            return f"stalled: no batch for {idle:.0f} s while {self.lag} reports wait"
+        if waiting > 0 and idle > self.stall_seconds and not recovering:
+            return f"stalled: no batch for {idle:.0f} s while {waiting} reports wait"
         return None

@@ -15,13 +15,14 @@ import asyncio
 
 import faust
 
-from streams.worker.app import CRASH_EXIT_STATUS, spikewatch
+from streams.settings import Settings
+from streams.worker.app import CRASH_EXIT_STATUS, create
 
 
-def run_worker() -> int:
+def run_worker(settings: Settings) -> int:
     """The process's status: 0 after an orderly stop, ``CRASH_EXIT_STATUS`` after a crash
     (Faust re-raises the crash's cause as it stops; it was logged as ``worker_crashed``)."""
-    settings = spikewatch.settings
+    spikewatch = create(settings)
     asyncio.run(spikewatch.app.prepare_topics())
     worker = faust.Worker(spikewatch.app, loglevel=settings.log_level.upper(), quiet=True)
     try:
@@ -30,3 +31,4 @@ def run_worker() -> int:
         if spikewatch.app.crashing:
             return CRASH_EXIT_STATUS
         return stopped.code if isinstance(stopped.code, int) else 1
+    return 0
