@@ -294,6 +294,7 @@ class Spikewatch:
         self.table.on_recover(self._on_recovered)
 
     async def _handle_fetch(self, messages: Sequence[Message]) -> None:
+        """A fetch decided is the progress ``/healthz`` looks for (see streams.worker.health)."""
         await self.batches.handle_fetch(messages)
         self.app.liveness.progressed(time.monotonic())
 
