@@ -146,11 +146,11 @@ def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    from localkafka import BrokerError
     from streams.bench.options import BenchOptions
     from streams.bench.report import table, with_targets
     from streams.bench.run import run_bench
     from streams.bench.worker import BenchError
-    from streams.local_broker import load_local_broker
 
     options = BenchOptions.preset(quick=args.quick, tiny=args.tiny).with_overrides(
         **{name: getattr(args, name) for name in BenchOptions.command_line_fields()}
@@ -159,7 +159,7 @@ def _run_bench(args: argparse.Namespace) -> int:
         figures = with_targets(
             run_bench(options, lambda text: print(f"bench: {text}", file=sys.stderr, flush=True))
         )
-    except load_local_broker().BrokerError as error:
+    except BrokerError as error:
         raise BenchError(str(error)) from error
     print(orjson.dumps(figures).decode() if args.json else table(figures))
     return 0

@@ -31,7 +31,6 @@ from streams.tools.launch import LaunchedWorker
 from streams.tools.render import describe
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BROKER_SCRIPT = REPO_ROOT / "deploy" / "kafka" / "local_broker.py"
 RUN_DIR = REPO_ROOT / ".run" / "demo"
 DEMO_QUIET_SECONDS = 20.0
 DEMO_ALLOWED_LATENESS_SECONDS = 5.0
@@ -118,9 +117,9 @@ def stop_worker_and_broker(worker: LaunchedWorker, kafka_dir: Path) -> None:
 
 
 def broker_command(command: str, data_dir: Path, *options: str) -> None:
-    """Run ``deploy/kafka/local_broker.py COMMAND --data-dir DIR [OPTIONS]``."""
+    """Run the local broker's command line: ``python -m localkafka COMMAND --data-dir DIR``."""
     result = subprocess.run(
-        [sys.executable, str(BROKER_SCRIPT), command, "--data-dir", str(data_dir), *options],
+        [sys.executable, "-m", "localkafka", command, "--data-dir", str(data_dir), *options],
         check=False,
     )
     if result.returncode != 0:

@@ -18,13 +18,13 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from alerting.policy import load_policy
+from localkafka import free_ports
 from streams.settings import Settings
 from streams.tools.demo import broker_command, stop_worker_and_broker
 from streams.tools.launch import LaunchedWorker
@@ -70,11 +70,11 @@ class Sample:
 
 def run_soak(options: SoakOptions) -> int:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    kafka_dir, web_port = RUN_DIR / "kafka", _free_port()
-    kafka_port = _free_port()
+    kafka_dir = RUN_DIR / "kafka"
+    web_port, kafka_port, controller_port = free_ports(3)
     broker_command("wipe", kafka_dir)
     broker_command(
-        "start", kafka_dir, "--port", str(kafka_port), "--controller-port", str(_free_port())
+        "start", kafka_dir, "--port", str(kafka_port), "--controller-port", str(controller_port)
     )
     settings = Settings(
         kafka_bootstrap=f"127.0.0.1:{kafka_port}",
@@ -186,10 +186,3 @@ def _start_worker(settings: Settings) -> LaunchedWorker:
         "SPIKEWATCH_DATA_DIR": str(settings.data_dir),
     }
     return LaunchedWorker(env, RUN_DIR / "worker.log", settings.web_port)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port

@@ -17,15 +17,14 @@ import asyncio
 import base64
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.protocol.admin import CreateAclsRequest
 
+from localkafka import LocalBroker, free_port
 from models.dead_letter import DeadLetter, DeadLetterReason
-from tests.support.broker import load_local_broker
 from tests.support.faults import record_figures, wait_for
 from tests.support.kafka import read_until, send_all
 from tests.support.reports import keyed, report
@@ -38,15 +37,14 @@ TOPIC, LITERAL, WRITE, DENY = 2, 3, 4, 2
 """Kafka's codes for the resource type, pattern type, operation and permission of an ACL."""
 
 
-def sasl_port(broker: Any) -> int:
+def sasl_port(broker: LocalBroker) -> int:
     return int(broker.config["listeners+"].rsplit(":", 1)[1])
 
 
 @pytest.fixture(scope="module")
-def acl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    local_broker = load_local_broker()
-    port = local_broker.free_port()
-    broker = local_broker.LocalBroker.on_free_ports(
+def acl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    port = free_port()
+    broker = LocalBroker.on_free_ports(
         tmp_path_factory.mktemp("acl") / "kafka",
         heap="512m",
         timeout=120.0,
@@ -85,7 +83,7 @@ async def deny_writes(bootstrap: str, topic: str) -> None:
 
 
 def test_an_unwritable_oncall_topic_never_stops_the_worker_and_loses_no_page(
-    acl_broker: Any, tmp_path: Path
+    acl_broker: LocalBroker, tmp_path: Path
 ) -> None:
     password_file = tmp_path / "kafka-password"
     password_file.write_text(PASSWORD)

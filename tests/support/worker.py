@@ -12,8 +12,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from localkafka import free_port
 from streams.tools.launch import SPIKEWATCH_WORKER, LaunchedWorker, WorkerLaunchError
-from tests.support.broker import REPO_ROOT, load_local_broker
+from tests.support.broker import REPO_ROOT
 
 
 @dataclass
@@ -23,7 +24,7 @@ class WorkerConfig:
     bootstrap: str
     run_dir: Path
     name: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
-    web_port: int = field(default_factory=lambda: int(load_local_broker().free_port()))
+    web_port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
