@@ -147,10 +147,10 @@ def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _run_bench(args: argparse.Namespace) -> int:
     from localkafka import BrokerError
+    from streams.bench.measured import BenchError
     from streams.bench.options import BenchOptions
     from streams.bench.report import table, with_targets
     from streams.bench.run import run_bench
-    from streams.bench.worker import BenchError
 
     options = BenchOptions.preset(quick=args.quick, tiny=args.tiny).with_overrides(
         **{name: getattr(args, name) for name in BenchOptions.command_line_fields()}
