@@ -85,7 +85,7 @@ def bar_chart(
                 width=slot * 0.7,
                 height=bar_height,
                 label=label,
-                value="–" if value is None else value_format.format(value),
+                value="n/a" if value is None else value_format.format(value),
             )
         )
     return bars

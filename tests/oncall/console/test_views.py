@@ -149,4 +149,4 @@ def test_line_chart_scales_to_the_highest_value_and_needs_two_points() -> None:
 def test_bar_chart_leaves_missing_values_empty() -> None:
     bars = bar_chart([("mon", 2.0), ("tue", None), ("wed", 4.0)], width=300, height=120)
     assert [bar.height for bar in bars] == [50.0, 0.0, 100.0]
-    assert [bar.value for bar in bars] == ["2", "–", "4"]
+    assert [bar.value for bar in bars] == ["2", "n/a", "4"]
