@@ -117,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--no-progress", action="store_true")
     replay.set_defaults(run=_run_replay)
 
+    console = commands.add_parser(
+        "console", help="the incident console: open incidents live, evidence, acks, verdicts"
+    )
+    console.set_defaults(run=_run_console)
+
     tail = commands.add_parser("tail", help="follow the on-call escalation topics")
     tail.add_argument("--from-beginning", action="store_true")
     tail.add_argument("--pretty", action="store_true", help="one readable line per event")
@@ -278,6 +283,18 @@ def _run_soak(args: argparse.Namespace) -> int:
             warm_up=args.warm_up,
         )
     )
+
+
+def _run_console(_args: argparse.Namespace) -> int:
+    from streams.console.run import ConsoleConfigError, serve_console
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    try:
+        return asyncio.run(serve_console(settings, load_policy(settings.policy_file)))
+    except ConsoleConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 def _run_tail(args: argparse.Namespace) -> int:
