@@ -33,8 +33,8 @@ from oncall.console.incidents import (
 from oncall.console.views import confirmed_shares, forgettable
 from streams.console.metrics import ConsoleMetrics, Source
 from streams.console.store import IncidentStore
-from streams.pipeline import InputMessage, dead_letter_for
 from streams.settings import Settings
+from streams.worker.pipeline import InputMessage, dead_letter_for
 
 log = get_logger("spikewatch.console.feed")
 

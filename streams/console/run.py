@@ -10,23 +10,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from structlog import get_logger
 
 from alerting.policy import Policy
+from models.errors import SpikewatchError
 from oncall.console.access import parse_tokens, requires_auth
 from streams.console.feed import Changes, ConsoleFeed
 from streams.console.metrics import ConsoleMetrics
 from streams.console.store import IncidentStore, ensure_console_topics, restore_records
 from streams.console.web import Access, ConsoleContext, make_app
-from streams.security import client_options
+from streams.kafka.clients import producer
+from streams.kafka.security import client_options
 from streams.settings import Settings
 
 log = get_logger("spikewatch.console")
 
 
-class ConsoleConfigError(RuntimeError):
-    """The console cannot start as configured; the message says what to do."""
+class ConsoleAccessError(SpikewatchError):
+    """Bound beyond loopback with no way for people to sign in."""
+
+    remedy = (
+        "set SPIKEWATCH_CONSOLE_TOKEN_FILE or SPIKEWATCH_CONSOLE_PROXY_USER_HEADER "
+        "(see docs/console.md), or bind SPIKEWATCH_CONSOLE_HOST=127.0.0.1"
+    )
 
 
 def access_for(settings: Settings) -> Access:
@@ -36,10 +42,9 @@ def access_for(settings: Settings) -> Access:
     elif settings.console_token is not None:
         tokens = parse_tokens(settings.console_token.get_secret_value())
     if requires_auth(settings.console_host) and not (tokens or settings.console_proxy_user_header):
-        raise ConsoleConfigError(
-            f"the console is bound to {settings.console_host}, beyond loopback, without "
-            "authentication; set SPIKEWATCH_CONSOLE_TOKEN_FILE or "
-            "SPIKEWATCH_CONSOLE_PROXY_USER_HEADER (see docs/console.md), or bind 127.0.0.1"
+        raise ConsoleAccessError(
+            f"the console is bound to {settings.console_host}, beyond loopback, "
+            "without authentication"
         )
     key_file = settings.console_pseudonym_key_file
     key = key_file.read_bytes().strip() if key_file is not None else settings.app_id.encode()
@@ -68,45 +73,37 @@ async def running_console(settings: Settings, policy: Policy) -> AsyncIterator[R
     restored = await restore_records(
         settings.kafka_bootstrap, store_topic, store_partitions, options
     )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        **options,
-    )
-    await producer.start()
-    store = IncidentStore(producer, store_topic)
-    store.records.update(restored)
-    metrics, changes = ConsoleMetrics(), Changes()
-    feed = ConsoleFeed(settings, store, producer, metrics, changes, options)
-    app = make_app(
-        ConsoleContext(
-            store=store,
-            producer=producer,
-            metrics=metrics,
-            changes=changes,
-            policy=policy.oncall,
-            access=access,
-            ack_topic=settings.ack_topic,
-            verdict_topic=settings.verdict_topic,
-            report_url_template=settings.console_report_url_template,
+    async with producer(settings.kafka_bootstrap, **options) as writer:
+        store = IncidentStore(writer, store_topic)
+        store.records.update(restored)
+        metrics, changes = ConsoleMetrics(), Changes()
+        feed = ConsoleFeed(settings, store, writer, metrics, changes, options)
+        app = make_app(
+            ConsoleContext(
+                store=store,
+                producer=writer,
+                metrics=metrics,
+                changes=changes,
+                policy=policy.oncall,
+                access=access,
+                ack_topic=settings.ack_topic,
+                verdict_topic=settings.verdict_topic,
+                report_url_template=settings.console_report_url_template,
+            )
         )
-    )
-    runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)
-    await runner.setup()
-    tasks = [asyncio.create_task(feed.run()), asyncio.create_task(feed.sweep_forever())]
-    try:
-        await web.TCPSite(runner, settings.console_host, settings.console_port).start()
-        url = f"http://{settings.console_host}:{settings.console_port}/"
-        log.info("console_started", url=url, incidents=len(restored), auth=access.required)
-        yield RunningConsole(url=url, feed=feed, tasks=tasks)
-    finally:
-        await runner.cleanup()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await producer.stop()
+        runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)
+        await runner.setup()
+        tasks = [asyncio.create_task(feed.run()), asyncio.create_task(feed.sweep_forever())]
+        try:
+            await web.TCPSite(runner, settings.console_host, settings.console_port).start()
+            url = f"http://{settings.console_host}:{settings.console_port}/"
+            log.info("console_started", url=url, incidents=len(restored), auth=access.required)
+            yield RunningConsole(url=url, feed=feed, tasks=tasks)
+        finally:
+            await runner.cleanup()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def serve_console(settings: Settings, policy: Policy) -> int:
