@@ -97,6 +97,18 @@ def _parser() -> argparse.ArgumentParser:
         "--fixed-threshold", type=int, default=5, help="reports in 5 min of the comparison rule"
     )
     replay.add_argument("--card", default=None, help="also write the scored figures (JSON) here")
+    replay.add_argument(
+        "--verdicts",
+        default=None,
+        metavar="TOPIC|FILE",
+        help="score against people's verdicts (Verdict v1): a JSON-lines file or a topic",
+    )
+    replay.add_argument(
+        "--verdict-window",
+        type=float,
+        default=900.0,
+        help="seconds between a live incident's start and a replayed page that still match",
+    )
     replay.add_argument("--no-progress", action="store_true")
     replay.set_defaults(run=_run_replay)
 
@@ -249,6 +261,8 @@ def _run_replay(args: argparse.Namespace) -> int:
             fixed_threshold=args.fixed_threshold,
             card=args.card,
             progress=not args.no_progress and sys.stderr.isatty(),
+            verdicts=args.verdicts,
+            verdict_window=args.verdict_window,
         ),
     )
 
