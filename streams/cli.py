@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--rate", type=float, default=40.0, help="background reports per second")
     demo.add_argument("--kafka-port", type=int, default=19092)
     demo.add_argument("--web-port", type=int, default=16066)
+    demo.add_argument("--console-port", type=int, default=18086)
     demo.set_defaults(run=_run_demo)
 
     produce = commands.add_parser("produce", help="send synthetic reports to the input topic")
@@ -201,6 +202,7 @@ def _run_demo(args: argparse.Namespace) -> int:
                 rate=args.rate,
                 kafka_port=args.kafka_port,
                 web_port=args.web_port,
+                console_port=args.console_port,
             )
         )
     )

@@ -102,6 +102,8 @@ class ConsoleContext:
 
 CONTEXT: web.AppKey[ConsoleContext] = web.AppKey("console", ConsoleContext)
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
+ACTOR = web.RequestKey("actor", str)
+CSRF_TOKEN = web.RequestKey("csrf", str)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -165,7 +167,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
             text="sign in first: send a bearer token or come through the console's proxy\n",
             headers={"WWW-Authenticate": 'Bearer realm="spikewatch-console"'},
         )
-    request["actor"] = pseudonymous_id(login, context.access.pseudonym_key)
+    request[ACTOR] = pseudonymous_id(login, context.access.pseudonym_key)
     return await handler(request)
 
 
@@ -173,7 +175,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
 async def csrf_cookie(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Give every page a CSRF token cookie; refuse an action whose form does not carry it."""
     token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-    request["csrf"] = token
+    request[CSRF_TOKEN] = token
     if request.method == "POST":
         form = await request.post()
         submitted = form.get(CSRF_FIELD)
@@ -184,7 +186,7 @@ async def csrf_cookie(request: web.Request, handler: Handler) -> web.StreamRespo
             and same_origin(request)
         ):
             request.app[CONTEXT].metrics.refused.labels("403").inc()
-            log.warning("console_csrf_refused", path=request.path, actor=request.get("actor"))
+            log.warning("console_csrf_refused", path=request.path, actor=request.get(ACTOR))
             raise web.HTTPForbidden(text="stale or foreign form: reload the page and retry\n")
     response = await handler(request)
     if request.cookies.get(CSRF_COOKIE) != token and not response.prepared:
@@ -199,7 +201,7 @@ def same_origin(request: web.Request) -> bool:
 
 
 def render(request: web.Request, name: str, **values: Any) -> web.Response:
-    page = request.app[TEMPLATES].get_template(name).render(csrf=request["csrf"], **values)
+    page = request.app[TEMPLATES].get_template(name).render(csrf=request[CSRF_TOKEN], **values)
     return web.Response(text=page, content_type="text/html")
 
 
@@ -346,7 +348,7 @@ async def record_verdict(request: web.Request) -> web.Response:
         dedup_key=record.dedup_key,
         verdict=VerdictKind(kind),
         note=text or None,
-        actor=request["actor"],
+        actor=request[ACTOR],
         decided_at=datetime.now(tz=UTC),
         tool=TOOL,
     )
@@ -359,7 +361,7 @@ async def record_verdict(request: web.Request) -> web.Response:
 def acted(request: web.Request, action: Action, dedup_key: str, **detail: str) -> web.Response:
     request.app[CONTEXT].metrics.actions.labels(action.value).inc()
     log.info(
-        "console_action", action=action.value, dedup_key=dedup_key, actor=request["actor"], **detail
+        "console_action", action=action.value, dedup_key=dedup_key, actor=request[ACTOR], **detail
     )
     raise web.HTTPSeeOther(f"/incident/{quote(dedup_key, safe='')}")
 

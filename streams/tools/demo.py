@@ -4,8 +4,10 @@ Starts the local Kafka broker (``deploy/kafka/local_broker.py``) and a worker,
 sends benign background traffic (including a viral broadcast that must not
 page), then an abuse surge on a small broadcast, a single trusted child-safety
 report and a few malformed messages, and prints each escalation as it arrives.
-The demo policy is the default one with a 20-second quiet period, so incidents
-also resolve while you watch.
+The incident console runs beside the worker: open the URL it prints to watch
+the incidents arrive, acknowledge them and record verdicts. The demo policy is
+the default one with a 20-second quiet period, so incidents also resolve while
+you watch.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from streams.kafka.clients import follow_escalations, producer
 from streams.replay.traffic import TrafficGenerator, paced
 from streams.tools.render import describe
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BROKER_SCRIPT = REPO_ROOT / "deploy" / "kafka" / "local_broker.py"
 RUN_DIR = REPO_ROOT / ".run" / "demo"
 DEMO_QUIET_SECONDS = 20.0
@@ -48,6 +50,7 @@ class DemoOptions:
     rate: float
     kafka_port: int
     web_port: int
+    console_port: int = 18086
 
 
 def say(started: float, text: str) -> None:
@@ -70,10 +73,18 @@ async def run_demo(options: DemoOptions) -> int:
         "--controller-port",
         str(options.kafka_port + 1),
     )
-    worker = _start_worker(bootstrap, options.web_port)
+    worker = _start("worker", _demo_env(bootstrap, SPIKEWATCH_WEB_PORT=str(options.web_port)))
+    console = _start(
+        "console", _demo_env(bootstrap, SPIKEWATCH_CONSOLE_PORT=str(options.console_port))
+    )
     try:
         say(started, f"worker starting; metrics on http://127.0.0.1:{options.web_port}/metrics")
         await _wait_for_worker(options.web_port, worker)
+        say(
+            started,
+            f"incident console: http://127.0.0.1:{options.console_port}/ "
+            "(open it: incidents appear live; acknowledge one and record a verdict)",
+        )
         say(started, "worker ready; sending background traffic")
         tally: dict[str, int] = {}
         follower = asyncio.create_task(_print_escalations(bootstrap, started, tally))
@@ -88,8 +99,13 @@ async def run_demo(options: DemoOptions) -> int:
             + (", ".join(f"{n} {a}" for a, n in sorted(tally.items())) or "no escalations"),
         )
     finally:
+        stop_process(console)
         stop_worker_and_broker(worker, kafka_dir)
-        say(started, f"stopped worker and broker; worker log: {RUN_DIR / 'worker.log'}")
+        say(
+            started,
+            f"stopped console, worker and broker; logs: {RUN_DIR / 'worker.log'}, "
+            f"{RUN_DIR / 'console.log'}",
+        )
     return 0
 
 
@@ -114,14 +130,18 @@ def _demo_policy() -> Policy:
 
 
 def stop_worker_and_broker(worker: subprocess.Popen[bytes], kafka_dir: Path) -> None:
-    """SIGTERM first, so the worker leaves its group cleanly; kill only if it hangs."""
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait(timeout=10)
+    stop_process(worker)
     broker_command("stop", kafka_dir)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM first, so it leaves its consumer group cleanly; kill only if it hangs."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def broker_command(command: str, data_dir: Path, *options: str) -> None:
@@ -134,19 +154,23 @@ def broker_command(command: str, data_dir: Path, *options: str) -> None:
         raise SystemExit(f"error: local broker '{command}' failed; see {data_dir}/logs")
 
 
-def _start_worker(bootstrap: str, web_port: int) -> subprocess.Popen[bytes]:
-    env = {
+def _demo_env(bootstrap: str, **extra: str) -> dict[str, str]:
+    return {
         **os.environ,
         "SPIKEWATCH_KAFKA_BOOTSTRAP": bootstrap,
         "SPIKEWATCH_APP_ID": "spikewatch-demo",
-        "SPIKEWATCH_WEB_PORT": str(web_port),
         "SPIKEWATCH_DATA_DIR": str(RUN_DIR / "worker"),
         "SPIKEWATCH_POLICY_FILE": str(RUN_DIR / "policy.yaml"),
         "SPIKEWATCH_TICK_INTERVAL_SECONDS": "0.5",
+        **extra,
     }
-    log = (RUN_DIR / "worker.log").open("wb")
+
+
+def _start(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``spikewatch COMMAND`` in the background, its output in ``.run/demo/COMMAND.log``."""
+    log = (RUN_DIR / f"{command}.log").open("wb")
     return subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log, stderr=log
+        [sys.executable, "-m", "streams.cli", command], env=env, stdout=log, stderr=log
     )
 
 
