@@ -85,9 +85,13 @@ async def test_an_unreadable_verdict_is_dead_lettered_and_counted(bootstrap: str
                 (b"k-good", good.to_json_bytes()),
             ],
         )
-        rejected = running.feed.metrics.rejected.labels("verdict", "missing_field")
+        registry = running.feed.metrics.registry
+        labels = {"source": "verdict", "reason": "missing_field"}
         await eventually(
-            lambda: running.feed.store.get("k-good") is not None and rejected._value.get() == 1
+            lambda: (
+                running.feed.store.get("k-good") is not None
+                and registry.get_sample_value("spikewatch_console_rejected_total", labels) == 1
+            )
         )
     records = await read_until(
         bootstrap, [settings.resolved_verdict_dead_letter_topic], done=bool, within=20

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from streams.replay.verdicts import (
     verdicts_from_lines,
 )
 from tests.support.escalations import escalation
+from tests.support.kafka import send_all
 
 POLICY = load_policy()
 T0 = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)
@@ -155,6 +158,7 @@ def test_replay_command_scores_a_candidate_against_verdicts(
     assert (figures["missed"], figures["avoided"]) == (2, 1), "a policy that never pages"
 
 
+@pytest.mark.kafka
 def test_verdicts_that_are_neither_file_nor_topic_say_so(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -167,3 +171,23 @@ def test_verdicts_that_are_neither_file_nor_topic_say_so(
     assert main(["replay", str(log), "--verdicts", "no-such-topic-or-file"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: no-such-topic-or-file is neither a file nor a readable topic")
+
+
+@pytest.mark.kafka
+def test_verdicts_are_read_from_a_topic_to_its_end(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    bootstrap: str,
+) -> None:
+    topic = f"verdicts{time.time_ns()}"
+    confirmed = verdict(live_key("gone"), VerdictKind.CONFIRMED)
+    messages = [(b"k", confirmed.to_json_bytes()), (b"junk", b"not a verdict")]
+    asyncio.run(send_all(bootstrap, topic, messages))
+    monkeypatch.setenv("SPIKEWATCH_KAFKA_BOOTSTRAP", bootstrap)
+    log = tmp_path / "empty.jsonl"
+    log.write_bytes(b"")
+    assert main(["replay", str(log), "--verdicts", topic]) == 0
+    err = capsys.readouterr().err
+    assert "kept 0/1 confirmed pages (missed 1)" in err
+    assert "1 unreadable verdicts on the topic skipped" in err
