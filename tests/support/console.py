@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.support.broker import REPO_ROOT, load_local_broker
+from tests.support.worker import stop_process, tail_file
 
 CONSOLE = (sys.executable, "-m", "streams.cli", "console")
 
@@ -63,19 +63,10 @@ class ConsoleProcess:
             return text
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process, timeout=20)
 
     def tail_log(self, lines: int = 40) -> str:
-        if not self.log_path.exists():
-            return "(no log)"
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return tail_file(self.log_path, lines)
 
 
 def console_env(worker_env: dict[str, str], name: str) -> dict[str, str]:

@@ -58,6 +58,26 @@ class WorkerConfig:
         }
 
 
+def stop_process(
+    process: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout: float = 30.0
+) -> None:
+    """Signal a child and wait; kill it only if it does not stop in time."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def tail_file(path: Path, lines: int = 40) -> str:
+    if not path.exists():
+        return "(no log)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
 SPIKEWATCH_WORKER = (sys.executable, "-m", "streams.cli", "worker")
 FAUST_WORKER = (sys.executable, "-m", "faust", "-A", "streams.worker.app", "worker", "-l", "info")
 
@@ -105,19 +125,10 @@ class WorkerProcess:
             return text
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(sig)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process, sig, timeout)
 
     def tail_log(self, lines: int = 40) -> str:
-        if not self.log_path.exists():
-            return "(no log)"
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return tail_file(self.log_path, lines)
 
     def log_lines(self) -> list[dict[str, object]]:
         parsed = []

@@ -147,3 +147,51 @@ async def test_actions_need_the_csrf_token_and_a_signed_in_person_beyond_loopbac
         (written,) = records
         assert b"ana@example.org" not in (written.value or b""), "pseudonymous, never the login"
         assert re.search(rb'"actor":"p-[0-9a-f]{20}"', written.value or b"")
+
+
+async def test_history_finds_resolved_incidents_and_the_summary_counts_them(
+    bootstrap: str,
+) -> None:
+    name = f"chistory{time.time_ns()}"
+    settings = settings_for(bootstrap, name)
+    now = datetime.now(tz=UTC)
+    events = [
+        escalation_v2("k-old", at=now, broadcast_id="bc-history"),
+        escalation_v2("k-old", EventAction.RESOLVE, sequence=2, at=now, broadcast_id="bc-history"),
+        escalation_v2("k-other", at=now, broadcast_id="bc-elsewhere"),
+    ]
+    async with console(settings) as running:
+        await send_all(
+            bootstrap,
+            f"{name}.oncall.t",
+            [(e.dedup_key.encode(), e.to_json_bytes()) for e in events],
+        )
+        await send_all(
+            bootstrap, settings.verdict_topic, [(b"k-old", verdict("k-old").to_json_bytes())]
+        )
+        store = running.feed.store
+        await eventually(
+            lambda: (
+                (record := store.get("k-old")) is not None
+                and not record.is_open
+                and record.verdict is not None
+                and store.get("k-other") is not None
+            )
+        )
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{running.url}history?broadcast=bc-history") as found:
+                text = await found.text()
+                assert "bc-history" in text
+                assert "confirmed" in text
+            async with session.get(f"{running.url}history?broadcast=bc-elsewhere") as open_only:
+                assert "Nothing matches." in await open_only.text(), "still open"
+            async with session.get(f"{running.url}history?date=yesterday") as bad:
+                assert bad.status == 400
+            async with session.get(f"{running.url}summary") as summary:
+                text = await summary.text()
+                day = re.search(
+                    rf"<td>{now.date().isoformat()}</td><td>(\d+)</td><td>(\d+)</td>", text
+                )
+                assert day is not None
+                assert (day[1], day[2]) == ("2", "1"), "two pages today, one judged"
+                assert 'id="confirmed-chart"' in text
