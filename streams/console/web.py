@@ -40,6 +40,7 @@ from oncall.console.access import (
     requires_auth,
 )
 from oncall.console.chart import bar_chart, line_chart
+from oncall.console.incidents import IncidentRecord
 from oncall.console.views import (
     HistoryQuery,
     OpenFilter,
@@ -247,8 +248,8 @@ async def stream(
             lines = "".join(f"data: {line}\n" for line in fragment().splitlines())
             await response.write(f"event: {event}\n{lines}\n".encode())
             await changes.wait(STREAM_REFRESH_SECONDS)
-    except ConnectionResetError:
-        log.debug("console_stream_closed", path=request.path)
+    except (ConnectionResetError, web.HTTPNotFound):
+        log.debug("console_stream_closed", path=request.path)  # gone: the client or the incident
     return response
 
 
@@ -256,7 +257,7 @@ async def open_events(request: web.Request) -> web.StreamResponse:
     return await stream(request, "rows", lambda: open_fragment(request))
 
 
-def incident_or_404(request: web.Request) -> Any:
+def incident_or_404(request: web.Request) -> IncidentRecord:
     record = request.app[CONTEXT].store.get(request.match_info["key"])
     if record is None or not record.escalated:
         raise web.HTTPNotFound(text="no such incident (it may have been forgotten)\n")
