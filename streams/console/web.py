@@ -139,8 +139,14 @@ def templates() -> jinja2.Environment:
     )
     environment.filters["duration"] = duration
     environment.filters["key_path"] = lambda key: quote(key, safe="")
+    environment.filters["web_link"] = web_link
     environment.filters["when"] = lambda at: at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else ""
     return environment
+
+
+def web_link(url: str | None) -> str:
+    """Only http(s) links are followed: a link from an event must not run script."""
+    return url if url and urlsplit(url).scheme in ("http", "https") else ""
 
 
 def duration(seconds: float | None) -> str:

@@ -195,3 +195,32 @@ async def test_history_finds_resolved_incidents_and_the_summary_counts_them(
                 assert day is not None
                 assert (day[1], day[2]) == ("2", "1"), "two pages today, one judged"
                 assert 'id="confirmed-chart"' in text
+
+
+async def first_event(session: aiohttp.ClientSession, url: str) -> str:
+    """The data of the first server-sent event of a stream."""
+    async with session.get(url) as response:
+        assert response.headers["Content-Type"] == "text/event-stream"
+        lines = []
+        async for raw in response.content:
+            line = raw.decode().rstrip("\n")
+            if not line:
+                break
+            lines.append(line)
+    return "\n".join(line.removeprefix("data: ") for line in lines if line.startswith("data: "))
+
+
+async def test_the_live_list_streams_only_what_its_filter_asks_for(bootstrap: str) -> None:
+    name = f"cstream{time.time_ns()}"
+    settings = settings_for(bootstrap, name)
+    trigger = escalation_v2("k-stream", at=datetime.now(tz=UTC), team="t", region="eu")
+    async with console(settings) as running:
+        await send_all(bootstrap, f"{name}.oncall.t", [(b"k-stream", trigger.to_json_bytes())])
+        await eventually(lambda: running.feed.store.get("k-stream") is not None)
+        async with aiohttp.ClientSession() as session:
+            mine = await first_event(session, f"{running.url}events?team=t&region=eu")
+            assert 'data-key="k-stream"' in mine
+            other = await first_event(session, f"{running.url}events?region=us")
+            assert "No open incidents." in other
+            status = await first_event(session, f"{running.url}incident/k-stream/events")
+            assert "acknowledged: <span" in status
