@@ -11,7 +11,7 @@ import asyncio
 import os
 import subprocess
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,7 +133,11 @@ def wait_for_metric(read: object, name: str, at_least: float, **labels: str) -> 
 
 
 def test_incident_arrives_live_is_explained_and_is_acted_on(
-    worker: WorkerProcess, console: ConsoleProcess, page: Page, tmp_path: Path
+    worker: WorkerProcess,
+    console: ConsoleProcess,
+    page: Page,
+    tmp_path: Path,
+    record_property: Callable[[str, object], None],
 ) -> None:
     config = worker.config
     target = "console-live"
@@ -143,9 +147,11 @@ def test_incident_arrives_live_is_explained_and_is_acted_on(
 
     surge = [report(target, "harassment", viewers=800) for _ in range(15)]
     off_loop(send_all(config.bootstrap, config.input_topic, [keyed(r) for r in surge]))
+    sent_at = time.time()
 
     row = page.locator("tr.incident", has_text=target)
     expect(row).to_have_count(1, timeout=LIVE_WITHIN_MS)
+    shown_at = time.time()
     assert page.evaluate("window.loadedOnce") is True, "the row came without a reload"
     expect(row).to_contain_text("hate-harassment")
     expect(row).to_contain_text("harassment")
@@ -153,6 +159,11 @@ def test_incident_arrives_live_is_explained_and_is_acted_on(
     open_html = page.content()
 
     (trigger, *_) = escalations_for(config, target)
+    # Measured, not asserted (no timing assertions in tests): see the junit XML.
+    record_property("seconds_from_surge_to_row", round(shown_at - sent_at, 2))
+    record_property(
+        "seconds_from_trigger_to_row", round(shown_at - trigger.detected_at.timestamp(), 2)
+    )
     page.locator("a", has_text=target).click()
     rules = page.locator("#rules tr.rule")
     expect(rules).to_have_count(len(trigger.evidence.rules))
