@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from alerting.policy import load_policy
+from models.acknowledgement import AckAction, Acknowledgement, Actor
 from models.dead_letter import DeadLetter, DeadLetterReason
 from models.escalation import EventAction
 from streams.console.run import RunningConsole, running_console
@@ -143,10 +144,22 @@ async def test_actions_need_the_csrf_token_and_a_signed_in_person_beyond_loopbac
                 allow_redirects=False,
             ) as accepted:
                 assert accepted.status == 303
+            async with session.post(
+                f"{incident}/resolve", data={"csrf": token}, allow_redirects=False
+            ) as resolved:
+                assert resolved.status == 303
         records = await read_until(bootstrap, [settings.verdict_topic], done=bool, within=20)
         (written,) = records
         assert b"ana@example.org" not in (written.value or b""), "pseudonymous, never the login"
         assert re.search(rb'"actor":"p-[0-9a-f]{20}"', written.value or b"")
+        (ack,) = await read_until(bootstrap, [settings.ack_topic], done=bool, within=20)
+        answer = Acknowledgement.model_validate_json(ack.value or b"")
+        assert (answer.action, answer.actor, answer.tool) == (
+            AckAction.RESOLVED,
+            Actor.HUMAN,
+            "spikewatch-console",
+        )
+        await eventually(lambda: not running.feed.store.records["k-access"].is_open)
 
 
 async def test_history_finds_resolved_incidents_and_the_summary_counts_them(
