@@ -184,6 +184,7 @@ def test_incident_arrives_live_is_explained_and_is_acted_on(
     page.locator("#record-verdict").click()
     expect(page.locator("#verdict")).to_have_text("false_alarm", timeout=LIVE_WITHIN_MS)
     expect(page.locator("#timeline")).to_contain_text("verdict false_alarm")
+    expect(page.locator("#state")).to_contain_text("rival's fans")
 
     for html in (open_html, incident_html, page.content()):
         assert not any(r["reporter_id"] in html for r in surge), "no reporter id on a page"
