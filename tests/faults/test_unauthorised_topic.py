@@ -28,7 +28,7 @@ from models.dead_letter import DeadLetter, DeadLetterReason
 from tests.support.faults import record_figures, wait_for
 from tests.support.kafka import read_until, send_all
 from tests.support.reports import keyed, report
-from tests.support.worker import WorkerConfig, WorkerProcess, metric_value
+from tests.support.live_worker import WorkerConfig, WorkerProcess, metric_value
 
 pytestmark = pytest.mark.kafka
 

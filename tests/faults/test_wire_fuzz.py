@@ -38,7 +38,7 @@ from tests.support.acks import acknowledgement
 from tests.support.faults import record_figures, wait_for
 from tests.support.kafka import send_each
 from tests.support.reports import report
-from tests.support.worker import WorkerConfig, WorkerProcess, metric_value
+from tests.support.live_worker import WorkerConfig, WorkerProcess, metric_value
 
 POLICY = load_policy()
 INPUT_LIMIT = 64 * 1024

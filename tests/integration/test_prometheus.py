@@ -29,6 +29,7 @@ from models.escalation import Escalation, EventAction
 from streams.replay.traffic import MALFORMED_SAMPLES
 from tests.support.acks import acknowledgement
 from tests.support.kafka import read_until, send_all
+from tests.support.live_worker import WorkerConfig, WorkerProcess, metric_value
 from tests.support.monitoring import (
     ALERTMANAGER_CONFIG,
     GRAFANA_DIR,
@@ -42,7 +43,6 @@ from tests.support.monitoring import (
     wait_for,
 )
 from tests.support.reports import TRUSTED_FLAGGER, keyed, report
-from tests.support.worker import WorkerConfig, WorkerProcess, metric_value
 
 pytestmark = pytest.mark.kafka
 
