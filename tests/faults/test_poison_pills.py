@@ -56,8 +56,8 @@ from streams.settings import Settings
 from streams.worker.app import CRASH_EXIT_STATUS
 from tests.support.faults import changelog_topic, record_figures, wait_for
 from tests.support.kafka import Record, read_until, send_each
-from tests.support.reports import keyed, report
 from tests.support.live_worker import WorkerConfig, WorkerProcess, metric_value
+from tests.support.reports import keyed, report
 
 pytestmark = pytest.mark.kafka
 

@@ -27,8 +27,8 @@ from localkafka import LocalBroker, free_port
 from models.dead_letter import DeadLetter, DeadLetterReason
 from tests.support.faults import record_figures, wait_for
 from tests.support.kafka import read_until, send_all
-from tests.support.reports import keyed, report
 from tests.support.live_worker import WorkerConfig, WorkerProcess, metric_value
+from tests.support.reports import keyed, report
 
 pytestmark = pytest.mark.kafka
 

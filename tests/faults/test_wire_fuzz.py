@@ -37,8 +37,8 @@ from streams.worker.state_cache import BroadcastStates
 from tests.support.acks import acknowledgement
 from tests.support.faults import record_figures, wait_for
 from tests.support.kafka import send_each
-from tests.support.reports import report
 from tests.support.live_worker import WorkerConfig, WorkerProcess, metric_value
+from tests.support.reports import report
 
 POLICY = load_policy()
 INPUT_LIMIT = 64 * 1024
