@@ -224,16 +224,21 @@ class TopicRange:
     to_time_ms: int | None = None
 
 
-async def topic_messages(bootstrap: str, span: TopicRange) -> AsyncIterator[InputMessage]:
+async def topic_messages(
+    bootstrap: str, span: TopicRange, **options: Any
+) -> AsyncIterator[InputMessage]:
     """Every message of every partition in ``span``, one partition after another.
+
+    ``options`` are :func:`streams.kafka.security.client_options`: a replay reads
+    the same secured cluster the worker does.
 
     Partitions are decided independently live, so reading them one at a time
     changes no decision. The end is fixed when reading starts (the end offsets,
     or ``to_offset`` / ``to_time``), so a replay of a live topic terminates.
     """
-    partitions = await _partitions_of(bootstrap, span.topic)
+    partitions = await _partitions_of(bootstrap, span.topic, **options)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, **options
     )
     await consumer.start()
     try:
@@ -267,8 +272,8 @@ async def topic_messages(bootstrap: str, span: TopicRange) -> AsyncIterator[Inpu
         await consumer.stop()
 
 
-async def _partitions_of(bootstrap: str, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _partitions_of(bootstrap: str, topic: str, **options: Any) -> list[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
