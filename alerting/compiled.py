@@ -36,6 +36,7 @@ COMPILED_MODULES = (
     "detectors",
     "encoding",
     "engine",
+    "history",
     "incidents",
     "ramp",
     "scoring",
