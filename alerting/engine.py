@@ -481,19 +481,21 @@ class DetectionEngine:
         )
 
     def _leading(self, state: BroadcastState) -> tuple[Category, ...]:
-        """The categories the broadcast-wide view names, leading one first (see the module doc)."""
+        """The categories the broadcast-wide view names, leading one first (see the module doc);
+        a category that cannot page (spam) never joins one that can."""
         total = state.combined.weight_milli
         floor = max(WEIGHT_UNIT, LEADING_SHARE * total)
         weights = {c: w.weight_milli for c, w in state.windows.items() if w.weight_milli > 0}
         named = [c for c, weight in weights.items() if weight >= floor]
         if not named:
             named = [max(weights, key=lambda c: weights[c])] if weights else []
+        ranked = sorted(
+            named,
+            key=lambda c: (category_severity(c, self.policy).rank, weights[c]),
+            reverse=True,
+        )
         return tuple(
-            sorted(
-                named,
-                key=lambda c: (category_severity(c, self.policy).rank, weights[c]),
-                reverse=True,
-            )
+            c for c in ranked if c is ranked[0] or category_severity(c, self.policy).pages
         )
 
     def _decide(

@@ -268,7 +268,11 @@ class CategoryWindow:
             del self.reporters_by_bucket[bucket]
             self.bucket_weights.pop(bucket, None)
         elif weight_milli:
-            self.bucket_weights[bucket] -= weight_milli
+            remaining = self.bucket_weights[bucket] - weight_milli
+            if remaining:
+                self.bucket_weights[bucket] = remaining
+            else:
+                del self.bucket_weights[bucket]
 
     def weight_since(self, first_bucket: int) -> int:
         """Trust weight (thousandths) of the distinct reporters active from ``first_bucket`` on."""

@@ -36,7 +36,7 @@ def test_synchronised_burst_of_suspect_accounts_is_classed_coordinated_and_does_
     assert not trigger.severity.pages
     assert trigger.labels.team == policy.coordination.team
     assert ":coordinated_reporting:" in trigger.dedup_key
-    assert [r.rule for r in trigger.evidence.rules] == ["coordinated_reporting"]
+    assert [r.rule for r in trigger.evidence.rules] == ["coordinated_reporting:all_categories"]
     assert trigger.evidence.rules[0].figures["suspect_reporters"] == (
         policy.coordination.min_suspect_reporters
     )
@@ -89,7 +89,7 @@ def test_coordination_survives_the_state_round_trip(engine: DetectionEngine) -> 
     restored = BroadcastState.from_bytes(state.to_bytes())
     assert restored.coordination == state.coordination
     assert restored.last_coordination_key_ms == state.last_coordination_key_ms
-    assert Category.HARASSMENT in restored.coordination
+    assert "integrity-coordination" in restored.coordination
 
 
 def test_a_paging_coordination_severity_is_refused_naming_the_field(tmp_path: Path) -> None:

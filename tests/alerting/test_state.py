@@ -129,9 +129,10 @@ def test_state_bytes_are_compact_json(engine: DetectionEngine) -> None:
     data = busy_state(engine).to_bytes()
     plain = orjson.loads(data)
     assert orjson.dumps(plain) == data, "exactly what orjson writes for the same object"
-    assert plain["v"] == 2
+    assert plain["v"] == 3
     assert plain["id"] == "b-1"
     assert set(plain["w"]) == {"harassment", "spam"}
+    assert plain["a"]["r"], "the broadcast-wide window holds every category's reporters"
 
 
 def test_state_fresh_state_round_trips() -> None:
@@ -142,7 +143,7 @@ def test_state_fresh_state_round_trips() -> None:
 
 def test_state_from_bytes_refuses_unknown_format() -> None:
     plain = orjson.loads(BroadcastState("b").to_bytes())
-    plain["v"] = 3
+    plain["v"] = 4
     with pytest.raises(ValueError, match="format"):
         BroadcastState.from_bytes(orjson.dumps(plain))
 
@@ -206,21 +207,26 @@ def traffic() -> list[ReportEvent]:
     return reports
 
 
-def test_state_written_by_the_previous_version_loads_and_encodes_as_format_2() -> None:
-    stored = FORMAT_1_STATE.read_bytes()
-    state = BroadcastState.from_bytes(stored)
-    plain = orjson.loads(stored)
-    plain["v"] = 2
-    for window in plain["w"].values():
-        marks = [(key, [*mark, arrival]) for arrival, (key, *mark) in enumerate(window["r"])]
-        window["r"] = dict(sorted(marks, key=lambda entry: (entry[1][1], entry[1][5])))
-        window["a"] = len(marks)
-    plain["w"] = plain.pop("w")  # the windows come last
-    assert state.to_bytes() == orjson.dumps(plain)
-    assert BroadcastState.from_bytes(state.to_bytes()) == state
-    assert set(state.incidents) == {Category.HARASSMENT, Category.CHILD_SAFETY}
-    assert set(state.coordination) == {Category.SPAM}
+def test_state_written_in_format_1_loads_and_routes_its_incidents_by_team(
+    engine: DetectionEngine,
+) -> None:
+    stored = orjson.loads(FORMAT_1_STATE.read_bytes())
+    state = BroadcastState.from_bytes(FORMAT_1_STATE.read_bytes())
+    assert state.unrouted
     assert state.input_offset == 41
+    assert state.watermark is not None
+
+    engine.tick(state, state.watermark)
+
+    assert not state.unrouted
+    assert set(state.incidents) == {"hate-harassment", "child-safety"}
+    assert set(state.coordination) == {"integrity-coordination"}
+    assert {i.dedup_key for i in state.incidents.values()} == {
+        i["dedup_key"] for i in stored["i"].values()
+    }, "an incident keeps its key across the upgrade"
+    again = BroadcastState.from_bytes(state.to_bytes())
+    assert orjson.loads(state.to_bytes())["v"] == 3
+    assert again == state
 
 
 def test_state_written_by_the_previous_version_resolves_and_empties_on_schedule(
@@ -239,7 +245,7 @@ def test_state_written_by_the_previous_version_resolves_and_empties_on_schedule(
     assert quiet.evictable
 
 
-def test_state_written_in_format_1_by_main_decides_on_as_if_it_had_never_been_stored(
+def test_state_written_in_format_1_by_main_restores_the_windows_it_had(
     engine: DetectionEngine, policy: Policy
 ) -> None:
     reports = traffic()
@@ -247,8 +253,6 @@ def test_state_written_in_format_1_by_main_decides_on_as_if_it_had_never_been_st
     for report in reports[:TRAFFIC_CUT]:
         engine.observe(live, report)
     restored = BroadcastState.from_bytes(FORMAT_1_MAIN_STATE.read_bytes())
-    assert restored.incidents == live.incidents
-    assert restored.coordination == live.coordination
     assert restored.ramps == live.ramps
     assert set(restored.windows) == set(live.windows)
     for category, window in live.windows.items():
@@ -261,6 +265,23 @@ def test_state_written_in_format_1_by_main_decides_on_as_if_it_had_never_been_st
             window.samples,
             window.weight_milli,
         )
+    for report in reports[TRAFFIC_CUT:]:
+        engine.observe(restored, report)
+    assert restored.watermark is not None
+    quiet = engine.tick(restored, restored.watermark + resolve_wait(policy) + 60)
+    assert {e.event_action for e in quiet.escalations} == {EventAction.RESOLVE}
+    assert not restored.incidents and not restored.coordination
+
+
+def test_state_stored_mid_traffic_decides_on_as_if_it_had_never_been_stored(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    reports = traffic()
+    live = BroadcastState("b-1")
+    for report in reports[:TRAFFIC_CUT]:
+        engine.observe(live, report)
+    restored = BroadcastState.from_bytes(live.to_bytes())
+    assert restored == live
 
     def decide_on(state: BroadcastState) -> list[str]:
         decided = []
