@@ -627,7 +627,14 @@ class DetectionEngine:
                 actions.append((target, EventAction.TRIGGER))
                 actions += [(other, note_related(other, event_time)) for other in others]
             else:
-                named = tuple(dict.fromkeys(c for f in fired for c in f.categories))
+                named = tuple(
+                    dict.fromkeys(
+                        c
+                        for f in (strongest, *fired)
+                        if f.severity.pages or not target.severity.pages
+                        for c in f.categories
+                    )
+                )
                 action = on_active_signal(target, strongest.severity, event_time, lifecycle, named)
                 if action is not None:
                     actions.append((target, action))

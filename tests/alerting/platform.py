@@ -49,8 +49,7 @@ def simulate(policy: Policy, platform: Platform) -> Run:
     if platform.campaign_per_minute:
         spacing = 60 / platform.campaign_per_minute
         arrivals += [
-            (index * spacing, 0, Category.HARASSMENT)
-            for index in range(int(seconds / spacing))
+            (index * spacing, 0, Category.HARASSMENT) for index in range(int(seconds / spacing))
         ]
     arrivals.sort()
     engine = DetectionEngine(policy)

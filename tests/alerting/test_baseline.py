@@ -21,7 +21,9 @@ def test_a_fresh_learner_gives_the_prior(policy: Policy) -> None:
 
 def test_the_platform_total_moves_fast_and_the_mix_slowly(policy: Policy) -> None:
     learner = BaseRateLearner()
-    priors = {category: policy.category(category).base_rate_per_viewer_second for category in Category}
+    priors = {
+        category: policy.category(category).base_rate_per_viewer_second for category in Category
+    }
     prior_total = sum(priors.values())
     anchor = policy.learning.prior_reports / prior_total
     weight = 3 * policy.learning.prior_reports  # all harassment, over the prior's exposure

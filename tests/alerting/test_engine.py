@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alerting.detectors import Assessment, Detector, Verdict, ViewOdds, default_detectors
-from alerting.engine import DetectionEngine
+from alerting.engine import ClockCorrection, DetectionEngine
 from alerting.incidents import dedup_key_for
 from alerting.policy import Policy
 from alerting.state import BroadcastState
@@ -825,3 +825,233 @@ def test_tick_shortcut_decides_exactly_what_a_full_tick_decides(
             assert ticked == ticked_in_full, index
         assert shortcut.to_bytes() == full.to_bytes()
         assert shortcut == full
+
+
+# --- event time that one device cannot move --------------------------------------------------
+
+
+ONSET = T0 + 200
+
+
+def surge_with_one_skewed_clock(skew: float) -> list[tuple[ReportEvent, float]]:
+    """One report before, then a surge of eight viewers 3 s apart; the first one's clock is
+    ``skew`` seconds off. Each report comes with its record time (when it reached Kafka)."""
+    before = [(make_report("early", at=ONSET - 10, reporter=ORDINARY), ONSET - 10)]
+    surge = [
+        (
+            make_report(
+                f"surge-{n}", at=ONSET + 3 * n + (skew if n == 0 else 0.0), reporter=ORDINARY
+            ),
+            ONSET + 3 * n,
+        )
+        for n in range(8)
+    ]
+    return before + surge
+
+
+@pytest.mark.parametrize("skew", [5.0, 60.0, 150.0, 3600.0])
+def test_a_clock_ahead_counts_at_its_record_time_and_delays_no_one(
+    engine: DetectionEngine, skew: float
+) -> None:
+    state = BroadcastState("b-1")
+    observations = [
+        engine.observe(state, report, record_time=record)
+        for report, record in surge_with_one_skewed_clock(skew)
+    ]
+    assert not any(o.late for o in observations), "every honest report of the surge counts"
+    assert [o.clock for o in observations].count(ClockCorrection.AHEAD) == 1
+    triggers = [e for o in observations for e in o.escalations]
+    assert [e.event_action for e in triggers] == [EventAction.TRIGGER]
+    assert triggers[0].detected_at == utc(ONSET + 3 * 3), "at the fifth distinct reporter"
+    assert state.watermark == ONSET + 3 * 7
+
+
+@pytest.mark.parametrize("skew", [-5.0, -30.0])
+def test_a_clock_behind_within_the_lateness_still_counts(
+    engine: DetectionEngine, skew: float
+) -> None:
+    state = BroadcastState("b-1")
+    observations = [
+        engine.observe(state, report, record_time=record)
+        for report, record in surge_with_one_skewed_clock(skew)
+    ]
+    assert not any(o.late or o.clock for o in observations)
+    assert state.combined.distinct_reporters == 9
+
+
+@pytest.mark.parametrize("skew", [-150.0, -3600.0])
+def test_a_clock_far_behind_is_late_alone(engine: DetectionEngine, skew: float) -> None:
+    state = BroadcastState("b-1")
+    observations = [
+        engine.observe(state, report, record_time=record)
+        for report, record in surge_with_one_skewed_clock(skew)
+    ]
+    assert [o.late for o in observations] == [False, True] + [False] * 7
+    triggers = [e for o in observations for e in o.escalations]
+    assert [e.event_action for e in triggers] == [EventAction.TRIGGER]
+    assert triggers[0].detected_at == utc(ONSET + 3 * 4)
+
+
+def test_within_the_tolerance_the_device_clock_is_kept(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    state = BroadcastState("b-1")
+    ahead = policy.window.clock_tolerance_seconds
+    observation = engine.observe(state, make_report("a", at=T0 + ahead), record_time=T0)
+    assert observation.clock is None
+    assert state.watermark == T0 + ahead
+
+
+# --- late delivery -----------------------------------------------------------------------
+
+
+def test_a_surge_delivered_late_counts_towards_itself_and_is_decided_on_arrival(
+    engine: DetectionEngine,
+) -> None:
+    """Ten viewers within 27 s, each report reaching Kafka 10-45 s after it was made, while
+    the broadcast's own on-time reports keep arriving; decided at each record's time."""
+    viewers = 5_000
+    lags = [45, 10, 30, 20, 40, 15, 35, 25, 12, 18]
+    late = [
+        (
+            make_report(f"surge-{n}", at=ONSET + 3 * n, viewers=viewers, reporter=ORDINARY),
+            ONSET + 3 * n + lag,
+        )
+        for n, lag in enumerate(lags)
+    ]
+    on_time = [
+        (
+            make_report(
+                f"other-{n}", at=T0 + 90 * n, viewers=viewers, category="spam", reporter=ORDINARY
+            ),
+            T0 + 90 * n,
+        )
+        for n in range(6)
+    ]
+    state = BroadcastState("b-1")
+    observations = [
+        engine.observe(state, report, decided_at=record, record_time=record)
+        for report, record in sorted(late + on_time, key=lambda pair: pair[1])
+    ]
+    assert not any(o.late for o in observations)
+    triggers = [e for o in observations for e in o.escalations]
+    assert [e.event_action for e in triggers] == [EventAction.TRIGGER]
+    assert triggers[0].detected_at.timestamp() - ONSET <= max(lags) + 10
+    assert triggers[0].labels.category is Category.HARASSMENT
+    assert state.windows[Category.HARASSMENT].distinct_reporters == len(lags)
+
+
+# --- one broadcast in trouble, one page ---------------------------------------------------
+
+
+SPREAD = ["violent_threat", "harassment", "hateful_conduct", "other"]
+
+
+def spread_surge(count: int, start: float = T0) -> list[ReportEvent]:
+    return [
+        make_report(
+            f"viewer-{n}", at=start + n, category=SPREAD[n % len(SPREAD)], reporter=ORDINARY
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_surge_spread_across_categories_pages_once_as_fast_as_one_category(
+    engine: DetectionEngine,
+) -> None:
+    one_category = BroadcastState("b-1")
+    spread = BroadcastState("b-1")
+    by_one = [
+        (r.event_time, e)
+        for r in burst(12, reporter=ORDINARY)
+        for e in engine.observe(one_category, r).escalations
+    ]
+    by_spread = [
+        (r.event_time, e) for r in spread_surge(12) for e in engine.observe(spread, r).escalations
+    ]
+    triggers = [e for _, e in by_spread if e.event_action is EventAction.TRIGGER]
+    assert len(triggers) == 1, "one incident for the broadcast"
+    assert by_spread[0][0] == by_one[0][0], "decided at the same reporter"
+    trigger = triggers[0]
+    assert trigger.severity is Severity.ERROR
+    assert trigger.labels.category is Category.VIOLENT_THREAT, "the most severe category leads"
+    assert trigger.evidence.leading_category is Category.VIOLENT_THREAT
+    assert {c.category.value: c.distinct_reporters for c in trigger.evidence.categories} == {
+        "violent_threat": 2,
+        "harassment": 1,
+        "hateful_conduct": 1,
+        "other": 1,
+    }
+    assert trigger.evidence.distinct_reporters == 5
+    assert len(spread.incidents) == 1
+
+
+def test_categories_joining_an_open_incident_send_updates_not_pages(
+    engine: DetectionEngine,
+) -> None:
+    state = BroadcastState("b-1")
+    reports = burst(6, reporter=ORDINARY)
+    reports += burst(
+        10, start=T0 + 10, prefix="hate", category="hateful_conduct", reporter=ORDINARY
+    )
+    reports += burst(10, start=T0 + 30, prefix="other", category="other", reporter=ORDINARY)
+    sent = [e for r in reports for e in engine.observe(state, r).escalations]
+    assert [e.event_action for e in sent] == [EventAction.TRIGGER, EventAction.UPDATE]
+    assert {e.dedup_key for e in sent} == {sent[0].dedup_key}
+    assert [e.sequence for e in sent] == [1, 2]
+    assert state.incidents["hate-harassment"].categories == [
+        Category.HARASSMENT,
+        Category.HATEFUL_CONDUCT,
+    ], "other (warning) never joins an incident that pages"
+    assert {c.category for c in sent[1].evidence.categories} == {
+        Category.HARASSMENT,
+        Category.HATEFUL_CONDUCT,
+    }
+
+
+def test_a_reporter_filing_several_categories_counts_once(engine: DetectionEngine) -> None:
+    state = BroadcastState("b-1")
+    for category in SPREAD:
+        engine.observe(state, make_report("one-person", category=category, reporter=ORDINARY))
+    assert state.combined.distinct_reporters == 1
+    assert state.combined.reports == len(SPREAD)
+    assert state.combined.weighted_reporters == 1.0
+
+
+def test_a_strictly_more_severe_category_pages_its_own_team_and_the_two_name_each_other(
+    engine: DetectionEngine,
+) -> None:
+    state = BroadcastState("b-1")
+    first = [e for r in burst(6, reporter=ORDINARY) for e in engine.observe(state, r).escalations]
+    child_safety = make_report(
+        "flagger", at=T0 + 30, category="child_safety", reporter=TRUSTED_FLAGGER
+    )
+    second = engine.observe(state, child_safety).escalations
+
+    harassment_key = first[0].dedup_key
+    trigger = next(e for e in second if e.event_action is EventAction.TRIGGER)
+    note = next(e for e in second if e.dedup_key == harassment_key)
+    assert trigger.labels.team == "child-safety"
+    assert trigger.severity is Severity.CRITICAL
+    assert trigger.labels.category is Category.CHILD_SAFETY
+    assert trigger.related == [harassment_key]
+    assert note.event_action is EventAction.UPDATE
+    assert note.related == [trigger.dedup_key]
+    assert set(state.incidents) == {"hate-harassment", "child-safety"}
+
+
+def test_an_equally_severe_category_of_another_team_joins_the_open_incident(
+    engine: DetectionEngine,
+) -> None:
+    state = BroadcastState("b-1")
+    sent = [e for r in burst(6, reporter=ORDINARY) for e in engine.observe(state, r).escalations]
+    sent += [
+        e
+        for r in burst(
+            8, start=T0 + 10, prefix="threat", category="violent_threat", reporter=ORDINARY
+        )
+        for e in engine.observe(state, r).escalations
+    ]
+    assert [e.event_action for e in sent].count(EventAction.TRIGGER) == 1
+    assert set(state.incidents) == {"hate-harassment"}
+    assert Category.VIOLENT_THREAT in state.incidents["hate-harassment"].categories

@@ -62,7 +62,8 @@ def test_dedup_key_differs_per_broadcast_team_and_opening_time() -> None:
 def test_dedup_key_survives_a_json_round_trip_of_the_opening_time() -> None:
     opened = OPENED + 0.123
     restored = orjson.loads(orjson.dumps(opened))
-    assert dedup_key_for("b", "integrity", int((restored) * 1000)) == dedup_key_for("b", "integrity", int((opened) * 1000)
+    assert dedup_key_for("b", "integrity", int((restored) * 1000)) == dedup_key_for(
+        "b", "integrity", int((opened) * 1000)
     )
 
 
