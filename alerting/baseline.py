@@ -12,7 +12,8 @@ does not count as watched. Evidence decays with a half-life in event time.
 Two things are learned at two speeds. How loud the platform is, the total rate
 over all categories, with the priors' total worth ``prior_reports`` reports::
 
-    total = (prior total * E0 + decayed weight) / (E0 + decayed exposure),  E0 = prior_reports / prior total
+    total = (prior total * E0 + decayed weight) / (E0 + decayed exposure)
+    E0 = prior_reports / prior total
 
 and what it reports, each category's share of that total, with the priors' mix
 worth ``prior_mix_reports`` reports::

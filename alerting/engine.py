@@ -494,9 +494,7 @@ class DetectionEngine:
             key=lambda c: (category_severity(c, self.policy).rank, weights[c]),
             reverse=True,
         )
-        return tuple(
-            c for c in ranked if c is ranked[0] or category_severity(c, self.policy).pages
-        )
+        return tuple(c for c in ranked if c is ranked[0] or category_severity(c, self.policy).pages)
 
     def _decide(
         self,

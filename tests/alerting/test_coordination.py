@@ -10,8 +10,9 @@ import yaml
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy, PolicyError, load_policy
 from alerting.state import BroadcastState
-from models.escalation import Escalation, EscalationClass, EventAction, Severity
-from models.report import Category, ReportEvent
+from models.escalation import EscalationClass, EventAction, Severity
+from models.escalation_v2 import EscalationV2
+from models.report import ReportEvent
 from tests.alerting.helpers import HIGH_TRUST, T0, burst, resolve_wait
 from tests.alerting.test_policy import default_document
 
@@ -20,7 +21,7 @@ CAMPAIGN = {"account_age_days": 1, "trust": 0.02, "trusted_flagger": False, "was
 
 def observe_all(
     engine: DetectionEngine, state: BroadcastState, reports: list[ReportEvent]
-) -> list[Escalation]:
+) -> list[EscalationV2]:
     return [e for report in reports for e in engine.observe(state, report).escalations]
 
 

@@ -11,7 +11,8 @@ from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from alerting.ramp import RampState
 from alerting.state import BroadcastState
-from models.escalation import Escalation, EscalationClass, EventAction
+from models.escalation import EscalationClass, EventAction
+from models.escalation_v2 import EscalationV2
 from models.report import Category, ReportEvent
 from tests.alerting.helpers import HARASSMENT_RATE, ORDINARY, T0, make_report, steady_broadcast
 
@@ -49,7 +50,7 @@ def steady_reports(rate_multiplier: float, minutes: int) -> list[ReportEvent]:
     ]
 
 
-def run(engine: DetectionEngine, reports: list[ReportEvent]) -> list[Escalation]:
+def run(engine: DetectionEngine, reports: list[ReportEvent]) -> list[EscalationV2]:
     state = BroadcastState("b-ramp")
     return [e for report in reports for e in engine.observe(state, report).escalations]
 

@@ -12,12 +12,12 @@ from alerting.engine import DetectionEngine
 from alerting.policy import Policy, PolicyError, load_policy
 from alerting.state import BroadcastState
 from alerting.watchlist import parse_watchlist, policy_watchlist
-from models.escalation import Escalation, Severity
+from models.escalation import Severity
 from tests.alerting.helpers import HIGH_TRUST, burst
 from tests.alerting.test_policy import default_document
 
 
-def first_trigger(engine: DetectionEngine, **fields: Any) -> Escalation:
+def first_trigger(engine: DetectionEngine, **fields: Any) -> EscalationV2:
     state = BroadcastState("b-1")
     sent = [
         e

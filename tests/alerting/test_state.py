@@ -270,7 +270,8 @@ def test_state_written_in_format_1_by_main_restores_the_windows_it_had(
     assert restored.watermark is not None
     quiet = engine.tick(restored, restored.watermark + resolve_wait(policy) + 60)
     assert {e.event_action for e in quiet.escalations} == {EventAction.RESOLVE}
-    assert not restored.incidents and not restored.coordination
+    assert not restored.incidents
+    assert not restored.coordination
 
 
 def test_state_stored_mid_traffic_decides_on_as_if_it_had_never_been_stored(
