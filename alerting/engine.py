@@ -74,7 +74,6 @@ from alerting.incidents import (
 from alerting.policy import Policy
 from alerting.ramp import RampState
 from alerting.state import BroadcastState, reporter_key
-from alerting.watchlist import policy_watchlist
 from alerting.window import WEIGHT_UNIT, CategoryWindow, ReporterStanding, WindowShape
 from models.escalation import EscalationLabels, EventAction, Severity
 from models.escalation_v2 import (
@@ -152,7 +151,9 @@ def _utc(seconds: float) -> datetime:
 
 
 class DetectionEngine:
-    """``watchlist`` is replaced by the shell when the watchlist file changes.
+    """``watchlist`` is read by the shell (the policy's inline broadcasters plus its
+    watchlist file) and replaced by it when that file changes; without one the
+    engine knows only the inline broadcasters, since the core never reads files.
 
     ``detectors`` judge the report's category window; the broadcast-wide window is
     judged by the audience spike (abuse) and the coordination detector.
@@ -168,7 +169,7 @@ class DetectionEngine:
         self.detectors = tuple(detectors) if detectors is not None else default_detectors()
         self.broadcast_detectors: tuple[Detector, ...] = (AudienceSpikeDetector(),)
         self.coordination_detectors = default_coordination_detectors()
-        self.watchlist = watchlist if watchlist is not None else policy_watchlist(policy)
+        self.watchlist = watchlist if watchlist is not None else policy.high_profile.broadcasters
         window = policy.window
         self.shape = WindowShape(
             length_seconds=window.length_seconds,
