@@ -16,6 +16,8 @@ from pydantic import BaseModel, ValidationError
 from models.acknowledgement import Acknowledgement
 from models.dead_letter import DeadLetterReason
 from models.errors import first_problem, one_line
+from models.escalation import Escalation
+from models.escalation_v2 import EscalationV2, upgrade_v1
 from models.fast_report import fast_report
 from models.report import ReportEvent
 
@@ -46,6 +48,17 @@ def decode_acknowledgement(
 ) -> Acknowledgement | Rejection:
     """Validate one message value against Acknowledgement v1; never raises on bad input."""
     return decode_contract(payload, Acknowledgement, "acted_at", max_bytes)
+
+
+def decode_escalation(payload: bytes | None, max_bytes: int) -> EscalationV2 | Rejection:
+    """An escalation of either version as v2: on-call topics carry v1 events from workers not
+    yet upgraded (and from before the upgrade) beside v2 ones."""
+    decoded = decode_contract(payload, EscalationV2, "detected_at", max_bytes)
+    if isinstance(decoded, Rejection) and payload is not None:
+        legacy = decode_contract(payload, Escalation, "detected_at", max_bytes)
+        if not isinstance(legacy, Rejection):
+            return upgrade_v1(legacy)
+    return decoded
 
 
 def decode_contract(

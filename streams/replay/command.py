@@ -1,6 +1,6 @@
 """The ``spikewatch replay`` command: sources, output and the printed figures.
 
-Standard output carries only Escalation v1 JSON lines, so it pipes cleanly into
+Standard output carries only Escalation v2 JSON lines, so it pipes cleanly into
 ``jq`` or a file; the progress bar, the summary and the scored figures go to
 standard error.
 """

@@ -28,7 +28,8 @@ from enum import StrEnum
 
 from alerting.detectors import category_severity
 from alerting.policy import Policy
-from models.escalation import Escalation, EscalationClass, EventAction, Severity
+from models.escalation import EscalationClass, EventAction, Severity
+from models.escalation_v2 import EscalationV2
 from models.report import Category
 
 
@@ -66,7 +67,7 @@ class Trigger:
     escalation_class: EscalationClass
 
     @classmethod
-    def of(cls, escalation: Escalation) -> Trigger:
+    def of(cls, escalation: EscalationV2) -> Trigger:
         return cls(
             escalation.labels.broadcast_id,
             escalation.labels.category,
@@ -138,7 +139,7 @@ class ScoreCard:
         }
 
 
-def triggers_of(escalations: list[Escalation]) -> list[Trigger]:
+def triggers_of(escalations: list[EscalationV2]) -> list[Trigger]:
     return [Trigger.of(e) for e in escalations if e.event_action is EventAction.TRIGGER]
 
 

@@ -41,7 +41,7 @@ from aiokafka.partitioner import murmur2
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from models.errors import SpikewatchError
-from models.escalation import Escalation
+from models.escalation_v2 import EscalationV2
 from models.report import Category
 from streams.replay.scoring import (
     LabelKind,
@@ -73,7 +73,7 @@ class _Lane:
 
 @dataclass(slots=True)
 class ReplayResult:
-    escalations: list[Escalation] = field(default_factory=list)
+    escalations: list[EscalationV2] = field(default_factory=list)
     messages: int = 0
     dead_letters: int = 0
     labels: list[LabelledReport] = field(default_factory=list)
@@ -94,7 +94,7 @@ class Replay:
         self.lanes: dict[int, _Lane] = {}
         self.result = ReplayResult()
 
-    def feed(self, message: InputMessage) -> list[Escalation]:
+    def feed(self, message: InputMessage) -> list[EscalationV2]:
         lane = self._lane(message.partition)
         output = lane.pipeline.process([message])
         lane.pipeline.save(output)
@@ -111,9 +111,9 @@ class Replay:
         self.result.escalations.extend(sent)
         return sent
 
-    def drain(self) -> list[Escalation]:
+    def drain(self) -> list[EscalationV2]:
         """End of log: let the quiet period pass on every partition, as it would live."""
-        sent: list[Escalation] = []
+        sent: list[EscalationV2] = []
         quiet = self.policy.lifecycle.resolve_after_quiet_seconds
         for lane in self.lanes.values():
             if lane.pipeline.stream_time is not None:
@@ -299,7 +299,7 @@ class Progress:
         self.stream.flush()
 
 
-def write_escalations(escalations: list[Escalation], sink: IO[bytes]) -> None:
+def write_escalations(escalations: list[EscalationV2], sink: IO[bytes]) -> None:
     for escalation in escalations:
         sink.write(escalation.to_json_bytes() + b"\n")
 

@@ -42,7 +42,7 @@ from prometheus_client.exposition import choose_encoder
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy, PolicyError, load_policy
 from models.dead_letter import DeadLetter
-from models.escalation import Escalation
+from models.escalation_v2 import EscalationV2
 from streams.kafka.changelog import ChangelogWriter
 from streams.kafka.ingest import BatchHandler, BatchingTransport, BatchRoute, stopping
 from streams.kafka.security import client_options, faust_credentials
@@ -368,7 +368,7 @@ class Spikewatch:
             pending.append(await home_topic.send(key=key, value=value, force=True))
         return pending
 
-    async def _send_shadow(self, escalations: list[Escalation]) -> list[Awaitable[Any]]:
+    async def _send_shadow(self, escalations: list[EscalationV2]) -> list[Awaitable[Any]]:
         return [
             await self.shadow_topic.send(
                 key=escalation.dedup_key.encode(), value=escalation.to_json_bytes(), force=True
@@ -376,7 +376,7 @@ class Spikewatch:
             for escalation in escalations
         ]
 
-    async def _send_escalations(self, escalations: list[Escalation]) -> list[Awaitable[Any]]:
+    async def _send_escalations(self, escalations: list[EscalationV2]) -> list[Awaitable[Any]]:
         pending: list[Awaitable[Any]] = []
         for escalation in escalations:
             topic = self.oncall_topics[escalation.labels.team]

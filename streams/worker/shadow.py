@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from alerting.engine import DetectionEngine
 from alerting.state import BroadcastState
-from models.escalation import Escalation
+from models.escalation_v2 import EscalationV2
 from models.report import ReportEvent
 from streams.worker.state_cache import BroadcastStates
 
@@ -26,11 +26,17 @@ class ShadowLane:
     _touched: dict[str, BroadcastState] = field(default_factory=dict)
     _learning: set[int] = field(default_factory=set)
 
-    def observe(self, report: ReportEvent, decided_at: float | None) -> list[Escalation]:
+    def observe(
+        self, report: ReportEvent, decided_at: float | None, record_time: float | None = None
+    ) -> list[EscalationV2]:
         state = self.states.get(report.broadcast_id)
         partition = self.states.partition(report.broadcast_id)
         observation = self.engine.observe(
-            state, report, decided_at=decided_at, learner=self.states.learner(partition)
+            state,
+            report,
+            decided_at=decided_at,
+            learner=self.states.learner(partition),
+            record_time=record_time,
         )
         self._touched[report.broadcast_id] = state
         self._learning.add(partition)
@@ -44,5 +50,5 @@ class ShadowLane:
         self._learning.clear()
 
 
-def marked(escalations: list[Escalation]) -> list[Escalation]:
+def marked(escalations: list[EscalationV2]) -> list[EscalationV2]:
     return [escalation.model_copy(update={"shadow": True}) for escalation in escalations]
