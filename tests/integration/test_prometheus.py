@@ -25,7 +25,8 @@ import pytest
 import yaml
 
 from alerting.policy import DEFAULT_POLICY_PATH, load_policy
-from models.escalation import Escalation, EventAction
+from models.escalation import EventAction
+from models.escalation_v2 import EscalationV2, parse_escalation
 from streams.replay.traffic import MALFORMED_SAMPLES
 from tests.support.acks import acknowledgement
 from tests.support.kafka import read_until, send_all
@@ -55,7 +56,7 @@ class Scenario:
     worker: WorkerProcess
     prometheus: PrometheusServer
     alertmanager: AlertmanagerServer
-    triggers: dict[str, Escalation]
+    triggers: dict[str, EscalationV2]
 
 
 def fast_policy(path: Path) -> Path:
@@ -101,11 +102,11 @@ def scrape_config(
     }
 
 
-def read_triggers(config: WorkerConfig, broadcasts: set[str]) -> dict[str, Escalation]:
-    def triggers(records: list[Any]) -> dict[str, Escalation]:
+def read_triggers(config: WorkerConfig, broadcasts: set[str]) -> dict[str, EscalationV2]:
+    def triggers(records: list[Any]) -> dict[str, EscalationV2]:
         found = {}
         for record in records:
-            escalation = Escalation.model_validate_json(record.value)
+            escalation = parse_escalation(record.value)
             if escalation.event_action is EventAction.TRIGGER:
                 found[escalation.labels.broadcast_id] = escalation
         return found
