@@ -9,8 +9,9 @@ from alerting.baseline import BaseRateLearner
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from alerting.state import BroadcastState
+from models.escalation import EventAction
 from models.escalation_v2 import EscalationV2
-from models.report import Category
+from models.report import Category, ReportEvent
 from tests.alerting.helpers import ORDINARY, T0, make_report
 
 
@@ -33,7 +34,8 @@ class Run:
     pages: list[EscalationV2] = field(default_factory=list)
 
 
-def simulate(policy: Policy, platform: Platform) -> Run:
+def platform_reports(policy: Policy, platform: Platform) -> list[ReportEvent]:
+    """The platform's reports in event-time order."""
     generator = random.Random(platform.seed)
     audiences = [round(10 ** generator.uniform(2, 4.3)) for _ in range(platform.broadcasts)]
     audiences += platform.large
@@ -52,27 +54,31 @@ def simulate(policy: Policy, platform: Platform) -> Run:
             (index * spacing, 0, Category.HARASSMENT) for index in range(int(seconds / spacing))
         ]
     arrivals.sort()
-    engine = DetectionEngine(policy)
-    run = Run(BaseRateLearner())
-    states: dict[int, BroadcastState] = {}
-    for number, (at, broadcast, category) in enumerate(arrivals):
-        state = states.setdefault(broadcast, BroadcastState(f"b-{broadcast}"))
-        report = make_report(
+    return [
+        make_report(
             f"viewer-{number}",
             at=T0 + at,
             category=category.value,
             viewers=audiences[broadcast],
             reporter=ORDINARY,
-            broadcast_id=state.broadcast_id,
+            broadcast_id=f"b-{broadcast}",
         )
+        for number, (at, broadcast, category) in enumerate(arrivals)
+    ]
+
+
+def simulate(policy: Policy, platform: Platform) -> Run:
+    """The platform through one engine and one learner (one partition), from a cold start.
+
+    ``pages`` are the paging triggers; on a campaign's broadcast they are the campaign's own.
+    """
+    engine = DetectionEngine(policy)
+    run = Run(BaseRateLearner())
+    states: dict[str, BroadcastState] = {}
+    for report in platform_reports(policy, platform):
+        state = states.get(report.broadcast_id)
+        if state is None:
+            state = states[report.broadcast_id] = BroadcastState(report.broadcast_id)
         sent = engine.observe(state, report, learner=run.learner).escalations
-        run.pages += [
-            e
-            for e in sent
-            if e.severity.pages
-            and e.event_action.value == "trigger"
-            and not (platform.campaign_per_minute and broadcast == 0)
-        ]
-        if platform.campaign_per_minute and broadcast == 0:
-            run.pages += [e for e in sent if e.severity.pages and e.event_action.value == "trigger"]
+        run.pages += [e for e in sent if e.severity.pages and e.event_action is EventAction.TRIGGER]
     return run
