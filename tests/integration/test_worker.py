@@ -350,8 +350,12 @@ def test_one_device_clock_minutes_ahead_neither_moves_the_clock_nor_hides_the_su
         direction="ahead_of_record",
     )
     now = time.time()
-    surge = [report(target, "harassment", viewers=800, at=now + 150)]
-    surge += [report(target, "harassment", viewers=800, at=now + n * 0.2) for n in range(1, 12)]
+    ordinary = dict(ORDINARY_VIEWER)
+    surge = [report(target, "harassment", viewers=800, at=now + 150, reporter=ordinary)]
+    surge += [
+        report(target, "harassment", viewers=800, at=now - 5 + n * 0.2, reporter=ordinary)
+        for n in range(1, 12)
+    ]
     asyncio.run(send_all(config.bootstrap, config.input_topic, [keyed(r) for r in surge]))
 
     found = escalations_of(read_oncall(config, triggers_for(target)), target)
