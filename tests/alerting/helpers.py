@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alerting.policy import Policy
-from models.report import ReportEvent
+from models.report import Category, ReportEvent
 
 
 def exact_tail(observed: int, mean: float) -> float:
@@ -98,6 +98,23 @@ def poisson_arrivals(
     return times
 
 
+def ordinary_reports(arrivals: list[tuple[float, str, Category, int]]) -> list[ReportEvent]:
+    """``(seconds after T0, broadcast, category, viewers)`` as ordinary viewers' reports, in
+    time order, each from a reporter of its own."""
+    return [
+        make_report(
+            f"viewer-{number}",
+            at=T0 + at,
+            category=category.value,
+            viewers=viewers,
+            reporter=ORDINARY,
+            broadcast_id=broadcast_id,
+            report_id=f"{broadcast_id}-{number}",
+        )
+        for number, (at, broadcast_id, category, viewers) in enumerate(sorted(arrivals))
+    ]
+
+
 def steady_broadcast(
     policy: Policy,
     *,
@@ -109,26 +126,15 @@ def steady_broadcast(
 ) -> list[ReportEvent]:
     """Every category at ``scale`` x its prior for ``viewers``, ordinary reporters, in order."""
     generator = random.Random(seed)
-    arrivals = [
-        (at, category)
-        for category in policy.categories
-        for at in poisson_arrivals(
-            policy.category(category).base_rate_per_viewer_second * viewers * scale,
-            0.0,
-            seconds,
-            generator,
-        )
-    ]
-    arrivals.sort()
-    return [
-        make_report(
-            f"viewer-{number}",
-            at=T0 + at,
-            category=category.value,
-            viewers=viewers,
-            reporter=ORDINARY,
-            broadcast_id=broadcast_id,
-            report_id=f"{broadcast_id}-{number}",
-        )
-        for number, (at, category) in enumerate(arrivals)
-    ]
+    return ordinary_reports(
+        [
+            (at, broadcast_id, category, viewers)
+            for category in Category
+            for at in poisson_arrivals(
+                policy.category(category).base_rate_per_viewer_second * viewers * scale,
+                0.0,
+                seconds,
+                generator,
+            )
+        ]
+    )

@@ -12,7 +12,7 @@ from alerting.state import BroadcastState
 from models.escalation import EventAction
 from models.escalation_v2 import EscalationV2
 from models.report import Category, ReportEvent
-from tests.alerting.helpers import ORDINARY, T0, make_report
+from tests.alerting.helpers import ordinary_reports, poisson_arrivals
 
 
 @dataclass(frozen=True)
@@ -40,31 +40,24 @@ def platform_reports(policy: Policy, platform: Platform) -> list[ReportEvent]:
     audiences = [round(10 ** generator.uniform(2, 4.3)) for _ in range(platform.broadcasts)]
     audiences += platform.large
     seconds = platform.minutes * 60
-    arrivals: list[tuple[float, int, Category]] = []
-    for broadcast, viewers in enumerate(audiences):
-        for category in Category:
-            rate = policy.category(category).base_rate_per_viewer_second * viewers
-            at = generator.expovariate(rate * platform.scale)
-            while at < seconds:
-                arrivals.append((at, broadcast, category))
-                at += generator.expovariate(rate * platform.scale)
+    arrivals = [
+        (at, f"b-{broadcast}", category, viewers)
+        for broadcast, viewers in enumerate(audiences)
+        for category in Category
+        for at in poisson_arrivals(
+            policy.category(category).base_rate_per_viewer_second * viewers * platform.scale,
+            0.0,
+            seconds,
+            generator,
+        )
+    ]
     if platform.campaign_per_minute:
         spacing = 60 / platform.campaign_per_minute
         arrivals += [
-            (index * spacing, 0, Category.HARASSMENT) for index in range(int(seconds / spacing))
+            (index * spacing, "b-0", Category.HARASSMENT, audiences[0])
+            for index in range(int(seconds / spacing))
         ]
-    arrivals.sort()
-    return [
-        make_report(
-            f"viewer-{number}",
-            at=T0 + at,
-            category=category.value,
-            viewers=audiences[broadcast],
-            reporter=ORDINARY,
-            broadcast_id=f"b-{broadcast}",
-        )
-        for number, (at, broadcast, category) in enumerate(arrivals)
-    ]
+    return ordinary_reports(arrivals)
 
 
 def simulate(policy: Policy, platform: Platform) -> Run:

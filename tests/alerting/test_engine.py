@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alerting.detectors import Assessment, Detector, Verdict, ViewOdds, default_detectors
-from alerting.engine import ClockCorrection, DetectionEngine
+from alerting.engine import ClockCorrection, DetectionEngine, Observation
 from alerting.incidents import dedup_key_for
 from alerting.policy import Policy
 from alerting.state import BroadcastState
@@ -849,15 +849,22 @@ def surge_with_one_skewed_clock(skew: float) -> list[tuple[ReportEvent, float]]:
     return before + surge
 
 
-@pytest.mark.parametrize("skew", [5.0, 60.0, 150.0, 3600.0])
-def test_a_clock_ahead_counts_at_its_record_time_and_delays_no_one(
+def observe_skewed(
     engine: DetectionEngine, skew: float
-) -> None:
+) -> tuple[BroadcastState, list[Observation]]:
     state = BroadcastState("b-1")
     observations = [
         engine.observe(state, report, record_time=record)
         for report, record in surge_with_one_skewed_clock(skew)
     ]
+    return state, observations
+
+
+@pytest.mark.parametrize("skew", [5.0, 60.0, 150.0, 3600.0])
+def test_a_clock_ahead_counts_at_its_record_time_and_delays_no_one(
+    engine: DetectionEngine, skew: float
+) -> None:
+    state, observations = observe_skewed(engine, skew)
     assert not any(o.late for o in observations), "every honest report of the surge counts"
     assert [o.clock for o in observations].count(ClockCorrection.AHEAD) == 1
     triggers = [e for o in observations for e in o.escalations]
@@ -870,22 +877,14 @@ def test_a_clock_ahead_counts_at_its_record_time_and_delays_no_one(
 def test_a_clock_behind_within_the_lateness_still_counts(
     engine: DetectionEngine, skew: float
 ) -> None:
-    state = BroadcastState("b-1")
-    observations = [
-        engine.observe(state, report, record_time=record)
-        for report, record in surge_with_one_skewed_clock(skew)
-    ]
+    state, observations = observe_skewed(engine, skew)
     assert not any(o.late or o.clock for o in observations)
     assert state.combined.distinct_reporters == 9
 
 
 @pytest.mark.parametrize("skew", [-150.0, -3600.0])
 def test_a_clock_far_behind_is_late_alone(engine: DetectionEngine, skew: float) -> None:
-    state = BroadcastState("b-1")
-    observations = [
-        engine.observe(state, report, record_time=record)
-        for report, record in surge_with_one_skewed_clock(skew)
-    ]
+    _, observations = observe_skewed(engine, skew)
     assert [o.late for o in observations] == [False, True] + [False] * 7
     triggers = [e for o in observations for e in o.escalations]
     assert [e.event_action for e in triggers] == [EventAction.TRIGGER]

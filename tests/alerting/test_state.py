@@ -245,13 +245,19 @@ def test_state_written_by_the_previous_version_resolves_and_empties_on_schedule(
     assert quiet.evictable
 
 
+def traffic_until_the_cut(engine: DetectionEngine) -> tuple[list[ReportEvent], BroadcastState]:
+    """All of :func:`traffic`, and the state its first :data:`TRAFFIC_CUT` reports build."""
+    reports = traffic()
+    state = BroadcastState("b-1")
+    for report in reports[:TRAFFIC_CUT]:
+        engine.observe(state, report)
+    return reports, state
+
+
 def test_state_written_in_format_1_by_main_restores_the_windows_it_had(
     engine: DetectionEngine, policy: Policy
 ) -> None:
-    reports = traffic()
-    live = BroadcastState("b-1")
-    for report in reports[:TRAFFIC_CUT]:
-        engine.observe(live, report)
+    reports, live = traffic_until_the_cut(engine)
     restored = BroadcastState.from_bytes(FORMAT_1_MAIN_STATE.read_bytes())
     assert restored.ramps == live.ramps
     assert set(restored.windows) == set(live.windows)
@@ -277,10 +283,7 @@ def test_state_written_in_format_1_by_main_restores_the_windows_it_had(
 def test_state_stored_mid_traffic_decides_on_as_if_it_had_never_been_stored(
     engine: DetectionEngine, policy: Policy
 ) -> None:
-    reports = traffic()
-    live = BroadcastState("b-1")
-    for report in reports[:TRAFFIC_CUT]:
-        engine.observe(live, report)
+    reports, live = traffic_until_the_cut(engine)
     restored = BroadcastState.from_bytes(live.to_bytes())
     assert restored == live
 

@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 
 from models.escalation import EscalationClass, EscalationLabels, EventAction, Severity
-from models.escalation_v2 import CategoryEvidence, EscalationV2, EvidenceV2, TrustMix
+from models.escalation_v2 import EscalationV2, EvidenceV2, TrustMix
 from models.report import Category
 
 
@@ -38,15 +38,7 @@ def escalation(
             window_start=moment,
             window_end=moment,
             leading_category=Category.HARASSMENT,
-            categories=[
-                CategoryEvidence(
-                    category=Category.HARASSMENT,
-                    reports=1,
-                    distinct_reporters=1,
-                    weighted_reporters=1.0,
-                    expected_reports=0,
-                )
-            ],
+            categories=[],
             trust_mix=TrustMix(trusted=0.0, ordinary=1.0, suspect=0.0, unknown=0.0),
             coordinated_share=0.0,
             sample_report_ids=[],
