@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import NamedTuple, Protocol
 
+from alerting.baseline import prior_rate
 from alerting.policy import Policy, SpikePolicy
 from alerting.stats import poisson_upper_tail
 from models.escalation import EscalationClass, RuleFiring, Severity
@@ -119,11 +120,7 @@ def expected_reports(view: CategoryView, policy: Policy) -> tuple[float, int]:
     """Reports a benign broadcast of this audience would draw in the window: ``(expected,
     audience)``."""
     audience = audience_of(view.viewers, policy.spike)
-    rate = (
-        view.base_rate
-        if view.base_rate is not None
-        else policy.category(view.category).base_rate_per_viewer_second
-    )
+    rate = view.base_rate if view.base_rate is not None else prior_rate(policy, view.category)
     return rate * audience * view.window_seconds, audience
 
 
