@@ -535,7 +535,11 @@ class DetectionEngine:
         active: list[tuple[Assessment, tuple[Category, ...]]] = [
             (a, (category,)) for d in self.detectors if (a := d.assess(category_odds)) is not None
         ]
-        for detector in self.broadcast_detectors:
+        for detector in (
+            ()
+            if self._adds_nothing(state, window, broadcast_odds, category_odds)
+            else self.broadcast_detectors
+        ):
             assessment = detector.assess(broadcast_odds)
             if assessment is None:
                 continue
@@ -572,6 +576,24 @@ class DetectionEngine:
                 state, coordination, broadcast_odds, rates, event_time, moment
             )
         return sent, bool(active or coordination)
+
+    @staticmethod
+    def _adds_nothing(
+        state: BroadcastState,
+        window: CategoryWindow,
+        broadcast_odds: ViewOdds,
+        category_odds: ViewOdds,
+    ) -> bool:
+        """Whether the broadcast-wide view holds just the category's reporters, so it cannot
+        be more improbable than the category's (its expectation is larger) and need not be
+        assessed: the common case of a broadcast reported under one category, which saves a
+        Poisson tail per report. Its short test is then on only where the category's is."""
+        combined = state.combined
+        return (
+            combined.distinct_reporters == window.distinct_reporters
+            and combined.weight_milli == window.weight_milli
+            and (category_odds.view.recent_seconds > 0 or broadcast_odds.view.recent_seconds == 0)
+        )
 
     def _advance_abuse(
         self,
