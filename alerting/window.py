@@ -202,23 +202,38 @@ class CategoryWindow:
         return added
 
     def expire(self, shape: WindowShape, watermark: float) -> None:
-        """Drop buckets, reporters and samples that left the window ending at ``watermark``."""
+        """Drop buckets, reporters and samples that left the window ending at ``watermark``.
+
+        Usually one bucket leaves at a time: the leaving buckets are then looked up one by
+        one from the oldest, rather than by scanning every bucket the window holds.
+        """
         first = shape.first_bucket(watermark)
-        if self.oldest_bucket is None or self.oldest_bucket >= first:
+        oldest = self.oldest_bucket
+        if oldest is None or oldest >= first:
             return
         self._encoded = None
-        for bucket in [b for b in self.buckets if b < first]:
-            self.reports -= self.buckets.pop(bucket)
-        for bucket in [b for b in self.reporters_by_bucket if b < first]:
-            self._bucket_json.pop(bucket, None)
-            self.bucket_weights.pop(bucket, None)
-            for key in self.reporters_by_bucket.pop(bucket):
-                self._forget(key, unindex=False)
+        if first - oldest <= len(self.buckets):
+            leaving: list[int] = list(range(oldest, first))
+        else:
+            leaving = [b for b in chain(self.buckets, self.reporters_by_bucket) if b < first]
+        for bucket in leaving:
+            count = self.buckets.pop(bucket, None)
+            if count is not None:
+                self.reports -= count
+            marks = self.reporters_by_bucket.pop(bucket, None)
+            if marks is not None:
+                self._bucket_json.pop(bucket, None)
+                self.bucket_weights.pop(bucket, None)
+                for key in marks:
+                    self._forget(key, unindex=False)
         self.samples = [sample for sample in self.samples if sample[0] >= first]
-        self.oldest_bucket = min(
-            chain(self.buckets, self.reporters_by_bucket, (bucket for bucket, _ in self.samples)),
-            default=None,
-        )
+        if first in self.buckets or first in self.reporters_by_bucket:
+            self.oldest_bucket = first  # nothing older is left
+        else:
+            self.oldest_bucket = min(
+                chain(self.buckets, self.reporters_by_bucket, (b for b, _ in self.samples)),
+                default=None,
+            )
 
     def is_expired_by(self, shape: WindowShape, watermark: float) -> bool:
         """Whether :meth:`expire` at ``watermark`` would drop anything (one comparison)."""
