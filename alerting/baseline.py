@@ -7,7 +7,10 @@ category, the trust weight of reporters newly seen in a window (the same
 quantity the detectors test) against the exposure the traffic implies: each
 report adds ``viewers x gap`` viewer-seconds, ``gap`` being the time since the
 previous report of the same broadcast, capped so a broadcast that has gone quiet
-does not count as watched. Evidence decays with a half-life in event time.
+does not count as watched. A broadcast's first report only starts its clock and
+teaches nothing: counted with no exposure before it, the first reports of the
+many quiet broadcasts would make the platform look several times louder than it
+is. Evidence decays with a half-life in event time.
 
 Two things are learned at two speeds. How loud the platform is, the total rate
 over all categories, with the priors' total worth ``prior_reports`` reports::

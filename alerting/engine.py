@@ -255,7 +255,7 @@ class DetectionEngine:
         ramp.add(added)
         moment = event_time if decided_at is None else decided_at
         sent, active = self._decide(state, category, window, rates, event_time, moment)
-        if learner is not None and quiet and not active:
+        if learner is not None and quiet and not active and previous_watermark is not None:
             learner.learn(event_time, exposure, category, added, self.policy)
         return Observation(sent, clock=clock)
 

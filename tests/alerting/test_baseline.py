@@ -132,7 +132,7 @@ def test_a_platform_far_from_the_priors_pages_no_ordinary_broadcast_from_a_cold_
 
     assert run.pages == [], "no paging trigger on an ordinary broadcast"
     learned = run.learner.rate(Category.HARASSMENT, policy) / PRIOR
-    assert scale / 4 <= learned <= scale * 4, f"learned {learned:.2f} x the prior"
+    assert scale / 2 <= learned <= scale * 2, f"learned {learned:.2f} x the prior"
 
 
 def test_a_campaign_as_long_as_the_learning_horizon_cannot_teach_abuse_is_normal(
