@@ -232,12 +232,15 @@ class DetectionEngine:
             window = state.windows[category] = CategoryWindow()
         key = reporter_key(report.reporter_id)
         standing = self._standing(report.reporter)
+        combined = self._broadcast_window(state, category, window)
         added = window.add(shape, bucket, event_time, key, standing, report.report_id)
-        added_combined = state.combined.add(
-            shape, bucket, event_time, key, standing, report.report_id
+        added_combined = (
+            added
+            if combined is window
+            else combined.add(shape, bucket, event_time, key, standing, report.report_id)
         )
         window.expire(shape, watermark)
-        state.combined.expire(shape, watermark)
+        combined.expire(shape, watermark)
         quiet = not state.incidents and not state.coordination
         if quiet:
             state.history.add(
@@ -340,6 +343,29 @@ class DetectionEngine:
                     del state.windows[category]
         result.evictable = state.is_idle
         return result
+
+    @staticmethod
+    def _broadcast_window(
+        state: BroadcastState, category: Category, window: CategoryWindow
+    ) -> CategoryWindow:
+        """The broadcast-wide window a report of ``category`` goes into.
+
+        While a broadcast's window holds one category alone (most broadcasts: a report or
+        two), the category's window *is* the broadcast's (``state.shared``): one window to
+        count into and to keep in memory. A report of another category splits them: the
+        broadcast's window becomes a copy of its own. An empty broadcast window is shared
+        with the window of the category that arrives next.
+        """
+        combined = state.combined
+        if combined is window:
+            return window
+        if combined.is_empty:
+            state.combined, state.shared = window, category
+            return window
+        if state.shared is not None:
+            combined = state.combined = combined.copy()
+            state.shared = None
+        return combined
 
     def _route_restored(self, state: BroadcastState) -> None:
         """Key incidents restored from an older state format by the team they route to."""

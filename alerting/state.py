@@ -24,8 +24,9 @@ from models.report import Category, MediaType, Platform, ReportEvent
 
 _STATE_FORMAT = 3
 """Format 3 keys incidents by routed team (one incident per broadcast and team, across
-categories) and adds the all-categories window (``"a"``) and the broadcast's own history
-(``"h"``). Format 2 stores each window's reporters as one object of arrays, grouped by
+categories) and adds the all-categories window (``"a"``: its encoding, or the name of the
+one category whose window it is) and the broadcast's own history (``"h"``). Format 2
+stores each window's reporters as one object of arrays, grouped by
 bucket and numbered in arrival order (format 1: a list of arrays in arrival order); see
 :meth:`CategoryWindow.encoded`. All three are read: an incident of formats 1 and 2 (keyed
 by category) is routed again by the engine (:attr:`BroadcastState.unrouted`), its
@@ -61,6 +62,9 @@ class BroadcastState:
     viewers: int | None = None
     windows: dict[Category, CategoryWindow] = field(default_factory=dict)
     combined: CategoryWindow = field(default_factory=CategoryWindow)
+    shared: Category | None = None
+    """The category whose window is also ``combined`` (the same object), while the
+    broadcast's window holds that category alone (see the engine)."""
     history: BroadcastHistory = field(default_factory=BroadcastHistory)
     incidents: dict[str, Incident] = field(default_factory=dict)
     last_incident_key_ms: dict[str, int] = field(default_factory=dict)
@@ -124,7 +128,10 @@ class BroadcastState:
                 parts += (_WINDOW_KEYS[category], window.encoded(), b",")
         if parts[-1] == b",":
             parts.pop()
-        parts += (b'},"a":', self.combined.encoded(), b"}")
+        if self.shared is not None and self.combined is self.windows.get(self.shared):
+            parts += (b'},"a":', orjson.dumps(self.shared.value), b"}")
+        else:
+            parts += (b'},"a":', self.combined.encoded(), b"}")
         return b"".join(parts)
 
     @classmethod
@@ -134,6 +141,15 @@ class BroadcastState:
             raise ValueError(f"unknown broadcast state format {plain.get('v')!r}")
         broadcaster_id, platform, media_type, region, viewers = plain["ctx"]
         routed = plain["v"] >= _STATE_FORMAT
+        windows = {Category(c): CategoryWindow.from_plain(w) for c, w in plain["w"].items()}
+        stored_combined = plain.get("a")
+        shared = Category(stored_combined) if isinstance(stored_combined, str) else None
+        if shared is not None and shared in windows:
+            combined = windows[shared]
+        elif isinstance(stored_combined, dict):
+            combined = CategoryWindow.from_plain(stored_combined)
+        else:
+            combined, shared = CategoryWindow(), None
         return cls(
             broadcast_id=plain["id"],
             watermark=None if plain["wm"] is None else float(plain["wm"]),
@@ -142,8 +158,9 @@ class BroadcastState:
             media_type=MediaType(media_type) if media_type else None,
             region=region,
             viewers=viewers,
-            windows={Category(c): CategoryWindow.from_plain(w) for c, w in plain["w"].items()},
-            combined=CategoryWindow.from_plain(plain["a"]) if "a" in plain else CategoryWindow(),
+            windows=windows,
+            combined=combined,
+            shared=shared,
             history=BroadcastHistory.from_plain(plain["h"]) if "h" in plain else BroadcastHistory(),
             incidents={key: Incident.from_plain(i) for key, i in plain["i"].items()},
             last_incident_key_ms={k: int(ms) for k, ms in plain["k"].items()} if routed else {},

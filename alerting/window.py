@@ -337,6 +337,10 @@ class CategoryWindow:
             self._encoded = b"".join(parts)
         return self._encoded
 
+    def copy(self) -> CategoryWindow:
+        """An independent window with the same contents (through the stored form)."""
+        return CategoryWindow.from_plain(orjson.loads(self.encoded()))
+
     @classmethod
     def from_plain(cls, plain: dict[str, Any]) -> CategoryWindow:
         """Reads format 2 and format 1 (reporters as a list of arrays in last-seen order, whose

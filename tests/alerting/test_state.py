@@ -14,9 +14,7 @@ from alerting.policy import Policy
 from alerting.state import BroadcastState, reporter_key
 from models.escalation import EventAction
 from models.report import Category, MediaType, Platform, ReportEvent
-from tests.alerting.helpers import resolve_wait
-
-T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC).timestamp()
+from tests.alerting.helpers import T0, burst, resolve_wait
 
 
 def make_report(
@@ -298,3 +296,57 @@ def test_state_stored_mid_traffic_decides_on_as_if_it_had_never_been_stored(
     escalations = decide_on(live)
     assert decide_on(restored) == escalations
     assert any('"event_action":"resolve"' in e for e in escalations)
+
+
+# --- the broadcast's window, shared while it holds one category -------------------------
+
+
+def harassment_only(engine: DetectionEngine) -> BroadcastState:
+    state = BroadcastState("b-1")
+    for report in burst(3):
+        engine.observe(state, report)
+    return state
+
+
+def test_a_broadcast_reported_under_one_category_keeps_one_window(
+    engine: DetectionEngine,
+) -> None:
+    state = harassment_only(engine)
+    assert state.shared is Category.HARASSMENT
+    assert state.combined is state.windows[Category.HARASSMENT]
+
+    restored = BroadcastState.from_bytes(state.to_bytes())
+
+    assert orjson.loads(state.to_bytes())["a"] == "harassment"
+    assert restored.combined is restored.windows[Category.HARASSMENT]
+    assert restored == state
+
+
+def test_a_second_category_gives_the_broadcast_a_window_of_its_own(
+    engine: DetectionEngine,
+) -> None:
+    state = harassment_only(engine)
+    engine.observe(state, make_report(number=9, reporter_id="other", category="spam"))
+
+    harassment = state.windows[Category.HARASSMENT]
+    assert state.shared is None
+    assert state.combined is not harassment
+    assert state.combined.distinct_reporters == 4
+    assert harassment.distinct_reporters == 3
+    assert BroadcastState.from_bytes(state.to_bytes()) == state
+
+
+def test_an_emptied_broadcast_window_is_shared_again_with_the_next_category(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    state = BroadcastState("b-1")
+    engine.observe(state, make_report(number=1, reporter_id="a", category="spam"))
+    engine.observe(state, make_report(number=2, reporter_id="b", category="harassment"))
+    later = T0 + policy.window.length_seconds + policy.window.allowed_lateness_seconds + 1
+    engine.tick(state, later + 400)
+
+    engine.observe(state, make_report(number=3, reporter_id="c", at=later + 400))
+
+    assert state.shared is Category.HARASSMENT
+    assert state.combined is state.windows[Category.HARASSMENT]
+    assert state.combined.distinct_reporters == 1
