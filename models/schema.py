@@ -18,6 +18,7 @@ from models.dead_letter import DeadLetter
 from models.escalation import Escalation
 from models.escalation_v2 import EscalationV2
 from models.report import ReportEvent
+from models.verdict import Verdict
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
@@ -29,8 +30,9 @@ CONTRACTS: dict[str, tuple[type[BaseModel], JsonSchemaMode]] = {
     "escalation.v2.json": (EscalationV2, "serialization"),
     "dead-letter.v1.json": (DeadLetter, "serialization"),
     "acknowledgement.v1.json": (Acknowledgement, "validation"),
+    "verdict.v1.json": (Verdict, "validation"),
 }
-"""Inputs (reports, acknowledgements) are described as producers must write them,
+"""Inputs (reports, acknowledgements, verdicts) are described as producers must write them,
 outputs as we write them."""
 
 

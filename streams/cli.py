@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--rate", type=float, default=40.0, help="background reports per second")
     demo.add_argument("--kafka-port", type=int, default=19092)
     demo.add_argument("--web-port", type=int, default=16066)
+    demo.add_argument("--console-port", type=int, default=18086)
     demo.set_defaults(run=_run_demo)
 
     produce = commands.add_parser("produce", help="send synthetic reports to the input topic")
@@ -98,6 +99,18 @@ def _parser() -> argparse.ArgumentParser:
         "--fixed-threshold", type=int, default=5, help="reports in 5 min of the comparison rule"
     )
     replay.add_argument("--card", default=None, help="also write the scored figures (JSON) here")
+    replay.add_argument(
+        "--verdicts",
+        default=None,
+        metavar="TOPIC|FILE",
+        help="score against people's verdicts (Verdict v1): a JSON-lines file or a topic",
+    )
+    replay.add_argument(
+        "--verdict-window",
+        type=float,
+        default=900.0,
+        help="seconds between a live incident's start and a replayed page that still match",
+    )
     replay.add_argument("--no-progress", action="store_true")
     replay.set_defaults(run=_run_replay)
 
@@ -111,6 +124,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("--output", default="-", help="policy file to write ('-' = stdout)")
     calibrate.set_defaults(run=_run_calibrate)
+
+    console = commands.add_parser(
+        "console", help="the incident console: open incidents live, evidence, acks, verdicts"
+    )
+    console.set_defaults(run=_run_console)
 
     tail = commands.add_parser("tail", help="follow the on-call escalation topics")
     tail.add_argument("--from-beginning", action="store_true")
@@ -158,11 +176,11 @@ def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    from localkafka import BrokerError
+    from streams.bench.measured import BenchError
     from streams.bench.options import BenchOptions
     from streams.bench.report import table, with_targets
     from streams.bench.run import run_bench
-    from streams.bench.worker import BenchError
-    from streams.local_broker import load_local_broker
 
     options = BenchOptions.preset(quick=args.quick, tiny=args.tiny).with_overrides(
         **{name: getattr(args, name) for name in BenchOptions.command_line_fields()}
@@ -171,7 +189,7 @@ def _run_bench(args: argparse.Namespace) -> int:
         figures = with_targets(
             run_bench(options, lambda text: print(f"bench: {text}", file=sys.stderr, flush=True))
         )
-    except load_local_broker().BrokerError as error:
+    except BrokerError as error:
         raise BenchError(str(error)) from error
     print(orjson.dumps(figures).decode() if args.json else table(figures))
     return 0
@@ -180,10 +198,9 @@ def _run_bench(args: argparse.Namespace) -> int:
 def _run_worker(_args: argparse.Namespace) -> int:
     settings = load_settings()
     configure_logging(settings.log_level)
-    load_policy(settings.policy_file)
     from streams.worker.run import run_worker
 
-    return run_worker()
+    return run_worker(settings)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -196,6 +213,7 @@ def _run_demo(args: argparse.Namespace) -> int:
                 rate=args.rate,
                 kafka_port=args.kafka_port,
                 web_port=args.web_port,
+                console_port=args.console_port,
             )
         )
     )
@@ -256,6 +274,8 @@ def _run_replay(args: argparse.Namespace) -> int:
             fixed_threshold=args.fixed_threshold,
             card=args.card,
             progress=not args.no_progress and sys.stderr.isatty(),
+            verdicts=args.verdicts,
+            verdict_window=args.verdict_window,
         ),
     )
 
@@ -303,6 +323,14 @@ def _run_soak(args: argparse.Namespace) -> int:
             warm_up=args.warm_up,
         )
     )
+
+
+def _run_console(_args: argparse.Namespace) -> int:
+    from streams.console.run import serve_console
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return asyncio.run(serve_console(settings, load_policy(settings.policy_file)))
 
 
 def _run_tail(args: argparse.Namespace) -> int:

@@ -4,8 +4,10 @@ Starts the local Kafka broker (``deploy/kafka/local_broker.py``) and a worker,
 sends benign background traffic (including a viral broadcast that must not
 page), then an abuse surge on a small broadcast, a single trusted child-safety
 report and a few malformed messages, and prints each escalation as it arrives.
-The demo policy is the default one with a 20-second quiet period, so incidents
-also resolve while you watch.
+The incident console runs beside the worker: open the URL it prints to watch
+the incidents arrive, acknowledge them and record verdicts. The demo policy is
+the default one with a 20-second quiet period, so incidents also resolve while
+you watch.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 import yaml
@@ -29,10 +31,10 @@ from alerting.policy import Policy, load_policy
 from models.report import Category
 from streams.kafka.clients import follow_escalations, producer
 from streams.replay.traffic import TrafficGenerator, paced
+from streams.tools.launch import LaunchedWorker, answers, owns_partitions
 from streams.tools.render import describe
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BROKER_SCRIPT = REPO_ROOT / "deploy" / "kafka" / "local_broker.py"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = REPO_ROOT / ".run" / "demo"
 DEMO_QUIET_SECONDS = 20.0
 DEMO_ALLOWED_LATENESS_SECONDS = 5.0
@@ -48,6 +50,7 @@ class DemoOptions:
     rate: float
     kafka_port: int
     web_port: int
+    console_port: int = 18086
 
 
 def say(started: float, text: str) -> None:
@@ -70,10 +73,23 @@ async def run_demo(options: DemoOptions) -> int:
         "--controller-port",
         str(options.kafka_port + 1),
     )
-    worker = _start_worker(bootstrap, options.web_port)
+    worker = _start(
+        "worker", options.web_port, _demo_env(bootstrap, SPIKEWATCH_WEB_PORT=str(options.web_port))
+    )
+    console = _start(
+        "console",
+        options.console_port,
+        _demo_env(bootstrap, SPIKEWATCH_CONSOLE_PORT=str(options.console_port)),
+        ready_when=answers,
+    )
     try:
         say(started, f"worker starting; metrics on http://127.0.0.1:{options.web_port}/metrics")
-        await _wait_for_worker(options.web_port, worker)
+        await worker.wait_until(worker.is_ready, "partition assignment", 90.0)
+        say(
+            started,
+            f"incident console: http://127.0.0.1:{options.console_port}/ "
+            "(open it: incidents appear live; acknowledge one and record a verdict)",
+        )
         say(started, "worker ready; sending background traffic")
         tally: dict[str, int] = {}
         follower = asyncio.create_task(_print_escalations(bootstrap, started, tally))
@@ -88,8 +104,13 @@ async def run_demo(options: DemoOptions) -> int:
             + (", ".join(f"{n} {a}" for a, n in sorted(tally.items())) or "no escalations"),
         )
     finally:
+        console.stop()
         stop_worker_and_broker(worker, kafka_dir)
-        say(started, f"stopped worker and broker; worker log: {RUN_DIR / 'worker.log'}")
+        say(
+            started,
+            f"stopped console, worker and broker; logs: {RUN_DIR / 'worker.log'}, "
+            f"{RUN_DIR / 'console.log'}",
+        )
     return 0
 
 
@@ -113,63 +134,47 @@ def _demo_policy() -> Policy:
     return demo
 
 
-def stop_worker_and_broker(worker: subprocess.Popen[bytes], kafka_dir: Path) -> None:
-    """SIGTERM first, so the worker leaves its group cleanly; kill only if it hangs."""
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait(timeout=10)
+def stop_worker_and_broker(worker: LaunchedWorker, kafka_dir: Path) -> None:
+    worker.stop()
     broker_command("stop", kafka_dir)
 
 
 def broker_command(command: str, data_dir: Path, *options: str) -> None:
-    """Run ``deploy/kafka/local_broker.py COMMAND --data-dir DIR [OPTIONS]``."""
+    """Run the local broker's command line: ``python -m localkafka COMMAND --data-dir DIR``."""
     result = subprocess.run(
-        [sys.executable, str(BROKER_SCRIPT), command, "--data-dir", str(data_dir), *options],
+        [sys.executable, "-m", "localkafka", command, "--data-dir", str(data_dir), *options],
         check=False,
     )
     if result.returncode != 0:
         raise SystemExit(f"error: local broker '{command}' failed; see {data_dir}/logs")
 
 
-def _start_worker(bootstrap: str, web_port: int) -> subprocess.Popen[bytes]:
-    env = {
+def _demo_env(bootstrap: str, **extra: str) -> dict[str, str]:
+    return {
         **os.environ,
         "SPIKEWATCH_KAFKA_BOOTSTRAP": bootstrap,
         "SPIKEWATCH_APP_ID": "spikewatch-demo",
-        "SPIKEWATCH_WEB_PORT": str(web_port),
         "SPIKEWATCH_DATA_DIR": str(RUN_DIR / "worker"),
         "SPIKEWATCH_POLICY_FILE": str(RUN_DIR / "policy.yaml"),
         "SPIKEWATCH_TICK_INTERVAL_SECONDS": "0.5",
+        **extra,
     }
-    log = (RUN_DIR / "worker.log").open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log, stderr=log
+
+
+def _start(
+    command: str,
+    port: int,
+    env: dict[str, str],
+    ready_when: Callable[[dict[str, Any]], bool] = owns_partitions,
+) -> LaunchedWorker:
+    """``spikewatch COMMAND`` in the background, its output in ``.run/demo/COMMAND.log``."""
+    return LaunchedWorker(
+        env,
+        RUN_DIR / f"{command}.log",
+        port,
+        command=(sys.executable, "-m", "streams.cli", command),
+        ready_when=ready_when,
     )
-
-
-async def _wait_for_worker(web_port: int, worker: subprocess.Popen[bytes]) -> None:
-    deadline = time.time() + 90
-    url = f"http://127.0.0.1:{web_port}/healthz"
-    while time.time() < deadline:
-        if worker.poll() is not None:
-            raise SystemExit(f"error: the worker exited; see {RUN_DIR / 'worker.log'}")
-        with contextlib.suppress(OSError, ValueError):
-            health = await asyncio.to_thread(_read_json, url)
-            if health.get("partitions"):
-                return
-        await asyncio.sleep(0.5)
-    raise SystemExit(
-        f"error: the worker did not become ready in 90 s; see {RUN_DIR / 'worker.log'}"
-    )
-
-
-def _read_json(url: str) -> dict[str, object]:
-    with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (loopback only)
-        document: dict[str, object] = orjson.loads(response.read())
-        return document
 
 
 async def _print_escalations(bootstrap: str, started: float, tally: dict[str, int]) -> None:

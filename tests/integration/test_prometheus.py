@@ -30,6 +30,7 @@ from models.escalation_v2 import EscalationV2, parse_escalation
 from streams.replay.traffic import MALFORMED_SAMPLES
 from tests.support.acks import acknowledgement
 from tests.support.kafka import read_until, send_all
+from tests.support.live_worker import WorkerConfig, WorkerProcess, metric_value
 from tests.support.monitoring import (
     ALERTMANAGER_CONFIG,
     GRAFANA_DIR,
@@ -43,7 +44,6 @@ from tests.support.monitoring import (
     wait_for,
 )
 from tests.support.reports import TRUSTED_FLAGGER, keyed, report
-from tests.support.worker import WorkerConfig, WorkerProcess, metric_value
 
 pytestmark = pytest.mark.kafka
 

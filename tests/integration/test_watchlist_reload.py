@@ -13,8 +13,8 @@ from alerting.policy import DEFAULT_POLICY_PATH
 from models.escalation import EventAction, Severity
 from models.escalation_v2 import EscalationV2, parse_escalation
 from tests.support.kafka import Record, read_until, send_all
+from tests.support.live_worker import WorkerConfig, WorkerProcess
 from tests.support.reports import keyed, report
-from tests.support.worker import WorkerConfig, WorkerProcess
 
 pytestmark = pytest.mark.kafka
 

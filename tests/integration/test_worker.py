@@ -24,8 +24,8 @@ from models.escalation_v2 import EscalationV2, parse_escalation
 from models.report import Category
 from streams.replay.traffic import MALFORMED_SAMPLES
 from tests.support.kafka import Record, read_until, send_all
+from tests.support.live_worker import FAUST_WORKER, WorkerConfig, WorkerProcess, metric_value
 from tests.support.reports import ORDINARY_VIEWER, TRUSTED_FLAGGER, keyed, report
-from tests.support.worker import FAUST_WORKER, WorkerConfig, WorkerProcess, metric_value
 
 pytestmark = pytest.mark.kafka
 
