@@ -1,33 +1,57 @@
-"""Learned base rates: per category, platform-wide, slowly moving, hard to poison.
+"""Learned base rates: per category, platform-wide, quick to calibrate, hard to poison.
 
 Expected reports = base rate x viewers x window. The policy gives priors; this
-learner moves them towards what the traffic shows, so a deployment needs no hand
-tuning. It counts, per category, the trust weight of reporters newly seen in a
-window (the same quantity the detectors test) against the exposure the traffic
-implies: each report adds ``viewers x gap`` viewer-seconds, ``gap`` being the
-time since the previous report of the same broadcast, capped so a broadcast that
-has gone quiet does not count as watched. Evidence decays with a half-life in
-event time, and the prior is worth ``prior_viewer_seconds`` of exposure::
+learner moves them towards what the traffic shows, so a deployment whose real
+rates are far from the shipped priors needs no hand tuning. It counts, per
+category, the trust weight of reporters newly seen in a window (the same
+quantity the detectors test) against the exposure the traffic implies: each
+report adds ``viewers x gap`` viewer-seconds, ``gap`` being the time since the
+previous report of the same broadcast, capped so a broadcast that has gone quiet
+does not count as watched. A broadcast's first report only starts its clock and
+teaches nothing: counted with no exposure before it, the first reports of the
+many quiet broadcasts would make the platform look several times louder than it
+is. Evidence decays with a half-life in event time.
 
-    rate = (prior * E0 + decayed weight) / (E0 + decayed exposure)
+Two things are learned at two speeds. How loud the platform is, the total rate
+over all categories, with the priors' total worth ``prior_reports`` reports::
 
-clamped to ``[prior / max_factor, prior * max_factor]``.
+    total = (prior total * E0 + decayed weight) / (E0 + decayed exposure)
+    E0 = prior_reports / prior total
 
-Guards against learning that abuse is normal: broadcasts with an open incident
-(abuse or coordination) teach nothing, suspect reporters weigh nothing, and the
-clamp bounds what any campaign could ever shift.
+and what it reports, each category's share of that total, with the priors' mix
+worth ``prior_mix_reports`` reports::
+
+    share = (prior share * M0 + decayed category weight) / (M0 + decayed weight)
+
+A category's rate is ``total x share``, clamped to ``[prior / max_factor, prior *
+max_factor]``. The total's prior is worth little on purpose: a cold-started
+worker whose platform reports at ten times (or a tenth of) the priors must page
+no ordinary broadcast from its first minutes, and a partition sees only its share
+of the traffic. The mix moves more slowly because rare categories (a few reports
+an hour) would otherwise swing with every report; scaling all categories together
+first also keeps them consistent with a broadcast's own history
+(:mod:`alerting.history`), which is kept across categories.
+
+Why a small prior cannot be poisoned: the engine lets a report teach only while
+no detector sees anything on its broadcast (no signal, no open incident), so
+every broadcast adds at most what looks ordinary under the current estimate, and
+suspect reporters weigh nothing. A campaign on one broadcast, however long, adds
+at most a few reports a window: a trimmed mean over broadcasts, which is what
+makes it robust, while a sum of everything (or a median of per-broadcast rates,
+mostly zero on small broadcasts) would not be.
 
 Determinism: the learner evolves only with the report sequence it is fed. The
-live worker keeps one learner per input partition (it only ever sees its own
-partitions) and persists it in the state table; replay keeps one per partition
-too, assigning each report to the partition the producer's hash gives its
-broadcast, so a replay reproduces the live decisions exactly. A learner that
-pooled every partition would learn faster but could never be reproduced by a
-worker that owns a hash-partitioned sample.
+live worker keeps one learner per input partition and persists it in the state
+table; replay keeps one per partition too, assigning each report to the
+partition the producer's hash gives its broadcast, so a replay reproduces the
+live decisions exactly. The rates the detectors read are refreshed when event
+time enters a new second, not after every report: the learner moves slowly, and
+computing every category's rate per report would cost more than it tells.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,21 +59,58 @@ from alerting.policy import Policy
 from alerting.window import WEIGHT_UNIT
 from models.report import Category
 
+_CATEGORIES = tuple(Category)
+
+
+def prior_rate(policy: Policy, category: Category) -> float:
+    return policy.category(category).base_rate_per_viewer_second
+
+
+def prior_rates(policy: Policy) -> dict[Category, float]:
+    """Every category's prior, the rates used when nothing is learned."""
+    return {category: prior_rate(policy, category) for category in _CATEGORIES}
+
 
 @dataclass(slots=True)
 class BaseRateLearner:
     clock: float | None = None
     exposure: float = 0.0
     weights: dict[Category, float] = field(default_factory=dict)
+    _rates: dict[Category, float] | None = field(default=None, compare=False, repr=False)
+    _total: float = field(default=0.0, compare=False, repr=False)
+    _rates_second: float | None = field(default=None, compare=False, repr=False)
 
-    def rate(self, category: Category, policy: Policy) -> float:
-        prior = policy.category(category).base_rate_per_viewer_second
+    def estimate(self, category: Category, policy: Policy) -> float:
+        """The category's rate from the evidence as it is now (not the per-second snapshot)."""
+        prior = prior_rate(policy, category)
         learning = policy.learning
         if not learning.enabled:
             return prior
-        anchor = learning.prior_viewer_seconds
-        estimate = (prior * anchor + self.weights.get(category, 0.0)) / (anchor + self.exposure)
+        prior_total = math.fsum(prior_rates(policy).values())
+        weight = math.fsum(self.weights.values())
+        anchor = learning.prior_reports / prior_total
+        total = (prior_total * anchor + weight) / (anchor + self.exposure)
+        mix = learning.prior_mix_reports
+        share = (prior / prior_total * mix + self.weights.get(category, 0.0)) / (mix + weight)
+        estimate = total * share
         return min(max(estimate, prior / learning.max_factor), prior * learning.max_factor)
+
+    def rates(self, policy: Policy) -> dict[Category, float]:
+        """Every category's rate as of the learner's current second (see the module doc)."""
+        second = None if self.clock is None else math.floor(self.clock)
+        if self._rates is None or second != self._rates_second:
+            self._rates = {category: self.estimate(category, policy) for category in _CATEGORIES}
+            self._total = math.fsum(self._rates.values())
+            self._rates_second = second
+        return self._rates
+
+    def rate(self, category: Category, policy: Policy) -> float:
+        return self.rates(policy)[category]
+
+    def total_rate(self, policy: Policy) -> float:
+        """The sum of the categories' rates: what a broadcast draws across all of them."""
+        self.rates(policy)
+        return self._total
 
     def learn(
         self,
@@ -84,3 +145,8 @@ class BaseRateLearner:
             exposure=float(plain["e"]),
             weights={Category(c): float(w) for c, w in plain["w"].items()},
         )
+
+
+def calibrated_rates(learner: BaseRateLearner, policy: Policy) -> dict[Category, float]:
+    """What ``spikewatch calibrate`` pins as priors: the learner's estimates, unrounded."""
+    return {category: learner.estimate(category, policy) for category in _CATEGORIES}

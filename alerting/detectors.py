@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import NamedTuple, Protocol
 
-from alerting.policy import Policy
+from alerting.baseline import prior_rate
+from alerting.policy import Policy, SpikePolicy
 from alerting.stats import poisson_upper_tail
 from models.escalation import EscalationClass, RuleFiring, Severity
 from models.report import Category
@@ -39,12 +40,18 @@ class Signal(IntEnum):
 
 
 class CategoryView(NamedTuple):
-    """What a detector may look at: one category's window on one broadcast.
+    """What a detector may look at: one category's window on one broadcast, or all of them.
 
     ``weighted_reporters`` is the trust-weighted distinct count (suspect
     reporters weigh nothing); None means every reporter weighs 1.
-    ``base_rate`` is the learned rate (None: the policy's prior).
+    ``base_rate`` is the rate the expectation uses, per viewer-second: learned and
+    scaled by the broadcast's own history (None: the category's prior).
     ``ramp_statistic`` is the broadcast's CUSUM (:mod:`alerting.ramp`).
+    ``recent_weighted`` is the weighted distinct reporters active in the newest
+    ``recent_seconds`` (0 seconds: the short test does not apply).
+    ``all_categories`` marks the broadcast-wide view: every category's reporters,
+    each counted once, against the sum of the categories' rates; ``category`` is
+    then the incident's leading category.
 
     A named tuple rather than a frozen dataclass: one is built for every report,
     and a frozen dataclass pays an ``object.__setattr__`` call per field.
@@ -60,6 +67,9 @@ class CategoryView(NamedTuple):
     suspect_reporters: int = 0
     base_rate: float | None = None
     ramp_statistic: float = 0.0
+    recent_weighted: float = 0.0
+    recent_seconds: float = 0.0
+    all_categories: bool = False
 
     @property
     def weighted(self) -> float:
@@ -100,21 +110,17 @@ class Assessment(NamedTuple):
     escalation_class: EscalationClass
 
 
-def expected_reports(view: CategoryView, policy: Policy) -> tuple[float, int]:
-    """Reports a benign broadcast of this audience would draw in the window.
+def audience_of(viewers: int | None, spike: SpikePolicy) -> int:
+    """Viewers the expectation counts: the default when unknown, floored at ``min_viewers``
+    so that a broadcast claiming 0 viewers does not make every report improbable."""
+    return max(viewers if viewers is not None else spike.default_viewers, spike.min_viewers)
 
-    Returns ``(expected, audience)``; the audience is floored at ``min_viewers`` so
-    that a broadcast claiming 0 viewers does not make every report improbable.
-    """
-    audience = max(
-        view.viewers if view.viewers is not None else policy.spike.default_viewers,
-        policy.spike.min_viewers,
-    )
-    rate = (
-        view.base_rate
-        if view.base_rate is not None
-        else policy.category(view.category).base_rate_per_viewer_second
-    )
+
+def expected_reports(view: CategoryView, policy: Policy) -> tuple[float, int]:
+    """Reports a benign broadcast of this audience would draw in the window: ``(expected,
+    audience)``."""
+    audience = audience_of(view.viewers, policy.spike)
+    rate = view.base_rate if view.base_rate is not None else prior_rate(policy, view.category)
     return rate * audience * view.window_seconds, audience
 
 
@@ -132,7 +138,15 @@ class ViewOdds:
     detectors (and explanations) ask for it.
     """
 
-    __slots__ = ("_suspect_p_value", "_weighted_tail", "audience", "expected", "policy", "view")
+    __slots__ = (
+        "_recent_p_value",
+        "_suspect_p_value",
+        "_weighted_tail",
+        "audience",
+        "expected",
+        "policy",
+        "view",
+    )
 
     def __init__(self, view: CategoryView, policy: Policy) -> None:
         self.view = view
@@ -144,6 +158,7 @@ class ViewOdds:
         self.expected, self.audience = expected_reports(view, policy)
         self._weighted_tail: tuple[int, float] | None = None
         self._suspect_p_value: float | None = None
+        self._recent_p_value: float | None = None
 
     def _weighted(self) -> tuple[int, float]:
         if self._weighted_tail is None:
@@ -159,6 +174,30 @@ class ViewOdds:
     def p_value(self) -> float:
         """Poisson upper tail of :attr:`observed` under :attr:`expected`."""
         return self._weighted()[1]
+
+    @property
+    def recent_expected(self) -> float:
+        """What the newest ``recent_seconds`` of the window expect (0: no short test)."""
+        view = self.view
+        if view.recent_seconds <= 0 or view.window_seconds <= 0:
+            return 0.0
+        return self.expected * view.recent_seconds / view.window_seconds
+
+    @property
+    def recent_observed(self) -> int:
+        return int(self.view.recent_weighted + 1e-9)
+
+    @property
+    def recent_p_value(self) -> float:
+        """Poisson upper tail of the newest span's weighted reporters (1 without a short test)."""
+        if self._recent_p_value is None:
+            expected = self.recent_expected
+            self._recent_p_value = (
+                poisson_upper_tail(self.recent_observed, expected)
+                if expected >= self.policy.spike.burst_min_expected
+                else 1.0
+            )
+        return self._recent_p_value
 
     @property
     def suspect_p_value(self) -> float:
@@ -214,7 +253,7 @@ class Rule(ABC):
     def explain(self, odds: ViewOdds) -> Verdict:
         signal = self.signal(odds)
         return Verdict(
-            rule=self.name,
+            rule=f"{self.name}{ALL_CATEGORIES_SUFFIX}" if odds.view.all_categories else self.name,
             signal=signal,
             severity=self.severity(odds),
             escalation_class=self.escalation_class,
@@ -225,6 +264,10 @@ class Rule(ABC):
     def evaluate(self, view: CategoryView, policy: Policy) -> Verdict:
         """The verdict on one view on its own (no figures shared with other detectors)."""
         return self.explain(ViewOdds(view, policy))
+
+
+ALL_CATEGORIES_SUFFIX = ":all_categories"
+"""A verdict on the broadcast-wide view is named ``<rule>:all_categories``."""
 
 
 def capped_severity(severity: Severity, policy: Policy, category: Category) -> Severity:
@@ -249,9 +292,20 @@ class AudienceSpikeDetector(Rule):
     name = "audience_spike"
     escalation_class = EscalationClass.REPORT_SPIKE
 
+    @staticmethod
+    def _recent_fires(odds: ViewOdds) -> bool:
+        spike = odds.policy.spike
+        return (
+            odds.view.recent_seconds > 0
+            and odds.recent_observed >= spike.min_distinct_reporters
+            and odds.recent_p_value <= spike.trigger_p_value
+        )
+
     def signal(self, odds: ViewOdds) -> Signal:
         spike = odds.policy.spike
         if odds.observed >= spike.min_distinct_reporters and odds.p_value <= spike.trigger_p_value:
+            return Signal.FIRE
+        if self._recent_fires(odds):
             return Signal.FIRE
         if odds.p_value <= spike.sustain_p_value and odds.observed >= 1:
             return Signal.SUSTAIN
@@ -262,6 +316,12 @@ class AudienceSpikeDetector(Rule):
 
     def reason(self, odds: ViewOdds, signal: Signal) -> str:
         observed, p_value = odds.observed, odds.p_value
+        if signal is Signal.FIRE and p_value > odds.policy.spike.trigger_p_value:
+            return (
+                f"{odds.recent_observed} weighted distinct reporters in the last "
+                f"{odds.view.recent_seconds:.0f} s where {odds.recent_expected:.2f} are expected "
+                f"for {odds.audience} viewers (p={odds.recent_p_value:.1e})"
+            )
         if signal is Signal.FIRE:
             return (
                 f"{observed} weighted distinct reporters where {odds.expected:.2f} are expected "
@@ -282,6 +342,10 @@ class AudienceSpikeDetector(Rule):
             "trigger_p_value": spike.trigger_p_value,
             "sustain_p_value": spike.sustain_p_value,
             "min_distinct_reporters": spike.min_distinct_reporters,
+            "recent_seconds": odds.view.recent_seconds,
+            "recent_weighted_reporters": round(odds.view.recent_weighted, 3),
+            "recent_expected_reports": round(odds.recent_expected, 6),
+            "recent_p_value": odds.recent_p_value,
         }
 
 

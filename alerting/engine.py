@@ -1,4 +1,4 @@
-"""The decision core: reports in, escalations out, for one broadcast at a time.
+"""The decision core: reports in, escalations (v2) out, for one broadcast at a time.
 
 The live worker and ``spikewatch replay`` call the same two methods:
 
@@ -10,19 +10,32 @@ The live worker and ``spikewatch replay`` call the same two methods:
 Detectors run after every single report (not once per batch), so the decisions
 and their evidence do not depend on how the shell happens to batch messages.
 They are only *assessed* then (signal, severity, class); the full verdicts with
-their reasons and figures are built for an escalation that is actually sent,
-from the same figures, so the evidence is what it would be if every verdict
-were built every time.
+their reasons and figures are built for an escalation that is actually sent.
 
-Two incident tracks per broadcast and category: *abuse* (credible report,
-audience spike, ramp) and *coordination* (coordinated reporting). When both are
-active the abuse incident wins: a coordination incident is resolved as
-superseded, and none opens while an abuse incident is open, so on-call never
-sees a "this is a campaign" note contradicting a real page.
+Two views per report. The report's *category* window (credible report, audience
+spike, ramp) and the *broadcast-wide* window, in which every reporter counts once
+whatever the categories they chose and the expectation is the sum of the
+categories' rates (audience spike, coordination): viewers file one abusive
+broadcast under several categories, and a surge spread across them is as
+improbable as one in a single category. Both expectations use the learned
+population rates (:mod:`alerting.baseline`) scaled by the broadcast's own
+history (:mod:`alerting.history`).
 
-Routing happens here too: a coordination incident goes to the coordination
-team; an abuse incident on a watchlisted broadcaster goes one severity up (never
-past the category's ceiling) to the high-profile team; otherwise the category's
+One broadcast in trouble is one incident: abuse incidents are keyed by broadcast
+and routed team, and a second team's incident opens only for a strictly more
+severe signal than every open one (a credible child-safety report on a broadcast
+already in a harassment incident); the two name each other in ``related``.
+Otherwise a signal routed elsewhere joins the open incident: ``update`` when its
+severity rises or a category joins. The broadcast-wide view names its *leading*
+category: the most severe of the categories holding a fair share of the
+weighted reporters (:data:`LEADING_SHARE`), the heaviest among equals.
+
+Coordinated reporting is its own track and class, never proof of abuse: while
+an abuse incident is open none opens, and an open one is resolved as superseded.
+
+Routing: a coordination incident goes to the coordination team; an abuse
+incident on a watchlisted broadcaster goes one severity up (never past the
+category's ceiling) to the high-profile team; otherwise the leading category's
 team for the broadcast's region, or its default team.
 """
 
@@ -32,24 +45,28 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from alerting.baseline import BaseRateLearner
+from alerting.baseline import BaseRateLearner, prior_rates
 from alerting.detectors import (
     Assessment,
+    AudienceSpikeDetector,
     CategoryView,
     Detector,
     Signal,
     Verdict,
     ViewOdds,
+    audience_of,
     capped_severity,
+    category_severity,
     default_coordination_detectors,
     default_detectors,
-    expected_reports,
 )
 from alerting.incidents import (
     Incident,
     close_incident,
     event_id_for,
+    note_related,
     on_active_signal,
     open_incident,
     resolve_due,
@@ -58,28 +75,75 @@ from alerting.policy import Policy
 from alerting.ramp import RampState
 from alerting.state import BroadcastState, reporter_key
 from alerting.window import WEIGHT_UNIT, CategoryWindow, ReporterStanding, WindowShape
-from models.escalation import (
-    Escalation,
-    EscalationLabels,
-    EventAction,
-    Evidence,
-    Severity,
+from models.escalation import EscalationLabels, EventAction, Severity
+from models.escalation_v2 import (
+    MAX_RULES,
+    MAX_SERIES_POINTS,
+    MAX_SUMMARY_LENGTH,
+    CategoryEvidence,
+    EscalationV2,
+    EvidenceV2,
+    SeriesPoint,
+    TrustMix,
 )
 from models.report import Category, ReporterInfo, ReportEvent
+
+LEADING_SHARE = 0.2
+"""A category leads the broadcast-wide view only with at least this share of its weight."""
+
+
+class ClockCorrection(StrEnum):
+    """What was done to a report's event time (a metric label in the shell)."""
+
+    AHEAD = "ahead_of_record"
 
 
 @dataclass(slots=True)
 class Observation:
-    """What one report did: the escalations to send, and whether it was too late to count."""
+    """What one report did: the escalations to send, whether it was too late to count,
+    and whether its event time was moved to its record's time (``clock``)."""
 
-    escalations: list[Escalation] = field(default_factory=list)
+    escalations: list[EscalationV2] = field(default_factory=list)
     late: bool = False
+    clock: ClockCorrection | None = None
 
 
 @dataclass(slots=True)
 class TickResult:
-    escalations: list[Escalation] = field(default_factory=list)
+    escalations: list[EscalationV2] = field(default_factory=list)
     evictable: bool = False
+
+
+@dataclass(slots=True)
+class _Rates:
+    """The rates one decision used: per category and their sum, already scaled by the
+    broadcast's own history (``factor``)."""
+
+    by_category: dict[Category, float]
+    total: float
+    factor: float
+    audience: int
+
+    def of(self, category: Category) -> float:
+        return self.by_category[category] * self.factor
+
+
+class _Candidate:
+    """A FIRE on one view, routed: where it would page and which categories it names."""
+
+    __slots__ = ("assessment", "categories", "severity", "team")
+
+    def __init__(
+        self,
+        assessment: Assessment,
+        severity: Severity,
+        team: str,
+        categories: tuple[Category, ...],
+    ) -> None:
+        self.assessment = assessment
+        self.severity = severity
+        self.team = team
+        self.categories = categories
 
 
 def _utc(seconds: float) -> datetime:
@@ -89,7 +153,11 @@ def _utc(seconds: float) -> datetime:
 class DetectionEngine:
     """``watchlist`` is read by the shell (the policy's inline broadcasters plus its
     watchlist file) and replaced by it when that file changes; without one the
-    engine knows only the inline broadcasters, since the core never reads files."""
+    engine knows only the inline broadcasters, since the core never reads files.
+
+    ``detectors`` judge the report's category window; the broadcast-wide window is
+    judged by the audience spike (abuse) and the coordination detector.
+    """
 
     def __init__(
         self,
@@ -99,6 +167,7 @@ class DetectionEngine:
     ) -> None:
         self.policy = policy
         self.detectors = tuple(detectors) if detectors is not None else default_detectors()
+        self.broadcast_detectors: tuple[Detector, ...] = (AudienceSpikeDetector(),)
         self.coordination_detectors = default_coordination_detectors()
         self.watchlist = watchlist if watchlist is not None else policy.high_profile.broadcasters
         window = policy.window
@@ -108,6 +177,9 @@ class DetectionEngine:
             allowed_lateness_seconds=window.allowed_lateness_seconds,
             max_reporters=window.max_reporters_per_category,
         )
+        self.burst_buckets = max(1, math.ceil(policy.spike.burst_seconds / window.bucket_seconds))
+        self.priors = prior_rates(policy)
+        self.prior_total = math.fsum(self.priors.values())
 
     def observe(
         self,
@@ -116,6 +188,7 @@ class DetectionEngine:
         decided_at: float | None = None,
         learner: BaseRateLearner | None = None,
         event_time: float | None = None,
+        record_time: float | None = None,
     ) -> Observation:
         """Count ``report`` into ``state`` (mutated in place) and decide.
 
@@ -124,9 +197,17 @@ class DetectionEngine:
         ``learner`` supplies learned base rates and learns from the report; without
         one the policy's priors are used. ``event_time`` is ``report.event_time``
         when the caller has it already (it costs about half a microsecond).
+        ``record_time`` is the Kafka record's timestamp when known: the event time
+        never runs ahead of it by more than the policy's clock tolerance.
         """
         if event_time is None:
             event_time = report.event_time
+        clock = None
+        if (
+            record_time is not None
+            and event_time > record_time + self.policy.window.clock_tolerance_seconds
+        ):
+            event_time, clock = record_time, ClockCorrection.AHEAD
         shape = self.shape
         bucket = shape.bucket_of(event_time)
         previous_watermark = state.watermark
@@ -134,43 +215,52 @@ class DetectionEngine:
             event_time < previous_watermark - shape.allowed_lateness_seconds
             or bucket < shape.first_bucket(previous_watermark)
         ):
-            return Observation(late=True)
+            return Observation(late=True, clock=clock)
         watermark = (
             event_time
             if previous_watermark is None or event_time > previous_watermark
             else previous_watermark
         )
         state.watermark = watermark
+        if state.unrouted:
+            self._route_restored(state)
+        exposure = self._exposure(state, previous_watermark, event_time)
         state.remember_context(report)
         category = report.category
         window = state.windows.get(category)
         if window is None:
             window = state.windows[category] = CategoryWindow()
-        rate = self._rate(category, learner)
+        key = reporter_key(report.reporter_id)
+        standing = self._standing(report.reporter)
+        combined = self._broadcast_window(state, category, window)
+        added = window.add(shape, bucket, event_time, key, standing, report.report_id)
+        added_combined = (
+            added
+            if combined is window
+            else combined.add(shape, bucket, event_time, key, standing, report.report_id)
+        )
+        window.expire(shape, watermark)
+        combined.expire(shape, watermark)
+        quiet = not state.incidents and not state.coordination
+        if quiet:
+            state.history.add(
+                bucket, added_combined, exposure, shape.bucket_seconds, self.policy.history
+            )
+        rates = self._rates(state, learner)
         ramp = state.ramps.get(category)
         if ramp is None:
             ramp = state.ramps[category] = RampState()
-        ramp.advance(bucket, rate * self._audience(state) * shape.bucket_seconds, self.policy.ramp)
-        added = window.add(
-            shape,
+        ramp.advance(
             bucket,
-            event_time,
-            reporter_key(report.reporter_id),
-            self._standing(report.reporter),
-            report.report_id,
+            rates.of(category) * rates.audience * shape.bucket_seconds,
+            self.policy.ramp,
         )
         ramp.add(added)
-        window.expire(shape, watermark)
-        if learner is not None and not state.incidents and not state.coordination:
-            learner.learn(
-                event_time,
-                self._exposure(state, previous_watermark, event_time),
-                category,
-                added,
-                self.policy,
-            )
         moment = event_time if decided_at is None else decided_at
-        return Observation(self._decide(state, category, window, rate, event_time, moment))
+        sent, active = self._decide(state, category, window, rates, event_time, moment)
+        if learner is not None and quiet and not active and previous_watermark is not None:
+            learner.learn(event_time, exposure, category, added, self.policy)
+        return Observation(sent, clock=clock)
 
     def tick(self, state: BroadcastState, now: float) -> TickResult:
         """Resolve incidents quiet since ``resolve_after_quiet_seconds`` before ``now``.
@@ -204,13 +294,18 @@ class DetectionEngine:
     def _windows_due(self, state: BroadcastState, now: float) -> bool:
         """Whether a tick at ``now`` would drop a bucket or an empty window."""
         window_end = self._window_end(state, now)
-        return window_end is not None and any(
-            window.is_empty or window.is_expired_by(self.shape, window_end)
-            for window in state.windows.values()
+        return window_end is not None and (
+            state.combined.is_expired_by(self.shape, window_end)
+            or any(
+                window.is_empty or window.is_expired_by(self.shape, window_end)
+                for window in state.windows.values()
+            )
         )
 
     def _tick_in_full(self, state: BroadcastState, now: float) -> TickResult:
         """Every step of a tick: resolve quiet incidents, expire and drop windows."""
+        if state.unrouted:
+            self._route_restored(state)
         result = TickResult()
         for incidents in (state.incidents, state.coordination):
             for incident in list(incidents.values()):
@@ -241,6 +336,7 @@ class DetectionEngine:
                     )
         window_end = self._window_end(state, now)
         if window_end is not None:
+            state.combined.expire(self.shape, window_end)
             for category, window in list(state.windows.items()):
                 window.expire(self.shape, window_end)
                 if window.is_empty:
@@ -248,28 +344,63 @@ class DetectionEngine:
         result.evictable = state.is_idle
         return result
 
+    @staticmethod
+    def _broadcast_window(
+        state: BroadcastState, category: Category, window: CategoryWindow
+    ) -> CategoryWindow:
+        """The broadcast-wide window a report of ``category`` goes into.
+
+        While a broadcast's window holds one category alone (most broadcasts: a report or
+        two), the category's window *is* the broadcast's (``state.shared``): one window to
+        count into and to keep in memory. A report of another category splits them: the
+        broadcast's window becomes a copy of its own. An empty broadcast window is shared
+        with the window of the category that arrives next.
+        """
+        combined = state.combined
+        if combined is window:
+            return window
+        if combined.is_empty:
+            state.combined, state.shared = window, category
+            return window
+        if state.shared is not None:
+            combined = state.combined = combined.copy()
+            state.shared = None
+        return combined
+
+    def _route_restored(self, state: BroadcastState) -> None:
+        """Key incidents restored from an older state format by the team they route to."""
+        for incidents in (state.incidents, state.coordination):
+            restored = list(incidents.values())
+            incidents.clear()
+            for incident in restored:
+                if not incident.team:
+                    incident.team = self._team_for(
+                        state, incident.escalation_class.is_abuse, incident.category
+                    )
+                incidents[incident.team] = incident
+        state.unrouted = False
+
     def _resolve(
         self,
         state: BroadcastState,
-        incidents: dict[Category, Incident],
+        incidents: dict[str, Incident],
         incident: Incident,
         why: Verdict,
         at: float,
-    ) -> Escalation:
+    ) -> EscalationV2:
         close_incident(incident, at)
-        del incidents[incident.category]
-        window = state.windows.get(incident.category, CategoryWindow())
-        return self._escalation(state, incident, EventAction.RESOLVE, window, [why], at)
+        del incidents[incident.team]
+        return self._escalation(
+            state, incident, EventAction.RESOLVE, [why], at, self._rates(state, None)
+        )
 
-    def _rate(self, category: Category, learner: BaseRateLearner | None) -> float:
+    def _rates(self, state: BroadcastState, learner: BaseRateLearner | None) -> _Rates:
         if learner is None:
-            return self.policy.category(category).base_rate_per_viewer_second
-        return learner.rate(category, self.policy)
-
-    def _audience(self, state: BroadcastState) -> int:
-        spike = self.policy.spike
-        viewers = state.viewers if state.viewers is not None else spike.default_viewers
-        return max(viewers, spike.min_viewers)
+            by_category, total = self.priors, self.prior_total
+        else:
+            by_category, total = learner.rates(self.policy), learner.total_rate(self.policy)
+        factor = state.history.factor(total, self.policy.history)
+        return _Rates(by_category, total, factor, audience_of(state.viewers, self.policy.spike))
 
     def _exposure(
         self, state: BroadcastState, previous_watermark: float | None, event_time: float
@@ -338,117 +469,273 @@ class DetectionEngine:
         state: BroadcastState,
         category: Category,
         window: CategoryWindow,
-        rate: float | None = None,
+        rate: float,
+        audience: int,
+        *,
+        established: bool,
+        all_categories: bool = False,
     ) -> CategoryView:
-        ramp = state.ramps.get(category)
+        """The view of ``window``; the newest span's reporters only where that span expects
+        enough reports for the short test to mean anything (large audiences) and the
+        broadcast's history is ``established`` (a jump is judged against its own level)."""
+        shape = self.shape
+        ramp = None if all_categories else state.ramps.get(category)
+        recent_seconds = self.burst_buckets * shape.bucket_seconds
+        recent_weighted = 0.0
+        if (
+            state.watermark is not None
+            and rate * audience * recent_seconds >= self.policy.spike.burst_min_expected
+            and established
+        ):
+            first = shape.bucket_of(state.watermark) - self.burst_buckets + 1
+            recent_weighted = window.weight_since(first) / WEIGHT_UNIT
+        else:
+            recent_seconds = 0.0
         return CategoryView(
             category=category,
             reports=window.reports,
             distinct_reporters=window.distinct_reporters,
             credible_reporters=window.credible_reporters,
             viewers=state.viewers,
-            window_seconds=self.shape.length_seconds,
+            window_seconds=shape.length_seconds,
             weighted_reporters=window.weighted_reporters,
             suspect_reporters=window.suspect_reporters,
             base_rate=rate,
             ramp_statistic=ramp.statistic if ramp is not None else 0.0,
+            recent_weighted=recent_weighted,
+            recent_seconds=recent_seconds,
+            all_categories=all_categories,
         )
+
+    def _leading(self, state: BroadcastState) -> tuple[Category, ...]:
+        """The categories the broadcast-wide view names, leading one first (see the module doc);
+        a category that cannot page (spam) never joins one that can."""
+        total = state.combined.weight_milli
+        floor = max(WEIGHT_UNIT, LEADING_SHARE * total)
+        weights = {c: w.weight_milli for c, w in state.windows.items() if w.weight_milli > 0}
+        named = [c for c, weight in weights.items() if weight >= floor]
+        if not named:
+            named = [max(weights, key=lambda c: weights[c])] if weights else []
+        ranked = sorted(
+            named,
+            key=lambda c: (category_severity(c, self.policy).rank, weights[c]),
+            reverse=True,
+        )
+        return tuple(c for c in ranked if c is ranked[0] or category_severity(c, self.policy).pages)
 
     def _decide(
         self,
         state: BroadcastState,
         category: Category,
         window: CategoryWindow,
-        rate: float,
+        rates: _Rates,
         event_time: float,
         moment: float,
-    ) -> list[Escalation]:
-        odds = ViewOdds(self._view(state, category, window, rate), self.policy)
-        sent = self._advance(
-            state,
-            state.incidents,
-            state.last_incident_key_ms,
-            odds,
-            window,
-            self.detectors,
-            event_time,
-            moment,
-        )
-        if category not in state.incidents:
-            sent += self._advance(
+    ) -> tuple[list[EscalationV2], bool]:
+        """Assess both views and move the incidents; also say whether anything was active."""
+        policy = self.policy
+        established = state.history.is_established(rates.total, policy.history)
+        category_odds = ViewOdds(
+            self._view(
                 state,
-                state.coordination,
-                state.last_coordination_key_ms,
-                odds,
+                category,
                 window,
-                self.coordination_detectors,
-                event_time,
-                moment,
+                rates.of(category),
+                rates.audience,
+                established=established,
+            ),
+            policy,
+        )
+        broadcast_odds = ViewOdds(
+            self._view(
+                state,
+                category,
+                state.combined,
+                rates.total * rates.factor,
+                rates.audience,
+                established=established,
+                all_categories=True,
+            ),
+            policy,
+        )
+        active: list[tuple[Assessment, tuple[Category, ...]]] = [
+            (a, (category,)) for d in self.detectors if (a := d.assess(category_odds)) is not None
+        ]
+        for detector in (
+            ()
+            if self._adds_nothing(state, window, broadcast_odds, category_odds)
+            else self.broadcast_detectors
+        ):
+            assessment = detector.assess(broadcast_odds)
+            if assessment is None:
+                continue
+            if assessment.signal is Signal.FIRE:
+                named = self._leading(state) or (category,)
+                assessment = Assessment(
+                    assessment.signal,
+                    category_severity(named[0], policy),
+                    assessment.escalation_class,
+                )
+                active.append((assessment, named))
+            else:
+                active.append((assessment, (category,)))
+        sent = self._advance_abuse(
+            state, active, category_odds, broadcast_odds, rates, event_time, moment
+        )
+        if state.incidents:
+            for superseded in list(state.coordination.values()):
+                leader = max(state.incidents.values(), key=lambda i: i.severity.rank)
+                why = Verdict(
+                    rule="abuse_incident_wins",
+                    signal=Signal.FIRE,
+                    severity=superseded.severity,
+                    escalation_class=superseded.escalation_class,
+                    reason=f"superseded by abuse incident {leader.dedup_key}",
+                )
+                sent.append(self._resolve(state, state.coordination, superseded, why, moment))
+            return sent, True
+        coordination = [
+            a for d in self.coordination_detectors if (a := d.assess(broadcast_odds)) is not None
+        ]
+        if coordination:
+            sent += self._advance_coordination(
+                state, coordination, broadcast_odds, rates, event_time, moment
             )
-            return sent
-        superseded = state.coordination.get(category)
-        if superseded is not None:
-            why = Verdict(
-                rule="abuse_incident_wins",
-                signal=Signal.FIRE,
-                severity=superseded.severity,
-                escalation_class=superseded.escalation_class,
-                reason=f"superseded by abuse incident {state.incidents[category].dedup_key}",
-            )
-            sent.append(self._resolve(state, state.coordination, superseded, why, moment))
-        return sent
+        return sent, bool(active or coordination)
 
-    def _advance(
+    @staticmethod
+    def _adds_nothing(
+        state: BroadcastState,
+        window: CategoryWindow,
+        broadcast_odds: ViewOdds,
+        category_odds: ViewOdds,
+    ) -> bool:
+        """Whether the broadcast-wide view holds just the category's reporters, so it cannot
+        be more improbable than the category's (its expectation is larger) and need not be
+        assessed: the common case of a broadcast reported under one category, which saves a
+        Poisson tail per report. Its short test is then on only where the category's is."""
+        combined = state.combined
+        return (
+            combined.distinct_reporters == window.distinct_reporters
+            and combined.weight_milli == window.weight_milli
+            and (category_odds.view.recent_seconds > 0 or broadcast_odds.view.recent_seconds == 0)
+        )
+
+    def _advance_abuse(
         self,
         state: BroadcastState,
-        incidents: dict[Category, Incident],
-        last_key_ms: dict[Category, int],
-        odds: ViewOdds,
-        window: CategoryWindow,
-        detectors: Sequence[Detector],
+        active: list[tuple[Assessment, tuple[Category, ...]]],
+        category_odds: ViewOdds,
+        broadcast_odds: ViewOdds,
+        rates: _Rates,
         event_time: float,
         moment: float,
-    ) -> list[Escalation]:
-        """Move one track's incident through its lifecycle on its detectors' assessments.
-
-        A track is the abuse or the coordination one: its open incidents and the key
-        times of its last incidents, by category.
+    ) -> list[EscalationV2]:
+        """Open, update or keep alive the broadcast's abuse incidents on one report's signals.
 
         The detectors explain themselves (the escalation's evidence) only when an
         escalation is sent.
         """
-        active = [a for detector in detectors if (a := detector.assess(odds)) is not None]
         if not active:
             return []
-        category = odds.view.category
-        incident = incidents.get(category)
+        lifecycle = self.policy.lifecycle
+        fired = [
+            _Candidate(
+                assessment,
+                self._routed_severity(state, named[0], assessment),
+                self._team_for(state, True, named[0]),
+                named,
+            )
+            for assessment, named in active
+            if assessment.signal is Signal.FIRE
+        ]
+        strongest = max(fired, key=lambda c: c.severity.rank) if fired else None
+        actions: list[tuple[Incident, EventAction]] = []
+        target: Incident | None = None
+        if strongest is not None:
+            target = state.incidents.get(strongest.team)
+            if target is None and state.incidents:
+                most = max(state.incidents.values(), key=lambda i: i.severity.rank)
+                if strongest.severity.rank <= most.severity.rank:
+                    target = most
+            if target is None:
+                target = open_incident(
+                    state.broadcast_id,
+                    strongest.team,
+                    list(strongest.categories),
+                    strongest.assessment.escalation_class,
+                    strongest.severity,
+                    event_time,
+                    state.last_incident_key_ms.get(strongest.team),
+                )
+                others = list(state.incidents.values())
+                state.incidents[target.team] = target
+                state.last_incident_key_ms[target.team] = target.key_ms
+                actions.append((target, EventAction.TRIGGER))
+                actions += [(other, note_related(other, event_time)) for other in others]
+            else:
+                named = tuple(
+                    dict.fromkeys(
+                        c
+                        for f in (strongest, *fired)
+                        if f.severity.pages or not target.severity.pages
+                        for c in f.categories
+                    )
+                )
+                action = on_active_signal(target, strongest.severity, event_time, lifecycle, named)
+                if action is not None:
+                    actions.append((target, action))
+        for incident in list(state.incidents.values()):
+            if incident is target:
+                continue
+            action = on_active_signal(incident, None, event_time, lifecycle)
+            if action is not None:
+                actions.append((incident, action))
+        if not actions:
+            return []
+        verdicts = [detector.explain(category_odds) for detector in self.detectors]
+        verdicts += [detector.explain(broadcast_odds) for detector in self.broadcast_detectors]
+        return [
+            self._escalation(state, incident, action, verdicts, moment, rates)
+            for incident, action in actions
+        ]
+
+    def _advance_coordination(
+        self,
+        state: BroadcastState,
+        active: list[Assessment],
+        broadcast_odds: ViewOdds,
+        rates: _Rates,
+        event_time: float,
+        moment: float,
+    ) -> list[EscalationV2]:
+        team = self.policy.coordination.team
+        incident = state.coordination.get(team)
         fired = [a for a in active if a.signal is Signal.FIRE]
         strongest = max(fired, key=lambda a: a.severity.rank) if fired else None
-        severity = (
-            self._routed_severity(state, category, strongest) if strongest is not None else None
-        )
+        named = self._leading(state) or (broadcast_odds.view.category,)
         if incident is None:
-            if strongest is None or severity is None:
+            if strongest is None:
                 return []
             incident = open_incident(
                 state.broadcast_id,
-                category,
+                team,
+                list(named),
                 strongest.escalation_class,
-                severity,
+                strongest.severity,
                 event_time,
-                last_key_ms.get(category),
+                state.last_coordination_key_ms.get(team),
             )
-            incidents[category] = incident
-            last_key_ms[category] = incident.key_ms
+            state.coordination[team] = incident
+            state.last_coordination_key_ms[team] = incident.key_ms
             action: EventAction | None = EventAction.TRIGGER
         else:
+            severity = strongest.severity if strongest is not None else None
             action = on_active_signal(incident, severity, event_time, self.policy.lifecycle)
         if action is None:
             return []
-        verdicts = [detector.explain(odds) for detector in detectors]
-        return [
-            self._escalation(state, incident, action, window, verdicts, moment, odds.view.base_rate)
-        ]
+        verdicts = [detector.explain(broadcast_odds) for detector in self.coordination_detectors]
+        return [self._escalation(state, incident, action, verdicts, moment, rates)]
 
     def _high_profile(self, state: BroadcastState) -> bool:
         return state.broadcaster_id is not None and state.broadcaster_id in self.watchlist
@@ -461,37 +748,73 @@ class DetectionEngine:
             return assessment.severity
         return capped_severity(assessment.severity.raised(), self.policy, category)
 
-    def _team(self, state: BroadcastState, incident: Incident) -> str:
-        if not incident.escalation_class.is_abuse:
+    def _team_for(self, state: BroadcastState, abuse: bool, category: Category) -> str:
+        if not abuse:
             return self.policy.coordination.team
         if self._high_profile(state):
             return self.policy.high_profile.team
-        return self.policy.category(incident.category).team_for(state.region)
+        return self.policy.category(category).team_for(state.region)
 
     def _escalation(
         self,
         state: BroadcastState,
         incident: Incident,
         action: EventAction,
-        window: CategoryWindow,
         verdicts: list[Verdict],
         moment: float,
-        rate: float | None = None,
-    ) -> Escalation:
-        """``rate`` is the learned base rate the decision used (None on a resolve: the prior)."""
-        category = incident.category
-        view = self._view(state, category, window, rate)
-        expected, _ = expected_reports(view, self.policy)
+        rates: _Rates,
+    ) -> EscalationV2:
+        """The v2 event of ``incident``: the broadcast-wide window, every category's share."""
+        shape = self.shape
+        combined = state.combined
+        window_seconds = shape.length_seconds
+        expected = rates.total * rates.factor * rates.audience * window_seconds
         window_end = state.watermark if state.watermark is not None else moment
-        first_bucket = self.shape.first_bucket(window_end)
-        return Escalation(
+        first_bucket = shape.first_bucket(window_end)
+        resolving = action is EventAction.RESOLVE
+        categories = sorted(
+            (
+                CategoryEvidence(
+                    category=category,
+                    reports=window.reports,
+                    distinct_reporters=window.distinct_reporters,
+                    weighted_reporters=window.weighted_reporters,
+                    expected_reports=round(rates.of(category) * rates.audience * window_seconds, 6),
+                )
+                for category, window in state.windows.items()
+                if not window.is_empty
+            ),
+            key=lambda evidence: (-evidence.weighted_reporters, evidence.category.value),
+        )
+        distinct = combined.distinct_reporters
+        suspect_share = combined.suspect_reporters / distinct if distinct else 0.0
+        trusted_share = combined.credible_reporters / distinct if distinct else 0.0
+        related = (
+            [i.dedup_key for i in state.incidents.values() if i is not incident]
+            if incident.escalation_class.is_abuse
+            else []
+        )
+        series = None
+        if not resolving:
+            bucket_expected = rates.total * rates.factor * rates.audience * shape.bucket_seconds
+            newest = shape.bucket_of(window_end)
+            series = [
+                SeriesPoint(
+                    bucket_start=_utc(bucket * shape.bucket_seconds),
+                    weighted_reporters=combined.bucket_weights.get(bucket, 0) / WEIGHT_UNIT,
+                    expected=round(bucket_expected, 6),
+                )
+                for bucket in range(max(first_bucket, newest - MAX_SERIES_POINTS + 1), newest + 1)
+            ]
+        category = incident.category
+        return EscalationV2(
             event_id=event_id_for(incident.dedup_key, incident.sequence),
             dedup_key=incident.dedup_key,
             sequence=incident.sequence,
             event_action=action,
             severity=incident.severity,
             escalation_class=incident.escalation_class,
-            summary=_summary(state, incident, action, window, expected, verdicts),
+            summary=_summary(state, incident, action, combined, expected, verdicts),
             labels=EscalationLabels(
                 broadcast_id=state.broadcast_id,
                 broadcaster_id=state.broadcaster_id,
@@ -499,21 +822,34 @@ class DetectionEngine:
                 platform=state.platform,
                 media_type=state.media_type,
                 region=state.region,
-                team=self._team(state, incident),
+                team=incident.team,
             ),
-            evidence=Evidence(
-                reports=window.reports,
-                distinct_reporters=window.distinct_reporters,
+            evidence=EvidenceV2(
+                reports=combined.reports,
+                distinct_reporters=distinct,
+                weighted_reporters=combined.weighted_reporters,
                 viewers=state.viewers,
                 expected_reports=round(expected, 6),
-                window_start=_utc(first_bucket * self.shape.bucket_seconds),
+                window_start=_utc(first_bucket * shape.bucket_seconds),
                 window_end=_utc(window_end),
-                sample_report_ids=list(window.sample_report_ids),
-                rules=[verdict.as_rule_firing() for verdict in verdicts],
+                leading_category=category,
+                categories=categories,
+                trust_mix=TrustMix(
+                    trusted=trusted_share,
+                    ordinary=max(0.0, 1.0 - trusted_share - suspect_share) if distinct else 0.0,
+                    suspect=suspect_share,
+                    unknown=0.0,
+                ),
+                coordinated_share=(0.0 if incident.escalation_class.is_abuse else suspect_share),
+                sample_report_ids=list(combined.sample_report_ids),
+                rules=[verdict.as_rule_firing() for verdict in verdicts][:MAX_RULES],
+                series=series,
             ),
+            related=related,
+            runbook_url=self.policy.category(category).runbook_url,
             detected_at=_utc(moment),
             starts_at=_utc(incident.opened_at),
-            ends_at=_utc(moment) if action is EventAction.RESOLVE else None,
+            ends_at=_utc(moment) if resolving else None,
             policy_version=self.policy.policy_version,
         )
 
@@ -522,15 +858,16 @@ def _summary(
     state: BroadcastState,
     incident: Incident,
     action: EventAction,
-    window: CategoryWindow,
+    combined: CategoryWindow,
     expected: float,
     verdicts: list[Verdict],
 ) -> str:
-    subject = f"{incident.category.value} on broadcast {state.broadcast_id}"
+    names = ", ".join(c.value for c in incident.categories) or incident.category.value
+    subject = f"{names} on broadcast {state.broadcast_id}"
     if action is EventAction.RESOLVE:
         return f"Resolved: {subject}: no detector above its low mark since the last signal"
     reasons = "; ".join(v.reason for v in verdicts if v.signal is Signal.FIRE) or "still active"
-    prefix = "Severity raised" if action is EventAction.UPDATE else incident.escalation_class.value
-    return (f"{prefix}: {subject}: {reasons} ({window.reports} reports, {expected:.2f} expected)")[
-        :1024
-    ]
+    prefix = "Updated" if action is EventAction.UPDATE else incident.escalation_class.value
+    return (
+        f"{prefix}: {subject}: {reasons} ({combined.reports} reports, {expected:.2f} expected)"
+    )[:MAX_SUMMARY_LENGTH]

@@ -1,9 +1,11 @@
 """Incident lifecycle: one incident, one ``dedup_key``, one page.
 
-State machine per (broadcast, category)::
+State machine per broadcast and routed team (see :mod:`alerting.engine` for when a
+second team's incident opens on the same broadcast)::
 
     (none) --FIRE--> open [trigger, sequence 1]
     open --FIRE with higher severity--> open [update]
+    open --FIRE naming a category not yet in the incident--> open [update]
     open --repeat interval passed while active--> open [update]
     open --FIRE or SUSTAIN--> open (stays active, nothing sent)
     open --no FIRE/SUSTAIN for resolve_after_quiet_seconds--> (none) [resolve]
@@ -18,7 +20,7 @@ restored its state keeps using the same key.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from alerting.policy import LifecyclePolicy
@@ -30,6 +32,10 @@ _EVENT_ID_NAMESPACE = uuid.UUID("6f1e4f0c-36a2-4d55-9a39-5b0d0f5c2a11")
 
 @dataclass(slots=True)
 class Incident:
+    """``category`` is the leading one; ``categories`` every category that has fired in it,
+    in the order they joined. ``team`` is where it was routed when it opened (empty for an
+    incident restored from a state format that had none: the engine routes it again)."""
+
     dedup_key: str
     category: Category
     escalation_class: EscalationClass
@@ -39,6 +45,8 @@ class Incident:
     last_active_at: float
     last_sent_at: float
     key_ms: int
+    team: str = ""
+    categories: list[Category] = field(default_factory=list)
 
     def to_plain(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,19 +63,24 @@ class Incident:
             last_active_at=float(plain["last_active_at"]),
             last_sent_at=float(plain["last_sent_at"]),
             key_ms=int(plain["key_ms"]),
+            team=str(plain.get("team", "")),
+            categories=[Category(c) for c in plain.get("categories", [plain["category"]])],
         )
 
 
 def dedup_key_for(
     broadcast_id: str,
-    category: Category,
+    team: str,
     key_ms: int,
     escalation_class: EscalationClass = EscalationClass.REPORT_SPIKE,
 ) -> str:
-    """Abuse incidents keep the v1 form; coordination incidents get their own namespace."""
+    """One key per broadcast, team and opening; coordination incidents get their own namespace.
+
+    The team (not a category) names the incident: several categories share one.
+    """
     if escalation_class.is_abuse:
-        return f"spikewatch:{broadcast_id}:{category.value}:{key_ms}"
-    return f"spikewatch:{broadcast_id}:{category.value}:{escalation_class.value}:{key_ms}"
+        return f"spikewatch:{broadcast_id}:{team}:{key_ms}"
+    return f"spikewatch:{broadcast_id}:{team}:{escalation_class.value}:{key_ms}"
 
 
 def event_id_for(dedup_key: str, sequence: int) -> str:
@@ -77,24 +90,25 @@ def event_id_for(dedup_key: str, sequence: int) -> str:
 
 def open_incident(
     broadcast_id: str,
-    category: Category,
+    team: str,
+    categories: list[Category],
     escalation_class: EscalationClass,
     severity: Severity,
     at: float,
     previous_key_ms: int | None = None,
 ) -> Incident:
-    """Open an incident keyed by its opening time in milliseconds.
+    """Open an incident keyed by its opening time in milliseconds; ``categories[0]`` leads.
 
     ``previous_key_ms`` is the key time of the last incident of this broadcast and
-    category: a new incident opened in the same millisecond (reports stamped in
+    team: a new incident opened in the same millisecond (reports stamped in
     whole seconds, a backlog being caught up) still gets a key of its own.
     """
     key_ms = int(at * 1000)
     if previous_key_ms is not None and key_ms <= previous_key_ms:
         key_ms = previous_key_ms + 1
     return Incident(
-        dedup_key=dedup_key_for(broadcast_id, category, key_ms, escalation_class),
-        category=category,
+        dedup_key=dedup_key_for(broadcast_id, team, key_ms, escalation_class),
+        category=categories[0],
         escalation_class=escalation_class,
         severity=severity,
         sequence=1,
@@ -102,6 +116,8 @@ def open_incident(
         last_active_at=at,
         last_sent_at=at,
         key_ms=key_ms,
+        team=team,
+        categories=list(categories),
     )
 
 
@@ -110,19 +126,26 @@ def on_active_signal(
     fired_severity: Severity | None,
     at: float,
     lifecycle: LifecyclePolicy,
+    fired_categories: tuple[Category, ...] = (),
 ) -> EventAction | None:
     """Record an active signal on an open incident; say whether to send an update.
 
-    ``fired_severity`` is the severity of a FIRE verdict, or None for a SUSTAIN.
+    ``fired_severity`` is the severity of a FIRE verdict, or None for a SUSTAIN;
+    ``fired_categories`` the categories that FIRE names, most severe first: one not
+    yet in the incident joins it, and the first of them leads when the severity rises.
     """
     incident.last_active_at = max(incident.last_active_at, at)
     raised = fired_severity is not None and fired_severity.rank > incident.severity.rank
+    joined = [c for c in fired_categories if c not in incident.categories]
     repeat = lifecycle.repeat_interval_seconds
     repeat_due = repeat > 0 and at - incident.last_sent_at >= repeat
-    if not (raised or repeat_due):
+    if not (raised or joined or repeat_due):
         return None
+    incident.categories.extend(joined)
     if raised and fired_severity is not None:
         incident.severity = fired_severity
+        if fired_categories:
+            incident.category = fired_categories[0]
     incident.sequence += 1
     incident.last_sent_at = at
     return EventAction.UPDATE
@@ -146,3 +169,10 @@ def resolve_due(
 def close_incident(incident: Incident, at: float) -> None:
     incident.sequence += 1
     incident.last_sent_at = at
+
+
+def note_related(incident: Incident, at: float) -> EventAction:
+    """Another team's incident opened on the same broadcast: an update names it."""
+    incident.sequence += 1
+    incident.last_sent_at = at
+    return EventAction.UPDATE

@@ -39,12 +39,18 @@ class WindowPolicy(_Strict):
     Example: length 300, bucket 10 keeps 30 buckets; a report at 12:00:07 lands in
     the 12:00:00 bucket, and at event time 12:05:03 the window covers the buckets
     from 12:00:10 on, so the 12:00:00 bucket has left it.
+
+    A report's event time is its device's clock, and one device may be minutes
+    ahead: where the Kafka record's timestamp is known, a report stamped more than
+    ``clock_tolerance_seconds`` after it counts at the record's time instead, so no
+    single report can move a broadcast's clock into the future.
     """
 
     length_seconds: PositiveSeconds = 300
     bucket_seconds: PositiveSeconds = 10
     allowed_lateness_seconds: Annotated[float, Field(ge=0)] = 60
     max_reporters_per_category: Annotated[int, Field(ge=10)] = 10_000
+    clock_tolerance_seconds: Annotated[float, Field(ge=0)] = 2
 
     @model_validator(mode="after")
     def _buckets_fit(self) -> WindowPolicy:
@@ -84,6 +90,12 @@ class SpikePolicy(_Strict):
 
     ``trigger_p_value`` is the high mark that opens an incident; ``sustain_p_value``
     the low mark that keeps one open.
+
+    The window is also tested over its newest ``burst_seconds`` alone, where that
+    span expects at least ``burst_min_expected`` reports: on a large audience a
+    sudden jump is improbable in half a minute long before it is over five, while
+    on a small one (where half a minute expects almost nothing) organic clusters of
+    a few reports would look improbable and the short test stays off.
     """
 
     trigger_p_value: Annotated[float, Field(gt=0, lt=1)] = 1e-6
@@ -91,6 +103,8 @@ class SpikePolicy(_Strict):
     min_distinct_reporters: Annotated[int, Field(ge=1)] = 5
     min_viewers: Annotated[int, Field(ge=1)] = 50
     default_viewers: Annotated[int, Field(ge=1)] = 200
+    burst_seconds: PositiveSeconds = 30
+    burst_min_expected: Annotated[float, Field(gt=0)] = 1.0
 
     @model_validator(mode="after")
     def _marks_ordered(self) -> SpikePolicy:
@@ -169,18 +183,45 @@ class RampPolicy(_Strict):
 class LearningPolicy(_Strict):
     """Learned base rates: the priors move slowly towards what the traffic shows.
 
-    ``prior_viewer_seconds`` is how much exposure the prior is worth; decayed
-    evidence with ``half_life_seconds`` moves the rate, never beyond
-    ``max_factor`` above or below the prior (abuse cannot teach it that abuse is
-    normal). ``max_gap_seconds`` caps the exposure one gap between two reports of
-    a broadcast may add (a broadcast that ended must not count as watched).
+    The priors' total is worth ``prior_reports`` reports, so a few minutes of a
+    platform's traffic outweigh it, and their mix (each category's share) is worth
+    ``prior_mix_reports``; decayed evidence with
+    ``half_life_seconds`` moves the rate, never beyond ``max_factor`` above or
+    below the prior. A campaign cannot teach that abuse is normal because a
+    broadcast teaches only while no detector sees anything on it (each broadcast
+    adds at most what looks ordinary), and suspect reporters weigh nothing.
+    ``max_gap_seconds`` caps the exposure one gap between two reports of a
+    broadcast may add (a broadcast that ended must not count as watched).
     """
 
     enabled: bool = True
-    prior_viewer_seconds: Annotated[float, Field(gt=0)] = 1e9
+    prior_reports: Annotated[float, Field(gt=0)] = 20.0
+    prior_mix_reports: Annotated[float, Field(gt=0)] = 200.0
     half_life_seconds: PositiveSeconds = 3600
-    max_factor: Annotated[float, Field(ge=1, le=100)] = 4.0
+    max_factor: Annotated[float, Field(ge=1, le=1000)] = 30.0
     max_gap_seconds: PositiveSeconds = 300
+
+
+class HistoryPolicy(_Strict):
+    """A broadcast judged against its own history (empirical Bayes).
+
+    The population rate is the prior, worth ``prior_reports`` reports; the
+    broadcast's own reports and exposure, older than ``lag_seconds`` and decayed
+    with ``half_life_seconds``, are the evidence. A small broadcast never gathers
+    enough to move far from the population; a large one soon carries its own
+    rate, so its steady or slowly varying level is normal for it. Only a louder
+    history than the population's raises the expectation: the population's rate
+    stays the floor. Nothing is learned while an incident is open.
+
+    The short test over the newest seconds (``spike.burst_seconds``) judges a jump
+    against the broadcast's own level, so it waits until the history holds what
+    the population rate expects of ``burst_after_reports`` reports.
+    """
+
+    prior_reports: Annotated[float, Field(gt=0)] = 10.0
+    lag_seconds: Annotated[float, Field(ge=0)] = 30
+    half_life_seconds: PositiveSeconds = 900
+    burst_after_reports: Annotated[float, Field(ge=0)] = 50.0
 
 
 class HighProfilePolicy(_Strict):
@@ -207,6 +248,7 @@ class CategoryPolicy(_Strict):
         default_factory=dict,
         description="Region (the report's region field) -> team, for follow-the-sun on-call.",
     )
+    runbook_url: Annotated[str, Field(max_length=2048)] | None = None
 
     def team_for(self, region: str | None) -> str:
         if region is None:
@@ -241,6 +283,7 @@ class Policy(_Strict):
     coordination: CoordinationPolicy = CoordinationPolicy()
     ramp: RampPolicy = RampPolicy()
     learning: LearningPolicy = LearningPolicy()
+    history: HistoryPolicy = HistoryPolicy()
     high_profile: HighProfilePolicy = HighProfilePolicy()
     categories: dict[Category, CategoryPolicy]
 

@@ -16,17 +16,23 @@ from typing import Any
 
 import orjson
 
+from alerting.history import BroadcastHistory
 from alerting.incidents import Incident
 from alerting.ramp import RampState
 from alerting.window import CategoryWindow
 from models.report import Category, MediaType, Platform, ReportEvent
 
-_STATE_FORMAT = 2
-"""Format 2 stores each window's reporters as one object of arrays, grouped by bucket and
-numbered in arrival order (format 1: a list of arrays in arrival order); see
-:meth:`CategoryWindow.encoded`. Both are read; a worker that knows only format 1 refuses
-format 2 by its number instead of misreading it."""
-_READABLE_FORMATS = (1, _STATE_FORMAT)
+_STATE_FORMAT = 3
+"""Format 3 keys incidents by routed team (one incident per broadcast and team, across
+categories) and adds the all-categories window (``"a"``: its encoding, or the name of the
+one category whose window it is) and the broadcast's own history (``"h"``). Format 2
+stores each window's reporters as one object of arrays, grouped by
+bucket and numbered in arrival order (format 1: a list of arrays in arrival order); see
+:meth:`CategoryWindow.encoded`. All three are read: an incident of formats 1 and 2 (keyed
+by category) is routed again by the engine (:attr:`BroadcastState.unrouted`), its
+``dedup_key`` kept. A worker that knows only older formats refuses a newer one by its
+number instead of misreading it."""
+_READABLE_FORMATS = (1, 2, _STATE_FORMAT)
 
 _WINDOW_KEYS = {category: orjson.dumps(category.value) + b":" for category in Category}
 """Each category's key in a stored state's ``"w"`` object, with its colon."""
@@ -39,10 +45,12 @@ def reporter_key(reporter_id: str) -> str:
 
 @dataclass(slots=True)
 class BroadcastState:
-    """``incidents`` are abuse incidents; ``coordination`` the coordinated-reporting ones.
+    """``incidents`` are abuse incidents; ``coordination`` the coordinated-reporting ones,
+    each by routed team.
 
-    The two are kept apart so that each has its own lifecycle and the abuse one
-    can supersede the other on the same category.
+    The two are kept apart so that each has its own lifecycle and an abuse incident
+    can supersede a coordination one. ``windows`` are per category; ``combined``
+    holds every category's reporters, each counted once (the broadcast-wide view).
     """
 
     broadcast_id: str
@@ -53,11 +61,18 @@ class BroadcastState:
     region: str | None = None
     viewers: int | None = None
     windows: dict[Category, CategoryWindow] = field(default_factory=dict)
-    incidents: dict[Category, Incident] = field(default_factory=dict)
-    last_incident_key_ms: dict[Category, int] = field(default_factory=dict)
-    coordination: dict[Category, Incident] = field(default_factory=dict)
-    last_coordination_key_ms: dict[Category, int] = field(default_factory=dict)
+    combined: CategoryWindow = field(default_factory=CategoryWindow)
+    shared: Category | None = None
+    """The category whose window is also ``combined`` (the same object), while the
+    broadcast's window holds that category alone (see the engine)."""
+    history: BroadcastHistory = field(default_factory=BroadcastHistory)
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    last_incident_key_ms: dict[str, int] = field(default_factory=dict)
+    coordination: dict[str, Incident] = field(default_factory=dict)
+    last_coordination_key_ms: dict[str, int] = field(default_factory=dict)
     ramps: dict[Category, RampState] = field(default_factory=dict)
+    unrouted: bool = False
+    """Restored from format 1 or 2: ``incidents`` are keyed by category, not yet by team."""
     input_offset: int | None = None
     """Offset of the newest input message counted into this state, on the broadcast's
     partition: a message re-delivered after a crash (at or below it) is already here."""
@@ -76,6 +91,7 @@ class BroadcastState:
         return (
             not self.incidents
             and not self.coordination
+            and self.combined.is_empty
             and all(w.is_empty for w in self.windows.values())
         )
 
@@ -102,6 +118,7 @@ class BroadcastState:
             "c": {c: i.to_plain() for c, i in self.coordination.items()},
             "ck": self.last_coordination_key_ms,
             "r": {c: r.to_plain() for c, r in self.ramps.items()},
+            "h": self.history.to_plain(),
         }
         if self.input_offset is not None:
             plain["o"] = self.input_offset
@@ -111,7 +128,10 @@ class BroadcastState:
                 parts += (_WINDOW_KEYS[category], window.encoded(), b",")
         if parts[-1] == b",":
             parts.pop()
-        parts.append(b"}}")
+        if self.shared is not None and self.combined is self.windows.get(self.shared):
+            parts += (b'},"a":', orjson.dumps(self.shared.value), b"}")
+        else:
+            parts += (b'},"a":', self.combined.encoded(), b"}")
         return b"".join(parts)
 
     @classmethod
@@ -120,6 +140,16 @@ class BroadcastState:
         if plain.get("v") not in _READABLE_FORMATS:
             raise ValueError(f"unknown broadcast state format {plain.get('v')!r}")
         broadcaster_id, platform, media_type, region, viewers = plain["ctx"]
+        routed = plain["v"] >= _STATE_FORMAT
+        windows = {Category(c): CategoryWindow.from_plain(w) for c, w in plain["w"].items()}
+        stored_combined = plain.get("a")
+        shared = Category(stored_combined) if isinstance(stored_combined, str) else None
+        if shared is not None and shared in windows:
+            combined = windows[shared]
+        elif isinstance(stored_combined, dict):
+            combined = CategoryWindow.from_plain(stored_combined)
+        else:
+            combined, shared = CategoryWindow(), None
         return cls(
             broadcast_id=plain["id"],
             watermark=None if plain["wm"] is None else float(plain["wm"]),
@@ -128,15 +158,17 @@ class BroadcastState:
             media_type=MediaType(media_type) if media_type else None,
             region=region,
             viewers=viewers,
-            windows={Category(c): CategoryWindow.from_plain(w) for c, w in plain["w"].items()},
-            incidents={Category(c): Incident.from_plain(i) for c, i in plain["i"].items()},
-            last_incident_key_ms={Category(c): int(ms) for c, ms in plain["k"].items()},
-            coordination={
-                Category(c): Incident.from_plain(i) for c, i in plain.get("c", {}).items()
-            },
-            last_coordination_key_ms={
-                Category(c): int(ms) for c, ms in plain.get("ck", {}).items()
-            },
+            windows=windows,
+            combined=combined,
+            shared=shared,
+            history=BroadcastHistory.from_plain(plain["h"]) if "h" in plain else BroadcastHistory(),
+            incidents={key: Incident.from_plain(i) for key, i in plain["i"].items()},
+            last_incident_key_ms={k: int(ms) for k, ms in plain["k"].items()} if routed else {},
+            coordination={key: Incident.from_plain(i) for key, i in plain.get("c", {}).items()},
+            last_coordination_key_ms=(
+                {k: int(ms) for k, ms in plain.get("ck", {}).items()} if routed else {}
+            ),
             ramps={Category(c): RampState.from_plain(r) for c, r in plain.get("r", {}).items()},
             input_offset=plain.get("o"),
+            unrouted=not routed and bool(plain["i"] or plain.get("c")),
         )

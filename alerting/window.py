@@ -121,6 +121,10 @@ class CategoryWindow:
     reporters_by_bucket: dict[int, dict[str, ReporterMark]] = field(default_factory=dict)
     """The same marks by the bucket of each reporter's newest report, in arrival order."""
     next_arrival: int = 0
+    bucket_weights: dict[int, int] = field(default_factory=dict)
+    """Trust weight (thousandths) of the reporters indexed under each bucket: the weighted
+    distinct reporters active since a bucket are the sum from it on (not stored: rebuilt
+    from the marks)."""
     credible_reporters: int = 0
     weight_milli: int = 0
     suspect_reporters: int = 0
@@ -183,33 +187,53 @@ class CategoryWindow:
         added = max(0, standing.weight_milli - weight_milli)
         weight_milli += added
         self.weight_milli += added
+        indexed = added
         if event_time > last_seen:
             self._unindex(reporter_key, seen_bucket)
             del reporters[reporter_key]
             last_seen, seen_bucket, arrival = event_time, bucket, self._arrival()
+            indexed = weight_milli
         mark = (last_seen, seen_bucket, credible, weight_milli, suspect, arrival)
         if mark != previous:
             reporters[reporter_key] = mark
             self._bucket_marks(seen_bucket)[reporter_key] = mark
+            if indexed:
+                self.bucket_weights[seen_bucket] = self.bucket_weights.get(seen_bucket, 0) + indexed
         return added
 
     def expire(self, shape: WindowShape, watermark: float) -> None:
-        """Drop buckets, reporters and samples that left the window ending at ``watermark``."""
+        """Drop buckets, reporters and samples that left the window ending at ``watermark``.
+
+        Usually one bucket leaves at a time: the leaving buckets are then looked up one by
+        one from the oldest, rather than by scanning every bucket the window holds.
+        """
         first = shape.first_bucket(watermark)
-        if self.oldest_bucket is None or self.oldest_bucket >= first:
+        oldest = self.oldest_bucket
+        if oldest is None or oldest >= first:
             return
         self._encoded = None
-        for bucket in [b for b in self.buckets if b < first]:
-            self.reports -= self.buckets.pop(bucket)
-        for bucket in [b for b in self.reporters_by_bucket if b < first]:
-            self._bucket_json.pop(bucket, None)
-            for key in self.reporters_by_bucket.pop(bucket):
-                self._forget(key, unindex=False)
+        if first - oldest <= len(self.buckets):
+            leaving: list[int] = list(range(oldest, first))
+        else:
+            leaving = [b for b in chain(self.buckets, self.reporters_by_bucket) if b < first]
+        for bucket in leaving:
+            count = self.buckets.pop(bucket, None)
+            if count is not None:
+                self.reports -= count
+            marks = self.reporters_by_bucket.pop(bucket, None)
+            if marks is not None:
+                self._bucket_json.pop(bucket, None)
+                self.bucket_weights.pop(bucket, None)
+                for key in marks:
+                    self._forget(key, unindex=False)
         self.samples = [sample for sample in self.samples if sample[0] >= first]
-        self.oldest_bucket = min(
-            chain(self.buckets, self.reporters_by_bucket, (bucket for bucket, _ in self.samples)),
-            default=None,
-        )
+        if first in self.buckets or first in self.reporters_by_bucket:
+            self.oldest_bucket = first  # nothing older is left
+        else:
+            self.oldest_bucket = min(
+                chain(self.buckets, self.reporters_by_bucket, (b for b, _ in self.samples)),
+                default=None,
+            )
 
     def is_expired_by(self, shape: WindowShape, watermark: float) -> bool:
         """Whether :meth:`expire` at ``watermark`` would drop anything (one comparison)."""
@@ -232,6 +256,8 @@ class CategoryWindow:
         _, bucket, credible, weight_milli, suspect, _ = mark
         self.reporters[key] = mark
         self._bucket_marks(bucket)[key] = mark
+        if weight_milli:
+            self.bucket_weights[bucket] = self.bucket_weights.get(bucket, 0) + weight_milli
         if credible:
             self.credible_reporters += 1
         if suspect:
@@ -252,9 +278,22 @@ class CategoryWindow:
     def _unindex(self, key: str, bucket: int) -> None:
         self._bucket_json.pop(bucket, None)
         marks = self.reporters_by_bucket[bucket]
-        del marks[key]
+        weight_milli = marks.pop(key)[3]
         if not marks:
             del self.reporters_by_bucket[bucket]
+            self.bucket_weights.pop(bucket, None)
+        elif weight_milli:
+            remaining = self.bucket_weights[bucket] - weight_milli
+            if remaining:
+                self.bucket_weights[bucket] = remaining
+            else:
+                del self.bucket_weights[bucket]
+
+    def weight_since(self, first_bucket: int) -> int:
+        """Trust weight (thousandths) of the distinct reporters active from ``first_bucket`` on."""
+        return sum(
+            weight for bucket, weight in self.bucket_weights.items() if bucket >= first_bucket
+        )
 
     @property
     def distinct_reporters(self) -> int:
@@ -297,6 +336,10 @@ class CategoryWindow:
             parts += (b'},"s":', orjson.dumps(self.samples), b',"a":%d}' % self.next_arrival)
             self._encoded = b"".join(parts)
         return self._encoded
+
+    def copy(self) -> CategoryWindow:
+        """An independent window with the same contents (through the stored form)."""
+        return CategoryWindow.from_plain(orjson.loads(self.encoded()))
 
     @classmethod
     def from_plain(cls, plain: dict[str, Any]) -> CategoryWindow:

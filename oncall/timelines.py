@@ -33,7 +33,8 @@ import orjson
 from alerting.encoding import stored_json
 from alerting.policy import OncallPolicy
 from models.acknowledgement import AckAction, Acknowledgement, Actor
-from models.escalation import Escalation, EventAction, Severity
+from models.escalation import EventAction, Severity
+from models.escalation_v2 import EscalationV2
 
 _TIMELINE_FORMAT = 1
 
@@ -91,7 +92,7 @@ class KpiFacts:
     unknown_incident: bool = False
 
 
-def on_escalation(timeline: IncidentTimeline, escalation: Escalation) -> KpiFacts:
+def on_escalation(timeline: IncidentTimeline, escalation: EscalationV2) -> KpiFacts:
     """Record one of our own escalation events read back from an on-call topic."""
     facts = KpiFacts()
     at = escalation.detected_at.timestamp()

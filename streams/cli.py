@@ -14,6 +14,7 @@ import orjson
 from aiokafka.errors import KafkaConnectionError
 
 from alerting.policy import load_policy
+from models.decode import Rejection
 from models.errors import SpikewatchError
 from streams.kafka.clients import KafkaUnreachableError
 from streams.logs import configure_logging
@@ -131,6 +132,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--no-progress", action="store_true")
     replay.set_defaults(run=_run_replay)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="learn the categories' base rates from a report log; write a policy"
+    )
+    calibrate.add_argument("log", nargs="?", help="JSON-lines report log ('-' = stdin)")
+    calibrate.add_argument("--topic", help="read this Kafka topic (from its start) instead")
+    calibrate.add_argument(
+        "--policy", default=None, help="policy to start from (default: the worker's)"
+    )
+    calibrate.add_argument("--output", default="-", help="policy file to write ('-' = stdout)")
+    calibrate.set_defaults(run=_run_calibrate)
 
     console = commands.add_parser(
         "console", help="the incident console: open incidents live, evidence, acks, verdicts"
@@ -288,6 +300,37 @@ def _run_replay(args: argparse.Namespace) -> int:
             verdict_window=args.verdict_window,
         ),
     )
+
+
+def _run_calibrate(args: argparse.Namespace) -> int:
+    """Read the log as replay does, learn as the worker does, write the policy with its rates."""
+    import yaml
+
+    from alerting.calibration import calibrate, with_base_rates
+    from models.decode import decode_report
+    from streams.replay.command import read_messages
+
+    settings = load_settings()
+    policy_file = args.policy or settings.policy_file
+    policy = load_policy(policy_file)
+    messages = read_messages(settings, args.log, args.topic)
+    reports = (
+        report
+        for message in messages
+        if not isinstance(
+            report := decode_report(message.value, settings.max_message_bytes), Rejection
+        )
+    )
+    rates = calibrate(reports, policy)
+    with open(policy_file, encoding="utf-8") as source:
+        document = with_base_rates(yaml.safe_load(source), rates)
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w", encoding="utf-8") as sink:
+            sink.write(text)
+    return 0
 
 
 def _run_soak(args: argparse.Namespace) -> int:

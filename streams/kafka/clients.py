@@ -14,7 +14,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from models.errors import SpikewatchError
-from models.escalation import Escalation
+from models.escalation_v2 import EscalationV2, parse_escalation
 
 
 class KafkaUnreachableError(SpikewatchError):
@@ -40,8 +40,9 @@ async def producer(bootstrap: str, **options: Any) -> AsyncIterator[AIOKafkaProd
 
 async def follow_escalations(
     bootstrap: str, topic_prefix: str, *, from_beginning: bool = False, **options: Any
-) -> AsyncIterator[tuple[str, Escalation]]:
-    """Yield ``(topic, escalation)`` from every topic named ``<topic_prefix>*``.
+) -> AsyncIterator[tuple[str, EscalationV2]]:
+    """Yield ``(topic, escalation)`` from every topic named ``<topic_prefix>*``, v1 events
+    (from workers not yet upgraded) read as v2.
 
     Subscribes by pattern, so on-call topics created after the start are picked
     up at the next metadata refresh (within a second).
@@ -60,6 +61,6 @@ async def follow_escalations(
         async for record in consumer:
             if record.value is None:
                 continue
-            yield record.topic, Escalation.model_validate_json(record.value)
+            yield record.topic, parse_escalation(record.value)
     finally:
         await consumer.stop()

@@ -1,6 +1,6 @@
 """The ``spikewatch replay`` command: sources, output and the printed figures.
 
-Standard output carries only escalation JSON lines, so it pipes cleanly into
+Standard output carries only Escalation v2 JSON lines, so it pipes cleanly into
 ``jq`` or a file; the progress bar, the summary and the scored figures go to
 standard error. ``--scenario`` replays named scenarios over many seeds and
 prints (or writes as markdown) only the pooled figures; ``--escalations``
@@ -234,3 +234,18 @@ def _millis(text: str | None) -> int | None:
     if moment.tzinfo is None:
         raise ReplaySourceError(f"time {text!r} needs an offset, e.g. Z or +00:00")
     return int(moment.timestamp() * 1000)
+
+
+def read_messages(settings: Settings, log: str | None, topic: str | None) -> list[InputMessage]:
+    """A log file or a whole topic as input messages, as replay reads them (``calibrate``)."""
+    if (log is None) == (topic is None):
+        raise ReplaySourceError("give either a log file or --topic, not both and not neither")
+    if topic is None:
+        lines = _read_lines(log or "-")
+        return list(file_messages(lines, settings.topic_partitions, "calibrate"))
+
+    async def collect() -> list[InputMessage]:
+        span = TopicRange(topic)
+        return [message async for message in topic_messages(settings.kafka_bootstrap, span)]
+
+    return asyncio.run(collect())

@@ -41,7 +41,7 @@ from enum import StrEnum
 
 from alerting.detectors import category_severity
 from alerting.policy import Policy
-from models.escalation import Escalation, EscalationClass, EventAction, Severity
+from models.escalation import EscalationClass, EventAction, Severity
 from models.escalation_v2 import EscalationV2, parse_escalation
 from models.report import Category
 
@@ -98,7 +98,7 @@ class Trigger:
     team: str
 
     @classmethod
-    def of(cls, escalation: Escalation | EscalationV2, decided_at: float | None = None) -> Trigger:
+    def of(cls, escalation: EscalationV2, decided_at: float | None = None) -> Trigger:
         """``decided_at`` (when the deciding report reached Kafka) beats ``detected_at``."""
         return cls(
             escalation.labels.broadcast_id,
@@ -249,7 +249,7 @@ class ScoreCard:
         }
 
 
-def triggers_of(escalations: Iterable[Escalation | EscalationV2]) -> list[Trigger]:
+def triggers_of(escalations: Iterable[EscalationV2]) -> list[Trigger]:
     return [Trigger.of(e) for e in escalations if e.event_action is EventAction.TRIGGER]
 
 

@@ -47,7 +47,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from models.errors import SpikewatchError
-from models.escalation import Escalation, EventAction
+from models.escalation import EventAction
 from models.escalation_v2 import EscalationV2
 from models.report import Category
 from streams.kafka.tables import key_partition
@@ -65,8 +65,6 @@ from streams.worker.state_cache import BroadcastStates
 from streams.worker.watchlist_file import policy_watchlist
 
 TICK_SECONDS = 1.0
-Decided = Escalation | EscalationV2
-"""What the core decides: v1 events, or v2 once the core opens one incident per broadcast."""
 _CATEGORIES = frozenset(category.value for category in Category)
 
 
@@ -78,7 +76,7 @@ class _Lane:
 
 @dataclass(slots=True)
 class ReplayResult:
-    escalations: list[Decided] = field(default_factory=list)
+    escalations: list[EscalationV2] = field(default_factory=list)
     messages: int = 0
     dead_letters: int = 0
     labels: list[LabelledReport] = field(default_factory=list)
@@ -87,7 +85,7 @@ class ReplayResult:
     def score(self) -> ScoreCard:
         return score(self.labels, self.triggers)
 
-    def record(self, escalations: Sequence[Decided], decided_at: float | None) -> None:
+    def record(self, escalations: Sequence[EscalationV2], decided_at: float | None) -> None:
         self.escalations.extend(escalations)
         self.triggers.extend(
             Trigger.of(e, decided_at) for e in escalations if e.event_action is EventAction.TRIGGER
@@ -106,7 +104,7 @@ class Replay:
         self.lanes: dict[int, _Lane] = {}
         self.result = ReplayResult()
 
-    def feed(self, message: InputMessage) -> list[Decided]:
+    def feed(self, message: InputMessage) -> list[EscalationV2]:
         lane = self._lane(message.partition)
         output = lane.pipeline.process([message])
         lane.pipeline.save(output)
@@ -114,7 +112,7 @@ class Replay:
         self.result.dead_letters += len(output.dead_letters)
         arrived = None if message.timestamp_ms is None else message.timestamp_ms / 1000
         self.result.record(output.escalations, arrived)
-        sent: list[Decided] = list(output.escalations)
+        sent: list[EscalationV2] = list(output.escalations)
         now = lane.pipeline.stream_time
         if now is not None and (lane.last_tick is None or now - lane.last_tick >= TICK_SECONDS):
             lane.last_tick = now
@@ -126,9 +124,9 @@ class Replay:
             self.result.labels.append(label)
         return sent
 
-    def drain(self) -> list[Decided]:
+    def drain(self) -> list[EscalationV2]:
         """End of log: let the quiet period pass on every partition, as it would live."""
-        sent: list[Decided] = []
+        sent: list[EscalationV2] = []
         quiet = self.policy.lifecycle.resolve_after_quiet_seconds
         for lane in self.lanes.values():
             if lane.pipeline.stream_time is not None:
@@ -339,7 +337,7 @@ class Progress:
         self.stream.flush()
 
 
-def write_escalations(escalations: Sequence[Decided], sink: IO[bytes]) -> None:
+def write_escalations(escalations: Sequence[EscalationV2], sink: IO[bytes]) -> None:
     for escalation in escalations:
         sink.write(escalation.to_json_bytes() + b"\n")
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from models.decode import Rejection, decode_verdict
 from models.errors import SpikewatchError
-from models.escalation import Escalation, EscalationClass, EventAction
+from models.escalation import EscalationClass, EventAction
 from models.escalation_v2 import EscalationV2
 from models.report import Category
 from models.verdict import Verdict, VerdictKind
@@ -101,7 +101,7 @@ class VerdictScore:
 
 def score_verdicts(
     verdicts: Iterable[Verdict],
-    escalations: Iterable[Escalation | EscalationV2],
+    escalations: Iterable[EscalationV2],
     window: float = DEFAULT_WINDOW_SECONDS,
 ) -> VerdictScore:
     pages = [
@@ -142,9 +142,7 @@ def score_verdicts(
     )
 
 
-def _same_incident(
-    incident: JudgedIncident, page: Escalation | EscalationV2, window: float
-) -> bool:
+def _same_incident(incident: JudgedIncident, page: EscalationV2, window: float) -> bool:
     if page.labels.broadcast_id != incident.broadcast_id or incident.started_at is None:
         return False
     return abs(page.starts_at.timestamp() - incident.started_at) <= window

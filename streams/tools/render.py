@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from models.escalation import Escalation, EventAction
+from models.escalation import EventAction
+from models.escalation_v2 import EscalationV2
 
 _MARKS = {
     EventAction.TRIGGER: "TRIGGER",
@@ -11,7 +12,7 @@ _MARKS = {
 }
 
 
-def describe(topic: str, escalation: Escalation) -> str:
+def describe(topic: str, escalation: EscalationV2) -> str:
     labels = escalation.labels
     evidence = escalation.evidence
     fired = ", ".join(rule.rule for rule in evidence.rules if rule.fired) or "-"

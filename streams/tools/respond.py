@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaProducer
 
 from models.acknowledgement import AckAction, Acknowledgement, Actor
-from models.escalation import Escalation, EventAction
+from models.escalation import EventAction
+from models.escalation_v2 import EscalationV2
 from streams.kafka.clients import follow_escalations, producer
 from streams.settings import Settings
 
@@ -114,7 +115,7 @@ class Responder:
         for answer in list(self._answers):
             answer.cancel()
 
-    async def _answer(self, escalation: Escalation, response: Response) -> None:
+    async def _answer(self, escalation: EscalationV2, response: Response) -> None:
         paged_at = time.time()
         steps = [
             (response.acknowledge_after, AckAction.ACKNOWLEDGED),

@@ -33,7 +33,7 @@ import faust
 from faust.types import Message
 
 from models.dead_letter import DeadLetter
-from models.escalation import Escalation
+from models.escalation_v2 import EscalationV2
 from streams.kafka.changelog import ChangelogWriter
 from streams.kafka.ingest import stopping
 from streams.logs import get_logger
@@ -95,14 +95,14 @@ class Outbox:
         pending.extend(await self.writer.reroutes(reroutes, home_topic, dead_letter_topic))
         return pending
 
-    async def send_escalations(self, escalations: list[Escalation]) -> list[Awaitable[None]]:
+    async def send_escalations(self, escalations: list[EscalationV2]) -> list[Awaitable[None]]:
         for escalation in escalations:
             self.metrics.count_escalation(escalation)
         return await self.writer.escalations(
             [(self.outputs.oncall[e.labels.team], e) for e in escalations], TopicKind.ONCALL
         )
 
-    async def send_shadow(self, escalations: list[Escalation]) -> list[Awaitable[None]]:
+    async def send_shadow(self, escalations: list[EscalationV2]) -> list[Awaitable[None]]:
         shadow = self.outputs.shadow
         if shadow is None:
             return []

@@ -25,7 +25,8 @@ from prometheus_client import (
 
 from models.acknowledgement import AckAction, Actor
 from models.dead_letter import DeadLetterReason
-from models.escalation import Escalation, EscalationClass, EventAction, Severity
+from models.escalation import EscalationClass, EventAction, Severity
+from models.escalation_v2 import EscalationV2
 from models.report import Category, Platform
 from oncall.timelines import KpiFacts, Resolver
 
@@ -118,6 +119,13 @@ class WorkerMetrics:
         self.unknown_categories = Counter(
             "spikewatch_unknown_categories",
             "Reports whose category this version does not know (counted as 'other').",
+            registry=r,
+        )
+        self.clock_corrections = Counter(
+            "spikewatch_report_clock_corrections",
+            "Reports stamped further ahead of their Kafka record than the policy's tolerance,"
+            " counted at the record's time instead (a device clock running fast).",
+            ["direction"],
             registry=r,
         )
         self.escalations = Counter(
@@ -293,7 +301,7 @@ class WorkerMetrics:
         self.count_report(None, None, Outcome.DEAD_LETTERED)
         self.dead_letters.labels(reason.value).inc()
 
-    def count_escalation(self, escalation: Escalation) -> None:
+    def count_escalation(self, escalation: EscalationV2) -> None:
         self.escalations.labels(
             escalation.event_action.value,
             escalation.severity.value,

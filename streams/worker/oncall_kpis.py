@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from alerting.policy import OncallPolicy
 from models.bounds import DEFAULT_PRODUCER_MAX_REQUEST_BYTES
 from models.dead_letter import DeadLetter
-from models.decode import Rejection, decode_acknowledgement, decode_contract
-from models.escalation import Escalation, Severity
+from models.decode import Rejection, decode_acknowledgement, decode_escalation
+from models.escalation import Severity
 from oncall.timelines import (
     IncidentTimeline,
     KpiFacts,
@@ -92,9 +92,7 @@ class OncallKpiRecorder:
         self.table[key] = timeline.to_bytes()
 
     def _escalation(self, message: InputMessage, now: float, output: KpiOutput) -> None:
-        escalation = decode_contract(
-            message.value, Escalation, "detected_at", self.max_message_bytes
-        )
+        escalation = decode_escalation(message.value, self.max_message_bytes)
         if isinstance(escalation, Rejection):
             self._dead_letter(message, escalation, output)
             return

@@ -35,7 +35,7 @@ from aiokafka.errors import (
 
 from models.bounds import fits, record_limit
 from models.dead_letter import DeadLetterReason, dead_letter_key, fitted_dead_letter
-from models.escalation import Escalation
+from models.escalation_v2 import EscalationV2
 from streams.logs import get_logger
 from streams.worker.metrics import WorkerMetrics
 
@@ -193,7 +193,7 @@ class OutputWriter:
         return pending
 
     async def escalations(
-        self, escalations: list[tuple[faust.TopicT, Escalation]], kind: TopicKind
+        self, escalations: list[tuple[faust.TopicT, EscalationV2]], kind: TopicKind
     ) -> list[Awaitable[None]]:
         """Escalations to their topics; a refused one goes to the escalation dead-letter topic,
         which pages through the platform's alert on ``spikewatch_output_refused_total``."""

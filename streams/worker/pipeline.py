@@ -24,7 +24,7 @@ from alerting.state import BroadcastState
 from models.bounds import DEFAULT_PRODUCER_MAX_REQUEST_BYTES
 from models.dead_letter import DeadLetter, dead_letter_key, fitted_dead_letter
 from models.decode import Rejection, decode_report
-from models.escalation import Escalation
+from models.escalation_v2 import EscalationV2
 from models.report import Category, Platform
 from streams.logs import get_logger
 from streams.worker.metrics import Outcome, WorkerMetrics
@@ -59,9 +59,9 @@ class StateChanges:
 
 @dataclass(slots=True)
 class TickOutput:
-    escalations: list[Escalation] = field(default_factory=list)
+    escalations: list[EscalationV2] = field(default_factory=list)
     open_incidents: int = 0
-    shadow_escalations: list[Escalation] = field(default_factory=list)
+    shadow_escalations: list[EscalationV2] = field(default_factory=list)
     changes: StateChanges = field(default_factory=StateChanges)
     shadow_changes: StateChanges = field(default_factory=StateChanges)
 
@@ -73,10 +73,10 @@ class BatchOutput:
 
     dead_letters: list[tuple[bytes | None, DeadLetter]] = field(default_factory=list)
     reroutes: list[tuple[bytes, bytes]] = field(default_factory=list)
-    escalations: list[Escalation] = field(default_factory=list)
+    escalations: list[EscalationV2] = field(default_factory=list)
     touched: Touched = field(default_factory=Touched)
     newest_event_time: float | None = None
-    shadow_escalations: list[Escalation] = field(default_factory=list)
+    shadow_escalations: list[EscalationV2] = field(default_factory=list)
 
 
 class ReportPipeline:
@@ -150,15 +150,20 @@ class ReportPipeline:
                 continue
             partition = states.partition(broadcast_id)
             learning.add(partition)
+            record_time = None if message.timestamp_ms is None else message.timestamp_ms / 1000
             observation = engine.observe(
                 state,
                 decoded,
                 decided_at=now,
                 learner=states.learner(partition),
                 event_time=event_time,
+                record_time=record_time,
             )
+            if observation.clock is not None and record_time is not None:
+                self.metrics.clock_corrections.labels(observation.clock.value).inc()
+                event_time = record_time  # what the report counted at: the partition's clock too
             if self.shadow is not None:
-                output.shadow_escalations.extend(self.shadow.observe(decoded, now))
+                output.shadow_escalations.extend(self.shadow.observe(decoded, now, record_time))
             if observation.late:
                 tally[decoded.category, decoded.platform, Outcome.LATE] += 1
                 continue
@@ -185,7 +190,7 @@ class ReportPipeline:
         return output
 
     def _log_escalations(
-        self, escalations: list[Escalation], broadcast_id: str, event_time: float
+        self, escalations: list[EscalationV2], broadcast_id: str, event_time: float
     ) -> None:
         for escalation in escalations:
             self.metrics.observe_decision_latency(
@@ -251,7 +256,7 @@ class ReportPipeline:
         if self.shadow is not None:
             ticked.shadow_changes.apply(self.shadow.states)
 
-    def settle(self, now: float) -> list[Escalation]:
+    def settle(self, now: float) -> list[EscalationV2]:
         """Tick and commit at once: replay, where nothing is sent that could fail."""
         ticked = self.tick(now)
         self.commit(ticked)
@@ -294,9 +299,9 @@ def dead_letter_for(
 
 def tick_states(
     engine: DetectionEngine, states: BroadcastStates, clock: Callable[[str], float]
-) -> tuple[list[Escalation], StateChanges, int]:
+) -> tuple[list[EscalationV2], StateChanges, int]:
     """Tick every state at its partition's clock: resolves, changes to write, open incidents."""
-    escalations: list[Escalation] = []
+    escalations: list[EscalationV2] = []
     changes = StateChanges()
     open_incidents = 0
     for state in states:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from alerting.engine import DetectionEngine
-from models.escalation import Escalation
+from models.escalation_v2 import EscalationV2
 from models.report import ReportEvent
 from streams.worker.state_cache import BroadcastStates, Touched
 
@@ -24,11 +24,17 @@ class ShadowLane:
     states: BroadcastStates
     _touched: Touched = field(default_factory=Touched)
 
-    def observe(self, report: ReportEvent, decided_at: float | None) -> list[Escalation]:
+    def observe(
+        self, report: ReportEvent, decided_at: float | None, record_time: float | None = None
+    ) -> list[EscalationV2]:
         state = self.states.get(report.broadcast_id)
         partition = self.states.partition(report.broadcast_id)
         observation = self.engine.observe(
-            state, report, decided_at=decided_at, learner=self.states.learner(partition)
+            state,
+            report,
+            decided_at=decided_at,
+            learner=self.states.learner(partition),
+            record_time=record_time,
         )
         self._touched.states[report.broadcast_id] = state
         self._touched.learners.add(partition)
@@ -40,5 +46,5 @@ class ShadowLane:
         self._touched = Touched()
 
 
-def marked(escalations: list[Escalation]) -> list[Escalation]:
+def marked(escalations: list[EscalationV2]) -> list[EscalationV2]:
     return [escalation.model_copy(update={"shadow": True}) for escalation in escalations]

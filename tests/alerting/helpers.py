@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import random
 from datetime import UTC, datetime
 from typing import Any
 
 from alerting.policy import Policy
-from models.report import ReportEvent
+from models.report import Category, ReportEvent
 
 
 def exact_tail(observed: int, mean: float) -> float:
@@ -81,3 +82,59 @@ def burst(
 def resolve_wait(policy: Policy) -> float:
     """An incident resolves this long after its last signal: quiet period + lateness."""
     return policy.lifecycle.resolve_after_quiet_seconds + policy.window.allowed_lateness_seconds
+
+
+def poisson_arrivals(
+    rate_per_second: float, start: float, end: float, generator: random.Random
+) -> list[float]:
+    """Event times of a Poisson stream of ``rate_per_second`` in ``[start, end)``."""
+    times: list[float] = []
+    if rate_per_second <= 0:
+        return times
+    at = start + generator.expovariate(rate_per_second)
+    while at < end:
+        times.append(at)
+        at += generator.expovariate(rate_per_second)
+    return times
+
+
+def ordinary_reports(arrivals: list[tuple[float, str, Category, int]]) -> list[ReportEvent]:
+    """``(seconds after T0, broadcast, category, viewers)`` as ordinary viewers' reports, in
+    time order, each from a reporter of its own."""
+    return [
+        make_report(
+            f"viewer-{number}",
+            at=T0 + at,
+            category=category.value,
+            viewers=viewers,
+            reporter=ORDINARY,
+            broadcast_id=broadcast_id,
+            report_id=f"{broadcast_id}-{number}",
+        )
+        for number, (at, broadcast_id, category, viewers) in enumerate(sorted(arrivals))
+    ]
+
+
+def steady_broadcast(
+    policy: Policy,
+    *,
+    viewers: int,
+    scale: float,
+    seconds: float,
+    seed: int = 11,
+    broadcast_id: str = "big",
+) -> list[ReportEvent]:
+    """Every category at ``scale`` x its prior for ``viewers``, ordinary reporters, in order."""
+    generator = random.Random(seed)
+    return ordinary_reports(
+        [
+            (at, broadcast_id, category, viewers)
+            for category in Category
+            for at in poisson_arrivals(
+                policy.category(category).base_rate_per_viewer_second * viewers * scale,
+                0.0,
+                seconds,
+                generator,
+            )
+        ]
+    )

@@ -1,4 +1,4 @@
-"""Learned base rates: start at the prior, follow the traffic slowly, never be poisoned."""
+"""Learned base rates: start at the prior, calibrate within minutes, never be poisoned."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from alerting.policy import Policy
 from alerting.state import BroadcastState
 from models.report import Category
 from tests.alerting.helpers import HIGH_TRUST, ORDINARY, T0, burst, make_report, with_changes
+from tests.alerting.platform import Platform, simulate
 
 PRIOR = 3e-7  # harassment
 
@@ -18,14 +19,27 @@ def test_a_fresh_learner_gives_the_prior(policy: Policy) -> None:
     assert BaseRateLearner().rate(Category.HARASSMENT, policy) == PRIOR
 
 
-def test_evidence_moves_the_rate_in_proportion_to_its_exposure(policy: Policy) -> None:
+def test_the_platform_total_moves_fast_and_the_mix_slowly(policy: Policy) -> None:
     learner = BaseRateLearner()
-    anchor = policy.learning.prior_viewer_seconds
-    learner.learn(T0, anchor, Category.HARASSMENT, round(1000 * 2 * PRIOR * anchor), policy)
-    assert learner.rate(Category.HARASSMENT, policy) == pytest.approx(1.5 * PRIOR)
-    assert learner.rate(Category.SPAM, policy) == pytest.approx(
-        policy.category(Category.SPAM).base_rate_per_viewer_second / 2
+    priors = {
+        category: policy.category(category).base_rate_per_viewer_second for category in Category
+    }
+    prior_total = sum(priors.values())
+    anchor = policy.learning.prior_reports / prior_total
+    weight = 3 * policy.learning.prior_reports  # all harassment, over the prior's exposure
+    learner.learn(T0, anchor, Category.HARASSMENT, round(1000 * weight), policy)
+
+    total = (policy.learning.prior_reports + weight) / (2 * anchor)
+    mix = policy.learning.prior_mix_reports
+    assert total == pytest.approx(2 * prior_total), "the total doubled within the prior's worth"
+    assert learner.rate(Category.HARASSMENT, policy) == pytest.approx(
+        total * (PRIOR / prior_total * mix + weight) / (mix + weight)
     )
+    spam = priors[Category.SPAM]
+    assert learner.rate(Category.SPAM, policy) == pytest.approx(
+        total * (spam / prior_total * mix) / (mix + weight)
+    )
+    assert learner.rate(Category.SPAM, policy) > spam, "a louder platform raises every category"
 
 
 def test_the_rate_is_clamped_to_the_band_around_the_prior(policy: Policy) -> None:
@@ -91,7 +105,7 @@ def test_evidence_shows_the_expectation_the_decision_used(
     engine: DetectionEngine, policy: Policy
 ) -> None:
     learner = BaseRateLearner()
-    learner.learn(T0 - 1, 1e12, Category.HARASSMENT, 0, policy)  # learned: a quarter of the prior
+    learner.learn(T0 - 1, 1e12, Category.HARASSMENT, 0, policy)  # learned: the band's floor
     state = BroadcastState("b-1")
     sent = [
         e
@@ -99,5 +113,39 @@ def test_evidence_shows_the_expectation_the_decision_used(
         for e in engine.observe(state, report, learner=learner).escalations
     ]
     spike = next(r for r in sent[0].evidence.rules if r.rule == "audience_spike")
-    assert sent[0].evidence.expected_reports == spike.figures["expected_reports"]
-    assert sent[0].evidence.expected_reports == pytest.approx(PRIOR / 4 * 100 * 300)
+    floor = PRIOR / policy.learning.max_factor
+    assert spike.figures["expected_reports"] == pytest.approx(floor * 100 * 300)
+    harassment = next(c for c in sent[0].evidence.categories if c.category is Category.HARASSMENT)
+    assert harassment.expected_reports == spike.figures["expected_reports"]
+
+
+# --- a whole platform from a cold start ------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [0.1, 3.0, 10.0])
+def test_a_platform_far_from_the_priors_pages_no_ordinary_broadcast_from_a_cold_start(
+    policy: Policy, scale: float
+) -> None:
+    """Ordinary broadcasts (100-20,000 viewers) and two of 200k-300k, reporting at
+    ``scale`` times the priors from the first second; one learner, as one partition."""
+    run = simulate(policy, Platform(scale=scale, minutes=6))
+
+    assert run.pages == [], "no paging trigger on an ordinary broadcast"
+    learned = run.learner.rate(Category.HARASSMENT, policy) / PRIOR
+    assert scale / 2 <= learned <= scale * 2, f"learned {learned:.2f} x the prior"
+
+
+def test_a_campaign_as_long_as_the_learning_horizon_cannot_teach_abuse_is_normal(
+    policy: Policy,
+) -> None:
+    """Ordinary-looking accounts report harassment on one broadcast all run long: the
+    learned rate stays that of the platform's ordinary broadcasts."""
+    horizon = policy.learning.half_life_seconds / 60
+    honest = simulate(policy, Platform(scale=1.0, minutes=horizon, broadcasts=40))
+    poisoned = simulate(
+        policy, Platform(scale=1.0, minutes=horizon, broadcasts=40, campaign_per_minute=30)
+    )
+
+    learned = poisoned.learner.rate(Category.HARASSMENT, policy)
+    assert learned <= 1.25 * honest.learner.rate(Category.HARASSMENT, policy)
+    assert poisoned.pages, "the campaign itself is seen"

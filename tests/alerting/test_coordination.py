@@ -10,8 +10,9 @@ import yaml
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy, PolicyError, load_policy
 from alerting.state import BroadcastState
-from models.escalation import Escalation, EscalationClass, EventAction, Severity
-from models.report import Category, ReportEvent
+from models.escalation import EscalationClass, EventAction, Severity
+from models.escalation_v2 import EscalationV2
+from models.report import ReportEvent
 from tests.alerting.helpers import HIGH_TRUST, T0, burst, resolve_wait
 from tests.alerting.test_policy import default_document
 
@@ -20,7 +21,7 @@ CAMPAIGN = {"account_age_days": 1, "trust": 0.02, "trusted_flagger": False, "was
 
 def observe_all(
     engine: DetectionEngine, state: BroadcastState, reports: list[ReportEvent]
-) -> list[Escalation]:
+) -> list[EscalationV2]:
     return [e for report in reports for e in engine.observe(state, report).escalations]
 
 
@@ -36,7 +37,7 @@ def test_synchronised_burst_of_suspect_accounts_is_classed_coordinated_and_does_
     assert not trigger.severity.pages
     assert trigger.labels.team == policy.coordination.team
     assert ":coordinated_reporting:" in trigger.dedup_key
-    assert [r.rule for r in trigger.evidence.rules] == ["coordinated_reporting"]
+    assert [r.rule for r in trigger.evidence.rules] == ["coordinated_reporting:all_categories"]
     assert trigger.evidence.rules[0].figures["suspect_reporters"] == (
         policy.coordination.min_suspect_reporters
     )
@@ -89,7 +90,7 @@ def test_coordination_survives_the_state_round_trip(engine: DetectionEngine) -> 
     restored = BroadcastState.from_bytes(state.to_bytes())
     assert restored.coordination == state.coordination
     assert restored.last_coordination_key_ms == state.last_coordination_key_ms
-    assert Category.HARASSMENT in restored.coordination
+    assert "integrity-coordination" in restored.coordination
 
 
 def test_a_paging_coordination_severity_is_refused_naming_the_field(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alerting.detectors import Assessment, Detector, Verdict, ViewOdds, default_detectors
-from alerting.engine import DetectionEngine
+from alerting.engine import ClockCorrection, DetectionEngine, Observation
 from alerting.incidents import dedup_key_for
 from alerting.policy import Policy
 from alerting.state import BroadcastState
@@ -21,11 +21,11 @@ from models.dead_letter import DeadLetterReason
 from models.decode import Rejection, decode_report
 from models.escalation import (
     MAX_SAMPLE_REPORT_IDS,
-    Escalation,
     EscalationClass,
     EventAction,
     Severity,
 )
+from models.escalation_v2 import EscalationV2
 from models.report import MAX_VIEWER_COUNT, Category, ReportEvent
 from tests.alerting.helpers import (
     HARASSMENT_RATE,
@@ -45,11 +45,11 @@ from tests.alerting.helpers import (
 
 def observe_each(
     engine: DetectionEngine, state: BroadcastState, reports: Iterable[ReportEvent]
-) -> list[list[Escalation]]:
+) -> list[list[EscalationV2]]:
     return [engine.observe(state, report).escalations for report in reports]
 
 
-def flat(per_report: Iterable[list[Escalation]]) -> list[Escalation]:
+def flat(per_report: Iterable[list[EscalationV2]]) -> list[EscalationV2]:
     return [escalation for escalations in per_report for escalation in escalations]
 
 
@@ -252,7 +252,7 @@ def test_severity_rise_sends_exactly_one_update_with_sequence_two(policy: Policy
     assert update.event_id != trigger.event_id
     assert update.starts_at == trigger.starts_at
     assert update.escalation_class is EscalationClass.REPORT_SPIKE  # what opened it
-    assert update.summary.startswith("Severity raised")
+    assert update.summary.startswith("Updated")
 
 
 def test_repeat_interval_sends_updates_while_active(policy: Policy) -> None:
@@ -303,7 +303,7 @@ def test_sustained_reports_keep_the_incident_open(engine: DetectionEngine, polic
     for step in range(1, 6):
         engine.observe(state, make_report(f"steady-{step}", at=T0 + 5 + step * 100))
         assert engine.tick(state, T0 + 5 + step * 100 + quiet - 1).escalations == []
-    assert Category.HARASSMENT in state.incidents
+    assert "hate-harassment" in state.incidents
 
 
 def test_new_surge_after_resolve_opens_a_new_incident(
@@ -414,14 +414,26 @@ def test_evidence_of_a_trigger_lists_every_detector_verdict(
     reports = burst(5)
     sent = flat(observe_each(engine, state, reports))
     evidence = sent[0].evidence
-    assert [rule.rule for rule in evidence.rules] == [d.name for d in engine.detectors]
+    assert [rule.rule for rule in evidence.rules] == [d.name for d in engine.detectors] + [
+        "audience_spike:all_categories"
+    ]
     fired = {rule.rule: rule.fired for rule in evidence.rules}
-    assert fired == {"audience_spike": True, "credible_report": False, "report_ramp": False}
+    assert fired == {
+        "audience_spike": True,
+        "credible_report": False,
+        "report_ramp": False,
+        "audience_spike:all_categories": True,
+    }
     assert all(rule.reason for rule in evidence.rules)
     assert evidence.window_start < evidence.window_end
     assert evidence.sample_report_ids == [report.report_id for report in reports]
     assert evidence.viewers == SMALL_AUDIENCE
-    assert evidence.expected_reports == pytest.approx(HARASSMENT_RATE * SMALL_AUDIENCE * 300)
+    every_category = sum(policy.category(c).base_rate_per_viewer_second for c in Category)
+    assert evidence.expected_reports == pytest.approx(every_category * SMALL_AUDIENCE * 300)
+    assert [c.category for c in evidence.categories] == [Category.HARASSMENT]
+    assert evidence.categories[0].expected_reports == pytest.approx(
+        HARASSMENT_RATE * SMALL_AUDIENCE * 300
+    )
 
 
 def test_evidence_keeps_at_most_twenty_newest_sample_ids(policy: Policy) -> None:
@@ -434,7 +446,9 @@ def test_evidence_keeps_at_most_twenty_newest_sample_ids(policy: Policy) -> None
     assert update.evidence.reports == 65
     assert len(update.evidence.sample_report_ids) == MAX_SAMPLE_REPORT_IDS == 20
     assert update.evidence.sample_report_ids == [r.report_id for r in reports[-20:]]
-    assert [rule.rule for rule in update.evidence.rules] == [d.name for d in engine.detectors]
+    assert [rule.rule for rule in update.evidence.rules] == [d.name for d in engine.detectors] + [
+        "audience_spike:all_categories"
+    ]
 
 
 def test_evidence_sample_ids_come_from_the_window(engine: DetectionEngine) -> None:
@@ -475,7 +489,8 @@ def scenario(policy: Policy) -> list[tuple[str, Any]]:
     steps.append(("report", make_report("too-late", at=T0 + 20)))
     steps.append(("tick", T0 + 300))
     steps.extend(("report", r) for r in burst(3, start=T0 + 200, prefix="cs", category="spam"))
-    steps.append(("tick", T0 + 120 + resolve_wait(policy)))
+    # the spam reports keep the broadcast's incident active: its window is still improbable
+    steps.append(("tick", T0 + 202 + resolve_wait(policy)))
     steps.extend(("report", r) for r in burst(floor, start=T0 + 3_000, prefix="second"))
     steps.append(("tick", T0 + 10_000))
     return steps
@@ -507,7 +522,7 @@ def play(
 
 def test_scenario_covers_trigger_update_and_resolve(policy: Policy) -> None:
     sent, _ = play(DetectionEngine(harassment_watched(policy)), scenario(policy))
-    actions = [Escalation.model_validate_json(data).event_action for data in sent]
+    actions = [EscalationV2.model_validate_json(data).event_action for data in sent]
     assert actions == [
         EventAction.TRIGGER,
         EventAction.UPDATE,
@@ -541,7 +556,7 @@ def test_decided_at_stamps_detected_at_but_not_starts_at(engine: DetectionEngine
     sent = engine.observe(state, reports[-1], decided_at=T0 + 1_000).escalations
     assert sent[0].detected_at == utc(T0 + 1_000)
     assert sent[0].starts_at == utc(T0 + 4)
-    assert sent[0].dedup_key == dedup_key_for("b-1", Category.HARASSMENT, int((T0 + 4) * 1000))
+    assert sent[0].dedup_key == dedup_key_for("b-1", "hate-harassment", int((T0 + 4) * 1000))
 
 
 _CATEGORIES = ["harassment", "child_safety", "spam"]
@@ -573,13 +588,16 @@ Step = tuple[str, int, int, str, int, int | None]
 
 
 def build_steps(raw: list[Step]) -> list[tuple[str, Any]]:
-    """Concrete reports and tick times; ticks never run behind the reports they follow."""
+    """Concrete reports and tick times; ticks never run behind the reports they follow, nor
+    behind an earlier tick (a partition's clock never goes back, and a broadcast evicted at
+    one tick cannot be reopened at an older time with the key of the incident it closed)."""
     clock = T0
     newest = T0
+    ticked = T0
     steps: list[tuple[str, Any]] = []
     for index, (kind, delta, reporter, category, profile, viewers) in enumerate(raw):
         if kind == "tick":
-            clock = newest + delta
+            clock = ticked = max(ticked, newest + delta)
             steps.append(("tick", clock))
             continue
         clock += delta
@@ -604,7 +622,7 @@ def assert_lifecycle_invariants(sent: list[bytes], policy: Policy) -> None:
     last_sequence: dict[str, int] = {}
     resolved: set[str] = set()
     for data in sent:
-        escalation = Escalation.model_validate_json(data)
+        escalation = EscalationV2.model_validate_json(data)
         key = escalation.dedup_key
         assert key not in resolved, "event after resolve"
         if escalation.event_action is EventAction.TRIGGER:
@@ -619,9 +637,14 @@ def assert_lifecycle_invariants(sent: list[bytes], policy: Policy) -> None:
         else:
             assert escalation.ends_at is None
             assert [rule.rule for rule in escalation.evidence.rules] == (
-                ["credible_report", "audience_spike", "report_ramp"]
+                [
+                    "credible_report",
+                    "audience_spike",
+                    "report_ramp",
+                    "audience_spike:all_categories",
+                ]
                 if escalation.escalation_class.is_abuse
-                else ["coordinated_reporting"]
+                else ["coordinated_reporting:all_categories"]
             )
         ceiling = policy.category(escalation.labels.category).max_severity
         assert escalation.severity.rank <= ceiling.rank
@@ -758,7 +781,9 @@ def test_detectors_explain_themselves_only_for_escalations_that_are_sent(
     sent = [e for report in burst(30) for e in engine.observe(state, report).escalations]
     assert [e.event_action for e in sent] == [EventAction.TRIGGER]
     assert [detector.explained for detector in counting] == [1, 1, 1]
-    assert [rule.rule for rule in sent[0].evidence.rules] == [d.name for d in counting]
+    assert [rule.rule for rule in sent[0].evidence.rules] == [d.name for d in counting] + [
+        "audience_spike:all_categories"
+    ]
 
 
 # --- tick: nothing to do costs nothing -------------------------------------------------------
@@ -800,3 +825,232 @@ def test_tick_shortcut_decides_exactly_what_a_full_tick_decides(
             assert ticked == ticked_in_full, index
         assert shortcut.to_bytes() == full.to_bytes()
         assert shortcut == full
+
+
+# --- event time that one device cannot move --------------------------------------------------
+
+
+ONSET = T0 + 200
+
+
+def surge_with_one_skewed_clock(skew: float) -> list[tuple[ReportEvent, float]]:
+    """One report before, then a surge of eight viewers 3 s apart; the first one's clock is
+    ``skew`` seconds off. Each report comes with its record time (when it reached Kafka)."""
+    before = [(make_report("early", at=ONSET - 10, reporter=ORDINARY), ONSET - 10)]
+    surge = [
+        (
+            make_report(
+                f"surge-{n}", at=ONSET + 3 * n + (skew if n == 0 else 0.0), reporter=ORDINARY
+            ),
+            ONSET + 3 * n,
+        )
+        for n in range(8)
+    ]
+    return before + surge
+
+
+def observe_skewed(
+    engine: DetectionEngine, skew: float
+) -> tuple[BroadcastState, list[Observation]]:
+    state = BroadcastState("b-1")
+    observations = [
+        engine.observe(state, report, record_time=record)
+        for report, record in surge_with_one_skewed_clock(skew)
+    ]
+    return state, observations
+
+
+@pytest.mark.parametrize("skew", [5.0, 60.0, 150.0, 3600.0])
+def test_a_clock_ahead_counts_at_its_record_time_and_delays_no_one(
+    engine: DetectionEngine, skew: float
+) -> None:
+    state, observations = observe_skewed(engine, skew)
+    assert not any(o.late for o in observations), "every honest report of the surge counts"
+    assert [o.clock for o in observations].count(ClockCorrection.AHEAD) == 1
+    triggers = [e for o in observations for e in o.escalations]
+    assert [e.event_action for e in triggers] == [EventAction.TRIGGER]
+    assert triggers[0].detected_at == utc(ONSET + 3 * 3), "at the fifth distinct reporter"
+    assert state.watermark == ONSET + 3 * 7
+
+
+@pytest.mark.parametrize("skew", [-5.0, -30.0])
+def test_a_clock_behind_within_the_lateness_still_counts(
+    engine: DetectionEngine, skew: float
+) -> None:
+    state, observations = observe_skewed(engine, skew)
+    assert not any(o.late or o.clock for o in observations)
+    assert state.combined.distinct_reporters == 9
+
+
+@pytest.mark.parametrize("skew", [-150.0, -3600.0])
+def test_a_clock_far_behind_is_late_alone(engine: DetectionEngine, skew: float) -> None:
+    _, observations = observe_skewed(engine, skew)
+    assert [o.late for o in observations] == [False, True] + [False] * 7
+    triggers = [e for o in observations for e in o.escalations]
+    assert [e.event_action for e in triggers] == [EventAction.TRIGGER]
+    assert triggers[0].detected_at == utc(ONSET + 3 * 4)
+
+
+def test_within_the_tolerance_the_device_clock_is_kept(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    state = BroadcastState("b-1")
+    ahead = policy.window.clock_tolerance_seconds
+    observation = engine.observe(state, make_report("a", at=T0 + ahead), record_time=T0)
+    assert observation.clock is None
+    assert state.watermark == T0 + ahead
+
+
+# --- late delivery -----------------------------------------------------------------------
+
+
+def test_a_surge_delivered_late_counts_towards_itself_and_is_decided_on_arrival(
+    engine: DetectionEngine,
+) -> None:
+    """Ten viewers within 27 s, each report reaching Kafka 10-45 s after it was made, while
+    the broadcast's own on-time reports keep arriving; decided at each record's time."""
+    viewers = 5_000
+    lags = [45, 10, 30, 20, 40, 15, 35, 25, 12, 18]
+    late = [
+        (
+            make_report(f"surge-{n}", at=ONSET + 3 * n, viewers=viewers, reporter=ORDINARY),
+            ONSET + 3 * n + lag,
+        )
+        for n, lag in enumerate(lags)
+    ]
+    on_time = [
+        (
+            make_report(
+                f"other-{n}", at=T0 + 90 * n, viewers=viewers, category="spam", reporter=ORDINARY
+            ),
+            T0 + 90 * n,
+        )
+        for n in range(6)
+    ]
+    state = BroadcastState("b-1")
+    observations = [
+        engine.observe(state, report, decided_at=record, record_time=record)
+        for report, record in sorted(late + on_time, key=lambda pair: pair[1])
+    ]
+    assert not any(o.late for o in observations)
+    triggers = [e for o in observations for e in o.escalations]
+    assert [e.event_action for e in triggers] == [EventAction.TRIGGER]
+    assert triggers[0].detected_at.timestamp() - ONSET <= max(lags) + 10
+    assert triggers[0].labels.category is Category.HARASSMENT
+    assert state.windows[Category.HARASSMENT].distinct_reporters == len(lags)
+
+
+# --- one broadcast in trouble, one page ---------------------------------------------------
+
+
+SPREAD = ["violent_threat", "harassment", "hateful_conduct", "other"]
+
+
+def spread_surge(count: int, start: float = T0) -> list[ReportEvent]:
+    return [
+        make_report(
+            f"viewer-{n}", at=start + n, category=SPREAD[n % len(SPREAD)], reporter=ORDINARY
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_surge_spread_across_categories_pages_once_as_fast_as_one_category(
+    engine: DetectionEngine,
+) -> None:
+    one_category = BroadcastState("b-1")
+    spread = BroadcastState("b-1")
+    by_one = [
+        (r.event_time, e)
+        for r in burst(12, reporter=ORDINARY)
+        for e in engine.observe(one_category, r).escalations
+    ]
+    by_spread = [
+        (r.event_time, e) for r in spread_surge(12) for e in engine.observe(spread, r).escalations
+    ]
+    triggers = [e for _, e in by_spread if e.event_action is EventAction.TRIGGER]
+    assert len(triggers) == 1, "one incident for the broadcast"
+    assert by_spread[0][0] == by_one[0][0], "decided at the same reporter"
+    trigger = triggers[0]
+    assert trigger.severity is Severity.ERROR
+    assert trigger.labels.category is Category.VIOLENT_THREAT, "the most severe category leads"
+    assert trigger.evidence.leading_category is Category.VIOLENT_THREAT
+    assert {c.category.value: c.distinct_reporters for c in trigger.evidence.categories} == {
+        "violent_threat": 2,
+        "harassment": 1,
+        "hateful_conduct": 1,
+        "other": 1,
+    }
+    assert trigger.evidence.distinct_reporters == 5
+    assert len(spread.incidents) == 1
+
+
+def test_categories_joining_an_open_incident_send_updates_not_pages(
+    engine: DetectionEngine,
+) -> None:
+    state = BroadcastState("b-1")
+    reports = burst(6, reporter=ORDINARY)
+    reports += burst(
+        10, start=T0 + 10, prefix="hate", category="hateful_conduct", reporter=ORDINARY
+    )
+    reports += burst(10, start=T0 + 30, prefix="other", category="other", reporter=ORDINARY)
+    sent = [e for r in reports for e in engine.observe(state, r).escalations]
+    assert [e.event_action for e in sent] == [EventAction.TRIGGER, EventAction.UPDATE]
+    assert {e.dedup_key for e in sent} == {sent[0].dedup_key}
+    assert [e.sequence for e in sent] == [1, 2]
+    assert state.incidents["hate-harassment"].categories == [
+        Category.HARASSMENT,
+        Category.HATEFUL_CONDUCT,
+    ], "other (warning) never joins an incident that pages"
+    assert {c.category for c in sent[1].evidence.categories} == {
+        Category.HARASSMENT,
+        Category.HATEFUL_CONDUCT,
+    }
+
+
+def test_a_reporter_filing_several_categories_counts_once(engine: DetectionEngine) -> None:
+    state = BroadcastState("b-1")
+    for category in SPREAD:
+        engine.observe(state, make_report("one-person", category=category, reporter=ORDINARY))
+    assert state.combined.distinct_reporters == 1
+    assert state.combined.reports == len(SPREAD)
+    assert state.combined.weighted_reporters == 1.0
+
+
+def test_a_strictly_more_severe_category_pages_its_own_team_and_the_two_name_each_other(
+    engine: DetectionEngine,
+) -> None:
+    state = BroadcastState("b-1")
+    first = [e for r in burst(6, reporter=ORDINARY) for e in engine.observe(state, r).escalations]
+    child_safety = make_report(
+        "flagger", at=T0 + 30, category="child_safety", reporter=TRUSTED_FLAGGER
+    )
+    second = engine.observe(state, child_safety).escalations
+
+    harassment_key = first[0].dedup_key
+    trigger = next(e for e in second if e.event_action is EventAction.TRIGGER)
+    note = next(e for e in second if e.dedup_key == harassment_key)
+    assert trigger.labels.team == "child-safety"
+    assert trigger.severity is Severity.CRITICAL
+    assert trigger.labels.category is Category.CHILD_SAFETY
+    assert trigger.related == [harassment_key]
+    assert note.event_action is EventAction.UPDATE
+    assert note.related == [trigger.dedup_key]
+    assert set(state.incidents) == {"hate-harassment", "child-safety"}
+
+
+def test_an_equally_severe_category_of_another_team_joins_the_open_incident(
+    engine: DetectionEngine,
+) -> None:
+    state = BroadcastState("b-1")
+    sent = [e for r in burst(6, reporter=ORDINARY) for e in engine.observe(state, r).escalations]
+    sent += [
+        e
+        for r in burst(
+            8, start=T0 + 10, prefix="threat", category="violent_threat", reporter=ORDINARY
+        )
+        for e in engine.observe(state, r).escalations
+    ]
+    assert [e.event_action for e in sent].count(EventAction.TRIGGER) == 1
+    assert set(state.incidents) == {"hate-harassment"}
+    assert Category.VIOLENT_THREAT in state.incidents["hate-harassment"].categories

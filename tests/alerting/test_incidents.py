@@ -28,31 +28,33 @@ QUIET = LifecyclePolicy(resolve_after_quiet_seconds=300, repeat_interval_seconds
 
 
 def new_incident(severity: Severity = Severity.ERROR, at: float = OPENED) -> Incident:
-    return open_incident("b-1", Category.HARASSMENT, EscalationClass.REPORT_SPIKE, severity, at)
+    return open_incident(
+        "b-1", "hate-harassment", [Category.HARASSMENT], EscalationClass.REPORT_SPIKE, severity, at
+    )
 
 
 # --- dedup_key_for -----------------------------------------------------------------------
 
 
 def test_dedup_key_is_stable_for_the_same_incident() -> None:
-    first = dedup_key_for("b-1", Category.HARASSMENT, int((OPENED) * 1000))
-    again = dedup_key_for("b-1", Category.HARASSMENT, int((OPENED) * 1000))
+    first = dedup_key_for("b-1", "hate-harassment", int((OPENED) * 1000))
+    again = dedup_key_for("b-1", "hate-harassment", int((OPENED) * 1000))
     assert first == again
 
 
-def test_dedup_key_names_broadcast_and_category() -> None:
-    key = dedup_key_for("broadcast-42", Category.CHILD_SAFETY, int((OPENED) * 1000))
+def test_dedup_key_names_broadcast_and_team() -> None:
+    key = dedup_key_for("broadcast-42", "child-safety", int((OPENED) * 1000))
     assert "broadcast-42" in key
-    assert "child_safety" in key
+    assert "child-safety" in key
 
 
-def test_dedup_key_differs_per_broadcast_category_and_opening_time() -> None:
+def test_dedup_key_differs_per_broadcast_team_and_opening_time() -> None:
     keys = {
-        dedup_key_for("b-1", Category.HARASSMENT, int((OPENED) * 1000)),
-        dedup_key_for("b-2", Category.HARASSMENT, int((OPENED) * 1000)),
-        dedup_key_for("b-1", Category.SPAM, int((OPENED) * 1000)),
-        dedup_key_for("b-1", Category.HARASSMENT, int((OPENED + 1) * 1000)),
-        dedup_key_for("b-1", Category.HARASSMENT, int((OPENED + 0.001) * 1000)),
+        dedup_key_for("b-1", "hate-harassment", int((OPENED) * 1000)),
+        dedup_key_for("b-2", "hate-harassment", int((OPENED) * 1000)),
+        dedup_key_for("b-1", "integrity", int((OPENED) * 1000)),
+        dedup_key_for("b-1", "hate-harassment", int((OPENED + 1) * 1000)),
+        dedup_key_for("b-1", "hate-harassment", int((OPENED + 0.001) * 1000)),
     }
     assert len(keys) == 5
 
@@ -60,8 +62,8 @@ def test_dedup_key_differs_per_broadcast_category_and_opening_time() -> None:
 def test_dedup_key_survives_a_json_round_trip_of_the_opening_time() -> None:
     opened = OPENED + 0.123
     restored = orjson.loads(orjson.dumps(opened))
-    assert dedup_key_for("b", Category.SPAM, int((restored) * 1000)) == dedup_key_for(
-        "b", Category.SPAM, int((opened) * 1000)
+    assert dedup_key_for("b", "integrity", int((restored) * 1000)) == dedup_key_for(
+        "b", "integrity", int((opened) * 1000)
     )
 
 
@@ -69,7 +71,7 @@ def test_dedup_key_survives_a_json_round_trip_of_the_opening_time() -> None:
 
 
 def test_event_id_is_deterministic() -> None:
-    key = dedup_key_for("b-1", Category.HARASSMENT, int((OPENED) * 1000))
+    key = dedup_key_for("b-1", "hate-harassment", int((OPENED) * 1000))
     assert event_id_for(key, 3) == event_id_for(key, 3)
 
 
@@ -79,8 +81,8 @@ def test_event_id_is_a_name_based_uuid() -> None:
 
 
 def test_event_id_is_distinct_per_sequence_and_per_incident() -> None:
-    first = dedup_key_for("b-1", Category.HARASSMENT, int((OPENED) * 1000))
-    second = dedup_key_for("b-1", Category.HARASSMENT, int((OPENED + 60) * 1000))
+    first = dedup_key_for("b-1", "hate-harassment", int((OPENED) * 1000))
+    second = dedup_key_for("b-1", "hate-harassment", int((OPENED + 60) * 1000))
     ids = [event_id_for(key, sequence) for key in (first, second) for sequence in range(1, 101)]
     assert len(set(ids)) == len(ids)
 
@@ -99,7 +101,7 @@ def test_open_incident_starts_at_sequence_one() -> None:
     incident = new_incident()
     assert incident.sequence == 1
     assert incident.opened_at == incident.last_active_at == incident.last_sent_at == OPENED
-    assert incident.dedup_key == dedup_key_for("b-1", Category.HARASSMENT, int((OPENED) * 1000))
+    assert incident.dedup_key == dedup_key_for("b-1", "hate-harassment", int((OPENED) * 1000))
 
 
 def test_sustain_keeps_incident_active_without_sending() -> None:
@@ -176,3 +178,39 @@ def test_incident_plain_round_trip_through_json(severity: Severity) -> None:
     assert restored == incident
     assert restored.category is Category.HARASSMENT
     assert restored.severity is severity
+
+
+def test_a_category_joining_sends_one_update_and_is_listed() -> None:
+    incident = new_incident()
+
+    joined = on_active_signal(
+        incident, Severity.ERROR, OPENED + 5, QUIET, (Category.HATEFUL_CONDUCT,)
+    )
+    again = on_active_signal(
+        incident, Severity.ERROR, OPENED + 6, QUIET, (Category.HATEFUL_CONDUCT,)
+    )
+
+    assert joined is EventAction.UPDATE
+    assert again is None
+    assert incident.categories == [Category.HARASSMENT, Category.HATEFUL_CONDUCT]
+    assert incident.category is Category.HARASSMENT
+    assert incident.sequence == 2
+
+
+def test_a_raised_severity_makes_its_category_lead() -> None:
+    incident = new_incident()
+
+    on_active_signal(incident, Severity.CRITICAL, OPENED + 5, QUIET, (Category.CHILD_SAFETY,))
+
+    assert incident.category is Category.CHILD_SAFETY
+    assert incident.severity is Severity.CRITICAL
+
+
+def test_incident_of_a_format_without_team_reads_its_one_category() -> None:
+    plain = new_incident().to_plain()
+    del plain["team"], plain["categories"]
+
+    restored = Incident.from_plain(plain)
+
+    assert restored.team == ""
+    assert restored.categories == [Category.HARASSMENT]

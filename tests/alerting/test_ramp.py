@@ -11,9 +11,10 @@ from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from alerting.ramp import RampState
 from alerting.state import BroadcastState
-from models.escalation import Escalation, EscalationClass, EventAction
+from models.escalation import EscalationClass, EventAction
+from models.escalation_v2 import EscalationV2
 from models.report import Category, ReportEvent
-from tests.alerting.helpers import HARASSMENT_RATE, ORDINARY, T0, make_report
+from tests.alerting.helpers import HARASSMENT_RATE, ORDINARY, T0, make_report, steady_broadcast
 
 VIEWERS = 200_000
 
@@ -49,7 +50,7 @@ def steady_reports(rate_multiplier: float, minutes: int) -> list[ReportEvent]:
     ]
 
 
-def run(engine: DetectionEngine, reports: list[ReportEvent]) -> list[Escalation]:
+def run(engine: DetectionEngine, reports: list[ReportEvent]) -> list[EscalationV2]:
     state = BroadcastState("b-ramp")
     return [e for report in reports for e in engine.observe(state, report).escalations]
 
@@ -85,3 +86,18 @@ def test_ramp_statistic_survives_the_state_round_trip(engine: DetectionEngine) -
     restored = BroadcastState.from_bytes(state.to_bytes())
     assert restored.ramps == state.ramps
     assert state.ramps[Category.HARASSMENT].statistic > 0
+
+
+@pytest.mark.parametrize("scale", [0.1, 1.0, 3.0, 10.0])
+def test_the_ramp_never_fires_on_a_steady_rate_whatever_the_prior(
+    engine: DetectionEngine, policy: Policy, scale: float
+) -> None:
+    """A 300k-viewer broadcast reporting steadily at ``scale`` x the priors for twenty
+    minutes, judged on the priors alone (no learner): its own history sets the baseline."""
+    state = BroadcastState("big")
+    sent = [
+        escalation
+        for report in steady_broadcast(policy, viewers=300_000, scale=scale, seconds=1200)
+        for escalation in engine.observe(state, report).escalations
+    ]
+    assert [e for e in sent if e.escalation_class is EscalationClass.REPORT_RAMP] == []

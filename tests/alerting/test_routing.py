@@ -8,11 +8,12 @@ from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from alerting.state import BroadcastState
 from alerting.watchlist import parse_watchlist
-from models.escalation import Escalation, Severity
+from models.escalation import Severity
+from models.escalation_v2 import EscalationV2
 from tests.alerting.helpers import HIGH_TRUST, burst
 
 
-def first_trigger(engine: DetectionEngine, **fields: Any) -> Escalation:
+def first_trigger(engine: DetectionEngine, **fields: Any) -> EscalationV2:
     state = BroadcastState("b-1")
     sent = [
         e

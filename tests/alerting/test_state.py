@@ -14,9 +14,7 @@ from alerting.policy import Policy
 from alerting.state import BroadcastState, reporter_key
 from models.escalation import EventAction
 from models.report import Category, MediaType, Platform, ReportEvent
-from tests.alerting.helpers import resolve_wait
-
-T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC).timestamp()
+from tests.alerting.helpers import T0, burst, resolve_wait
 
 
 def make_report(
@@ -129,9 +127,10 @@ def test_state_bytes_are_compact_json(engine: DetectionEngine) -> None:
     data = busy_state(engine).to_bytes()
     plain = orjson.loads(data)
     assert orjson.dumps(plain) == data, "exactly what orjson writes for the same object"
-    assert plain["v"] == 2
+    assert plain["v"] == 3
     assert plain["id"] == "b-1"
     assert set(plain["w"]) == {"harassment", "spam"}
+    assert plain["a"]["r"], "the broadcast-wide window holds every category's reporters"
 
 
 def test_state_fresh_state_round_trips() -> None:
@@ -142,7 +141,7 @@ def test_state_fresh_state_round_trips() -> None:
 
 def test_state_from_bytes_refuses_unknown_format() -> None:
     plain = orjson.loads(BroadcastState("b").to_bytes())
-    plain["v"] = 3
+    plain["v"] = 4
     with pytest.raises(ValueError, match="format"):
         BroadcastState.from_bytes(orjson.dumps(plain))
 
@@ -206,21 +205,26 @@ def traffic() -> list[ReportEvent]:
     return reports
 
 
-def test_state_written_by_the_previous_version_loads_and_encodes_as_format_2() -> None:
-    stored = FORMAT_1_STATE.read_bytes()
-    state = BroadcastState.from_bytes(stored)
-    plain = orjson.loads(stored)
-    plain["v"] = 2
-    for window in plain["w"].values():
-        marks = [(key, [*mark, arrival]) for arrival, (key, *mark) in enumerate(window["r"])]
-        window["r"] = dict(sorted(marks, key=lambda entry: (entry[1][1], entry[1][5])))
-        window["a"] = len(marks)
-    plain["w"] = plain.pop("w")  # the windows come last
-    assert state.to_bytes() == orjson.dumps(plain)
-    assert BroadcastState.from_bytes(state.to_bytes()) == state
-    assert set(state.incidents) == {Category.HARASSMENT, Category.CHILD_SAFETY}
-    assert set(state.coordination) == {Category.SPAM}
+def test_state_written_in_format_1_loads_and_routes_its_incidents_by_team(
+    engine: DetectionEngine,
+) -> None:
+    stored = orjson.loads(FORMAT_1_STATE.read_bytes())
+    state = BroadcastState.from_bytes(FORMAT_1_STATE.read_bytes())
+    assert state.unrouted
     assert state.input_offset == 41
+    assert state.watermark is not None
+
+    engine.tick(state, state.watermark)
+
+    assert not state.unrouted
+    assert set(state.incidents) == {"hate-harassment", "child-safety"}
+    assert set(state.coordination) == {"integrity-coordination"}
+    assert {i.dedup_key for i in state.incidents.values()} == {
+        i["dedup_key"] for i in stored["i"].values()
+    }, "an incident keeps its key across the upgrade"
+    again = BroadcastState.from_bytes(state.to_bytes())
+    assert orjson.loads(state.to_bytes())["v"] == 3
+    assert again == state
 
 
 def test_state_written_by_the_previous_version_resolves_and_empties_on_schedule(
@@ -239,16 +243,20 @@ def test_state_written_by_the_previous_version_resolves_and_empties_on_schedule(
     assert quiet.evictable
 
 
-def test_state_written_in_format_1_by_main_decides_on_as_if_it_had_never_been_stored(
+def traffic_until_the_cut(engine: DetectionEngine) -> tuple[list[ReportEvent], BroadcastState]:
+    """All of :func:`traffic`, and the state its first :data:`TRAFFIC_CUT` reports build."""
+    reports = traffic()
+    state = BroadcastState("b-1")
+    for report in reports[:TRAFFIC_CUT]:
+        engine.observe(state, report)
+    return reports, state
+
+
+def test_state_written_in_format_1_by_main_restores_the_windows_it_had(
     engine: DetectionEngine, policy: Policy
 ) -> None:
-    reports = traffic()
-    live = BroadcastState("b-1")
-    for report in reports[:TRAFFIC_CUT]:
-        engine.observe(live, report)
+    reports, live = traffic_until_the_cut(engine)
     restored = BroadcastState.from_bytes(FORMAT_1_MAIN_STATE.read_bytes())
-    assert restored.incidents == live.incidents
-    assert restored.coordination == live.coordination
     assert restored.ramps == live.ramps
     assert set(restored.windows) == set(live.windows)
     for category, window in live.windows.items():
@@ -261,6 +269,21 @@ def test_state_written_in_format_1_by_main_decides_on_as_if_it_had_never_been_st
             window.samples,
             window.weight_milli,
         )
+    for report in reports[TRAFFIC_CUT:]:
+        engine.observe(restored, report)
+    assert restored.watermark is not None
+    quiet = engine.tick(restored, restored.watermark + resolve_wait(policy) + 60)
+    assert {e.event_action for e in quiet.escalations} == {EventAction.RESOLVE}
+    assert not restored.incidents
+    assert not restored.coordination
+
+
+def test_state_stored_mid_traffic_decides_on_as_if_it_had_never_been_stored(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    reports, live = traffic_until_the_cut(engine)
+    restored = BroadcastState.from_bytes(live.to_bytes())
+    assert restored == live
 
     def decide_on(state: BroadcastState) -> list[str]:
         decided = []
@@ -273,3 +296,57 @@ def test_state_written_in_format_1_by_main_decides_on_as_if_it_had_never_been_st
     escalations = decide_on(live)
     assert decide_on(restored) == escalations
     assert any('"event_action":"resolve"' in e for e in escalations)
+
+
+# --- the broadcast's window, shared while it holds one category -------------------------
+
+
+def harassment_only(engine: DetectionEngine) -> BroadcastState:
+    state = BroadcastState("b-1")
+    for report in burst(3):
+        engine.observe(state, report)
+    return state
+
+
+def test_a_broadcast_reported_under_one_category_keeps_one_window(
+    engine: DetectionEngine,
+) -> None:
+    state = harassment_only(engine)
+    assert state.shared is Category.HARASSMENT
+    assert state.combined is state.windows[Category.HARASSMENT]
+
+    restored = BroadcastState.from_bytes(state.to_bytes())
+
+    assert orjson.loads(state.to_bytes())["a"] == "harassment"
+    assert restored.combined is restored.windows[Category.HARASSMENT]
+    assert restored == state
+
+
+def test_a_second_category_gives_the_broadcast_a_window_of_its_own(
+    engine: DetectionEngine,
+) -> None:
+    state = harassment_only(engine)
+    engine.observe(state, make_report(number=9, reporter_id="other", category="spam"))
+
+    harassment = state.windows[Category.HARASSMENT]
+    assert state.shared is None
+    assert state.combined is not harassment
+    assert state.combined.distinct_reporters == 4
+    assert harassment.distinct_reporters == 3
+    assert BroadcastState.from_bytes(state.to_bytes()) == state
+
+
+def test_an_emptied_broadcast_window_is_shared_again_with_the_next_category(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    state = BroadcastState("b-1")
+    engine.observe(state, make_report(number=1, reporter_id="a", category="spam"))
+    engine.observe(state, make_report(number=2, reporter_id="b", category="harassment"))
+    later = T0 + policy.window.length_seconds + policy.window.allowed_lateness_seconds + 1
+    engine.tick(state, later + 400)
+
+    engine.observe(state, make_report(number=3, reporter_id="c", at=later + 400))
+
+    assert state.shared is Category.HARASSMENT
+    assert state.combined is state.windows[Category.HARASSMENT]
+    assert state.combined.distinct_reporters == 1

@@ -26,7 +26,8 @@ import yaml
 from prometheus_client import generate_latest
 
 from alerting.policy import DEFAULT_POLICY_PATH, load_policy
-from models.escalation import Escalation, EventAction
+from models.escalation import EventAction
+from models.escalation_v2 import EscalationV2, parse_escalation
 from streams.console.metrics import ConsoleMetrics
 from streams.replay.traffic import MALFORMED_SAMPLES
 from tests.support.acks import acknowledgement
@@ -57,7 +58,7 @@ class Scenario:
     worker: WorkerProcess
     prometheus: PrometheusServer
     alertmanager: AlertmanagerServer
-    triggers: dict[str, Escalation]
+    triggers: dict[str, EscalationV2]
 
 
 def fast_policy(path: Path) -> Path:
@@ -103,11 +104,11 @@ def scrape_config(
     }
 
 
-def read_triggers(config: WorkerConfig, broadcasts: set[str]) -> dict[str, Escalation]:
-    def triggers(records: list[Any]) -> dict[str, Escalation]:
+def read_triggers(config: WorkerConfig, broadcasts: set[str]) -> dict[str, EscalationV2]:
+    def triggers(records: list[Any]) -> dict[str, EscalationV2]:
         found = {}
         for record in records:
-            escalation = Escalation.model_validate_json(record.value)
+            escalation = parse_escalation(record.value)
             if escalation.event_action is EventAction.TRIGGER:
                 found[escalation.labels.broadcast_id] = escalation
         return found

@@ -20,10 +20,11 @@ import pytest
 import yaml
 
 from alerting.policy import DEFAULT_POLICY_PATH, load_policy
-from models.escalation import Escalation, EscalationClass, EventAction
+from models.escalation import EscalationClass, EventAction
+from models.escalation_v2 import EscalationV2, parse_escalation
 from models.report import Category
 from streams.cli import main
-from streams.replay.session import Decided, Replay, TopicRange, topic_messages
+from streams.replay.session import Replay, TopicRange, topic_messages
 from streams.replay.traffic import TrafficGenerator
 from streams.settings import Settings
 from streams.tools.produce import produce_scenario
@@ -53,7 +54,7 @@ def traffic(now: float) -> list[tuple[bytes, bytes]]:
     return [(p["broadcast_id"].encode(), orjson.dumps(p)) for p in payloads]
 
 
-def fingerprint(escalation: Decided) -> tuple[str, str, str, str, str]:
+def fingerprint(escalation: EscalationV2) -> tuple[str, str, str, str, str]:
     return (
         escalation.event_id,
         escalation.dedup_key,
@@ -102,7 +103,7 @@ def test_topic_replay_reproduces_the_live_triggers_and_shadow_stays_apart(
         )
     finally:
         worker.stop()
-    live = [Escalation.model_validate_json(r.value or b"") for r in records]
+    live = [parse_escalation(r.value or b"") for r in records]
     assert {e.escalation_class for e in live} == {
         EscalationClass.REPORT_SPIKE,
         EscalationClass.CRITICAL_REPORT,
@@ -110,7 +111,7 @@ def test_topic_replay_reproduces_the_live_triggers_and_shadow_stays_apart(
     }
     assert all(e.event_action is EventAction.TRIGGER and not e.shadow for e in live)
 
-    async def replay_topic() -> list[Decided]:
+    async def replay_topic() -> list[EscalationV2]:
         replay = Replay(POLICY, partitions=4, max_message_bytes=65536)
         async for message in topic_messages(bootstrap, TopicRange(config.input_topic)):
             replay.feed(message)
@@ -123,11 +124,11 @@ def test_topic_replay_reproduces_the_live_triggers_and_shadow_stays_apart(
         assert escalation.evidence == original.evidence
         assert escalation.starts_at == original.starts_at
 
-    shadow = [Escalation.model_validate_json(r.value or b"") for r in shadow_records]
+    shadow = [parse_escalation(r.value or b"") for r in shadow_records]
     assert shadow
     assert all(e.shadow and e.policy_version == "candidate-1" for e in shadow)
 
-    def incidents(found: list[Escalation]) -> set[tuple[str, str]]:
+    def incidents(found: list[EscalationV2]) -> set[tuple[str, str]]:
         return {(e.labels.broadcast_id, e.labels.category.value) for e in found}
 
     assert incidents(shadow) >= incidents(live)
@@ -164,7 +165,7 @@ def test_produce_scenario_sends_keyed_labelled_reports_ending_now_and_replay_sco
     out, err = capsysbinary.readouterr()
     triggers = [
         e
-        for e in map(Escalation.model_validate_json, out.splitlines())
+        for e in map(EscalationV2.model_validate_json, out.splitlines())
         if e.event_action is EventAction.TRIGGER
     ]
     assert len(triggers) == 4

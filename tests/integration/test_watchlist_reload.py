@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from alerting.policy import DEFAULT_POLICY_PATH
-from models.escalation import Escalation, EventAction, Severity
+from models.escalation import EventAction, Severity
+from models.escalation_v2 import EscalationV2, parse_escalation
 from tests.support.kafka import Record, read_until, send_all
 from tests.support.live_worker import WorkerConfig, WorkerProcess
 from tests.support.reports import keyed, report
@@ -42,10 +43,10 @@ def surge(broadcast_id: str) -> list[tuple[bytes, bytes]]:
     return [keyed(report(broadcast_id, "harassment", viewers=600)) for _ in range(15)]
 
 
-def triggers(records: list[Record]) -> dict[str, tuple[str, Escalation]]:
+def triggers(records: list[Record]) -> dict[str, tuple[str, EscalationV2]]:
     found = {}
     for record in records:
-        escalation = Escalation.model_validate_json(record.value or b"")
+        escalation = parse_escalation(record.value or b"")
         if escalation.event_action is EventAction.TRIGGER:
             found[escalation.labels.broadcast_id] = (record.topic, escalation)
     return found

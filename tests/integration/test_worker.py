@@ -19,7 +19,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from alerting.policy import load_policy
 from models.dead_letter import DeadLetter, DeadLetterReason
-from models.escalation import Escalation, EventAction, Severity
+from models.escalation import EventAction, Severity
+from models.escalation_v2 import EscalationV2, parse_escalation
+from models.report import Category
 from streams.replay.traffic import MALFORMED_SAMPLES
 from tests.support.kafka import Record, read_until, send_all
 from tests.support.live_worker import FAUST_WORKER, WorkerConfig, WorkerProcess, metric_value
@@ -28,6 +30,7 @@ from tests.support.reports import ORDINARY_VIEWER, TRUSTED_FLAGGER, keyed, repor
 pytestmark = pytest.mark.kafka
 
 POLICY = load_policy()
+CLOCK_CORRECTIONS = "spikewatch_report_clock_corrections_total"
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +43,11 @@ def worker(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         process.stop()
 
 
-def escalations_of(records: list[Record], broadcast_id: str) -> list[tuple[Record, Escalation]]:
+def escalations_of(records: list[Record], broadcast_id: str) -> list[tuple[Record, EscalationV2]]:
     found = []
     for record in records:
         assert record.value is not None
-        escalation = Escalation.model_validate_json(record.value)
+        escalation = parse_escalation(record.value)
         if escalation.labels.broadcast_id == broadcast_id:
             found.append((record, escalation))
     return found
@@ -319,3 +322,78 @@ def test_decided_reports_are_committed_so_a_restart_does_not_read_them_again(
         time.sleep(0.5)
         left = asyncio.run(uncommitted())
     assert left == 0, f"{left} decided reports were never committed"
+
+
+def read_oncall(config: WorkerConfig, done: Callable[[list[Record]], bool]) -> list[Record]:
+    return asyncio.run(
+        read_until(
+            config.bootstrap,
+            None,
+            pattern=f"^{config.oncall_prefix.replace('.', '[.]')}.*",
+            done=done,
+            within=60,
+            settle=4.0,
+        )
+    )
+
+
+def test_one_device_clock_minutes_ahead_neither_moves_the_clock_nor_hides_the_surge(
+    worker: WorkerProcess,
+) -> None:
+    """The first reporter's phone is 150 s fast: its report counts at broker time, the
+    rest of the surge (correct clocks) counts too, and the surge pages once. Surges here
+    are large for their audience: the module's worker has learned from the other tests."""
+    config = worker.config
+    target = "skewed-clock"
+    before = metric_value(
+        worker.metrics_text(),
+        "spikewatch_report_clock_corrections_total",
+        direction="ahead_of_record",
+    )
+    now = time.time()
+    ordinary = dict(ORDINARY_VIEWER)
+    surge = [report(target, "harassment", viewers=100, at=now + 150, reporter=ordinary)]
+    surge += [
+        report(target, "harassment", viewers=100, at=now - 5 + n * 0.2, reporter=ordinary)
+        for n in range(1, 25)
+    ]
+    asyncio.run(send_all(config.bootstrap, config.input_topic, [keyed(r) for r in surge]))
+
+    found = escalations_of(read_oncall(config, triggers_for(target)), target)
+    triggers = [e for _, e in found if e.event_action is EventAction.TRIGGER]
+    assert len(triggers) == 1, [e.summary for _, e in found]
+    assert triggers[0].evidence.distinct_reporters >= POLICY.spike.min_distinct_reporters
+    assert triggers[0].evidence.window_end.timestamp() < now + 60, "the clock did not jump"
+    after = metric_value(
+        worker.metrics_text(),
+        "spikewatch_report_clock_corrections_total",
+        direction="ahead_of_record",
+    )
+    assert after - before == 1
+
+
+def test_a_surge_filed_under_several_categories_is_one_incident_naming_its_leader(
+    worker: WorkerProcess,
+) -> None:
+    config = worker.config
+    target = "cross-category"
+    categories = ["violent_threat", "harassment", "hateful_conduct", "other"]
+    surge = [
+        report(target, categories[n % len(categories)], viewers=100, reporter=dict(ORDINARY_VIEWER))
+        for n in range(24)
+    ]
+    asyncio.run(send_all(config.bootstrap, config.input_topic, [keyed(r) for r in surge]))
+
+    records = read_oncall(config, triggers_for(target))
+    found = escalations_of(records, target)
+    triggers = [(r, e) for r, e in found if e.event_action is EventAction.TRIGGER]
+    assert len(triggers) == 1, [e.summary for _, e in found]
+    record, trigger = triggers[0]
+    assert trigger.labels.category is Category.VIOLENT_THREAT
+    assert record.topic == f"{config.oncall_prefix}violence"
+    assert {e.dedup_key for _, e in found} == {trigger.dedup_key}
+    named = {c.category for c in trigger.evidence.categories}
+    assert {Category.VIOLENT_THREAT, Category.HARASSMENT} <= named
+    assert trigger.evidence.distinct_reporters == sum(
+        c.distinct_reporters for c in trigger.evidence.categories
+    )

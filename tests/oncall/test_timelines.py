@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from alerting.policy import OncallPolicy
 from models.acknowledgement import AckAction, Acknowledgement, Actor
-from models.escalation import Escalation, EventAction, Severity
+from models.escalation import EventAction, Severity
+from models.escalation_v2 import EscalationV2
 from oncall.timelines import (
     IncidentTimeline,
     Resolver,
@@ -29,7 +30,7 @@ def utc(seconds: float) -> datetime:
 
 def escalation(
     action: EventAction, at: float, severity: Severity = Severity.CRITICAL
-) -> Escalation:
+) -> EscalationV2:
     return make_escalation(KEY, action, severity, at=at, broadcast_id="b:1")
 
 

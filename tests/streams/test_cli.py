@@ -50,3 +50,24 @@ def test_unknown_command_exits_with_usage(capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit) as exit_info:
         main(["fly"])
     assert exit_info.value.code == 2
+
+
+def test_calibrate_writes_the_policy_with_the_logs_rates(tmp_path: Path) -> None:
+    from alerting.policy import load_policy
+    from models.report import Category
+    from tests.alerting.platform import Platform, platform_reports
+
+    policy = load_policy()
+    log = tmp_path / "reports.jsonl"
+    reports = platform_reports(policy, Platform(scale=4.0, minutes=8, broadcasts=60))
+    log.write_bytes(b"".join(r.model_dump_json().encode() + b"\n" for r in reports))
+    written = tmp_path / "calibrated.yaml"
+
+    assert main(["calibrate", str(log), "--output", str(written)]) == 0
+
+    calibrated = load_policy(written)
+    harassment = calibrated.category(Category.HARASSMENT).base_rate_per_viewer_second
+    assert (
+        2.0 <= harassment / policy.category(Category.HARASSMENT).base_rate_per_viewer_second <= 8.0
+    )
+    assert calibrated.policy_version == policy.policy_version

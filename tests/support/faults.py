@@ -19,7 +19,8 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from alerting.state import BroadcastState
-from models.escalation import Escalation, EventAction
+from models.escalation import EventAction
+from models.escalation_v2 import EscalationV2, parse_escalation
 from streams.kafka.tables import key_partition
 from streams.worker.state_cache import LEARNER_KEY_PREFIX
 from tests.support.broker import REPO_ROOT
@@ -87,10 +88,10 @@ def read_states(
 
 def read_escalations(
     config: WorkerConfig,
-    done: Callable[[list[Escalation]], bool],
+    done: Callable[[list[EscalationV2]], bool],
     within: float,
     settle: float = 0.0,
-) -> list[Escalation]:
+) -> list[EscalationV2]:
     records = asyncio.run(
         read_until(
             config.bootstrap,
@@ -104,8 +105,8 @@ def read_escalations(
     return parse_escalations(records)
 
 
-def parse_escalations(records: list[Record]) -> list[Escalation]:
-    return [Escalation.model_validate_json(r.value or b"") for r in records]
+def parse_escalations(records: list[Record]) -> list[EscalationV2]:
+    return [parse_escalation(r.value or b"") for r in records]
 
 
 @dataclass
@@ -117,7 +118,7 @@ class TriggerCensus:
     event_ids: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     @classmethod
-    def of(cls, escalations: Sequence[Escalation]) -> TriggerCensus:
+    def of(cls, escalations: Sequence[EscalationV2]) -> TriggerCensus:
         census = cls()
         for escalation in escalations:
             if escalation.event_action is not EventAction.TRIGGER:
@@ -151,8 +152,8 @@ class TriggerCensus:
         return sorted(key for key, ids in self.event_ids.items() if len(ids) > 1)
 
 
-def triggered(broadcast_ids: set[str]) -> Callable[[list[Escalation]], bool]:
-    def done(escalations: list[Escalation]) -> bool:
+def triggered(broadcast_ids: set[str]) -> Callable[[list[EscalationV2]], bool]:
+    def done(escalations: list[EscalationV2]) -> bool:
         return broadcast_ids <= TriggerCensus.of(escalations).incident_broadcasts()
 
     return done

@@ -12,7 +12,8 @@ import orjson
 import pytest
 
 from alerting.policy import Policy, load_policy
-from models.escalation import Escalation, EscalationClass, EventAction
+from models.escalation import EscalationClass, EventAction
+from models.escalation_v2 import parse_escalation
 from streams.cli import main
 from streams.kafka.tables import key_partition
 from streams.logs import configure_logging
@@ -140,7 +141,7 @@ def test_replay_command_prints_escalations_on_stdout_and_figures_on_stderr(
     card = tmp_path / "card.json"
     assert main(["replay", str(log), "--card", str(card)]) == 0
     out, err = capsysbinary.readouterr()
-    escalations = [Escalation.model_validate_json(line) for line in out.splitlines()]
+    escalations = [parse_escalation(line) for line in out.splitlines()]
     assert len([e for e in escalations if e.event_action is EventAction.TRIGGER]) == 6
     text = err.decode()
     assert "recall 100% (6/6)" in text

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from alerting.policy import load_policy
-from models.escalation import Escalation, EventAction, Severity
+from models.escalation import EventAction, Severity
+from models.escalation_v2 import EscalationV2, parse_escalation
 from models.verdict import Verdict, VerdictKind
 from streams.cli import main
 from streams.replay.scenarios import build_scenario, write_jsonl
@@ -39,7 +40,7 @@ def verdict(key: str, kind: VerdictKind, minutes: float = 5) -> Verdict:
     )
 
 
-def page(broadcast_id: str, at: datetime, severity: Severity = Severity.ERROR) -> Escalation:
+def page(broadcast_id: str, at: datetime, severity: Severity = Severity.ERROR) -> EscalationV2:
     return escalation(
         f"candidate-{broadcast_id}", severity=severity, at=at.timestamp(), broadcast_id=broadcast_id
     )
@@ -117,7 +118,7 @@ def test_replay_command_scores_a_candidate_against_verdicts(
         write_jsonl(build_scenario("surge", seed=3), sink)
     assert main(["replay", str(log)]) == 0
     out, _ = capsysbinary.readouterr()
-    live = [Escalation.model_validate_json(line) for line in out.splitlines()]
+    live = [parse_escalation(line) for line in out.splitlines()]
     pages = [e for e in live if e.event_action is EventAction.TRIGGER and e.severity.pages]
     assert len(pages) >= 3
     labels = [

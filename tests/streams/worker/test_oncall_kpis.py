@@ -11,7 +11,7 @@ from alerting.policy import OncallPolicy, load_policy
 from alerting.state import BroadcastState
 from models.dead_letter import DeadLetterReason
 from models.decode import Rejection, decode_acknowledgement
-from models.escalation import Escalation
+from models.escalation_v2 import EscalationV2
 from models.report import ReportEvent
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.oncall_kpis import OncallKpiRecorder
@@ -42,7 +42,7 @@ def recorder(
     return kpis, metrics
 
 
-def critical_trigger(broadcast_id: str, at: float) -> Escalation:
+def critical_trigger(broadcast_id: str, at: float) -> EscalationV2:
     """A real trigger from the core: a trusted flagger's child-safety report."""
     payload = report(broadcast_id, "child_safety", reporter=dict(TRUSTED_FLAGGER), at=at)
     event = ReportEvent.model_validate(payload)

@@ -1,0 +1,74 @@
+"""Priors from a report log: what ``spikewatch calibrate`` pins in a policy file.
+
+The worker calibrates itself (:mod:`alerting.baseline`); an operator who wants the
+rates fixed, reviewed and versioned runs the same learning over a log of the
+platform's reports and writes them into the policy as its priors. The log goes
+through the decision core exactly as live, so the guards hold: a broadcast
+teaches only while no detector sees anything on it, and suspect reporters weigh
+nothing; abuse and campaigns in the log do not become the platform's normal.
+
+Calibration lets the evidence speak: its prior is worth a single report and the
+band around it is wide, so the result is the log's rates rather than the old
+priors nudged. Rates are rounded to three significant figures: the policy file
+is read by people.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from alerting.baseline import BaseRateLearner, calibrated_rates
+from alerting.engine import DetectionEngine
+from alerting.policy import Policy
+from alerting.state import BroadcastState
+from models.report import Category, ReportEvent
+
+CALIBRATION_BAND = 1000.0
+"""How far from the old priors a calibrated rate may go, either way."""
+
+
+def calibration_policy(policy: Policy) -> Policy:
+    """``policy`` with learning that follows the log rather than the priors."""
+    learning = policy.learning.model_copy(
+        update={
+            "enabled": True,
+            "prior_reports": 1.0,
+            "prior_mix_reports": 1.0,
+            "max_factor": CALIBRATION_BAND,
+        }
+    )
+    return policy.model_copy(update={"learning": learning})
+
+
+def calibrate(reports: Iterable[ReportEvent], policy: Policy) -> dict[Category, float]:
+    """Every category's base rate per viewer-second, learned from ``reports`` in log order."""
+    learning = calibration_policy(policy)
+    engine = DetectionEngine(learning)
+    learner = BaseRateLearner()
+    states: dict[str, BroadcastState] = {}
+    for report in reports:
+        state = states.get(report.broadcast_id)
+        if state is None:
+            state = states[report.broadcast_id] = BroadcastState(report.broadcast_id)
+        engine.observe(state, report, learner=learner)
+    return {
+        category: _three_figures(rate)
+        for category, rate in calibrated_rates(learner, learning).items()
+    }
+
+
+def with_base_rates(document: dict[str, Any], rates: dict[Category, float]) -> dict[str, Any]:
+    """A policy document (as read from YAML) with its categories' base rates replaced."""
+    categories = {
+        name: {**route, "base_rate_per_viewer_second": rates[Category(name)]}
+        for name, route in document["categories"].items()
+    }
+    return {**document, "categories": categories}
+
+
+def _three_figures(rate: float) -> float:
+    if rate <= 0:
+        return rate
+    return round(rate, 2 - math.floor(math.log10(rate)))

@@ -1,0 +1,43 @@
+"""Priors from a report log: the platform's rates, not its abuse."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from alerting.calibration import calibrate, with_base_rates
+from alerting.policy import DEFAULT_POLICY_PATH, Policy
+from models.report import Category
+from tests.alerting.helpers import HIGH_TRUST, burst
+from tests.alerting.platform import Platform, platform_reports
+
+LOUD = (Category.HARASSMENT, Category.SPAM, Category.OTHER, Category.ADULT_CONTENT)
+
+
+@pytest.mark.parametrize("scale", [0.2, 5.0])
+def test_calibrating_on_a_platform_log_finds_its_rates(policy: Policy, scale: float) -> None:
+    reports = platform_reports(policy, Platform(scale=scale, minutes=10))
+    rates = calibrate(reports, policy)
+    for category in LOUD:
+        ratio = rates[category] / policy.category(category).base_rate_per_viewer_second
+        assert scale / 2 <= ratio <= scale * 2, f"{category.value}: {ratio:.2f} x the prior"
+
+
+def test_a_surge_in_the_log_does_not_become_the_platforms_rate(policy: Policy) -> None:
+    reports = platform_reports(policy, Platform(scale=1.0, minutes=10))
+    honest = calibrate(reports, policy)
+    surge = burst(200, start=reports[0].event_time + 60, spacing=0.5, reporter=HIGH_TRUST)
+    poisoned = calibrate(sorted(reports + surge, key=lambda r: r.event_time), policy)
+    assert poisoned[Category.HARASSMENT] <= 1.1 * honest[Category.HARASSMENT]
+
+
+def test_the_written_policy_is_the_old_one_with_the_new_rates(policy: Policy) -> None:
+    document = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
+    rates = {category: 1e-6 * (index + 1) for index, category in enumerate(Category)}
+
+    written = Policy.model_validate(with_base_rates(document, rates))
+
+    for category in Category:
+        assert written.category(category).base_rate_per_viewer_second == rates[category]
+        assert written.category(category).team == policy.category(category).team
+    assert written.model_dump(exclude={"categories"}) == policy.model_dump(exclude={"categories"})

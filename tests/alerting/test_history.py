@@ -1,0 +1,118 @@
+"""A broadcast judged against its own history: large audiences carry their own normal."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from alerting.engine import DetectionEngine
+from alerting.history import BroadcastHistory
+from alerting.policy import Policy
+from alerting.state import BroadcastState
+from models.escalation import EventAction
+from models.report import Category
+from tests.alerting.helpers import (
+    ORDINARY,
+    T0,
+    make_report,
+    poisson_arrivals,
+    steady_broadcast,
+)
+
+BUCKET = 10.0
+LARGE = 300_000
+
+
+def test_evidence_enters_only_once_its_bucket_is_older_than_the_lag(policy: Policy) -> None:
+    history = BroadcastHistory()
+    lag_buckets = int(policy.history.lag_seconds / BUCKET)
+    history.add(100, 5000, 1e6, BUCKET, policy.history)
+    history.add(100 + lag_buckets, 1000, 1e6, BUCKET, policy.history)
+    assert history.weight == 0.0, "still within the lag: the current jump is not its own history"
+
+    history.add(101 + lag_buckets, 0, 1e6, BUCKET, policy.history)
+
+    assert history.weight == pytest.approx(5.0)
+    assert history.exposure == pytest.approx(1e6)
+
+
+def test_the_factor_shrinks_the_own_rate_towards_the_population_and_never_below_it(
+    policy: Policy,
+) -> None:
+    loud, quiet = BroadcastHistory(weight=90.0, exposure=3e7), BroadcastHistory(1.0, 3e7)
+    population = 1e-6  # 30 reports expected over the exposure; 90 seen
+    prior = policy.history.prior_reports
+
+    assert loud.factor(population, policy.history) == pytest.approx((prior + 90) / (prior + 30))
+    assert quiet.factor(population, policy.history) == 1.0
+    assert BroadcastHistory().factor(population, policy.history) == 1.0
+
+
+def test_folded_evidence_decays_with_the_half_life(policy: Policy) -> None:
+    history = BroadcastHistory()
+    lag_buckets = int(policy.history.lag_seconds / BUCKET)
+    half_life_buckets = int(policy.history.half_life_seconds / BUCKET)
+    history.add(0, 4000, 1e6, BUCKET, policy.history)
+    history.add(half_life_buckets, 0, 1.0, BUCKET, policy.history)
+    history.add(half_life_buckets + lag_buckets + 1, 0, 0.0, BUCKET, policy.history)
+    assert history.weight == pytest.approx(2.0)
+    assert history.exposure == pytest.approx(0.5e6 + 1.0)
+
+
+def test_round_trip_is_exact(policy: Policy) -> None:
+    history = BroadcastHistory()
+    for bucket in range(12):
+        history.add(bucket, 1000 * bucket, 3e5 * bucket, BUCKET, policy.history)
+    assert BroadcastHistory.from_plain(history.to_plain()) == history
+
+
+# --- the engine on large audiences -------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [1.0, 3.0, 5.0])
+def test_a_large_audiences_steady_level_above_the_population_pages_nobody(
+    engine: DetectionEngine, policy: Policy, scale: float
+) -> None:
+    """300k viewers reporting every category at ``scale`` x the population's rate for twenty
+    minutes: normal for this broadcast, so neither the spike nor the ramp detector pages."""
+    state = BroadcastState("big")
+    sent = [
+        escalation
+        for report in steady_broadcast(policy, viewers=LARGE, scale=scale, seconds=1200)
+        for escalation in engine.observe(state, report).escalations
+    ]
+    assert [e for e in sent if e.severity.pages] == []
+    assert state.history.factor(engine.prior_total, policy.history) == pytest.approx(scale, rel=0.3)
+
+
+def test_a_tenfold_jump_of_one_category_on_a_large_audience_pages_within_seconds(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """Ten minutes at 3 x the population, then harassment jumps tenfold."""
+    jump = 600.0
+    reports = steady_broadcast(policy, viewers=LARGE, scale=3.0, seconds=900)
+    rate = 9 * 3.0 * policy.category(Category.HARASSMENT).base_rate_per_viewer_second * LARGE
+    extra = [
+        make_report(
+            f"jump-{number}",
+            at=T0 + at,
+            viewers=LARGE,
+            reporter=ORDINARY,
+            broadcast_id="big",
+            report_id=f"jump-{number}",
+        )
+        for number, at in enumerate(poisson_arrivals(rate, jump, 900.0, random.Random(5)))
+    ]
+    state = BroadcastState("big")
+    sent = [
+        escalation
+        for report in sorted(reports + extra, key=lambda r: r.event_time)
+        for escalation in engine.observe(state, report).escalations
+    ]
+    triggers = [e for e in sent if e.event_action is EventAction.TRIGGER]
+    assert len(triggers) == 1
+    (trigger,) = triggers
+    assert trigger.severity.pages
+    assert trigger.labels.category is Category.HARASSMENT
+    assert T0 + jump <= trigger.detected_at.timestamp() <= T0 + jump + 30
