@@ -37,10 +37,13 @@ from streams.replay.session import ReplaySourceError, TopicRange, topic_messages
 
 DEFAULT_WINDOW_SECONDS = 900.0
 _CATEGORIES = "|".join(re.escape(c.value) for c in Category)
+_TEAM = r"[a-z0-9][a-z0-9-]{0,62}"
 _CLASSES = "|".join(re.escape(c.value) for c in EscalationClass)
 _KEY = re.compile(
-    rf"^spikewatch:(?P<broadcast>.+):(?:{_CATEGORIES})(?::(?:{_CLASSES}))?:(?P<ms>\d+)$"
+    rf"^spikewatch:(?P<broadcast>.+?):(?:{_CATEGORIES}|{_TEAM})(?::(?:{_CLASSES}))?:(?P<ms>\d+)$"
 )
+"""v1 keys name a category, v2 keys a team; the shortest broadcast id that fits wins, so a
+class segment is never taken for a team."""
 
 
 class VerdictSourceError(SpikewatchError):

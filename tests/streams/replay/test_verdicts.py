@@ -192,3 +192,15 @@ def test_verdicts_are_read_from_a_topic_to_its_end(
     err = capsys.readouterr().err
     assert "kept 0/1 confirmed pages (missed 1)" in err
     assert "1 unreadable verdicts on the topic skipped" in err
+
+
+def test_a_v2_key_names_its_broadcast_and_start_by_team() -> None:
+    plain = judged(verdict("spikewatch:a:b:hate-harassment:1764698400000", VerdictKind.CONFIRMED))
+    assert (plain.broadcast_id, plain.started_at) == ("a:b", 1764698400.0)
+    classed = judged(
+        verdict(
+            "spikewatch:x:integrity-coordination:coordinated_reporting:5000",
+            VerdictKind.COORDINATED,
+        )
+    )
+    assert (classed.broadcast_id, classed.started_at) == ("x", 5.0)
