@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaConnectionError
 from pydantic import ValidationError
 
 from alerting.policy import PolicyError, load_policy
+from oncall.delivery.config import SinksError
 from streams.logs import configure_logging
 from streams.replay import ReplayTopicError
 from streams.replay_command import ReplayInputError
@@ -28,6 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
+    except SinksError as error:
+        print(f"error: {error}; fix the sinks file and retry", file=sys.stderr)
+        return 2
     except PolicyError as error:
         print(f"error: {error}; fix the policy file and retry", file=sys.stderr)
         return 2
@@ -117,6 +121,13 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--no-progress", action="store_true")
     replay.set_defaults(run=_run_replay)
 
+    notify = commands.add_parser(
+        "notify",
+        help="deliver escalations to Alertmanager, PagerDuty, Slack and case tools",
+        description="Reads SPIKEWATCH_NOTIFY_SINKS_FILE (see docs/notify.md).",
+    )
+    notify.set_defaults(run=_run_notify)
+
     tail = commands.add_parser("tail", help="follow the on-call escalation topics")
     tail.add_argument("--from-beginning", action="store_true")
     tail.add_argument("--pretty", action="store_true", help="one readable line per event")
@@ -205,6 +216,24 @@ def _run_demo(args: argparse.Namespace) -> int:
             )
         )
     )
+
+
+def _run_notify(_args: argparse.Namespace) -> int:
+    from oncall.delivery.config import load_sinks
+    from streams.notify.service import run_notify
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    if settings.notify_sinks_file is None:
+        print(
+            "error: SPIKEWATCH_NOTIFY_SINKS_FILE is not set; point it at a sinks file "
+            "(docs/notify.md has a complete example)",
+            file=sys.stderr,
+        )
+        return 2
+    config = load_sinks(settings.notify_sinks_file)
+    teams = load_policy(settings.policy_file).teams
+    return asyncio.run(run_notify(settings, config, frozenset(teams)))
 
 
 def _run_produce(args: argparse.Namespace) -> int:
