@@ -46,7 +46,7 @@ class RequestTemplate:
         try:
             url = self._url.render(context).strip()
             body = self._body.render(context)
-        except TemplateError as error:
+        except (TemplateError, TypeError, ValueError) as error:
             raise TemplateRenderError(f"template failed: {error}") from error
         if self.is_json:
             try:
