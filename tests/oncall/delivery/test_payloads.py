@@ -144,7 +144,10 @@ def test_the_jira_automation_template_keys_the_issue_by_dedup_key() -> None:
 
 
 def test_the_service_cloud_template_upserts_one_case_per_incident() -> None:
-    url = "https://x.my.salesforce.com/sobjects/Case/Spikewatch_Dedup_Key__c/{{ dedup_key | urlencode }}"
+    url = (
+        "https://x.my.salesforce.com/sobjects/Case/Spikewatch_Dedup_Key__c/"
+        "{{ dedup_key | urlencode }}"
+    )
     opened = render("servicecloud-case.json.j2", url)
     assert opened["_url"].endswith("/Spikewatch_Dedup_Key__c/spikewatch%3Ab-1%3Atrust-safety%3A1")
     assert opened["Status"] == "New"
@@ -155,7 +158,7 @@ def test_the_service_cloud_template_upserts_one_case_per_incident() -> None:
 
 
 def test_templates_run_sandboxed_and_fail_loudly() -> None:
-    with pytest.raises(TemplateRenderError, match="unsafe|access"):
+    with pytest.raises(TemplateRenderError, match=r"unsafe|access"):
         RequestTemplate("https://x", "{{ escalation.__class__.__mro__ }}").render(
             escalation(), None
         )
