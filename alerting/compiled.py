@@ -3,14 +3,16 @@
 Compiled, the decision core costs 20-25% less CPU per report (the
 worker's throughput limit; figures in the README). ``setup.py`` compiles
 :data:`COMPILED_MODULES` unless ``SPIKEWATCH_PURE_PYTHON=1`` is set at install
-time, and records the SHA-256 of every source the compiler type-checked them
-against (all of ``alerting/`` and ``models/``) in :data:`BUILD_RECORD` beside
-the extension modules.
+time, and records the SHA-256 of each compiled module's source in
+:data:`BUILD_RECORD` beside the extension modules.
 
 The hazard it guards against: an editable install leaves ``window.cpython-*.so``
 beside ``window.py`` and Python imports the extension first, so an edit to
-``window.py`` (or to a model whose types the compiled code relies on) would be
-silently ignored until the next build. ``alerting/__init__.py`` calls
+``window.py`` would be silently ignored until the next build. Only compiled
+modules are checked: an uncompiled module (``policy.py``, a model) is imported
+as Python by the compiled code at run time, so its edits take effect, and
+refusing to import after a comment changed there would only stop the work.
+``alerting/__init__.py`` calls
 :func:`refuse_stale_build` before importing anything else, so a changed source
 stops the import with one line saying what to run. Digests, not mtimes: a git
 checkout rewrites mtimes without changing a byte.
@@ -38,13 +40,11 @@ COMPILED_MODULES = (
     "engine",
     "incidents",
     "ramp",
-    "scoring",
     "state",
     "stats",
-    "watchlist",
     "window",
 )
-TYPE_CHECKED_PACKAGES = ("alerting", "models")
+PACKAGE = "alerting"
 BUILD_RECORD = "compiled-from.json"
 REBUILD_HINT = "run ./dev setup (or pip install -e .) to rebuild it"
 
@@ -54,11 +54,15 @@ class StaleBuildError(ImportError):
 
 
 def source_digests(root: Path) -> dict[str, str]:
-    """SHA-256 of every source the compiled modules were type-checked against, by path."""
+    """SHA-256 of each compiled module's source, by path relative to ``root``.
+
+    A source that has gone is left out, so the comparison reports it as changed.
+    """
+    package = root / PACKAGE
     return {
-        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for package in TYPE_CHECKED_PACKAGES
-        for path in sorted((root / package).glob("*.py"))
+        f"{PACKAGE}/{module}.py": hashlib.sha256(path.read_bytes()).hexdigest()
+        for module in COMPILED_MODULES
+        if (path := package / f"{module}.py").is_file()
     }
 
 

@@ -57,7 +57,6 @@ from alerting.incidents import (
 from alerting.policy import Policy
 from alerting.ramp import RampState
 from alerting.state import BroadcastState, reporter_key
-from alerting.watchlist import policy_watchlist
 from alerting.window import WEIGHT_UNIT, CategoryWindow, ReporterStanding, WindowShape
 from models.escalation import (
     Escalation,
@@ -88,7 +87,9 @@ def _utc(seconds: float) -> datetime:
 
 
 class DetectionEngine:
-    """``watchlist`` is replaced by the shell when the watchlist file changes."""
+    """``watchlist`` is read by the shell (the policy's inline broadcasters plus its
+    watchlist file) and replaced by it when that file changes; without one the
+    engine knows only the inline broadcasters, since the core never reads files."""
 
     def __init__(
         self,
@@ -99,7 +100,7 @@ class DetectionEngine:
         self.policy = policy
         self.detectors = tuple(detectors) if detectors is not None else default_detectors()
         self.coordination_detectors = default_coordination_detectors()
-        self.watchlist = watchlist if watchlist is not None else policy_watchlist(policy)
+        self.watchlist = watchlist if watchlist is not None else policy.high_profile.broadcasters
         window = policy.window
         self.shape = WindowShape(
             length_seconds=window.length_seconds,

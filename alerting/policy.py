@@ -14,6 +14,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from models.errors import SpikewatchError, first_problem, one_line
 from models.escalation import Severity
 from models.report import Category
 
@@ -22,8 +23,10 @@ DEFAULT_POLICY_PATH = Path(__file__).parent / "policies" / "default.yaml"
 PositiveSeconds = Annotated[float, Field(gt=0)]
 
 
-class PolicyError(ValueError):
+class PolicyError(SpikewatchError):
     """A policy file that cannot be used; the message is one line naming the field."""
+
+    remedy = "fix the policy file and retry"
 
 
 class _Strict(BaseModel):
@@ -252,13 +255,16 @@ def load_policy(path: Path | str = DEFAULT_POLICY_PATH) -> Policy:
     except UnicodeDecodeError as error:
         raise PolicyError(f"policy file {source}: not UTF-8 text (byte {error.start})") from error
     except yaml.YAMLError as error:
-        raise PolicyError(f"policy file {source}: not valid YAML ({_first_line(error)})") from error
+        raise PolicyError(
+            f"policy file {source}: not valid YAML ({one_line(str(error), 200)})"
+        ) from error
     try:
         policy = Policy.model_validate(raw)
     except ValidationError as error:
-        first = error.errors(include_url=False, include_input=False)[0]
-        field = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise PolicyError(f"policy file {source}: {field}: {first['msg']}") from error
+        problem = first_problem(error)
+        raise PolicyError(
+            f"policy file {source}: {problem.dotted or '(top level)'}: {problem.message}"
+        ) from error
     watchlist = policy.high_profile.watchlist_file
     if watchlist is None or watchlist.is_absolute():
         return policy
@@ -266,7 +272,3 @@ def load_policy(path: Path | str = DEFAULT_POLICY_PATH) -> Policy:
         update={"watchlist_file": source.parent / watchlist}
     )
     return policy.model_copy(update={"high_profile": high_profile})
-
-
-def _first_line(error: Exception) -> str:
-    return " ".join(str(error).split())[:200]

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from models.acknowledgement import Acknowledgement
 from models.dead_letter import DeadLetterReason
+from models.errors import first_problem, one_line
 from models.fast_report import fast_report
 from models.report import ReportEvent
 
@@ -77,14 +78,13 @@ def decode_contract(
     except ValidationError as error:
         return _rejection_from(error, time_field)
     except (ValueError, TypeError, RecursionError) as error:
-        return Rejection(DeadLetterReason.INVALID_FIELD, _one_line(str(error)))
+        return Rejection(DeadLetterReason.INVALID_FIELD, one_line(str(error)))
 
 
 def _rejection_from(error: ValidationError, time_field: str) -> Rejection:
-    first = error.errors(include_url=False, include_input=False)[0]
-    kind = first["type"]
-    location = ".".join(str(part) for part in first["loc"])
-    detail = _one_line(f"{location or 'message'}: {first['msg']}")
+    problem = first_problem(error)
+    kind, location = problem.kind, problem.dotted
+    detail = one_line(f"{location or 'message'}: {problem.message}")
     if kind == "json_invalid":
         return Rejection(DeadLetterReason.NOT_JSON, detail)
     if not location and kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -96,8 +96,3 @@ def _rejection_from(error: ValidationError, time_field: str) -> Rejection:
     if location == time_field:
         return Rejection(DeadLetterReason.BAD_TIMESTAMP, detail)
     return Rejection(DeadLetterReason.INVALID_FIELD, detail)
-
-
-def _one_line(text: str, limit: int = 500) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

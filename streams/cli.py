@@ -12,51 +12,30 @@ from collections.abc import Sequence
 
 import orjson
 from aiokafka.errors import KafkaConnectionError
-from pydantic import ValidationError
 
-from alerting.policy import PolicyError, load_policy
-from oncall.delivery.config import SinksError
+from alerting.policy import load_policy
+from models.errors import SpikewatchError
+from streams.kafka.clients import KafkaUnreachableError
 from streams.logs import configure_logging
-from streams.replay import ReplayTopicError
-from streams.replay_command import ReplayInputError
-from streams.scenarios import ScenarioError
-from streams.settings import Settings
-from streams.topics import TopicLayoutError
+from streams.settings import load_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The one place errors become what a person reads: a line, then the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except SinksError as error:
-        print(f"error: {error}; fix the sinks file and retry", file=sys.stderr)
-        return 2
-    except PolicyError as error:
-        print(f"error: {error}; fix the policy file and retry", file=sys.stderr)
-        return 2
-    except ValidationError as error:
-        print(f"error: {settings_problem(error)}; fix the environment and retry", file=sys.stderr)
-        return 2
-    except (TopicLayoutError, ReplayInputError, ReplayTopicError, ScenarioError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     except KafkaConnectionError:
-        print(
-            "error: cannot reach Kafka at SPIKEWATCH_KAFKA_BOOTSTRAP; start the broker "
-            "(python3 deploy/kafka/local_broker.py start --data-dir .run/kafka) or fix the address",
-            file=sys.stderr,
+        problem: SpikewatchError = KafkaUnreachableError(
+            "cannot reach Kafka at SPIKEWATCH_KAFKA_BOOTSTRAP"
         )
-        return 2
+    except SpikewatchError as error:
+        problem = error
     except KeyboardInterrupt:
         return 130
-
-
-def settings_problem(error: ValidationError) -> str:
-    """The first invalid setting as its variable name; never the value (it may be a secret)."""
-    first = error.errors(include_url=False, include_input=False)[0]
-    names = [f"SPIKEWATCH_{str(part).upper()}" for part in first["loc"]]
-    return f"{', '.join(names) or 'settings'}: {first['msg']}"
+    print(f"error: {problem.line()}", file=sys.stderr)
+    return problem.exit_code
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -187,24 +166,23 @@ def _run_bench(args: argparse.Namespace) -> int:
         figures = with_targets(
             run_bench(options, lambda text: print(f"bench: {text}", file=sys.stderr, flush=True))
         )
-    except (BenchError, load_local_broker().BrokerError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    except load_local_broker().BrokerError as error:
+        raise BenchError(str(error)) from error
     print(orjson.dumps(figures).decode() if args.json else table(figures))
     return 0
 
 
 def _run_worker(_args: argparse.Namespace) -> int:
-    settings = Settings()
+    settings = load_settings()
     configure_logging(settings.log_level)
     load_policy(settings.policy_file)
-    from streams.worker import run_worker
+    from streams.worker.run import run_worker
 
     return run_worker()
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from streams.demo import DemoOptions, run_demo
+    from streams.tools.demo import DemoOptions, run_demo
 
     return asyncio.run(
         run_demo(
@@ -219,27 +197,22 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_notify(_args: argparse.Namespace) -> int:
-    from oncall.delivery.config import load_sinks
+    from oncall.delivery.config import SinksError, load_sinks
     from streams.notify.service import run_notify
 
-    settings = Settings()
+    settings = load_settings()
     configure_logging(settings.log_level)
     if settings.notify_sinks_file is None:
-        print(
-            "error: SPIKEWATCH_NOTIFY_SINKS_FILE is not set; point it at a sinks file "
-            "(docs/notify.md has a complete example)",
-            file=sys.stderr,
-        )
-        return 2
+        raise SinksError("SPIKEWATCH_NOTIFY_SINKS_FILE is not set (docs/notify.md has an example)")
     config = load_sinks(settings.notify_sinks_file)
     teams = load_policy(settings.policy_file).teams
     return asyncio.run(run_notify(settings, config, frozenset(teams)))
 
 
 def _run_produce(args: argparse.Namespace) -> int:
-    from streams.produce import ProducePlan, produce_scenario, produce_traffic
+    from streams.tools.produce import ProducePlan, produce_scenario, produce_traffic
 
-    settings = Settings()
+    settings = load_settings()
     if args.scenario is not None:
         return produce_scenario(
             settings, load_policy(settings.policy_file), args.scenario, args.seed, args.out
@@ -258,7 +231,7 @@ def _run_produce(args: argparse.Namespace) -> int:
 
 
 def _run_respond(args: argparse.Namespace) -> int:
-    from streams.respond import ResponderHabits, respond
+    from streams.tools.respond import ResponderHabits, respond
 
     habits = ResponderHabits(
         acknowledge_mean_seconds=args.ack_mean,
@@ -267,16 +240,16 @@ def _run_respond(args: argparse.Namespace) -> int:
         resolve_share=args.resolve_share,
         seed=args.seed,
     )
-    settings = Settings()
+    settings = load_settings()
     pages = asyncio.run(respond(settings, habits, args.duration))
     print(f"saw {pages} pages; answers went to {settings.ack_topic}", file=sys.stderr)
     return 0
 
 
 def _run_replay(args: argparse.Namespace) -> int:
-    from streams.replay_command import ReplayOptions, run_replay
+    from streams.replay.command import ReplayOptions, run_replay
 
-    settings = Settings()
+    settings = load_settings()
     policy = load_policy(args.policy or settings.policy_file)
     return run_replay(
         settings,
@@ -296,7 +269,7 @@ def _run_replay(args: argparse.Namespace) -> int:
 
 
 def _run_soak(args: argparse.Namespace) -> int:
-    from streams.soak import SoakOptions, run_soak
+    from streams.tools.soak import SoakOptions, run_soak
 
     return run_soak(
         SoakOptions(
@@ -310,11 +283,11 @@ def _run_soak(args: argparse.Namespace) -> int:
 
 
 def _run_tail(args: argparse.Namespace) -> int:
-    from streams.kafka_io import follow_escalations
-    from streams.render import describe
-    from streams.security import client_options
+    from streams.kafka.clients import follow_escalations
+    from streams.kafka.security import client_options
+    from streams.tools.render import describe
 
-    settings = Settings()
+    settings = load_settings()
 
     async def tail() -> None:
         async for topic, escalation in follow_escalations(

@@ -10,10 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, FilePath, SecretStr, model_validator
+from pydantic import Field, FilePath, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerting.policy import DEFAULT_POLICY_PATH
+from models.errors import SpikewatchError, first_problem
+
+
+class SettingsError(SpikewatchError):
+    """An environment variable that does not validate; named, never its value (a secret?)."""
+
+    remedy = "fix the environment and retry"
 
 
 class Settings(BaseSettings):
@@ -67,12 +74,12 @@ class Settings(BaseSettings):
     fetch_max_wait_seconds: Annotated[float, Field(gt=0, le=1.5)] = Field(
         default=0.1,
         description="How long the broker may hold a fetch that finds nothing; the next "
-        "fetch of reports waits behind it (see streams.ingest.BatchingConsumerThread).",
+        "fetch of reports waits behind it (see streams.kafka.ingest.BatchingConsumerThread).",
     )
     gc_freeze_survivors: bool = Field(
         default=True,
         description="Freeze what survives each full garbage collection, so later ones "
-        "walk only newer objects (see streams.gc_pauses).",
+        "walk only newer objects (see streams.worker.gc_pauses).",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -128,3 +135,13 @@ class Settings(BaseSettings):
 
     def oncall_topic(self, team: str) -> str:
         return f"{self.oncall_topic_prefix}{team}"
+
+
+def load_settings() -> Settings:
+    """The settings from the environment, or a :class:`SettingsError` naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problem = first_problem(error)
+        names = ", ".join(f"SPIKEWATCH_{str(part).upper()}" for part in problem.location)
+        raise SettingsError(f"{names or 'settings'}: {problem.message}") from error

@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
+from alerting.policy import Policy, load_policy
 from tests.support.broker import load_local_broker
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    """The checked-in default policy."""
+    return load_policy()
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from models.errors import SpikewatchError, first_problem
 from models.escalation import Severity
 
 SinkName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")]
@@ -39,8 +40,10 @@ INCIDENT_URL_FIELDS = frozenset({"dedup_key", "broadcast_id", "team"})
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 
 
-class SinksError(ValueError):
+class SinksError(SpikewatchError):
     """A sinks file that cannot be used; the message is one line naming the field."""
+
+    remedy = "fix the sinks file and retry"
 
 
 class _Strict(BaseModel):
@@ -367,7 +370,7 @@ def load_sinks(path: Path | str, environ: Mapping[str, str] | None = None) -> No
     try:
         return NotifyConfig.model_validate(raw, context=context)
     except ValidationError as error:
-        first = error.errors(include_url=False, include_input=False, include_context=False)[0]
-        field = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        message = first["msg"].removeprefix("Value error, ")
+        problem = first_problem(error)
+        field = problem.dotted or "(top level)"
+        message = problem.message.removeprefix("Value error, ")
         raise SinksError(f"sinks file {source}: {field}: {message}") from error

@@ -24,7 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from alerting.policy import Policy, load_policy
 from models.report import Category, Platform
-from streams.traffic import Broadcast, TrafficGenerator
+from streams.replay.traffic import Broadcast, TrafficGenerator
 
 INJECTED_PREFIX = "bench-"
 SURGE_REPORTERS = 8

@@ -42,7 +42,7 @@ from streams.bench.load import (
 )
 from streams.bench.options import BenchOptions
 from streams.bench.worker import BenchError, BenchWorker, Deployment
-from streams.kafka_io import follow_escalations
+from streams.kafka.clients import follow_escalations
 from streams.local_broker import load_local_broker
 
 PARTITIONS = 4

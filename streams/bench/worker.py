@@ -21,11 +21,15 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from models.errors import SpikewatchError
+
 RECEIVED_METRIC = "spikewatch_reports_received"
 
 
-class BenchError(RuntimeError):
+class BenchError(SpikewatchError):
     """A phase could not be measured; the message names the log to read."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from models.delivery_failure import FailureReason
 from oncall.delivery.acks import AckSource
 from oncall.delivery.retry import RetryReason
 from oncall.delivery.routing import Skip
-from streams.metrics import LATENCY_BUCKETS_SECONDS, bounded
+from streams.worker.metrics import LATENCY_BUCKETS_SECONDS, bounded
 
 DELIVERED = "delivered"
 DEAD_LETTERED = "dead_lettered"

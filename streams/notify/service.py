@@ -13,12 +13,12 @@ from aiohttp import web
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from oncall.delivery.config import NotifyConfig
-from streams.kafka_io import producer
+from streams.kafka.clients import producer
+from streams.kafka.security import client_options
 from streams.notify.client import SinkClient
 from streams.notify.metrics import NotifyMetrics
 from streams.notify.sink_worker import SinkWorker
 from streams.notify.web import notify_web_app
-from streams.security import client_options
 from streams.settings import Settings
 
 log = structlog.get_logger("spikewatch.notify")

@@ -39,9 +39,9 @@ from oncall.delivery.ordering import SequenceGuard
 from oncall.delivery.requests import RequestBuilder
 from oncall.delivery.routing import AnySink, Skip, skip_reason
 from oncall.delivery.templates import TemplateRenderError
+from streams.kafka.security import client_options
 from streams.notify.client import SinkClient
 from streams.notify.metrics import DEAD_LETTERED, DELIVERED, NotifyMetrics
-from streams.security import client_options
 from streams.settings import Settings
 
 log = structlog.get_logger("spikewatch.notify")

@@ -1,16 +1,11 @@
-"""Fixtures for the decision-core tests: the checked-in default policy and an engine on it."""
+"""Fixtures for the decision-core tests: an engine on the checked-in default policy."""
 
 from __future__ import annotations
 
 import pytest
 
 from alerting.engine import DetectionEngine
-from alerting.policy import Policy, load_policy
-
-
-@pytest.fixture(scope="session")
-def policy() -> Policy:
-    return load_policy()
+from alerting.policy import Policy
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import yaml
 from alerting.engine import DetectionEngine
 from alerting.policy import DEFAULT_POLICY_PATH, Policy, PolicyError, load_policy
 from alerting.state import BroadcastState
+from models.errors import SpikewatchError
 from models.escalation import Severity
 from models.report import Category, ReportEvent
 
@@ -85,8 +86,12 @@ def test_default_policy_loads_from_a_string_path() -> None:
     assert load_policy(str(DEFAULT_POLICY_PATH)).policy_version == load_policy().policy_version
 
 
-def test_policy_error_is_a_value_error() -> None:
-    assert issubclass(PolicyError, ValueError)
+def test_policy_error_is_a_spikewatch_error_that_says_what_to_do() -> None:
+    error = PolicyError("policy file p.yaml: window.length_seconds: too small")
+    assert isinstance(error, SpikewatchError)
+    assert error.line() == (
+        "policy file p.yaml: window.length_seconds: too small; fix the policy file and retry"
+    )
 
 
 # --- bad policies ------------------------------------------------------------------------

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
-
 from alerting.engine import DetectionEngine
-from alerting.policy import Policy, PolicyError, load_policy
+from alerting.policy import Policy
 from alerting.state import BroadcastState
-from alerting.watchlist import parse_watchlist, policy_watchlist
+from alerting.watchlist import parse_watchlist
 from models.escalation import Escalation, Severity
 from tests.alerting.helpers import HIGH_TRUST, burst
-from tests.alerting.test_policy import default_document
 
 
 def first_trigger(engine: DetectionEngine, **fields: Any) -> Escalation:
@@ -59,25 +54,3 @@ def test_every_routed_team_has_a_topic(policy: Policy) -> None:
 def test_watchlist_file_ignores_comments_and_blank_lines() -> None:
     text = "# high profile\nowner-1\n\n  owner-2  # the big one\n#owner-3\n"
     assert parse_watchlist(text) == frozenset({"owner-1", "owner-2"})
-
-
-def test_relative_watchlist_file_is_read_next_to_the_policy(tmp_path: Path) -> None:
-    document = default_document()
-    document["high_profile"] = {"team": "vip", "watchlist_file": "vip.txt", "broadcasters": ["a"]}
-    (tmp_path / "vip.txt").write_text("b\nc\n", encoding="utf-8")
-    path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(document), encoding="utf-8")
-    policy = load_policy(path)
-    assert policy_watchlist(policy) == frozenset({"a", "b", "c"})
-    assert DetectionEngine(policy).watchlist == frozenset({"a", "b", "c"})
-
-
-def test_missing_watchlist_file_fails_start_up_with_one_line(tmp_path: Path) -> None:
-    document = default_document()
-    document["high_profile"] = {"watchlist_file": "nowhere.txt"}
-    path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(document), encoding="utf-8")
-    with pytest.raises(PolicyError) as error:
-        DetectionEngine(load_policy(path))
-    assert "nowhere.txt" in str(error.value)
-    assert "\n" not in str(error.value)

@@ -16,7 +16,7 @@ import yaml
 from prometheus_client import generate_latest
 
 from alerting.policy import load_policy
-from streams.metrics import WorkerMetrics
+from streams.worker.metrics import WorkerMetrics
 from tests.support.monitoring import (
     ALERTMANAGER_CONFIG,
     PROMETHEUS_DIR,

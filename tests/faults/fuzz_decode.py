@@ -18,7 +18,7 @@ import orjson
 with atheris.instrument_imports():
     from models.decode import Rejection, decode_report
 
-from streams.traffic import MALFORMED_SAMPLES
+from streams.replay.traffic import MALFORMED_SAMPLES
 from tests.support.broker import REPO_ROOT
 from tests.support.reports import CREDIBLE_VIEWER, report
 

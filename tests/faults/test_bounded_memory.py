@@ -16,7 +16,7 @@ from alerting.engine import DetectionEngine
 from alerting.policy import WindowPolicy, load_policy
 from alerting.state import BroadcastState
 from models.report import Category, ReportEvent
-from streams.broadcasts import BroadcastStates
+from streams.worker.state_cache import BroadcastStates
 from tests.support.faults import record_figures
 from tests.support.reports import ORDINARY_VIEWER, report
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.clocks import FIRST_FETCH_GRACE_SECONDS, partition_clock
+from streams.worker.clocks import FIRST_FETCH_GRACE_SECONDS, partition_clock
 
 NOW, STREAM_TIME = 1_800_000_000.0, 1_799_999_000.0
 

@@ -28,7 +28,7 @@ from alerting.state import BroadcastState
 from models.dead_letter import DeadLetter, DeadLetterReason
 from models.escalation import EventAction
 from models.report import Category
-from streams.broadcasts import LEARNER_KEY_PREFIX
+from streams.worker.state_cache import LEARNER_KEY_PREFIX
 from tests.support.faults import (
     TriggerCensus,
     changelog_topic,

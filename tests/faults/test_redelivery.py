@@ -12,9 +12,9 @@ import orjson
 from alerting.engine import DetectionEngine
 from alerting.policy import load_policy
 from alerting.state import BroadcastState
-from streams.broadcasts import BroadcastStates
-from streams.metrics import WorkerMetrics
-from streams.pipeline import InputMessage, ReportPipeline
+from streams.worker.metrics import WorkerMetrics
+from streams.worker.pipeline import InputMessage, ReportPipeline
+from streams.worker.state_cache import BroadcastStates
 from tests.support.reports import keyed, report
 
 POLICY = load_policy()

@@ -23,8 +23,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from streams.kafka_io import follow_escalations
-from streams.security import client_options, faust_credentials
+from streams.kafka.clients import follow_escalations
+from streams.kafka.security import client_options, faust_credentials
 from streams.settings import Settings
 from tests.support.broker import REPO_ROOT, load_local_broker
 from tests.support.faults import record_figures, triggered

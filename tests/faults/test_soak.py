@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from streams.soak import RUN_DIR
+from streams.tools.soak import RUN_DIR
 from tests.support.broker import REPO_ROOT
 
 pytestmark = [pytest.mark.soak, pytest.mark.kafka, pytest.mark.timeout(1000)]

@@ -26,7 +26,7 @@ import yaml
 
 from alerting.policy import DEFAULT_POLICY_PATH, load_policy
 from models.escalation import Escalation, EventAction
-from streams.traffic import MALFORMED_SAMPLES
+from streams.replay.traffic import MALFORMED_SAMPLES
 from tests.support.acks import acknowledgement
 from tests.support.kafka import read_until, send_all
 from tests.support.monitoring import (

@@ -1,7 +1,7 @@
 """Replay of a live worker's input topic gives the live worker's escalations.
 
 A real worker (with a shadow policy beside the active one) decides a mixed
-burst of traffic; then ``streams.replay`` reads the same topic back and must
+burst of traffic; then ``streams.replay.session`` reads the same topic back and must
 produce triggers with the very same event ids, classes, severities and teams.
 All event times lie within the last minute, so no incident resolves during the
 test and the comparison covers everything that was sent.
@@ -23,10 +23,10 @@ from alerting.policy import DEFAULT_POLICY_PATH, load_policy
 from models.escalation import Escalation, EscalationClass, EventAction
 from models.report import Category
 from streams.cli import main
-from streams.produce import produce_scenario
-from streams.replay import Replay, TopicRange, topic_messages
+from streams.replay.session import Replay, TopicRange, topic_messages
+from streams.replay.traffic import TrafficGenerator
 from streams.settings import Settings
-from streams.traffic import TrafficGenerator
+from streams.tools.produce import produce_scenario
 from tests.support.kafka import read_until, send_all
 from tests.support.worker import WorkerConfig, WorkerProcess
 

@@ -9,8 +9,8 @@ import pytest
 
 from models.acknowledgement import AckAction, Acknowledgement
 from models.escalation import Severity
-from streams.respond import ResponderHabits, respond
 from streams.settings import Settings
+from streams.tools.respond import ResponderHabits, respond
 from tests.support.escalations import escalation
 from tests.support.kafka import Record, read_until, send_all
 

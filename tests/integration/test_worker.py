@@ -20,7 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from alerting.policy import load_policy
 from models.dead_letter import DeadLetter, DeadLetterReason
 from models.escalation import Escalation, EventAction, Severity
-from streams.traffic import MALFORMED_SAMPLES
+from streams.replay.traffic import MALFORMED_SAMPLES
 from tests.support.kafka import Record, read_until, send_all
 from tests.support.reports import ORDINARY_VIEWER, TRUSTED_FLAGGER, keyed, report
 from tests.support.worker import FAUST_WORKER, WorkerConfig, WorkerProcess, metric_value
@@ -259,7 +259,7 @@ def test_restarted_worker_keeps_window_state(bootstrap: str, tmp_path: Path) -> 
 def test_faust_command_line_runs_the_same_app_on_a_fresh_cluster(
     bootstrap: str, tmp_path: Path
 ) -> None:
-    """``faust -A streams.app worker`` keeps working, creating its topics itself."""
+    """``faust -A streams.worker.app worker`` keeps working, creating its topics itself."""
     config = WorkerConfig(bootstrap=bootstrap, run_dir=tmp_path)
     target = "via-faust-cli"
     process = WorkerProcess(config, command=FAUST_WORKER).start()

@@ -21,7 +21,7 @@ from aiokafka.partitioner import murmur2
 
 from alerting.state import BroadcastState
 from models.escalation import Escalation, EventAction
-from streams.broadcasts import LEARNER_KEY_PREFIX
+from streams.worker.state_cache import LEARNER_KEY_PREFIX
 from tests.support.broker import REPO_ROOT
 from tests.support.kafka import Record, read_until
 from tests.support.worker import WorkerConfig, WorkerProcess, metric_value

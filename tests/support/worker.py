@@ -59,7 +59,7 @@ class WorkerConfig:
 
 
 SPIKEWATCH_WORKER = (sys.executable, "-m", "streams.cli", "worker")
-FAUST_WORKER = (sys.executable, "-m", "faust", "-A", "streams.app", "worker", "-l", "info")
+FAUST_WORKER = (sys.executable, "-m", "faust", "-A", "streams.worker.app", "worker", "-l", "info")
 
 
 class WorkerProcess:

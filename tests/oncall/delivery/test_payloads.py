@@ -149,7 +149,9 @@ def test_the_service_cloud_template_upserts_one_case_per_incident() -> None:
         "{{ dedup_key | urlencode }}"
     )
     opened = render("servicecloud-case.json.j2", url)
-    assert opened["_url"].endswith("/Spikewatch_Dedup_Key__c/spikewatch%3Ab-1%3Atrust-safety%3A1")
+    assert str(opened["_url"]).endswith(
+        "/Spikewatch_Dedup_Key__c/spikewatch%3Ab-1%3Atrust-safety%3A1"
+    )
     assert opened["Status"] == "New"
     updated = render("servicecloud-case.json.j2", url, event_action=EventAction.UPDATE, sequence=2)
     assert "Status" not in updated

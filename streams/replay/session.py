@@ -1,0 +1,352 @@
+"""``spikewatch replay``: a recorded report log through the live worker's own code.
+
+Each message goes through :class:`~streams.worker.pipeline.ReportPipeline` (decode,
+dead-letter, route, :meth:`DetectionEngine.observe`) with ``live=False``, so
+``detected_at`` is the event time at which the decision was taken, and quiet
+incidents are resolved by :meth:`ReportPipeline.tick` on the stream's event
+time. Nothing here decides anything.
+
+Why one pipeline per input partition: the live worker decides each partition on
+its own (state, learned base rates and the resolve clock all live per
+partition), so replay does the same. A report log file has no partitions; each
+report is given the partition the producer's hash would give its
+``broadcast_id`` (``--partitions`` must equal the live topic's count), which
+makes the learned base rates, and hence every decision, the live worker's.
+
+Where live and replay can still differ, and why that is accepted:
+
+* live, a report whose Kafka key was wrong is re-published and decided when it
+  comes round again; a topic replay sees both copies where live saw them, a
+  file replay (no keys) decides it in place;
+* live resolves by the wall clock once caught up, replay by the newest event
+  time of the partition (and, at the end of the log, after the quiet period):
+  trigger and update ``event_id``\\ s are identical, a resolve may be stamped a
+  little differently.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import murmur2
+
+from alerting.engine import DetectionEngine
+from alerting.policy import Policy
+from models.errors import SpikewatchError
+from models.escalation import Escalation
+from models.report import Category
+from streams.replay.scoring import (
+    LabelKind,
+    LabelledReport,
+    ScoreCard,
+    fixed_threshold_triggers,
+    score,
+    triggers_of,
+)
+from streams.worker.metrics import WorkerMetrics
+from streams.worker.pipeline import InputMessage, ReportPipeline
+from streams.worker.state_cache import BroadcastStates
+from streams.worker.watchlist_file import policy_watchlist
+
+TICK_SECONDS = 1.0
+_CATEGORIES = frozenset(category.value for category in Category)
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """aiokafka's default partitioner, as the live worker uses it."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+@dataclass(slots=True)
+class _Lane:
+    pipeline: ReportPipeline
+    last_tick: float | None = None
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    escalations: list[Escalation] = field(default_factory=list)
+    messages: int = 0
+    dead_letters: int = 0
+    labels: list[LabelledReport] = field(default_factory=list)
+
+    def score(self) -> ScoreCard:
+        return score(self.labels, triggers_of(self.escalations))
+
+
+class Replay:
+    """Feeds messages, in order, to one live-identical pipeline per partition."""
+
+    def __init__(self, policy: Policy, *, partitions: int, max_message_bytes: int) -> None:
+        self.policy = policy
+        self.partitions = partitions
+        self.engine = DetectionEngine(policy, watchlist=policy_watchlist(policy))
+        self.metrics = WorkerMetrics(policy.teams)
+        self.max_message_bytes = max_message_bytes
+        self.lanes: dict[int, _Lane] = {}
+        self.result = ReplayResult()
+
+    def feed(self, message: InputMessage) -> list[Escalation]:
+        lane = self._lane(message.partition)
+        output = lane.pipeline.process([message])
+        lane.pipeline.save(output)
+        self.result.messages += 1
+        self.result.dead_letters += len(output.dead_letters)
+        sent = list(output.escalations)
+        now = lane.pipeline.stream_time
+        if now is not None and (lane.last_tick is None or now - lane.last_tick >= TICK_SECONDS):
+            lane.last_tick = now
+            sent.extend(lane.pipeline.settle(now))
+        label = label_of(message.value)
+        if label is not None:
+            self.result.labels.append(label)
+        self.result.escalations.extend(sent)
+        return sent
+
+    def drain(self) -> list[Escalation]:
+        """End of log: let the quiet period pass on every partition, as it would live."""
+        sent: list[Escalation] = []
+        quiet = self.policy.lifecycle.resolve_after_quiet_seconds
+        for lane in self.lanes.values():
+            if lane.pipeline.stream_time is not None:
+                sent.extend(lane.pipeline.settle(lane.pipeline.stream_time + quiet))
+        self.result.escalations.extend(sent)
+        return sent
+
+    def _lane(self, partition: int) -> _Lane:
+        lane = self.lanes.get(partition)
+        if lane is None:
+            states = BroadcastStates(
+                {}, lambda key: partition_of(key, self.partitions), durable=False
+            )
+            pipeline = ReportPipeline(
+                self.engine,
+                states,
+                self.metrics,
+                max_message_bytes=self.max_message_bytes,
+                max_future_skew_seconds=0.0,
+                live=False,
+            )
+            lane = self.lanes[partition] = _Lane(pipeline)
+        return lane
+
+
+def label_of(value: bytes | None) -> LabelledReport | None:
+    """The scenario label of a report, if it carries one (the decoder ignores it)."""
+    if not value:
+        return None
+    try:
+        payload = orjson.loads(value)
+        label = payload["label"]
+        category = payload["category"]
+        return LabelledReport(
+            at=datetime.fromisoformat(payload["reported_at"]).timestamp(),
+            broadcast_id=str(payload["broadcast_id"]),
+            category=Category(category) if category in _CATEGORIES else Category.OTHER,
+            kind=LabelKind(label["kind"]),
+            incident=label.get("incident"),
+        )
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def file_messages(lines: Iterable[bytes], partitions: int, topic: str) -> Iterator[InputMessage]:
+    """A JSON-lines log as keyed messages on the partition the live producer would pick."""
+    for offset, raw in enumerate(lines):
+        value = raw.rstrip(b"\r\n")
+        if not value:
+            continue
+        key = _broadcast_key(value)
+        partition = partition_of(key, partitions) if key is not None else 0
+        yield InputMessage(topic, partition, offset, key, value)
+
+
+def _broadcast_key(value: bytes) -> bytes | None:
+    try:
+        payload = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    broadcast_id = payload.get("broadcast_id") if isinstance(payload, dict) else None
+    return broadcast_id.encode() if isinstance(broadcast_id, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRange:
+    """Which part of a topic to replay; times are Unix milliseconds (Kafka timestamps)."""
+
+    topic: str
+    from_offset: int | None = None
+    to_offset: int | None = None
+    from_time_ms: int | None = None
+    to_time_ms: int | None = None
+
+
+async def topic_messages(bootstrap: str, span: TopicRange) -> AsyncIterator[InputMessage]:
+    """Every message of every partition in ``span``, one partition after another.
+
+    Partitions are decided independently live, so reading them one at a time
+    changes no decision. The end is fixed when reading starts (the end offsets,
+    or ``to_offset`` / ``to_time``), so a replay of a live topic terminates.
+    """
+    partitions = await _partitions_of(bootstrap, span.topic)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        assigned = [TopicPartition(span.topic, p) for p in partitions]
+        consumer.assign(assigned)
+        starts = await _bounds(consumer, assigned, span.from_offset, span.from_time_ms, start=True)
+        ends = await _bounds(consumer, assigned, span.to_offset, span.to_time_ms, start=False)
+        for tp in assigned:
+            if starts[tp] >= ends[tp]:
+                continue
+            consumer.seek(tp, starts[tp])
+            while True:
+                batch = await consumer.getmany(tp, timeout_ms=1000, max_records=1000)
+                done = False
+                for record in batch.get(tp, []):
+                    if record.offset >= ends[tp]:
+                        done = True
+                        break
+                    yield InputMessage(
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        record.key,
+                        record.value,
+                        record.timestamp,
+                    )
+                    done = record.offset + 1 >= ends[tp]
+                if done:
+                    break
+    finally:
+        await consumer.stop()
+
+
+async def _partitions_of(bootstrap: str, topic: str) -> list[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = sorted(
+        int(p["partition"]) for d in described if d.get("error_code") == 0 for p in d["partitions"]
+    )
+    if not partitions:
+        raise ReplaySourceError(f"topic {topic} does not exist or has no partitions; check --topic")
+    return partitions
+
+
+class ReplaySourceError(SpikewatchError):
+    """A replay source (file or topic) that cannot be read; the message says what to check."""
+
+
+async def _bounds(
+    consumer: AIOKafkaConsumer,
+    assigned: list[TopicPartition],
+    offset: int | None,
+    time_ms: int | None,
+    *,
+    start: bool,
+) -> dict[TopicPartition, int]:
+    first = await consumer.beginning_offsets(assigned)
+    last = await consumer.end_offsets(assigned)
+    bounds = dict(first if start else last)
+    if offset is not None:
+        bounds = {tp: min(max(offset, first[tp]), last[tp]) for tp in assigned}
+    if time_ms is not None:
+        found: dict[TopicPartition, Any] = await consumer.offsets_for_times(
+            {tp: time_ms for tp in assigned}
+        )
+        bounds = {tp: found[tp].offset if found.get(tp) else last[tp] for tp in assigned}
+    return bounds
+
+
+class Progress:
+    """A one-line progress bar on standard error (standard output stays pure JSON lines)."""
+
+    def __init__(self, total: int | None, stream: IO[str], *, enabled: bool) -> None:
+        self.total = total
+        self.stream = stream
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self._shown = 0.0
+
+    def update(self, done: int, escalations: int, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if not self.enabled or (not final and now - self._shown < 0.2):
+            return
+        self._shown = now
+        rate = done / max(now - self.started, 1e-9)
+        if self.total:
+            filled = int(30 * done / self.total)
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total}"
+        else:
+            bar = f"{done} messages"
+        self.stream.write(f"\rreplay {bar} {rate:,.0f} msg/s escalations={escalations}")
+        if final:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def write_escalations(escalations: list[Escalation], sink: IO[bytes]) -> None:
+    for escalation in escalations:
+        sink.write(escalation.to_json_bytes() + b"\n")
+
+
+def report_card(result: ReplayResult, policy: Policy, fixed_reports: int) -> dict[str, Any]:
+    """The scored figures of the policy and of the fixed-threshold rule on the same log."""
+    fixed = score(
+        result.labels, fixed_threshold_triggers(result.labels, policy, reports=fixed_reports)
+    )
+    return {
+        "policy_version": policy.policy_version,
+        "policy": result.score().as_dict(),
+        f"fixed_threshold_{fixed_reports}_reports_in_5_min": fixed.as_dict(),
+    }
+
+
+def summary_lines(result: ReplayResult, seconds: float) -> list[str]:
+    actions: dict[str, int] = {}
+    for escalation in result.escalations:
+        name = f"{escalation.event_action.value}/{escalation.severity.value}"
+        actions[name] = actions.get(name, 0) + 1
+    return [
+        f"replayed {result.messages} messages in {seconds:.1f} s "
+        f"({result.messages / max(seconds, 1e-9):,.0f}/s); {result.dead_letters} dead letters",
+        "escalations: " + (", ".join(f"{k}={v}" for k, v in sorted(actions.items())) or "none"),
+    ]
+
+
+def card_lines(card: dict[str, Any]) -> list[str]:
+    lines = []
+    for name, figures in card.items():
+        if not isinstance(figures, dict):
+            continue
+        delays = figures["median_delay_seconds"]
+        lines.append(
+            f"{name}: recall {figures['recall']:.0%} ({figures['detected']}/"
+            f"{figures['abuse_incidents']}), precision {figures['precision']:.0%}, "
+            f"false pages {figures['false_pages']} ({figures['false_pages_per_hour']}/h) "
+            f"{figures['false_pages_by_kind']}, one trigger per incident "
+            f"{figures['incidents_with_exactly_one_trigger']}/{figures['abuse_incidents']}, "
+            f"coordinated classed {figures['coordinated_classed']}/"
+            f"{figures['coordinated_incidents']}, median delay {delays}, "
+            f"max delay {figures['max_delay_seconds']}"
+        )
+    return lines
+
+
+def print_lines(lines: list[str]) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)

@@ -1,0 +1,241 @@
+"""``spikewatch demo``: everything on one machine, narrated for a person.
+
+Starts the local Kafka broker (``deploy/kafka/local_broker.py``) and a worker,
+sends benign background traffic (including a viral broadcast that must not
+page), then an abuse surge on a small broadcast, a single trusted child-safety
+report and a few malformed messages, and prints each escalation as it arrives.
+The demo policy is the default one with a 20-second quiet period, so incidents
+also resolve while you watch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import yaml
+from aiokafka import AIOKafkaProducer
+
+from alerting.policy import Policy, load_policy
+from models.report import Category
+from streams.kafka.clients import follow_escalations, producer
+from streams.replay.traffic import TrafficGenerator, paced
+from streams.tools.render import describe
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BROKER_SCRIPT = REPO_ROOT / "deploy" / "kafka" / "local_broker.py"
+RUN_DIR = REPO_ROOT / ".run" / "demo"
+DEMO_QUIET_SECONDS = 20.0
+DEMO_ALLOWED_LATENESS_SECONDS = 5.0
+"""The demo's own reports are never late; a short lateness keeps the resolve in view."""
+DEMO_RESOLVE_SECONDS = DEMO_QUIET_SECONDS + DEMO_ALLOWED_LATENESS_SECONDS
+SURGE_AT, CHILD_SAFETY_AT, MALFORMED_AT = 12.0, 30.0, 40.0
+SURGE_REPORTERS, SURGE_SPREAD_SECONDS = 10, 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    duration: float
+    rate: float
+    kafka_port: int
+    web_port: int
+
+
+def say(started: float, text: str) -> None:
+    print(f"[{time.time() - started:6.1f}s] {text}", flush=True)
+
+
+async def run_demo(options: DemoOptions) -> int:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    kafka_dir = RUN_DIR / "kafka"
+    bootstrap = f"127.0.0.1:{options.kafka_port}"
+    policy = _demo_policy()
+    started = time.time()
+    broker_command("wipe", kafka_dir)
+    say(started, f"starting Kafka on {bootstrap} (first run downloads the broker jars) ...")
+    broker_command(
+        "start",
+        kafka_dir,
+        "--port",
+        str(options.kafka_port),
+        "--controller-port",
+        str(options.kafka_port + 1),
+    )
+    worker = _start_worker(bootstrap, options.web_port)
+    try:
+        say(started, f"worker starting; metrics on http://127.0.0.1:{options.web_port}/metrics")
+        await _wait_for_worker(options.web_port, worker)
+        say(started, "worker ready; sending background traffic")
+        tally: dict[str, int] = {}
+        follower = asyncio.create_task(_print_escalations(bootstrap, started, tally))
+        await asyncio.sleep(2.0)
+        await _send_traffic(bootstrap, policy, options, started)
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
+        say(
+            started,
+            "done: "
+            + (", ".join(f"{n} {a}" for a, n in sorted(tally.items())) or "no escalations"),
+        )
+    finally:
+        stop_worker_and_broker(worker, kafka_dir)
+        say(started, f"stopped worker and broker; worker log: {RUN_DIR / 'worker.log'}")
+    return 0
+
+
+def _demo_policy() -> Policy:
+    policy = load_policy()
+    lifecycle = policy.lifecycle.model_copy(
+        update={"resolve_after_quiet_seconds": DEMO_QUIET_SECONDS}
+    )
+    window = policy.window.model_copy(
+        update={"allowed_lateness_seconds": DEMO_ALLOWED_LATENESS_SECONDS}
+    )
+    demo = policy.model_copy(
+        update={
+            "lifecycle": lifecycle,
+            "window": window,
+            "policy_version": f"{policy.policy_version}-demo",
+        }
+    )
+    path = RUN_DIR / "policy.yaml"
+    path.write_text(yaml.safe_dump(orjson.loads(demo.model_dump_json())), encoding="utf-8")
+    return demo
+
+
+def stop_worker_and_broker(worker: subprocess.Popen[bytes], kafka_dir: Path) -> None:
+    """SIGTERM first, so the worker leaves its group cleanly; kill only if it hangs."""
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(timeout=10)
+    broker_command("stop", kafka_dir)
+
+
+def broker_command(command: str, data_dir: Path, *options: str) -> None:
+    """Run ``deploy/kafka/local_broker.py COMMAND --data-dir DIR [OPTIONS]``."""
+    result = subprocess.run(
+        [sys.executable, str(BROKER_SCRIPT), command, "--data-dir", str(data_dir), *options],
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"error: local broker '{command}' failed; see {data_dir}/logs")
+
+
+def _start_worker(bootstrap: str, web_port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "SPIKEWATCH_KAFKA_BOOTSTRAP": bootstrap,
+        "SPIKEWATCH_APP_ID": "spikewatch-demo",
+        "SPIKEWATCH_WEB_PORT": str(web_port),
+        "SPIKEWATCH_DATA_DIR": str(RUN_DIR / "worker"),
+        "SPIKEWATCH_POLICY_FILE": str(RUN_DIR / "policy.yaml"),
+        "SPIKEWATCH_TICK_INTERVAL_SECONDS": "0.5",
+    }
+    log = (RUN_DIR / "worker.log").open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log, stderr=log
+    )
+
+
+async def _wait_for_worker(web_port: int, worker: subprocess.Popen[bytes]) -> None:
+    deadline = time.time() + 90
+    url = f"http://127.0.0.1:{web_port}/healthz"
+    while time.time() < deadline:
+        if worker.poll() is not None:
+            raise SystemExit(f"error: the worker exited; see {RUN_DIR / 'worker.log'}")
+        with contextlib.suppress(OSError, ValueError):
+            health = await asyncio.to_thread(_read_json, url)
+            if health.get("partitions"):
+                return
+        await asyncio.sleep(0.5)
+    raise SystemExit(
+        f"error: the worker did not become ready in 90 s; see {RUN_DIR / 'worker.log'}"
+    )
+
+
+def _read_json(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (loopback only)
+        document: dict[str, object] = orjson.loads(response.read())
+        return document
+
+
+async def _print_escalations(bootstrap: str, started: float, tally: dict[str, int]) -> None:
+    async for topic, escalation in follow_escalations(bootstrap, "oncall.", from_beginning=True):
+        action = escalation.event_action.value
+        tally[action] = tally.get(action, 0) + 1
+        say(started, describe(topic, escalation))
+
+
+async def _send_traffic(
+    bootstrap: str, policy: Policy, options: DemoOptions, started: float
+) -> None:
+    generator = TrafficGenerator(policy, rate_per_second=options.rate)
+    viral, small = generator.largest(), generator.smallest()
+    say(
+        started,
+        f"viral broadcast {viral.broadcast_id} has {viral.viewers} viewers: "
+        "its many reports are normal for its audience and must not page",
+    )
+    trusted_target = generator.smallest(rank=3)
+    surge = [SURGE_AT + i * SURGE_SPREAD_SECONDS / SURGE_REPORTERS for i in range(SURGE_REPORTERS)]
+    begin = time.time()
+    end = float("inf") if options.duration <= 0 else begin + options.duration
+    announced: set[str] = set()
+    async with producer(bootstrap) as client:
+        for due in paced(options.rate, begin):
+            if due >= end:
+                break
+            await asyncio.sleep(max(0.0, due - time.time()))
+            now = time.time()
+            elapsed = now - begin
+            if surge and elapsed >= surge[0]:
+                if "surge" not in announced:
+                    announced.add("surge")
+                    say(
+                        started,
+                        f">>> abuse surge starts: credible viewers report "
+                        f"{small.broadcast_id} ({small.viewers} viewers) for harassment",
+                    )
+                surge.pop(0)
+                await _send(client, generator.surge(small, Category.HARASSMENT, now))
+            if elapsed >= CHILD_SAFETY_AT and "child" not in announced:
+                announced.add("child")
+                say(
+                    started,
+                    f">>> one trusted flagger reports {trusted_target.broadcast_id} "
+                    "for child safety",
+                )
+                await _send(
+                    client, generator.trusted_report(trusted_target, Category.CHILD_SAFETY, now)
+                )
+            if elapsed >= MALFORMED_AT and "malformed" not in announced:
+                announced.add("malformed")
+                say(started, ">>> 5 malformed messages: they go to broadcast-reports.dlq")
+                for _ in range(5):
+                    await client.send("broadcast-reports", generator.malformed(), key=b"junk")
+            await _send(client, generator.background(now))
+        await client.flush()
+    say(
+        started,
+        f"traffic stopped; waiting {DEMO_RESOLVE_SECONDS:.0f}s+ for quiet incidents to resolve",
+    )
+    await asyncio.sleep(DEMO_RESOLVE_SECONDS + 5)
+
+
+async def _send(client: AIOKafkaProducer, report: dict[str, object]) -> None:
+    await client.send(
+        "broadcast-reports", orjson.dumps(report), key=str(report["broadcast_id"]).encode()
+    )

@@ -1,0 +1,26 @@
+"""Start the Faust worker for :mod:`streams.worker.app` with our JSON logging.
+
+Topics are prepared before Faust starts so that an unreachable broker or a
+wrongly partitioned input topic is one clear line on the terminal, not a
+traceback from inside Faust's start-up; the app then skips the same step, which
+it performs itself only under ``faust -A streams.worker.app worker``.
+
+``quiet=True`` drops Faust's coloured start-up banner, so standard error carries
+only JSON lines that a log pipeline can parse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+
+from streams.worker.app import spikewatch
+
+
+def run_worker() -> int:
+    settings = spikewatch.settings
+    asyncio.run(spikewatch.app.prepare_topics())
+    worker = faust.Worker(spikewatch.app, loglevel=settings.log_level.upper(), quiet=True)
+    worker.execute_from_commandline()
+    return 0

@@ -1,0 +1,180 @@
+"""Replay of the project's own labelled scenario: the targets of issue 3 that are about correctness.
+
+Given a seed these figures are deterministic (event time, not wall time), so
+they are asserted here; timing targets other than event-time delays are not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from alerting.policy import Policy, load_policy
+from models.escalation import Escalation, EscalationClass, EventAction
+from streams.cli import main
+from streams.logs import configure_logging
+from streams.replay.scenarios import build_scenario, write_jsonl
+from streams.replay.scoring import LabelKind, ScoreCard
+from streams.replay.session import Replay, ReplayResult, file_messages, partition_of
+
+POLICY = load_policy()
+PARTITIONS = 4
+
+
+def replay_lines(lines: list[bytes], policy: Policy = POLICY) -> ReplayResult:
+    replay = Replay(policy, partitions=PARTITIONS, max_message_bytes=65536)
+    for message in file_messages(lines, PARTITIONS, "replay"):
+        replay.feed(message)
+    replay.drain()
+    return replay.result
+
+
+@pytest.fixture(scope="module")
+def mixed_lines() -> list[bytes]:
+    configure_logging("error")
+    return [message.value for message in build_scenario("mixed", POLICY, seed=7)]
+
+
+@pytest.fixture(scope="module")
+def mixed(mixed_lines: list[bytes]) -> ReplayResult:
+    return replay_lines(mixed_lines)
+
+
+@pytest.fixture(scope="module")
+def card(mixed: ReplayResult) -> ScoreCard:
+    return mixed.score()
+
+
+def test_scenario_holds_every_kind_of_traffic(card: ScoreCard, mixed: ReplayResult) -> None:
+    kinds = {label.kind for label in mixed.labels}
+    assert kinds == set(LabelKind)
+    assert card.abuse_incidents == 12
+    assert card.coordinated_incidents == 4
+    assert mixed.dead_letters == 20
+
+
+def test_recall_is_complete_including_single_child_safety_reports(card: ScoreCard) -> None:
+    assert card.recall == 1.0
+    assert card.delays_by_kind[LabelKind.CHILD_SAFETY.value] == [0.0] * 4
+
+
+def test_no_page_on_benign_viral_repeat_clicker_or_coordinated_broadcasts(card: ScoreCard) -> None:
+    assert card.false_pages == 0
+    assert card.precision == 1.0
+
+
+def test_exactly_one_trigger_per_incident(card: ScoreCard, mixed: ReplayResult) -> None:
+    assert card.incidents_with_one_trigger == card.abuse_incidents
+    keys = [e.dedup_key for e in mixed.escalations if e.event_action is EventAction.TRIGGER]
+    assert len(keys) == len(set(keys))
+
+
+def test_coordinated_bursts_are_classed_as_such_and_never_page(
+    card: ScoreCard, mixed: ReplayResult
+) -> None:
+    assert card.coordinated_classed == card.coordinated_incidents
+    for escalation in mixed.escalations:
+        if escalation.escalation_class is EscalationClass.COORDINATED_REPORTING:
+            assert not escalation.severity.pages
+            assert escalation.labels.broadcast_id.startswith("brigade-")
+
+
+def test_surges_are_detected_within_ten_seconds_of_event_time_at_the_median(
+    card: ScoreCard,
+) -> None:
+    median = card.median_delay(LabelKind.SURGE)
+    assert median is not None
+    assert median <= 10.0
+
+
+def test_every_incident_resolves_once_the_log_is_drained(mixed: ReplayResult) -> None:
+    opened = {e.dedup_key for e in mixed.escalations if e.event_action is EventAction.TRIGGER}
+    closed = {e.dedup_key for e in mixed.escalations if e.event_action is EventAction.RESOLVE}
+    assert opened == closed
+
+
+def test_replay_stamps_decisions_with_event_time(mixed: ReplayResult) -> None:
+    for escalation in mixed.escalations:
+        if escalation.escalation_class is EscalationClass.CRITICAL_REPORT:
+            assert escalation.event_action is not EventAction.TRIGGER or (
+                escalation.detected_at == escalation.starts_at
+            )
+        assert escalation.detected_at.year == 2026
+
+
+def test_replaying_twice_gives_the_same_event_ids(
+    mixed_lines: list[bytes], mixed: ReplayResult
+) -> None:
+    again = replay_lines(mixed_lines)
+    assert [e.event_id for e in again.escalations] == [e.event_id for e in mixed.escalations]
+
+
+def test_the_fixed_threshold_rule_does_worse_on_the_same_log(
+    mixed: ReplayResult, card: ScoreCard
+) -> None:
+    from streams.replay.scoring import fixed_threshold_triggers, score
+
+    fixed = score(mixed.labels, fixed_threshold_triggers(mixed.labels, POLICY))
+    assert fixed.recall < card.recall
+    assert fixed.false_pages > 100
+
+
+def test_file_reports_land_on_the_partition_the_producer_would_pick() -> None:
+    line = orjson.dumps({"broadcast_id": "bc-00042", "category": "spam"})
+    [message] = file_messages([line], PARTITIONS, "replay")
+    assert message.key == b"bc-00042"
+    assert message.partition == partition_of(b"bc-00042", PARTITIONS)
+    [junk] = file_messages([b"not json"], PARTITIONS, "replay")
+    assert (junk.key, junk.partition) == (None, 0)
+
+
+def test_replay_command_prints_escalations_on_stdout_and_figures_on_stderr(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    log = tmp_path / "surge.jsonl"
+    with log.open("wb") as sink:
+        write_jsonl(build_scenario("surge", POLICY, seed=3), sink)
+    card = tmp_path / "card.json"
+    assert main(["replay", str(log), "--card", str(card)]) == 0
+    out, err = capsysbinary.readouterr()
+    escalations = [Escalation.model_validate_json(line) for line in out.splitlines()]
+    assert len([e for e in escalations if e.event_action is EventAction.TRIGGER]) == 6
+    text = err.decode()
+    assert "recall 100% (6/6)" in text
+    assert "fixed_threshold_5_reports_in_5_min" in text
+    figures = orjson.loads(card.read_bytes())
+    assert figures["policy"]["recall"] == 1.0
+
+
+def test_replay_without_a_source_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: give either a log file or --topic")
+    assert err.count("\n") == 1
+
+
+def test_produce_writes_a_scenario_log_to_a_file(tmp_path: Path) -> None:
+    out = tmp_path / "cs.jsonl"
+    assert main(["produce", "--scenario", "child_safety", "--out", str(out)]) == 0
+    lines = out.read_bytes().splitlines()
+    assert len(lines) == 4
+    assert all(orjson.loads(line)["label"]["kind"] == "child_safety" for line in lines)
+
+
+def test_unknown_scenario_is_one_line_naming_the_choices(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["produce", "--scenario", "nope", "--out", "-"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown scenario 'nope'" in err
+    assert "mixed" in err
+    assert err.count("\n") == 1
+
+
+def test_same_seed_same_bytes() -> None:
+    first = build_scenario("coordinated", POLICY, seed=11)
+    second = build_scenario("coordinated", POLICY, seed=11)
+    assert first == second
+    assert first != build_scenario("coordinated", POLICY, seed=12)
