@@ -114,3 +114,6 @@ async def run_notify(
         finally:
             stopped.cancel()
             await runner.cleanup()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(signum)
