@@ -172,6 +172,7 @@ def notify_process(
         ),
         "SPIKEWATCH_NOTIFY_SINKS_FILE": str(sinks_file),
         "SPIKEWATCH_TOPIC_PARTITIONS": str(settings.topic_partitions),
+        "SPIKEWATCH_KAFKA_SESSION_TIMEOUT_SECONDS": str(settings.kafka_session_timeout_seconds),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "streams.cli", "notify"],

@@ -99,6 +99,8 @@ class PagerDutyStandIn:
     rate_limited_at: dict[str, float] = field(default_factory=dict)
     retried_after_429: list[float] = field(default_factory=list)
     """Seconds between a 429 and the next request for the same dedup_key (>= Retry-After)."""
+    delay_seconds: float = 0.0
+    """How long each answer takes, so a test can kill a sender mid-delivery."""
     _outage_status: int | None = None
     _rate_limit_remaining: int = 0
     _retry_after: int = 1
@@ -130,6 +132,8 @@ class PagerDutyStandIn:
 
     async def _enqueue(self, request: web.Request) -> web.Response:
         raw = await request.read()
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
         try:
             event = json.loads(raw)
         except ValueError:
