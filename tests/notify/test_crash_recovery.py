@@ -107,7 +107,8 @@ def test_kill_minus_nine_mid_delivery_loses_nothing_and_pages_once(
                 first.kill()
     assert killed_after < 3 * INCIDENTS, "the kill came after everything was delivered"
     print(
-        f"accepted {len(stand_in.accepted)} requests for {3 * INCIDENTS} events; killed at {killed_after}"
+        f"accepted {len(stand_in.accepted)} requests for {3 * INCIDENTS} events;"
+        f" killed at {killed_after}"
     )
     assert deliveries_without_repeats(stand_in) == expected
     assert set(stand_in.pages) == set(expected)
