@@ -16,7 +16,8 @@ again).
 A new group starts from the escalations written shortly before the service
 started (``SPIKEWATCH_NOTIFY_NEW_GROUP_LOOKBACK_SECONDS``), not from the topics'
 beginning (that would page history) nor their end (that would miss an on-call
-topic created after the start).
+topic created after the start). A committed offset that retention has passed
+resumes at the oldest record kept: those were never delivered.
 """
 
 from __future__ import annotations
@@ -62,12 +63,13 @@ class _StartNearServiceStart(ConsumerRebalanceListener):  # type: ignore[misc]
         if not fresh:
             return
         found = await self.consumer.offsets_for_times({tp: self.start_ms for tp in fresh})
+        # Nothing since the start yet: the end offset *now*, as a number. A lazy
+        # seek_to_end would be resolved later and skip what arrives meanwhile.
+        quiet = [tp for tp in fresh if found.get(tp) is None]
+        ends = await self.consumer.end_offsets(quiet) if quiet else {}
         for tp in fresh:
             position = found.get(tp)
-            if position is None:
-                await self.consumer.seek_to_end(tp)
-            else:
-                self.consumer.seek(tp, position.offset)
+            self.consumer.seek(tp, ends[tp] if position is None else position.offset)
 
 
 class SinkWorker:
@@ -98,7 +100,7 @@ class SinkWorker:
             bootstrap_servers=settings.kafka_bootstrap,
             group_id=self.group,
             enable_auto_commit=False,
-            auto_offset_reset="latest",
+            auto_offset_reset="earliest",
             metadata_max_age_ms=2000,
             max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
             session_timeout_ms=int(settings.kafka_session_timeout_seconds * 1000),

@@ -28,10 +28,11 @@ from aiokafka import AIOKafkaProducer
 from alerting.policy import Policy, load_policy
 from models.report import Category
 from streams.kafka.clients import follow_escalations, producer
+from streams.local_broker import REPO_ROOT
 from streams.replay.traffic import TrafficGenerator, paced
+from streams.tools.demo_pages import DemoPages, PagesUnavailableError, start_pages
 from streams.tools.render import describe
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 BROKER_SCRIPT = REPO_ROOT / "deploy" / "kafka" / "local_broker.py"
 RUN_DIR = REPO_ROOT / ".run" / "demo"
 DEMO_QUIET_SECONDS = 20.0
@@ -48,6 +49,7 @@ class DemoOptions:
     rate: float
     kafka_port: int
     web_port: int
+    alertmanager_port: int = 19093
 
 
 def say(started: float, text: str) -> None:
@@ -71,9 +73,11 @@ async def run_demo(options: DemoOptions) -> int:
         str(options.kafka_port + 1),
     )
     worker = _start_worker(bootstrap, options.web_port)
+    pages: DemoPages | None = None
     try:
         say(started, f"worker starting; metrics on http://127.0.0.1:{options.web_port}/metrics")
         await _wait_for_worker(options.web_port, worker)
+        pages = _start_pages(bootstrap, options, started)
         say(started, "worker ready; sending background traffic")
         tally: dict[str, int] = {}
         follower = asyncio.create_task(_print_escalations(bootstrap, started, tally))
@@ -88,9 +92,28 @@ async def run_demo(options: DemoOptions) -> int:
             + (", ".join(f"{n} {a}" for a, n in sorted(tally.items())) or "no escalations"),
         )
     finally:
+        if pages is not None:
+            pages.stop()
         stop_worker_and_broker(worker, kafka_dir)
         say(started, f"stopped worker and broker; worker log: {RUN_DIR / 'worker.log'}")
     return 0
+
+
+def _start_pages(bootstrap: str, options: DemoOptions, started: float) -> DemoPages | None:
+    """Alertmanager and notify; the demo goes on without them if they cannot start."""
+    try:
+        pages = start_pages(
+            RUN_DIR,
+            bootstrap,
+            RUN_DIR / "policy.yaml",
+            options.alertmanager_port,
+            options.web_port + 2,
+        )
+    except PagesUnavailableError as error:
+        say(started, f"pages not shown: {error}")
+        return None
+    say(started, f"pages go to Alertmanager: open {pages.ui_url} (spikewatch notify delivers them)")
+    return pages
 
 
 def _demo_policy() -> Policy:
