@@ -15,7 +15,7 @@ import os
 import string
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 import yaml
 from pydantic import (
@@ -88,6 +88,33 @@ def _refuse_inline(data: Any, *names: str) -> Any:
     return data
 
 
+class _WithSecrets(_Strict):
+    """A model whose ``secret_names`` are read from ``<name>_file`` or ``<name>_env`` fields."""
+
+    secret_names: ClassVar[tuple[str, ...]] = ()
+    required_secrets: ClassVar[frozenset[str]] = frozenset()
+    _secrets: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_secret(cls, data: Any) -> Any:
+        return _refuse_inline(data, *cls.secret_names)
+
+    @model_validator(mode="after")
+    def _read_secrets(self, info: ValidationInfo) -> Self:
+        for name in self.secret_names:
+            value = _secret(self, name, info, required=name in self.required_secrets)
+            if value is not None:
+                self._secrets[name] = value
+        return self
+
+    def secret(self, name: str) -> SecretStr | None:
+        return self._secrets.get(name)
+
+    def required_secret(self, name: str) -> SecretStr:
+        return self._secrets[name]
+
+
 class RetryConfig(_Strict):
     """Exponential backoff with full jitter; a sink that answers 5xx, 429 or nothing."""
 
@@ -127,7 +154,7 @@ class _TeamList(_Sink):
         return self.teams is None or team in self.teams
 
 
-class AlertmanagerSink(_TeamList):
+class AlertmanagerSink(_TeamList, _WithSecrets):
     """Alertmanager API v2: one alert per incident, kept firing until the resolve."""
 
     type: Literal["alertmanager"]
@@ -142,47 +169,31 @@ class AlertmanagerSink(_TeamList):
     )
     bearer_token_file: Path | None = None
     bearer_token_env: str | None = None
-    _bearer_token: SecretStr | None = PrivateAttr(default=None)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_inline_secret(cls, data: Any) -> Any:
-        return _refuse_inline(data, "bearer_token")
+    secret_names = ("bearer_token",)
 
     @model_validator(mode="after")
-    def _check(self, info: ValidationInfo) -> AlertmanagerSink:
+    def _check(self) -> AlertmanagerSink:
         if self.repost_interval_seconds * 2 > self.open_alert_horizon_seconds:
             raise ValueError(
                 "repost_interval_seconds must be at most half of open_alert_horizon_seconds, "
                 "or Alertmanager resolves open alerts by itself"
             )
-        self._bearer_token = _secret(self, "bearer_token", info, required=False)
         return self
 
     @property
     def bearer_token(self) -> SecretStr | None:
-        return self._bearer_token
+        return self.secret("bearer_token")
 
 
-class PagerDutyRoute(_Strict):
+class PagerDutyRoute(_WithSecrets):
     routing_key_file: Path | None = None
     routing_key_env: str | None = None
-    _routing_key: SecretStr | None = PrivateAttr(default=None)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_inline_secret(cls, data: Any) -> Any:
-        return _refuse_inline(data, "routing_key")
-
-    @model_validator(mode="after")
-    def _read(self, info: ValidationInfo) -> PagerDutyRoute:
-        self._routing_key = _secret(self, "routing_key", info, required=True)
-        return self
+    secret_names = ("routing_key",)
+    required_secrets = frozenset(secret_names)
 
     @property
     def routing_key(self) -> SecretStr:
-        assert self._routing_key is not None
-        return self._routing_key
+        return self.required_secret("routing_key")
 
 
 class PagerDutySink(_Sink):
@@ -199,25 +210,15 @@ class PagerDutySink(_Sink):
         return team in self.routes
 
 
-class SlackRoute(_Strict):
+class SlackRoute(_WithSecrets):
     webhook_url_file: Path | None = None
     webhook_url_env: str | None = None
-    _webhook_url: SecretStr | None = PrivateAttr(default=None)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_inline_secret(cls, data: Any) -> Any:
-        return _refuse_inline(data, "webhook_url")
-
-    @model_validator(mode="after")
-    def _read(self, info: ValidationInfo) -> SlackRoute:
-        self._webhook_url = _secret(self, "webhook_url", info, required=True)
-        return self
+    secret_names = ("webhook_url",)
+    required_secrets = frozenset(secret_names)
 
     @property
     def webhook_url(self) -> SecretStr:
-        assert self._webhook_url is not None
-        return self._webhook_url
+        return self.required_secret("webhook_url")
 
 
 class SlackSink(_Sink):
@@ -230,26 +231,16 @@ class SlackSink(_Sink):
         return team in self.routes
 
 
-class Header(_Strict):
+class Header(_WithSecrets):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")]
     value_file: Path | None = None
     value_env: str | None = None
-    _value: SecretStr | None = PrivateAttr(default=None)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_inline_secret(cls, data: Any) -> Any:
-        return _refuse_inline(data, "value")
-
-    @model_validator(mode="after")
-    def _read(self, info: ValidationInfo) -> Header:
-        self._value = _secret(self, "value", info, required=True)
-        return self
+    secret_names = ("value",)
+    required_secrets = frozenset(secret_names)
 
     @property
     def value(self) -> SecretStr:
-        assert self._value is not None
-        return self._value
+        return self.required_secret("value")
 
 
 class TemplateSink(_TeamList):
@@ -287,39 +278,23 @@ Sink = Annotated[
 ]
 
 
-class AckConfig(_Strict):
+class AckConfig(_WithSecrets):
     """Who may write acknowledgements through the endpoint."""
 
     pagerduty_signing_secret_file: Path | None = None
     pagerduty_signing_secret_env: str | None = None
     alertmanager_bearer_token_file: Path | None = None
     alertmanager_bearer_token_env: str | None = None
-    _pagerduty_signing_secret: SecretStr | None = PrivateAttr(default=None)
-    _alertmanager_bearer_token: SecretStr | None = PrivateAttr(default=None)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_inline_secret(cls, data: Any) -> Any:
-        return _refuse_inline(data, "pagerduty_signing_secret", "alertmanager_bearer_token")
-
-    @model_validator(mode="after")
-    def _read(self, info: ValidationInfo) -> AckConfig:
-        self._pagerduty_signing_secret = _secret(
-            self, "pagerduty_signing_secret", info, required=False
-        )
-        self._alertmanager_bearer_token = _secret(
-            self, "alertmanager_bearer_token", info, required=False
-        )
-        return self
+    secret_names = ("pagerduty_signing_secret", "alertmanager_bearer_token")
 
     @property
     def pagerduty_signing_secret(self) -> SecretStr | None:
         """Without one, the PagerDuty endpoint refuses every request: nothing unsigned gets in."""
-        return self._pagerduty_signing_secret
+        return self.secret("pagerduty_signing_secret")
 
     @property
     def alertmanager_bearer_token(self) -> SecretStr | None:
-        return self._alertmanager_bearer_token
+        return self.secret("alertmanager_bearer_token")
 
 
 class NotifyConfig(_Strict):

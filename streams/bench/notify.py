@@ -35,6 +35,7 @@ from models.report import Category
 from streams.bench.run import broker_for, machine, percentiles_ms
 from streams.kafka.clients import producer
 from streams.local_broker import REPO_ROOT, load_local_broker
+from streams.local_http import BackgroundHttpServer
 
 Progress = Callable[[str], None]
 TEAM = "bench"
@@ -97,11 +98,11 @@ class Receiver:
     """Answers 202 at once and keeps each event's latency from its ``payload.timestamp``."""
 
     def __init__(self) -> None:
-        self.port = int(load_local_broker().free_port())
+        app = web.Application()
+        app.router.add_post("/v2/enqueue", self._enqueue)
+        self.server = BackgroundHttpServer(app)
         self.latencies: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
 
     def count(self) -> int:
         with self._lock:
@@ -118,31 +119,6 @@ class Receiver:
         with self._lock:
             self.latencies.setdefault(event["dedup_key"], (arrived - detected).total_seconds())
         return web.json_response({"status": "success", "dedup_key": event["dedup_key"]}, status=202)
-
-    def start(self) -> Receiver:
-        ready = threading.Event()
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            app = web.Application()
-            app.router.add_post("/v2/enqueue", self._enqueue)
-            runner = web.AppRunner(app, access_log=None)
-            loop.run_until_complete(runner.setup())
-            loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-
-        self._thread = threading.Thread(target=serve, name="bench-receiver", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
 
 
 async def _create_topic(bootstrap: str, topic: str) -> None:
@@ -191,7 +167,8 @@ def run_notify_bench(options: NotifyBenchOptions, progress: Progress) -> dict[st
     run = uuid.uuid4().hex[:8]
     prefix = f"oncall-bench-{run}."
     topic = f"{prefix}{TEAM}"
-    receiver = Receiver().start()
+    receiver = Receiver()
+    receiver.server.start()
     sinks = run_dir / "sinks.yaml"
     sinks.write_text(
         yaml.safe_dump(
@@ -201,7 +178,7 @@ def run_notify_bench(options: NotifyBenchOptions, progress: Progress) -> dict[st
                     {
                         "name": "pagerduty",
                         "type": "pagerduty",
-                        "url": f"http://127.0.0.1:{receiver.port}/v2/enqueue",
+                        "url": f"{receiver.server.url}/v2/enqueue",
                         "routes": {TEAM: {"routing_key_env": "SPIKEWATCH_BENCH_ROUTING_KEY"}},
                     }
                 ],
@@ -259,5 +236,5 @@ def run_notify_bench(options: NotifyBenchOptions, progress: Progress) -> dict[st
                 notify.wait(30)
                 log.close()
     finally:
-        receiver.stop()
+        receiver.server.stop()
     return figures

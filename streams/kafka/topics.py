@@ -35,6 +35,26 @@ def output_topics(settings: Settings, policy: Policy) -> list[str]:
     ]
 
 
+async def create_missing_topics(
+    admin: AIOKafkaAdminClient, settings: Settings, wanted: list[str]
+) -> list[str]:
+    """Create those of ``wanted`` that do not exist, with the configured layout; their names."""
+    existing = set(await admin.list_topics())
+    missing = [name for name in wanted if name not in existing]
+    if missing:
+        await admin.create_topics(
+            [
+                NewTopic(
+                    name,
+                    num_partitions=settings.topic_partitions,
+                    replication_factor=settings.topic_replication_factor,
+                )
+                for name in missing
+            ]
+        )
+    return missing
+
+
 async def ensure_topics(settings: Settings, policy: Policy) -> list[str]:
     """Create missing topics; return the names created."""
     admin = AIOKafkaAdminClient(
@@ -44,19 +64,7 @@ async def ensure_topics(settings: Settings, policy: Policy) -> list[str]:
     try:
         keyed_inputs = [settings.input_topic, settings.ack_topic]
         wanted = [*keyed_inputs, *output_topics(settings, policy)]
-        existing = set(await admin.list_topics())
-        missing = [name for name in wanted if name not in existing]
-        if missing:
-            await admin.create_topics(
-                [
-                    NewTopic(
-                        name,
-                        num_partitions=settings.topic_partitions,
-                        replication_factor=settings.topic_replication_factor,
-                    )
-                    for name in missing
-                ]
-            )
+        missing = await create_missing_topics(admin, settings, wanted)
         for described in await admin.describe_topics(keyed_inputs):
             partitions = len(described["partitions"])
             if partitions and partitions != settings.topic_partitions:

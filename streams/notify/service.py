@@ -10,11 +10,12 @@ import time
 import aiohttp
 import structlog
 from aiohttp import web
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 
 from oncall.delivery.config import NotifyConfig
 from streams.kafka.clients import producer
 from streams.kafka.security import client_options
+from streams.kafka.topics import create_missing_topics
 from streams.notify.client import SinkClient
 from streams.notify.metrics import NotifyMetrics
 from streams.notify.sink_worker import SinkWorker
@@ -33,23 +34,9 @@ async def ensure_notify_topics(settings: Settings) -> None:
     )
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        missing = [
-            name
-            for name in (settings.notify_dead_letter_topic, settings.ack_topic)
-            if name not in existing
-        ]
-        if missing:
-            await admin.create_topics(
-                [
-                    NewTopic(
-                        name,
-                        num_partitions=settings.topic_partitions,
-                        replication_factor=settings.topic_replication_factor,
-                    )
-                    for name in missing
-                ]
-            )
+        await create_missing_topics(
+            admin, settings, [settings.notify_dead_letter_topic, settings.ack_topic]
+        )
     finally:
         await admin.close()
 

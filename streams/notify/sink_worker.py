@@ -4,10 +4,9 @@ Each sink has its own group (``spikewatch-notify-<sink>``), so a sink that is
 down stalls only its own offsets while the others go on.
 
 Order and re-delivery. An incident's events share a partition; a partition's
-records are delivered one after the other, partitions side by side. Offsets are
-committed in batches, but never with two delivered events of one incident
-behind the committed offset: before a second event of an incident goes out,
-the first one's offset is committed. After a crash (kill -9 included) the
+records go out in waves of distinct incidents (partitions side by side), each
+wave's offsets committed before the next wave starts, so there are never two
+delivered events of one incident behind the committed offset. After a crash (kill -9 included) the
 records re-read are therefore at most the *latest* delivered event of each
 incident, re-sent as they were (harmless: every sink keys on ``dedup_key``),
 never an older event after a newer one (a trigger after its resolve would page
@@ -128,23 +127,38 @@ class SinkWorker:
     async def _partition(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[object]
     ) -> None:
-        behind_commit: set[str] = set()
-        next_offset: int | None = None
+        """Deliver a partition's records in waves of distinct incidents, committing after each.
+
+        A wave holds at most one event per incident (and ``max_in_flight``
+        events), delivered side by side; the next event of an incident in the
+        wave starts the next wave, after the offset before it is committed.
+        """
+        wave: list[tuple[object, EscalationV2]] = []
         for record in records:
             escalation = await self._admit(record)
-            if escalation is not None:
-                if escalation.dedup_key in behind_commit and next_offset is not None:
-                    await self._commit(consumer, tp, next_offset)
-                    behind_commit.clear()
-                with structlog.contextvars.bound_contextvars(
-                    dedup_key=escalation.dedup_key, broadcast_id=escalation.labels.broadcast_id
-                ):
-                    await self._deliver(record, escalation)
-                self.guard.delivered(escalation.dedup_key, escalation.sequence)
-                behind_commit.add(escalation.dedup_key)
-            next_offset = record.offset + 1  # type: ignore[attr-defined]
-        if next_offset is not None:
-            await self._commit(consumer, tp, next_offset)
+            if escalation is None:
+                continue
+            full = len(wave) >= self.sink.max_in_flight
+            if full or any(queued.dedup_key == escalation.dedup_key for _, queued in wave):
+                await self._deliver_wave(wave)
+                await self._commit(consumer, tp, record.offset)  # type: ignore[attr-defined]
+                wave = []
+            wave.append((record, escalation))
+        await self._deliver_wave(wave)
+        if records:
+            await self._commit(consumer, tp, records[-1].offset + 1)  # type: ignore[attr-defined]
+
+    async def _deliver_wave(self, wave: list[tuple[object, EscalationV2]]) -> None:
+        await asyncio.gather(
+            *(self._deliver_one(record, escalation) for record, escalation in wave)
+        )
+
+    async def _deliver_one(self, record: object, escalation: EscalationV2) -> None:
+        with structlog.contextvars.bound_contextvars(
+            dedup_key=escalation.dedup_key, broadcast_id=escalation.labels.broadcast_id
+        ):
+            await self._deliver(record, escalation)
+        self.guard.delivered(escalation.dedup_key, escalation.sequence)
 
     async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
         async with self._commit_lock:

@@ -29,7 +29,7 @@ from typing import Any
 from aiohttp import web
 
 from oncall.delivery.acks import pagerduty_signature
-from tests.support.broker import load_local_broker
+from streams.local_http import BackgroundHttpServer
 
 SEVERITIES = frozenset({"critical", "error", "warning", "info"})
 ACTIONS = frozenset({"trigger", "acknowledge", "resolve"})
@@ -88,7 +88,6 @@ def _payload_errors(payload: Any) -> list[str]:
 
 @dataclass
 class PagerDutyStandIn:
-    port: int = field(default_factory=lambda: int(load_local_broker().free_port()))
     accepted: list[dict[str, Any]] = field(default_factory=list)
     """Every accepted event, in arrival order (re-deliveries included)."""
     pages: dict[str, int] = field(default_factory=dict)
@@ -105,13 +104,12 @@ class PagerDutyStandIn:
     _rate_limit_remaining: int = 0
     _retry_after: int = 1
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _loop: asyncio.AbstractEventLoop | None = None
-    _thread: threading.Thread | None = None
-    _runner: web.AppRunner | None = None
+    _server: BackgroundHttpServer | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v2/enqueue"
+        assert self._server is not None
+        return f"{self._server.url}/v2/enqueue"
 
     def outage(self, status: int = 503) -> None:
         with self._lock:
@@ -192,31 +190,14 @@ class PagerDutyStandIn:
         return web.json_response(document, status=status, headers=headers)
 
     def start(self) -> PagerDutyStandIn:
-        ready = threading.Event()
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            app = web.Application()
-            app.router.add_post("/v2/enqueue", self._enqueue)
-            self._runner = web.AppRunner(app, access_log=None)
-            loop.run_until_complete(self._runner.setup())
-            loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name="pagerduty-stand-in", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise AssertionError("PagerDuty stand-in did not start")
+        app = web.Application()
+        app.router.add_post("/v2/enqueue", self._enqueue)
+        self._server = BackgroundHttpServer(app).start()
         return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
+        if self._server is not None:
+            self._server.stop()
 
 
 @contextmanager
