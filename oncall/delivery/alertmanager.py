@@ -60,12 +60,17 @@ def alert_annotations(escalation: EscalationV2, url: str | None) -> dict[str, st
     return found
 
 
+Origin = tuple[str, int]
+"""The (topic, partition) an incident's events come from."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Posted:
     labels: dict[str, str]
     annotations: dict[str, str]
     starts_at: datetime
     generator_url: str | None
+    origin: Origin | None
 
 
 def _alert(posted: _Posted, ends_at: datetime) -> Alert:
@@ -85,7 +90,9 @@ class OpenAlerts:
 
     Held in memory: after a restart, an incident opened earlier is known again at
     its next event; until then its alert stays firing up to the horizon, which is
-    why the horizon is long (an hour by default) and the re-post short.
+    why the horizon is long (an hour by default) and the re-post short. When a
+    partition moves to another process, its incidents are forgotten here
+    (:meth:`keep_only`): re-posting them would revive alerts the new owner resolves.
     """
 
     def __init__(self, horizon: timedelta) -> None:
@@ -96,7 +103,11 @@ class OpenAlerts:
         return len(self._open)
 
     def on_escalation(
-        self, escalation: EscalationV2, url: str | None, now: datetime
+        self,
+        escalation: EscalationV2,
+        url: str | None,
+        now: datetime,
+        origin: Origin | None = None,
     ) -> list[Alert]:
         """The alerts to post for one event; the incident's open state follows it."""
         posted = _Posted(
@@ -104,6 +115,7 @@ class OpenAlerts:
             annotations=alert_annotations(escalation, url),
             starts_at=escalation.starts_at,
             generator_url=url,
+            origin=origin,
         )
         previous = self._open.pop(escalation.dedup_key, None)
         if escalation.event_action is EventAction.RESOLVE:
@@ -117,6 +129,14 @@ class OpenAlerts:
             alerts.append(_alert(previous, now))
         self._open[escalation.dedup_key] = posted
         return alerts
+
+    def keep_only(self, origins: set[Origin]) -> None:
+        """Stop re-posting the incidents of partitions this process no longer owns."""
+        self._open = {
+            key: posted
+            for key, posted in self._open.items()
+            if posted.origin is None or posted.origin in origins
+        }
 
     def repost(self, now: datetime) -> list[Alert]:
         """Every open alert again, with its ``endsAt`` moved a horizon ahead of ``now``."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from models.escalation_v2 import EscalationV2
-from oncall.delivery.alertmanager import OpenAlerts
+from oncall.delivery.alertmanager import OpenAlerts, Origin
 from oncall.delivery.config import (
     AlertmanagerSink,
     NotifyConfig,
@@ -54,13 +54,17 @@ class RequestBuilder:
         if isinstance(sink, TemplateSink):
             self._template = RequestTemplate(sink.url, sink.template_text, sink.content_type)
 
-    def requests_for(self, escalation: EscalationV2, now: datetime) -> list[OutgoingRequest]:
+    def requests_for(
+        self, escalation: EscalationV2, now: datetime, origin: Origin | None = None
+    ) -> list[OutgoingRequest]:
         """Raises :class:`~oncall.delivery.templates.TemplateRenderError` for a bad template."""
         sink = self.sink
         url = incident_url(self.url_template, escalation)
         if isinstance(sink, AlertmanagerSink):
             assert self.open_alerts is not None
-            return self._alertmanager_posts(self.open_alerts.on_escalation(escalation, url, now))
+            return self._alertmanager_posts(
+                self.open_alerts.on_escalation(escalation, url, now, origin)
+            )
         if isinstance(sink, PagerDutySink):
             key = sink.routes[escalation.labels.team].routing_key.get_secret_value()
             body = _json(pagerduty_event(escalation, key, url))

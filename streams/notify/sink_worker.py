@@ -49,15 +49,20 @@ MAX_POLL_INTERVAL_MS = 6 * 3600 * 1000
 """A sink may be down for hours while its consumer waits; that is not a dead consumer."""
 
 
-class _StartNearServiceStart(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, consumer: AIOKafkaConsumer, start_ms: int) -> None:
+class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
+    """New partitions start near the service's start; open alerts of lost ones are dropped."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, start_ms: int, builder: RequestBuilder) -> None:
         self.consumer = consumer
         self.start_ms = start_ms
+        self.builder = builder
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         return None
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        if self.builder.open_alerts is not None:
+            self.builder.open_alerts.keep_only({(tp.topic, tp.partition) for tp in assigned})
         fresh = [tp for tp in assigned if await self.consumer.committed(tp) is None]
         if not fresh:
             return
@@ -107,7 +112,7 @@ class SinkWorker:
         )
         consumer.subscribe(
             pattern=f"^{re.escape(settings.oncall_topic_prefix)}.*",
-            listener=_StartNearServiceStart(consumer, self.start_ms),
+            listener=_Rebalances(consumer, self.start_ms, self.builder),
         )
         await consumer.start()
         reposting = asyncio.create_task(self._repost_forever())
@@ -191,7 +196,8 @@ class SinkWorker:
     async def _deliver(self, record: object, escalation: EscalationV2) -> None:
         name, team = self.sink.name, escalation.labels.team
         try:
-            requests = self.builder.requests_for(escalation, datetime.now(UTC))
+            origin = (record.topic, record.partition)  # type: ignore[attr-defined]
+            requests = self.builder.requests_for(escalation, datetime.now(UTC), origin)
         except TemplateRenderError as error:
             await self._dead_letter(
                 record, FailureReason.TEMPLATE_ERROR, None, str(error), escalation

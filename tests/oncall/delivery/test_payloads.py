@@ -126,6 +126,16 @@ def test_a_severity_change_ends_the_previous_alert_so_one_incident_shows_once() 
     assert len(alerts) == 1
 
 
+def test_incidents_of_partitions_moved_elsewhere_are_no_longer_reposted() -> None:
+    alerts = OpenAlerts(timedelta(hours=1))
+    now = datetime(2026, 12, 2, 19, 0, tzinfo=UTC)
+    alerts.on_escalation(escalation(dedup_key="kept"), None, now, ("oncall.t", 0))
+    alerts.on_escalation(escalation(dedup_key="moved"), None, now, ("oncall.t", 1))
+    alerts.keep_only({("oncall.t", 0), ("oncall.u", 3)})
+    [kept] = alerts.repost(now)
+    assert kept["annotations"]["dedup_key"] == "kept"
+
+
 def render(name: str, url: str, **changes: object) -> dict[str, object]:
     template = RequestTemplate(url, (TEMPLATES / name).read_text())
     rendered = template.render(escalation(**changes), URL)
