@@ -4,6 +4,8 @@ Starts the local Kafka broker (``deploy/kafka/local_broker.py``) and a worker,
 sends benign background traffic (including a viral broadcast that must not
 page), then an abuse surge on a small broadcast, a single trusted child-safety
 report and a few malformed messages, and prints each escalation as it arrives.
+The pages also show where on-call would see them: in a real Alertmanager fed by
+``spikewatch notify`` (see :mod:`streams.tools.demo_pages`), its UI URL printed.
 The demo policy is the default one with a 20-second quiet period, so incidents
 also resolve while you watch.
 """
@@ -49,7 +51,8 @@ class DemoOptions:
     rate: float
     kafka_port: int
     web_port: int
-    alertmanager_port: int = 19093
+    alertmanager_port: int = 19095
+    """Beside the broker (19092) and its controller (19093)."""
 
 
 def say(started: float, text: str) -> None:
