@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from models.delivery_failure import MAX_ANSWER_LENGTH, DeliveryFailure, FailureReason
@@ -130,7 +131,7 @@ class SinkWorker:
             await consumer.stop()
 
     async def _partition(
-        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[object]
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
     ) -> None:
         """Deliver a partition's records in waves of distinct incidents, committing after each.
 
@@ -138,7 +139,7 @@ class SinkWorker:
         events), delivered side by side; the next event of an incident in the
         wave starts the next wave, after the offset before it is committed.
         """
-        wave: list[tuple[object, EscalationV2]] = []
+        wave: list[tuple[ConsumerRecord, EscalationV2]] = []
         for record in records:
             escalation = await self._admit(record)
             if escalation is None:
@@ -146,19 +147,22 @@ class SinkWorker:
             full = len(wave) >= self.sink.max_in_flight
             if full or any(queued.dedup_key == escalation.dedup_key for _, queued in wave):
                 await self._deliver_wave(wave)
-                await self._commit(consumer, tp, record.offset)  # type: ignore[attr-defined]
+                await self._commit(consumer, tp, record.offset)
                 wave = []
+            if self.guard.is_stale(escalation.dedup_key, escalation.sequence):
+                self.metrics.count(self.sink.name, escalation.labels.team, Skip.STALE.value)
+                continue
             wave.append((record, escalation))
         await self._deliver_wave(wave)
         if records:
-            await self._commit(consumer, tp, records[-1].offset + 1)  # type: ignore[attr-defined]
+            await self._commit(consumer, tp, records[-1].offset + 1)
 
-    async def _deliver_wave(self, wave: list[tuple[object, EscalationV2]]) -> None:
+    async def _deliver_wave(self, wave: list[tuple[ConsumerRecord, EscalationV2]]) -> None:
         await asyncio.gather(
             *(self._deliver_one(record, escalation) for record, escalation in wave)
         )
 
-    async def _deliver_one(self, record: object, escalation: EscalationV2) -> None:
+    async def _deliver_one(self, record: ConsumerRecord, escalation: EscalationV2) -> None:
         with structlog.contextvars.bound_contextvars(
             dedup_key=escalation.dedup_key, broadcast_id=escalation.labels.broadcast_id
         ):
@@ -174,9 +178,12 @@ class SinkWorker:
                     "offset commit lost to a rebalance; the new owner re-sends", sink=self.sink.name
                 )
 
-    async def _admit(self, record: object) -> EscalationV2 | None:
-        """The escalation if this sink delivers it; otherwise counted (or dead-lettered) here."""
-        value: bytes | None = record.value  # type: ignore[attr-defined]
+    async def _admit(self, record: ConsumerRecord) -> EscalationV2 | None:
+        """The escalation if this sink delivers it; otherwise counted (or dead-lettered) here.
+
+        Staleness is judged later, when the incident's earlier events in the batch are out.
+        """
+        value: bytes | None = record.value
         try:
             if value is None:
                 raise ValueError("empty record (tombstone)")
@@ -186,17 +193,15 @@ class SinkWorker:
             await self._dead_letter(record, FailureReason.INVALID_ESCALATION, None, detail, None)
             return None
         skip = skip_reason(self.sink, escalation)
-        if skip is None and self.guard.is_stale(escalation.dedup_key, escalation.sequence):
-            skip = Skip.STALE
         if skip is not None:
             self.metrics.count(self.sink.name, escalation.labels.team, skip.value)
             return None
         return escalation
 
-    async def _deliver(self, record: object, escalation: EscalationV2) -> None:
+    async def _deliver(self, record: ConsumerRecord, escalation: EscalationV2) -> None:
         name, team = self.sink.name, escalation.labels.team
         try:
-            origin = (record.topic, record.partition)  # type: ignore[attr-defined]
+            origin = (record.topic, record.partition)
             requests = self.builder.requests_for(escalation, datetime.now(UTC), origin)
         except TemplateRenderError as error:
             await self._dead_letter(
@@ -223,13 +228,13 @@ class SinkWorker:
 
     async def _dead_letter(
         self,
-        record: object,
+        record: ConsumerRecord,
         reason: FailureReason,
         status: int | None,
         answer: str,
         escalation: EscalationV2 | None,
     ) -> None:
-        value: bytes = record.value or b""  # type: ignore[attr-defined]
+        value: bytes = record.value or b""
         failure = DeliveryFailure(
             sink=self.sink.name,
             reason=reason,
@@ -238,9 +243,9 @@ class SinkWorker:
             dedup_key=escalation.dedup_key if escalation else None,
             sequence=escalation.sequence if escalation else None,
             team=escalation.labels.team if escalation else None,
-            source_topic=record.topic,  # type: ignore[attr-defined]
-            source_partition=record.partition,  # type: ignore[attr-defined]
-            source_offset=record.offset,  # type: ignore[attr-defined]
+            source_topic=record.topic,
+            source_partition=record.partition,
+            source_offset=record.offset,
             payload_base64=base64.b64encode(value).decode(),
             failed_at=datetime.now(UTC),
         )

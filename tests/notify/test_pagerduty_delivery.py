@@ -110,6 +110,18 @@ async def test_outages_and_rate_limits_lose_nothing_and_reorder_nothing(
                 60,
                 "every event of every incident accepted, in order",
             )
+            await send_escalations(settings, [incidents[0][0]])  # re-emitted after its resolve
+
+            async def stale_skipped() -> float:
+                return await metric(
+                    settings, "spikewatch_notify_deliveries_total", outcome="skipped_stale"
+                )
+
+            for _ in range(100):
+                if await stale_skipped() >= 1:
+                    break
+                await asyncio.sleep(0.2)
+            stale = await stale_skipped()
             dead = await read_until(
                 bootstrap,
                 [settings.notify_dead_letter_topic],
@@ -144,6 +156,7 @@ async def test_outages_and_rate_limits_lose_nothing_and_reorder_nothing(
     assert server_errors >= 8
     assert shadow_skips == len(shadow)
     assert team_skips == len(elsewhere)
+    assert stale == 1  # an old event after a newer one is never delivered
     failures = [DeliveryFailure.model_validate_json(record.value or b"") for record in dead]
     by_reason = {failure.reason: failure for failure in failures}
     assert by_reason[FailureReason.REFUSED].status == 400
