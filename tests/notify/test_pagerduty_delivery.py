@@ -1,4 +1,4 @@
-"""``spikewatch notify`` against a PagerDuty stand-in, on the real broker.
+"""``spikewatch notify`` against a PagerDuty stand-in and webhook receivers, on the real broker.
 
 The stand-in implements the Events API v2 contract (validation, 202/400/429/5xx);
 the service is driven through an outage and a rate limit and must lose nothing,
@@ -31,8 +31,10 @@ from tests.support.notify import (
     write_sinks,
 )
 from tests.support.pagerduty import PagerDutyStandIn, pagerduty_stand_in, signed_webhook
+from tests.support.webhook_recorder import webhook_recorder
 
 pytestmark = pytest.mark.kafka
+TEMPLATES = Path(__file__).resolve().parents[2] / "deploy" / "notify" / "templates"
 ROUTING_KEY = "R0UT1NGKEY0123456789abcdef012345"
 SIGNING_SECRET = "webhook-signing-secret"
 
@@ -222,3 +224,52 @@ async def test_the_webhook_endpoint_takes_only_signed_acknowledgements(
     ]
     assert all(record.key == b"spikewatch:b-1:t:1" for record in acks)
     assert EventAction.TRIGGER.value not in {ack["action"] for ack in written}
+
+
+async def test_slack_and_case_tool_sinks_post_every_event_with_their_secrets(
+    bootstrap: str, tmp_path: Path
+) -> None:
+    settings = notify_settings(bootstrap)
+    await create_topics(bootstrap, [settings.oncall_topic("t")])
+    events = incident("b-case", updates=1)
+    with webhook_recorder() as recorder:
+        config = write_sinks(
+            tmp_path,
+            {
+                "version": 1,
+                "sinks": [
+                    {
+                        "name": "slack",
+                        "type": "slack",
+                        "routes": {"t": {"webhook_url_env": "HOOK"}},
+                    },
+                    {
+                        "name": "servicecloud",
+                        "type": "template",
+                        "method": "PATCH",
+                        "url": f"{recorder.url}/case/{{{{ dedup_key | urlencode }}}}",
+                        "template_file": str(TEMPLATES / "servicecloud-case.json.j2"),
+                        "headers": [{"name": "Authorization", "value_env": "CASE_TOKEN"}],
+                    },
+                ],
+            },
+            {"HOOK": f"{recorder.url}/slack/T000/B000/secret", "CASE_TOKEN": "Bearer t0ken"},
+        )
+        async with running_notify(settings, config):
+            await send_escalations(settings, events)
+            await asyncio.to_thread(
+                wait_for,
+                lambda: len(recorder.received()) >= 2 * len(events),
+                60,
+                "every event at both sinks",
+            )
+    slack = recorder.received("/slack/T000/B000/secret")
+    assert [message["text"].split(":")[2].strip() for message in slack] == [
+        "New incident",
+        "Incident updated",
+        "Resolved",
+    ]
+    case_path = "/case/" + events[0].dedup_key  # sent URL-quoted; aiohttp gives it decoded
+    cases = recorder.received(case_path)
+    assert [case.get("Status") for case in cases] == ["New", None, "Closed"]
+    assert recorder.headers(case_path) == ["Bearer t0ken"] * 3
