@@ -27,11 +27,11 @@ from typing import Any
 import orjson
 import yaml
 from aiohttp import web
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from models.escalation import EscalationClass, EscalationLabels, EventAction, Severity
 from models.escalation_v2 import CategoryEvidence, EscalationV2, EvidenceV2, TrustMix
 from models.report import Category
+from streams.bench.load import create_topic
 from streams.bench.run import broker_for, machine, percentiles_ms
 from streams.kafka.clients import producer
 from streams.local_broker import REPO_ROOT, load_local_broker
@@ -121,17 +121,6 @@ class Receiver:
         return web.json_response({"status": "success", "dedup_key": event["dedup_key"]}, status=202)
 
 
-async def _create_topic(bootstrap: str, topic: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1)]
-        )
-    finally:
-        await admin.close()
-
-
 async def _send_paced(
     bootstrap: str, topic: str, rate: float, seconds: float, run: str, first: int
 ) -> int:
@@ -205,7 +194,7 @@ def run_notify_bench(options: NotifyBenchOptions, progress: Progress) -> dict[st
     }
     try:
         with broker_for(options.bootstrap, run_dir, progress) as bootstrap:
-            asyncio.run(_create_topic(bootstrap, topic))
+            asyncio.run(create_topic(bootstrap, topic, PARTITIONS))
             web_port = int(load_local_broker().free_port())
             log = (run_dir / "notify.log").open("wb")
             notify = subprocess.Popen(

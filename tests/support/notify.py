@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from models.escalation import EscalationLabels, EventAction, Severity
 from models.escalation_v2 import EscalationV2
 from models.report import Category
 from oncall.delivery.config import NotifyConfig, load_sinks
+from streams.bench.load import create_topic
 from streams.notify.service import run_notify
 from streams.settings import Settings
 from tests.models.test_escalation_v2 import escalation
@@ -88,14 +88,8 @@ def write_sinks(directory: Path, document: dict[str, Any], environ: dict[str, st
 
 
 async def create_topics(bootstrap: str, names: Sequence[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(name, num_partitions=PARTITIONS, replication_factor=1) for name in names]
-        )
-    finally:
-        await admin.close()
+    for name in names:
+        await create_topic(bootstrap, name, PARTITIONS)
 
 
 async def send_escalations(settings: Settings, events: Sequence[EscalationV2]) -> None:
