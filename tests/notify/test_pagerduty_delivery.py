@@ -66,9 +66,8 @@ ENVIRON = {"PD_KEY": ROUTING_KEY, "PD_SECRET": SIGNING_SECRET}
 
 def actions_by_incident(stand_in: PagerDutyStandIn) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    with stand_in._lock:
-        for event in stand_in.accepted:
-            found.setdefault(event["dedup_key"], []).append(event["event_action"])
+    for event in stand_in.accepted_events():
+        found.setdefault(event["dedup_key"], []).append(event["event_action"])
     return found
 
 

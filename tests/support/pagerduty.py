@@ -124,9 +124,10 @@ class PagerDutyStandIn:
             self._rate_limit_remaining = requests
             self._retry_after = retry_after
 
-    def accepted_for(self, dedup_key: str) -> list[dict[str, Any]]:
+    def accepted_events(self) -> list[dict[str, Any]]:
+        """A copy of the accepted events, safe to read while the stand-in serves."""
         with self._lock:
-            return [event for event in self.accepted if event.get("dedup_key") == dedup_key]
+            return list(self.accepted)
 
     async def _enqueue(self, request: web.Request) -> web.Response:
         raw = await request.read()
