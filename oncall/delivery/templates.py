@@ -48,6 +48,8 @@ class RequestTemplate:
             body = self._body.render(context)
         except (TemplateError, TypeError, ValueError) as error:
             raise TemplateRenderError(f"template failed: {error}") from error
+        if not url.startswith(("https://", "http://")):
+            raise TemplateRenderError("rendered URL does not start with https:// or http://")
         if self.is_json:
             try:
                 json.loads(body)

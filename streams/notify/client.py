@@ -33,9 +33,9 @@ ANSWER_LIMIT = 2000
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """A permanent 4xx: the status and the start of the sink's answer."""
+    """A permanent 4xx (the status and the start of the sink's answer), or an unusable URL."""
 
-    status: int
+    status: int | None
     answer: str
 
 
@@ -83,6 +83,8 @@ class SinkClient:
                         response.headers.get("Retry-After"), datetime.now(UTC)
                     )
                     reason = retry_reason(status)
+            except aiohttp.InvalidURL as error:
+                return Refusal(None, f"invalid URL: {error.__class__.__name__}")
             except TimeoutError:
                 reason, status = RetryReason.TIMEOUT, 0
             except aiohttp.ClientError:

@@ -176,5 +176,7 @@ def test_templates_run_sandboxed_and_fail_loudly() -> None:
         )
     with pytest.raises(TemplateRenderError, match="ndefined"):
         RequestTemplate("https://x", '{"a": {{ nothing | tojson }}}').render(escalation(), None)
+    with pytest.raises(TemplateRenderError, match="URL"):
+        RequestTemplate("{{ team }}", "{}").render(escalation(), None)
     with pytest.raises(TemplateRenderError, match="not JSON"):
         RequestTemplate("https://x", "{{ dedup_key }}").render(escalation(), None)
