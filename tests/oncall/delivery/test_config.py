@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from oncall.delivery.config import AlertmanagerSink, PagerDutySink, SinksError, load_sinks
 
@@ -111,3 +112,9 @@ def test_a_missing_or_broken_file_says_so(tmp_path: Path) -> None:
         load_sinks(tmp_path / "absent.yaml")
     with pytest.raises(SinksError, match="not valid YAML"):
         load_sinks(write(tmp_path, "sinks: [unclosed"))
+
+
+def test_the_documented_example_is_the_shipped_one() -> None:
+    page = (REPO / "docs" / "notify.md").read_text()
+    documented = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert yaml.safe_load(documented) == yaml.safe_load(EXAMPLE.read_text())
