@@ -27,6 +27,7 @@ from tests.support.notify import (
     notify_settings,
     running_notify,
     send_escalations,
+    wait_for_delivery,
     web_url,
     write_sinks,
 )
@@ -256,10 +257,10 @@ async def test_slack_and_case_tool_sinks_post_every_event_with_their_secrets(
         )
         async with running_notify(settings, config):
             await send_escalations(settings, events)
-            await asyncio.to_thread(
-                wait_for,
+            await wait_for_delivery(
+                settings,
                 lambda: len(recorder.received()) >= 2 * len(events),
-                60,
+                90,
                 "every event at both sinks",
             )
     slack = recorder.received("/slack/T000/B000/secret")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,22 @@ async def metric(settings: Settings, name: str, **labels: str) -> float:
         if all(f'{key}="{wanted}"' in series for key, wanted in labels.items()):
             total += float(value)
     return total
+
+
+async def wait_for_delivery(
+    settings: Settings, condition: Callable[[], object], within: float, what: str
+) -> None:
+    """``wait_for`` from a thread; on timeout the failure shows notify's non-zero counters."""
+    try:
+        await asyncio.to_thread(wait_for, condition, within, what)
+    except AssertionError as error:
+        text = await asyncio.to_thread(_scrape, web_url(settings, "/metrics"))
+        moved = [
+            line
+            for line in text.splitlines()
+            if line.startswith("spikewatch_notify_") and not line.endswith(" 0.0")
+        ]
+        raise AssertionError(f"{error}; notify's counters: {moved}") from None
 
 
 def _scrape(url: str) -> str:
