@@ -10,6 +10,7 @@ COPY pyproject.toml setup.py README.md ./
 COPY models ./models
 COPY alerting ./alerting
 COPY streams ./streams
+COPY deploy/kafka/localkafka ./deploy/kafka/localkafka
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim

@@ -165,11 +165,11 @@ def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    from localkafka import BrokerError
     from streams.bench.options import BenchOptions
     from streams.bench.report import table, with_targets
     from streams.bench.run import run_bench
     from streams.bench.worker import BenchError
-    from streams.local_broker import load_local_broker
 
     options = BenchOptions.preset(quick=args.quick, tiny=args.tiny).with_overrides(
         **{name: getattr(args, name) for name in BenchOptions.command_line_fields()}
@@ -178,7 +178,7 @@ def _run_bench(args: argparse.Namespace) -> int:
         figures = with_targets(
             run_bench(options, lambda text: print(f"bench: {text}", file=sys.stderr, flush=True))
         )
-    except load_local_broker().BrokerError as error:
+    except BrokerError as error:
         raise BenchError(str(error)) from error
     print(orjson.dumps(figures).decode() if args.json else table(figures))
     return 0
@@ -187,10 +187,9 @@ def _run_bench(args: argparse.Namespace) -> int:
 def _run_worker(_args: argparse.Namespace) -> int:
     settings = load_settings()
     configure_logging(settings.log_level)
-    load_policy(settings.policy_file)
     from streams.worker.run import run_worker
 
-    return run_worker()
+    return run_worker(settings)
 
 
 def _run_demo(args: argparse.Namespace) -> int:

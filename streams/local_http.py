@@ -13,13 +13,13 @@ from typing import Self
 
 from aiohttp import web
 
-from streams.local_broker import load_local_broker
+from localkafka import free_port
 
 
 class BackgroundHttpServer:
     def __init__(self, app: web.Application, port: int | None = None) -> None:
         self.app = app
-        self.port = port if port is not None else int(load_local_broker().free_port())
+        self.port = port if port is not None else free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -1,6 +1,6 @@
 """Shared fixtures: the real local Kafka broker, started once per test session.
 
-The broker is the project's own ``deploy/kafka/local_broker.py`` on free
+The broker is the project's own ``localkafka`` (``deploy/kafka``) on free
 loopback ports, in a temporary directory, and is stopped when the session ends.
 Tests that need Kafka never skip: a missing Java or Maven fails them loudly.
 """
@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from alerting.policy import Policy, load_policy
-from tests.support.broker import load_local_broker
+from localkafka import LocalBroker
 
 
 @pytest.fixture(scope="session")
@@ -24,9 +23,8 @@ def policy() -> Policy:
 
 
 @pytest.fixture(scope="session")
-def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    local_broker = load_local_broker()
-    broker = local_broker.LocalBroker.on_free_ports(
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    broker = LocalBroker.on_free_ports(
         Path(tmp_path_factory.mktemp("kafka")), heap="768m", timeout=120.0
     )
     broker.start()
@@ -37,6 +35,5 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def bootstrap(kafka: Any) -> str:
-    address: str = kafka.bootstrap
-    return address
+def bootstrap(kafka: LocalBroker) -> str:
+    return kafka.bootstrap

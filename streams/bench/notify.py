@@ -28,13 +28,13 @@ import orjson
 import yaml
 from aiohttp import web
 
+from localkafka import free_port
 from models.escalation import EscalationClass, EscalationLabels, EventAction, Severity
 from models.escalation_v2 import CategoryEvidence, EscalationV2, EvidenceV2, TrustMix
 from models.report import Category
 from streams.bench.load import create_topic
 from streams.bench.run import broker_for, machine, percentiles_ms
 from streams.kafka.clients import producer
-from streams.local_broker import REPO_ROOT, load_local_broker
 from streams.local_http import BackgroundHttpServer
 
 Progress = Callable[[str], None]
@@ -195,11 +195,11 @@ def run_notify_bench(options: NotifyBenchOptions, progress: Progress) -> dict[st
     try:
         with broker_for(options.bootstrap, run_dir, progress) as bootstrap:
             asyncio.run(create_topic(bootstrap, topic, PARTITIONS))
-            web_port = int(load_local_broker().free_port())
+            web_port = free_port()
             log = (run_dir / "notify.log").open("wb")
             notify = subprocess.Popen(
                 [sys.executable, "-m", "streams.cli", "notify"],
-                cwd=REPO_ROOT,
+                cwd=Path(__file__).resolve().parents[2],
                 env={
                     **os.environ,
                     "SPIKEWATCH_KAFKA_BOOTSTRAP": bootstrap,

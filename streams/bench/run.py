@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from alerting.policy import load_policy
+from localkafka import LocalBroker, free_port
 from models.escalation import EventAction
 from streams.bench import baselines
 from streams.bench.load import (
@@ -43,7 +44,6 @@ from streams.bench.load import (
 from streams.bench.options import BenchOptions
 from streams.bench.worker import BenchError, BenchWorker, Deployment
 from streams.kafka.clients import follow_escalations
-from streams.local_broker import load_local_broker
 
 PARTITIONS = 4
 Progress = Callable[[str], None]
@@ -68,7 +68,7 @@ class Bench:
             bootstrap=self.bootstrap,
             app_id=self.app_id(phase),
             input_topic=topic,
-            web_port=int(load_local_broker().free_port()),
+            web_port=free_port(),
             data_dir=data_dir,
         )
 
@@ -157,7 +157,7 @@ class Bench:
         topic = f"bench-{self.run_id}-latency.reports"
         deployment = self.deployment("latency", topic)
         worker = self.start_worker(deployment, "latency")
-        await worker.wait_ready()
+        await worker.wait_until(worker.is_ready, "partition assignment", 120.0)
         self.progress(
             f"latency: {options.latency_rate:,.0f} reports/s background for "
             f"{options.latency_seconds:.0f} s"
@@ -300,12 +300,11 @@ def broker_for(bootstrap: str | None, run_dir: Path, progress: Progress) -> Iter
     if bootstrap:
         yield bootstrap
         return
-    local_broker = load_local_broker()
-    broker = local_broker.LocalBroker.on_free_ports(run_dir / "kafka", heap="1g", timeout=180.0)
+    broker = LocalBroker.on_free_ports(run_dir / "kafka", heap="1g", timeout=180.0)
     progress("starting a local Kafka broker on free loopback ports")
     broker.start()
     try:
-        yield str(broker.bootstrap)
+        yield broker.bootstrap
     finally:
         broker.stop()
 

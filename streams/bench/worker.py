@@ -6,22 +6,15 @@ operator would see) and from ``/proc/<pid>/status`` for memory.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from models.errors import SpikewatchError
+from streams.tools.launch import LaunchedWorker
 
 RECEIVED_METRIC = "spikewatch_reports_received"
 
@@ -55,36 +48,18 @@ class Deployment:
         }
 
 
-class BenchWorker:
+class BenchWorker(LaunchedWorker):
+    """A launched worker that also tells its CPU time, peak memory and reports received."""
+
     def __init__(self, deployment: Deployment, log_path: Path) -> None:
-        self.deployment = deployment
-        self.log_path = log_path
-        self.started_at = time.monotonic()
-        log = log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"],
-            env=deployment.env(),
-            cwd=deployment.data_dir.parent,
-            stdout=log,
-            stderr=log,
+        super().__init__(
+            deployment.env(), log_path, deployment.web_port, cwd=deployment.data_dir.parent
         )
-        log.close()
-
-    def _get(self, path: str) -> bytes:
-        url = f"http://127.0.0.1:{self.deployment.web_port}{path}"
-        with urllib.request.urlopen(url, timeout=5) as response:
-            body: bytes = response.read()
-            return body
-
-    def health(self) -> dict[str, Any] | None:
-        try:
-            document: dict[str, Any] = json.loads(self._get("/healthz"))
-        except (OSError, ValueError):
-            return None
-        return document
+        self.deployment = deployment
+        self.started_at = time.monotonic()
 
     def reports_received(self) -> float:
-        text = self._get("/metrics").decode()
+        text = self.get("/metrics").decode()
         return sum(
             sample.value
             for family in text_string_to_metric_families(text)
@@ -92,32 +67,6 @@ class BenchWorker:
             for sample in family.samples
             if sample.name == f"{RECEIVED_METRIC}_total"
         )
-
-    async def wait_until(
-        self, condition: Callable[[], bool], what: str, within: float, poll: float = 0.2
-    ) -> float:
-        """Poll ``condition`` (in a thread: it does HTTP); return the monotonic time it held.
-
-        Async so that Ctrl-C cancels the wait at once and the bench can clean up.
-        """
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(f"the worker exited while waiting for {what}; see {self.log_path}")
-            try:
-                if await asyncio.to_thread(condition):
-                    return time.monotonic()
-            except OSError:
-                pass
-            await asyncio.sleep(poll)
-        raise BenchError(f"no {what} within {within:.0f} s; see {self.log_path}")
-
-    async def wait_ready(self, within: float = 120.0) -> float:
-        def ready() -> bool:
-            health = self.health()
-            return bool(health and health.get("partitions"))
-
-        return await self.wait_until(ready, "partition assignment", within)
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the worker process has used so far."""
@@ -132,13 +81,3 @@ class BenchWorker:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
         raise BenchError("no VmHWM in /proc status; peak RSS needs Linux")
-
-    def stop(self, timeout: float = 30.0) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)

@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 
 from alerting.policy import Policy
+from streams.kafka.security import client_options
 from streams.logs import configure_logging
 from streams.replay.session import (
     Progress,
@@ -69,7 +70,7 @@ def run_replay(settings: Settings, policy: Policy, options: ReplayOptions) -> in
             _millis(options.to_time),
         )
         progress = Progress(None, sys.stderr, enabled=options.progress)
-        asyncio.run(_replay_topic(replay, settings.kafka_bootstrap, span, progress))
+        asyncio.run(_replay_topic(replay, settings, span, progress))
     else:
         lines = _read_lines(options.log or "-")
         progress = Progress(len(lines), sys.stderr, enabled=options.progress)
@@ -97,10 +98,10 @@ def _replay_messages(replay: Replay, messages: Iterator[InputMessage], progress:
 
 
 async def _replay_topic(
-    replay: Replay, bootstrap: str, span: TopicRange, progress: Progress
+    replay: Replay, settings: Settings, span: TopicRange, progress: Progress
 ) -> None:
     stdout = sys.stdout.buffer
-    async for message in topic_messages(bootstrap, span):
+    async for message in topic_messages(settings.kafka_bootstrap, span, **client_options(settings)):
         write_escalations(replay.feed(message), stdout)
         progress.update(replay.result.messages, len(replay.result.escalations))
 

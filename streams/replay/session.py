@@ -36,13 +36,13 @@ from typing import IO, Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.partitioner import murmur2
 
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from models.errors import SpikewatchError
 from models.escalation import Escalation
 from models.report import Category
+from streams.kafka.tables import key_partition
 from streams.replay.scoring import (
     LabelKind,
     LabelledReport,
@@ -58,11 +58,6 @@ from streams.worker.watchlist_file import policy_watchlist
 
 TICK_SECONDS = 1.0
 _CATEGORIES = frozenset(category.value for category in Category)
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """aiokafka's default partitioner, as the live worker uses it."""
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 @dataclass(slots=True)
@@ -125,7 +120,7 @@ class Replay:
         lane = self.lanes.get(partition)
         if lane is None:
             states = BroadcastStates(
-                {}, lambda key: partition_of(key, self.partitions), durable=False
+                {}, lambda key: key_partition(key, self.partitions), durable=False
             )
             pipeline = ReportPipeline(
                 self.engine,
@@ -165,7 +160,7 @@ def file_messages(lines: Iterable[bytes], partitions: int, topic: str) -> Iterat
         if not value:
             continue
         key = _broadcast_key(value)
-        partition = partition_of(key, partitions) if key is not None else 0
+        partition = key_partition(key, partitions) if key is not None else 0
         yield InputMessage(topic, partition, offset, key, value)
 
 
@@ -189,16 +184,21 @@ class TopicRange:
     to_time_ms: int | None = None
 
 
-async def topic_messages(bootstrap: str, span: TopicRange) -> AsyncIterator[InputMessage]:
+async def topic_messages(
+    bootstrap: str, span: TopicRange, **options: Any
+) -> AsyncIterator[InputMessage]:
     """Every message of every partition in ``span``, one partition after another.
+
+    ``options`` are :func:`streams.kafka.security.client_options`: a replay reads
+    the same secured cluster the worker does.
 
     Partitions are decided independently live, so reading them one at a time
     changes no decision. The end is fixed when reading starts (the end offsets,
     or ``to_offset`` / ``to_time``), so a replay of a live topic terminates.
     """
-    partitions = await _partitions_of(bootstrap, span.topic)
+    partitions = await _partitions_of(bootstrap, span.topic, **options)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, **options
     )
     await consumer.start()
     try:
@@ -232,8 +232,8 @@ async def topic_messages(bootstrap: str, span: TopicRange) -> AsyncIterator[Inpu
         await consumer.stop()
 
 
-async def _partitions_of(bootstrap: str, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _partitions_of(bootstrap: str, topic: str, **options: Any) -> list[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
     await admin.start()
     try:
         described = await admin.describe_topics([topic])

@@ -15,11 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,12 +28,12 @@ from aiokafka import AIOKafkaProducer
 from alerting.policy import Policy, load_policy
 from models.report import Category
 from streams.kafka.clients import follow_escalations, producer
-from streams.local_broker import REPO_ROOT
 from streams.replay.traffic import TrafficGenerator, paced
 from streams.tools.demo_pages import DemoPages, PagesUnavailableError, start_pages
+from streams.tools.launch import LaunchedWorker
 from streams.tools.render import describe
 
-BROKER_SCRIPT = REPO_ROOT / "deploy" / "kafka" / "local_broker.py"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = REPO_ROOT / ".run" / "demo"
 DEMO_QUIET_SECONDS = 20.0
 DEMO_ALLOWED_LATENESS_SECONDS = 5.0
@@ -79,7 +77,7 @@ async def run_demo(options: DemoOptions) -> int:
     pages: DemoPages | None = None
     try:
         say(started, f"worker starting; metrics on http://127.0.0.1:{options.web_port}/metrics")
-        await _wait_for_worker(options.web_port, worker)
+        await worker.wait_until(worker.is_ready, "partition assignment", 90.0)
         pages = _start_pages(bootstrap, options, started)
         say(started, "worker ready; sending background traffic")
         tally: dict[str, int] = {}
@@ -139,28 +137,22 @@ def _demo_policy() -> Policy:
     return demo
 
 
-def stop_worker_and_broker(worker: subprocess.Popen[bytes], kafka_dir: Path) -> None:
-    """SIGTERM first, so the worker leaves its group cleanly; kill only if it hangs."""
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait(timeout=10)
+def stop_worker_and_broker(worker: LaunchedWorker, kafka_dir: Path) -> None:
+    worker.stop()
     broker_command("stop", kafka_dir)
 
 
 def broker_command(command: str, data_dir: Path, *options: str) -> None:
-    """Run ``deploy/kafka/local_broker.py COMMAND --data-dir DIR [OPTIONS]``."""
+    """Run the local broker's command line: ``python -m localkafka COMMAND --data-dir DIR``."""
     result = subprocess.run(
-        [sys.executable, str(BROKER_SCRIPT), command, "--data-dir", str(data_dir), *options],
+        [sys.executable, "-m", "localkafka", command, "--data-dir", str(data_dir), *options],
         check=False,
     )
     if result.returncode != 0:
         raise SystemExit(f"error: local broker '{command}' failed; see {data_dir}/logs")
 
 
-def _start_worker(bootstrap: str, web_port: int) -> subprocess.Popen[bytes]:
+def _start_worker(bootstrap: str, web_port: int) -> LaunchedWorker:
     env = {
         **os.environ,
         "SPIKEWATCH_KAFKA_BOOTSTRAP": bootstrap,
@@ -170,32 +162,7 @@ def _start_worker(bootstrap: str, web_port: int) -> subprocess.Popen[bytes]:
         "SPIKEWATCH_POLICY_FILE": str(RUN_DIR / "policy.yaml"),
         "SPIKEWATCH_TICK_INTERVAL_SECONDS": "0.5",
     }
-    log = (RUN_DIR / "worker.log").open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log, stderr=log
-    )
-
-
-async def _wait_for_worker(web_port: int, worker: subprocess.Popen[bytes]) -> None:
-    deadline = time.time() + 90
-    url = f"http://127.0.0.1:{web_port}/healthz"
-    while time.time() < deadline:
-        if worker.poll() is not None:
-            raise SystemExit(f"error: the worker exited; see {RUN_DIR / 'worker.log'}")
-        with contextlib.suppress(OSError, ValueError):
-            health = await asyncio.to_thread(_read_json, url)
-            if health.get("partitions"):
-                return
-        await asyncio.sleep(0.5)
-    raise SystemExit(
-        f"error: the worker did not become ready in 90 s; see {RUN_DIR / 'worker.log'}"
-    )
-
-
-def _read_json(url: str) -> dict[str, object]:
-    with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (loopback only)
-        document: dict[str, object] = orjson.loads(response.read())
-        return document
+    return LaunchedWorker(env, RUN_DIR / "worker.log", web_port)
 
 
 async def _print_escalations(bootstrap: str, started: float, tally: dict[str, int]) -> None:

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from streams.local_broker import REPO_ROOT
-
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ALERTMANAGER_CONFIG = REPO_ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
 
 

@@ -18,20 +18,19 @@ import asyncio
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from alerting.policy import load_policy
+from localkafka import free_ports
 from streams.settings import Settings
 from streams.tools.demo import broker_command, stop_worker_and_broker
+from streams.tools.launch import LaunchedWorker
 from streams.tools.produce import ProducePlan, produce_traffic
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = REPO_ROOT / ".run" / "soak"
 DRAIN_SECONDS = 60.0
 MALFORMED_EVERY = 1000
@@ -71,11 +70,11 @@ class Sample:
 
 def run_soak(options: SoakOptions) -> int:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    kafka_dir, web_port = RUN_DIR / "kafka", _free_port()
-    kafka_port = _free_port()
+    kafka_dir = RUN_DIR / "kafka"
+    web_port, kafka_port, controller_port = free_ports(3)
     broker_command("wipe", kafka_dir)
     broker_command(
-        "start", kafka_dir, "--port", str(kafka_port), "--controller-port", str(_free_port())
+        "start", kafka_dir, "--port", str(kafka_port), "--controller-port", str(controller_port)
     )
     settings = Settings(
         kafka_bootstrap=f"127.0.0.1:{kafka_port}",
@@ -85,15 +84,15 @@ def run_soak(options: SoakOptions) -> int:
     )
     worker = _start_worker(settings)
     try:
-        _wait_ready(web_port, worker)
+        worker.wait_ready()
         samples = asyncio.run(_traffic_and_samples(settings, options, worker))
     finally:
         stop_worker_and_broker(worker, kafka_dir)
-    return _summarise(samples, options, worker.returncode)
+    return _summarise(samples, options, worker.process.returncode)
 
 
 async def _traffic_and_samples(
-    settings: Settings, options: SoakOptions, worker: subprocess.Popen[bytes]
+    settings: Settings, options: SoakOptions, worker: LaunchedWorker
 ) -> list[Sample]:
     plan = ProducePlan(
         rate=options.rate,
@@ -107,7 +106,7 @@ async def _traffic_and_samples(
     traffic = asyncio.create_task(produce_traffic(settings, load_policy(), plan))
     samples: list[Sample] = []
     drain_until: float | None = None
-    while worker.poll() is None:
+    while worker.process.poll() is None:
         await asyncio.sleep(options.sample_every)
         sample = await asyncio.to_thread(_sample, settings.web_port, time.monotonic() - started)
         samples.append(sample)
@@ -178,7 +177,7 @@ def _metric(text: str, name: str, label: str = "") -> float:
     return total
 
 
-def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
+def _start_worker(settings: Settings) -> LaunchedWorker:
     env = {
         **os.environ,
         "SPIKEWATCH_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
@@ -186,31 +185,4 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
         "SPIKEWATCH_WEB_PORT": str(settings.web_port),
         "SPIKEWATCH_DATA_DIR": str(settings.data_dir),
     }
-    log = (RUN_DIR / "worker.log").open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log, stderr=log
-    )
-
-
-def _wait_ready(web_port: int, worker: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if worker.poll() is not None:
-            raise SystemExit(f"error: the worker exited; see {RUN_DIR / 'worker.log'}")
-        try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{web_port}/healthz", timeout=1
-            ) as response:
-                if json.loads(response.read()).get("partitions"):
-                    return
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"error: the worker was not ready in 120 s; see {RUN_DIR / 'worker.log'}")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    return LaunchedWorker(env, RUN_DIR / "worker.log", settings.web_port)

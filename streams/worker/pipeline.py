@@ -29,7 +29,7 @@ from models.report import Category, Platform
 from streams.logs import get_logger
 from streams.worker.metrics import Outcome, WorkerMetrics
 from streams.worker.shadow import ShadowLane, marked
-from streams.worker.state_cache import BroadcastStates
+from streams.worker.state_cache import BroadcastStates, Touched
 
 log = get_logger("spikewatch.pipeline")
 
@@ -68,14 +68,13 @@ class TickOutput:
 
 @dataclass(slots=True)
 class BatchOutput:
-    """What a batch decided; ``states`` and ``learners`` are written by the caller once the
-    escalations are acknowledged (:meth:`ReportPipeline.save`)."""
+    """What a batch decided; ``touched`` is written by the caller once the escalations
+    are acknowledged (:meth:`ReportPipeline.save`)."""
 
     dead_letters: list[tuple[bytes | None, DeadLetter]] = field(default_factory=list)
     reroutes: list[tuple[bytes, bytes]] = field(default_factory=list)
     escalations: list[Escalation] = field(default_factory=list)
-    states: list[BroadcastState] = field(default_factory=list)
-    learners: set[int] = field(default_factory=set)
+    touched: Touched = field(default_factory=Touched)
     newest_event_time: float | None = None
     shadow_escalations: list[Escalation] = field(default_factory=list)
 
@@ -118,9 +117,8 @@ class ReportPipeline:
         newest event time the batch counted on it.
         """
         output = BatchOutput()
-        touched: dict[str, BroadcastState] = {}
+        touched, learning = output.touched.states, output.touched.learners
         tally: Counter[tuple[Category, Platform | None, Outcome]] = Counter()
-        learning: set[int] = set()
         newest: dict[int, float] = {}
         states, engine, live = self.states, self.engine, self.live
         for message in messages:
@@ -176,8 +174,6 @@ class ReportPipeline:
                 event_time, self.stream_times.get(partition, event_time)
             )
         output.newest_event_time = max(newest.values(), default=None)
-        output.states.extend(touched.values())
-        output.learners.update(learning)
         self.metrics.count_reports(
             {
                 (category.value, platform.value if platform else None, outcome): count
@@ -210,9 +206,10 @@ class ReportPipeline:
         A crash before this leaves the table as it was, and the re-delivered batches
         are decided again from there: nothing is counted or learned twice.
         """
-        states = {state.broadcast_id: state for output in outputs for state in output.states}
-        self.states.save(states.values())
-        self.states.save_learners(set().union(*(output.learners for output in outputs)))
+        touched = Touched()
+        for output in outputs:
+            touched.update(output.touched)
+        touched.write_to(self.states)
         if self.shadow is not None:
             self.shadow.save()
 

@@ -15,11 +15,12 @@ import asyncio
 
 import faust
 
-from streams.worker.app import spikewatch
+from streams.settings import Settings
+from streams.worker.app import create
 
 
-def run_worker() -> int:
-    settings = spikewatch.settings
+def run_worker(settings: Settings) -> int:
+    spikewatch = create(settings)
     asyncio.run(spikewatch.app.prepare_topics())
     worker = faust.Worker(spikewatch.app, loglevel=settings.log_level.upper(), quiet=True)
     worker.execute_from_commandline()

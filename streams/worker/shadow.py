@@ -13,18 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from alerting.engine import DetectionEngine
-from alerting.state import BroadcastState
 from models.escalation import Escalation
 from models.report import ReportEvent
-from streams.worker.state_cache import BroadcastStates
+from streams.worker.state_cache import BroadcastStates, Touched
 
 
 @dataclass(slots=True)
 class ShadowLane:
     engine: DetectionEngine
     states: BroadcastStates
-    _touched: dict[str, BroadcastState] = field(default_factory=dict)
-    _learning: set[int] = field(default_factory=set)
+    _touched: Touched = field(default_factory=Touched)
 
     def observe(self, report: ReportEvent, decided_at: float | None) -> list[Escalation]:
         state = self.states.get(report.broadcast_id)
@@ -32,16 +30,14 @@ class ShadowLane:
         observation = self.engine.observe(
             state, report, decided_at=decided_at, learner=self.states.learner(partition)
         )
-        self._touched[report.broadcast_id] = state
-        self._learning.add(partition)
+        self._touched.states[report.broadcast_id] = state
+        self._touched.learners.add(partition)
         return marked(observation.escalations)
 
     def save(self) -> None:
         """Write what this batch changed, once per broadcast, like the active lane."""
-        self.states.save(self._touched.values())
-        self.states.save_learners(self._learning)
-        self._touched.clear()
-        self._learning.clear()
+        self._touched.write_to(self.states)
+        self._touched = Touched()
 
 
 def marked(escalations: list[Escalation]) -> list[Escalation]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -130,3 +131,21 @@ class BroadcastStates:
             if partition not in owned_partitions:
                 del self._partitions[broadcast_id]
                 del self._cache[broadcast_id]
+
+
+@dataclass(slots=True)
+class Touched:
+    """What a lane changed since its last write: each broadcast's state once, and the
+    partitions whose learners moved. Both lanes (active and shadow) write through it,
+    so a broadcast reported many times in a fetch is encoded and written once."""
+
+    states: dict[str, BroadcastState] = field(default_factory=dict)
+    learners: set[int] = field(default_factory=set)
+
+    def update(self, other: Touched) -> None:
+        self.states.update(other.states)
+        self.learners |= other.learners
+
+    def write_to(self, states: BroadcastStates) -> None:
+        states.save(self.states.values())
+        states.save_learners(self.learners)

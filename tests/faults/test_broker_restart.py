@@ -10,12 +10,11 @@ import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from localkafka import LocalBroker
 from models.escalation import EventAction
-from tests.support.broker import load_local_broker
 from tests.support.faults import (
     TriggerCensus,
     accepted,
@@ -32,10 +31,8 @@ pytestmark = pytest.mark.kafka
 
 
 @pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[Any]:
-    broker = load_local_broker().LocalBroker.on_free_ports(
-        tmp_path / "kafka", heap="512m", timeout=120.0
-    )
+def own_broker(tmp_path: Path) -> Iterator[LocalBroker]:
+    broker = LocalBroker.on_free_ports(tmp_path / "kafka", heap="512m", timeout=120.0)
     broker.start()
     try:
         yield broker
@@ -44,7 +41,7 @@ def own_broker(tmp_path: Path) -> Iterator[Any]:
 
 
 def test_worker_survives_a_broker_restart_and_loses_no_escalation(
-    own_broker: Any, tmp_path: Path
+    own_broker: LocalBroker, tmp_path: Path
 ) -> None:
     bootstrap = own_broker.bootstrap
     config = WorkerConfig(bootstrap=bootstrap, run_dir=tmp_path / "worker")

@@ -50,11 +50,11 @@ def test_messages_redelivered_after_a_crash_are_skipped_exactly() -> None:
     traffic = [report("redelivered", viewers=100_000) for _ in range(15)]
     first, _ = restarted_worker(table)
     saved = first.process(at_offsets(0, traffic[:10]))
-    first.states.save(saved.states)
+    first.save(saved)
 
     second, metrics = restarted_worker(table)
     again = second.process(at_offsets(5, traffic[5:]))
-    second.states.save(again.states)
+    second.save(again)
 
     state = BroadcastState.from_bytes(table[b"redelivered"])
     assert sum(w.reports for w in state.windows.values()) == 15
@@ -70,7 +70,7 @@ def test_a_state_lost_before_it_was_saved_is_rebuilt_by_the_replay() -> None:
     assert table == {}, "died after deciding, before saving"
 
     second, metrics = restarted_worker(table)
-    second.states.save(second.process(at_offsets(0, traffic)).states)
+    second.save(second.process(at_offsets(0, traffic)))
     state = BroadcastState.from_bytes(table[b"unsaved"])
     assert sum(w.reports for w in state.windows.values()) == 6
     assert replayed(metrics) == 0

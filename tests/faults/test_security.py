@@ -10,9 +10,11 @@ read from the kernel's socket table.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +25,11 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from localkafka import LocalBroker, free_port
 from streams.kafka.clients import follow_escalations
 from streams.kafka.security import client_options, faust_credentials
 from streams.settings import Settings
-from tests.support.broker import REPO_ROOT, load_local_broker
+from tests.support.broker import REPO_ROOT
 from tests.support.faults import record_figures, triggered
 from tests.support.reports import keyed, report
 from tests.support.tls import TlsFiles, make_tls_files
@@ -38,7 +41,7 @@ REPORTER_ID, COMMENT = "reporter-personal-4711", "comment-personal-text-0815"
 
 @dataclass
 class SecureBroker:
-    broker: Any
+    broker: LocalBroker
     sasl_ssl_port: int
     tls: TlsFiles
 
@@ -49,11 +52,10 @@ class SecureBroker:
 
 @pytest.fixture(scope="module")
 def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
-    local_broker = load_local_broker()
     root = tmp_path_factory.mktemp("secure")
     tls = make_tls_files(root / "tls")
-    port = local_broker.free_port()
-    broker = local_broker.LocalBroker.on_free_ports(
+    port = free_port()
+    broker = LocalBroker.on_free_ports(
         root / "kafka",
         heap="512m",
         timeout=120.0,
@@ -188,6 +190,40 @@ def read_secure_escalations(settings: Settings, config: WorkerConfig) -> list[An
         return found
 
     return asyncio.run(asyncio.wait_for(first_trigger(), timeout=90))
+
+
+@pytest.mark.kafka
+def test_replay_reads_a_topic_over_sasl_ssl(secure_broker: SecureBroker, tmp_path: Path) -> None:
+    """``spikewatch replay --topic`` honours the security settings, as produce and tail do."""
+    password_file = tmp_path / "kafka-password"
+    password_file.write_text(PASSWORD + "\n")
+    settings = secure_settings(secure_broker, password_file)
+    topic = f"replay-secure-{uuid.uuid4().hex[:8]}"
+    asyncio.run(
+        send_secure(settings, topic, [report("replayed-surge", viewers=400) for _ in range(6)])
+    )
+    env = {
+        **os.environ,
+        "SPIKEWATCH_KAFKA_BOOTSTRAP": secure_broker.bootstrap,
+        "SPIKEWATCH_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "SPIKEWATCH_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "SPIKEWATCH_KAFKA_USERNAME": USER,
+        "SPIKEWATCH_KAFKA_PASSWORD_FILE": str(password_file),
+        "SPIKEWATCH_KAFKA_CA_FILE": str(secure_broker.tls.ca_pem),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "replay", "--topic", topic, "--no-progress"],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    escalations = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["labels"]["broadcast_id"] for e in escalations if e["event_action"] == "trigger"] == [
+        "replayed-surge"
+    ]
+    assert PASSWORD.encode() not in result.stderr
 
 
 @pytest.mark.kafka

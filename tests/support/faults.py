@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import murmur2
 
 from alerting.state import BroadcastState
 from models.escalation import Escalation, EventAction
+from streams.kafka.tables import key_partition
 from streams.worker.state_cache import LEARNER_KEY_PREFIX
 from tests.support.broker import REPO_ROOT
 from tests.support.kafka import Record, read_until
@@ -39,7 +39,7 @@ def oncall_pattern(config: WorkerConfig) -> str:
 
 def partition_of(broadcast_id: str, partitions: int = 4) -> int:
     """The producer's default partitioner, as the worker computes it."""
-    return int(murmur2(broadcast_id.encode()) & 0x7FFFFFFF) % partitions
+    return key_partition(broadcast_id.encode(), partitions)
 
 
 def broadcasts_on(partitions: set[int], prefix: str, count: int) -> list[str]:

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.broker import REPO_ROOT, load_local_broker
+from localkafka import free_port
+from tests.support.broker import REPO_ROOT
 
 PROMETHEUS_DIR = REPO_ROOT / "deploy" / "prometheus"
 ALERTMANAGER_CONFIG = REPO_ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
@@ -93,7 +94,7 @@ class _Server:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.port = int(load_local_broker().free_port())
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "server.log"
         self.process: subprocess.Popen[bytes] | None = None

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from localkafka import free_port
 from models.escalation import EscalationLabels, EventAction, Severity
 from models.escalation_v2 import EscalationV2
 from models.report import Category
@@ -24,7 +25,7 @@ from streams.bench.load import create_topic
 from streams.notify.service import run_notify
 from streams.settings import Settings
 from tests.models.test_escalation_v2 import escalation
-from tests.support.broker import REPO_ROOT, load_local_broker
+from tests.support.broker import REPO_ROOT
 from tests.support.kafka import send_all
 from tests.support.monitoring import wait_for
 
@@ -73,7 +74,7 @@ def notify_settings(bootstrap: str, **changes: Any) -> Settings:
         "oncall_topic_prefix": f"oncall-{run}.",
         "ack_topic": f"acks-{run}",
         "notify_dead_letter_topic": f"notify-dlq-{run}",
-        "notify_web_port": int(load_local_broker().free_port()),
+        "notify_web_port": free_port(),
         "notify_new_group_lookback_seconds": 120.0,
         "topic_partitions": PARTITIONS,
     }

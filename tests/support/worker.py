@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.broker import REPO_ROOT, load_local_broker
+from localkafka import free_port
+from streams.tools.launch import SPIKEWATCH_WORKER, LaunchedWorker, WorkerLaunchError
+from tests.support.broker import REPO_ROOT
 
 
 @dataclass
@@ -23,7 +24,7 @@ class WorkerConfig:
     bootstrap: str
     run_dir: Path
     name: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
-    web_port: int = field(default_factory=lambda: int(load_local_broker().free_port()))
+    web_port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -58,66 +59,49 @@ class WorkerConfig:
         }
 
 
-SPIKEWATCH_WORKER = (sys.executable, "-m", "streams.cli", "worker")
 FAUST_WORKER = (sys.executable, "-m", "faust", "-A", "streams.worker.app", "worker", "-l", "info")
 
 
 class WorkerProcess:
+    """A :class:`LaunchedWorker` for one test deployment; ``process`` is None until started."""
+
     def __init__(self, config: WorkerConfig, command: tuple[str, ...] = SPIKEWATCH_WORKER) -> None:
         self.config = config
         self.command = command
         self.log_path = config.run_dir / f"worker-{time.time_ns()}.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.launched: LaunchedWorker | None = None
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self.launched.process if self.launched is not None else None
 
     def start(self, timeout: float = 180.0) -> WorkerProcess:
-        self.config.run_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            list(self.command),
+        self.launched = LaunchedWorker(
+            self.config.env(),
+            self.log_path,
+            self.config.web_port,
+            command=self.command,
             cwd=REPO_ROOT,
-            env=self.config.env(),
-            stdout=log,
-            stderr=log,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"worker exited early:\n{self.tail_log()}")
-            health = self.health()
-            if health is not None and health.get("partitions"):
-                return self
-            time.sleep(0.3)
-        raise AssertionError(f"worker not ready in {timeout} s:\n{self.tail_log()}")
+        try:
+            self.launched.wait_ready(within=timeout)
+        except WorkerLaunchError as error:
+            raise AssertionError(f"{error}:\n{self.tail_log()}") from error
+        return self
 
     def health(self) -> dict[str, object] | None:
-        try:
-            url = f"http://127.0.0.1:{self.config.web_port}/healthz"
-            with urllib.request.urlopen(url, timeout=1) as response:
-                document: dict[str, object] = json.loads(response.read())
-                return document
-        except (OSError, ValueError):
-            return None
+        return self.launched.health() if self.launched is not None else None
 
     def metrics_text(self) -> str:
-        url = f"http://127.0.0.1:{self.config.web_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as response:
-            text: str = response.read().decode()
-            return text
+        assert self.launched is not None, "start the worker first"
+        return self.launched.metrics_text()
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(sig)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        if self.launched is not None:
+            self.launched.stop(sig, timeout)
 
     def tail_log(self, lines: int = 40) -> str:
-        if not self.log_path.exists():
-            return "(no log)"
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return self.launched.tail_log(lines) if self.launched is not None else "(no log)"
 
     def log_lines(self) -> list[dict[str, object]]:
         parsed = []

@@ -14,10 +14,11 @@ import pytest
 from alerting.policy import Policy, load_policy
 from models.escalation import Escalation, EscalationClass, EventAction
 from streams.cli import main
+from streams.kafka.tables import key_partition
 from streams.logs import configure_logging
 from streams.replay.scenarios import build_scenario, write_jsonl
 from streams.replay.scoring import LabelKind, ScoreCard
-from streams.replay.session import Replay, ReplayResult, file_messages, partition_of
+from streams.replay.session import Replay, ReplayResult, file_messages
 
 POLICY = load_policy()
 PARTITIONS = 4
@@ -125,7 +126,7 @@ def test_file_reports_land_on_the_partition_the_producer_would_pick() -> None:
     line = orjson.dumps({"broadcast_id": "bc-00042", "category": "spam"})
     [message] = file_messages([line], PARTITIONS, "replay")
     assert message.key == b"bc-00042"
-    assert message.partition == partition_of(b"bc-00042", PARTITIONS)
+    assert message.partition == key_partition(b"bc-00042", PARTITIONS)
     [junk] = file_messages([b"not json"], PARTITIONS, "replay")
     assert (junk.key, junk.partition) == (None, 0)
 

@@ -1,0 +1,243 @@
+"""The batch loop: a fetch of reports in, escalations out, state written, reports acknowledged.
+
+The ordering rule, stated once and enforced here:
+
+    decode -> decide -> send escalations (awaited) -> write states -> acknowledge reports
+
+* an escalation is acknowledged by Kafka before the state that records it is
+  written, so the changelog never holds a decision whose escalation was lost;
+* a state is written before the reports counted into it are acknowledged, so a
+  crash re-delivers exactly the reports the restored state has not seen (the
+  state carries the offset of the last report counted, and re-delivered ones are
+  recognised as ``replayed``);
+* batches are acknowledged in the order they were decided, each after the one
+  before: Faust commits the first run of consecutive acknowledged offsets, and
+  on a fresh group (nothing committed yet) it does not check that the run
+  starts where reading started, so a later batch acknowledged first could be
+  committed ahead of states not yet written.
+
+The resolve timer takes the same turn (one lock) as the batch loop, so the two
+never interleave their sends and writes. A failed state write stops the worker:
+its reports stay unacknowledged and are decided again after the restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.types import Message
+
+from models.dead_letter import DeadLetter
+from models.escalation import Escalation
+from streams.kafka.changelog import ChangelogWriter
+from streams.kafka.ingest import stopping
+from streams.logs import get_logger
+from streams.worker.metrics import WorkerMetrics
+from streams.worker.pipeline import BatchOutput, InputMessage, ReportPipeline
+from streams.worker.state_cache import BroadcastStates
+
+log = get_logger("spikewatch.batch")
+
+MAX_BATCHES_IN_FLIGHT = 4
+"""Batches whose states may be on their way to the changelog while the next is decided:
+a slow broker slows the worker instead of piling up memory."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """Where decisions go: the topics the batch loop and the on-call loop write."""
+
+    dead_letters: faust.TopicT
+    input: faust.TopicT
+    oncall: Mapping[str, faust.TopicT]
+    shadow: faust.TopicT | None
+
+
+class Outbox:
+    """Sends what a batch decided, and hands back the acknowledgements to await."""
+
+    def __init__(self, outputs: Outputs, metrics: WorkerMetrics) -> None:
+        self.outputs = outputs
+        self.metrics = metrics
+
+    async def send_batch(self, output: BatchOutput) -> None:
+        pending = await self.send_refused(
+            output.dead_letters, self.outputs.dead_letters, output.reroutes, self.outputs.input
+        )
+        pending.extend(await self.send_escalations(output.escalations))
+        pending.extend(await self.send_shadow(output.shadow_escalations))
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def send_refused(
+        self,
+        dead_letters: list[tuple[bytes | None, DeadLetter]],
+        dead_letter_topic: faust.TopicT,
+        reroutes: list[tuple[bytes, bytes]],
+        home_topic: faust.TopicT,
+    ) -> list[Awaitable[Any]]:
+        """Dead letters out, and messages with the wrong key back to their topic, keyed right."""
+        pending: list[Awaitable[Any]] = []
+        for key, letter in dead_letters:
+            pending.append(
+                await dead_letter_topic.send(
+                    key=key, value=letter.model_dump_json().encode(), force=True
+                )
+            )
+        for key, value in reroutes:
+            pending.append(await home_topic.send(key=key, value=value, force=True))
+        return pending
+
+    async def send_escalations(self, escalations: list[Escalation]) -> list[Awaitable[Any]]:
+        pending: list[Awaitable[Any]] = []
+        for escalation in escalations:
+            topic = self.outputs.oncall[escalation.labels.team]
+            pending.append(
+                await topic.send(
+                    key=escalation.dedup_key.encode(),
+                    value=escalation.to_json_bytes(),
+                    force=True,
+                )
+            )
+            self.metrics.count_escalation(escalation)
+        return pending
+
+    async def send_shadow(self, escalations: list[Escalation]) -> list[Awaitable[Any]]:
+        shadow = self.outputs.shadow
+        if shadow is None:
+            return []
+        return [
+            await shadow.send(
+                key=escalation.dedup_key.encode(), value=escalation.to_json_bytes(), force=True
+            )
+            for escalation in escalations
+        ]
+
+
+class BatchLoop:
+    """Runs the ordering rule of this module over fetches of reports and resolve ticks."""
+
+    def __init__(
+        self,
+        pipeline: ReportPipeline,
+        outbox: Outbox,
+        changelog: ChangelogWriter,
+        *,
+        batch_max_messages: int,
+        acknowledge: Callable[[Message], object],
+        crash: Callable[[BaseException], Awaitable[None]],
+    ) -> None:
+        self.pipeline = pipeline
+        self.outbox = outbox
+        self.changelog = changelog
+        self.metrics = outbox.metrics
+        self.batch_max_messages = batch_max_messages
+        self._acknowledge = acknowledge
+        self._crash = crash
+        self._acknowledging: deque[asyncio.Future[None]] = deque()
+        self._turn = asyncio.Lock()
+
+    async def handle_fetch(self, messages: Sequence[Message]) -> None:
+        """One fetch of reports: decided in batches of at most ``batch_max_messages``,
+        each batch's escalations sent as soon as it is decided, and the states of the
+        whole fetch written once, after all of them.
+
+        A broadcast touched by several batches of a fetch is encoded and written
+        once, while no escalation waits for more than one batch. Every message is
+        decided and acknowledged, even of a partition revoked meanwhile (the commit
+        of a revoked partition is discarded and its new owner reads it again, as
+        with a Faust agent): a message left unacknowledged could let Faust commit
+        past it, since Faust's commit logic assumes acknowledgements come in offset
+        order.
+        """
+        size = self.batch_max_messages
+        async with self._turn:
+            decided = [
+                await self._decide_and_send(messages[start : start + size])
+                for start in range(0, len(messages), size)
+            ]
+            self.pipeline.save(*decided)
+            written = self.changelog.flush()
+        await self._acknowledge_once_written(written, messages)
+        self.metrics.last_progress.set(time.time())
+
+    async def _decide_and_send(self, messages: Sequence[Message]) -> BatchOutput:
+        received = time.time()
+        output = self.pipeline.process(input_message(message) for message in messages)
+        await self.outbox.send_batch(output)
+        sent = time.time()
+        for escalation in output.escalations:
+            self.metrics.observe_ingest_to_escalation(
+                sent - received, escalation.labels.broadcast_id
+            )
+        if output.newest_event_time is not None:
+            self.metrics.event_time_lag.set(max(0.0, sent - output.newest_event_time))
+        return output
+
+    async def _acknowledge_once_written(
+        self, written: asyncio.Future[None], messages: Sequence[Message]
+    ) -> None:
+        previous = self._acknowledging[-1] if self._acknowledging else None
+
+        async def acknowledge() -> None:
+            if previous is not None:
+                await previous
+            try:
+                await written
+            except (Exception, asyncio.CancelledError) as error:
+                if not stopping():
+                    log.critical(
+                        "state_write_failed", error=type(error).__name__, detail=str(error)
+                    )
+                    await self._crash(error)
+                raise
+            for message in messages:
+                self._acknowledge(message)
+
+        self._acknowledging.append(asyncio.ensure_future(acknowledge()))
+        while len(self._acknowledging) > MAX_BATCHES_IN_FLIGHT:
+            await self._acknowledging.popleft()
+
+    async def resolve_and_evict(
+        self, clocks: dict[int, float], lanes: Iterable[BroadcastStates]
+    ) -> int:
+        """Resolve quiet incidents and drop idle state at each partition's clock.
+
+        Same rule as a batch: the resolves are sent and acknowledged before the
+        states recording them are written. Returns the open incidents.
+        """
+        async with self._turn:
+            owned = set(clocks)
+            for states in lanes:
+                states.retain(owned)
+            ticked = self.pipeline.tick(clocks)
+            for escalation in ticked.escalations:
+                log.info(
+                    "incident_resolved",
+                    broadcast_id=escalation.labels.broadcast_id,
+                    dedup_key=escalation.dedup_key,
+                )
+            pending = await self.outbox.send_escalations(ticked.escalations)
+            pending.extend(await self.outbox.send_shadow(ticked.shadow_escalations))
+            if pending:
+                await asyncio.gather(*pending)
+            self.pipeline.commit(ticked)
+            await self.changelog.flush()
+        return ticked.open_incidents
+
+
+def input_message(message: Message) -> InputMessage:
+    return InputMessage(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
+    )
