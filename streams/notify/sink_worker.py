@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
@@ -137,7 +137,9 @@ class SinkWorker:
 
         A wave holds at most one event per incident (and ``max_in_flight``
         events), delivered side by side; the next event of an incident in the
-        wave starts the next wave, after the offset before it is committed.
+        wave starts the next wave, after the offset before it is committed. A
+        partition lost meanwhile is left alone: its new owner re-reads it from the
+        last commit, and delivering on here could overtake it.
         """
         wave: list[tuple[ConsumerRecord, EscalationV2]] = []
         for record in records:
@@ -147,7 +149,8 @@ class SinkWorker:
             full = len(wave) >= self.sink.max_in_flight
             if full or any(queued.dedup_key == escalation.dedup_key for _, queued in wave):
                 await self._deliver_wave(wave)
-                await self._commit(consumer, tp, record.offset)
+                if not await self._commit(consumer, tp, record.offset):
+                    return
                 wave = []
             if self.guard.is_stale(escalation.dedup_key, escalation.sequence):
                 self.metrics.count(self.sink.name, escalation.labels.team, Skip.STALE.value)
@@ -169,14 +172,33 @@ class SinkWorker:
             await self._deliver(record, escalation)
         self.guard.delivered(escalation.dedup_key, escalation.sequence)
 
-    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
-        async with self._commit_lock:
+    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> bool:
+        """True once committed; False when the partition is no longer this process's.
+
+        A commit that fails for a passing reason (coordinator moving, timeout) is
+        retried: going on with the next wave uncommitted could leave two events of
+        one incident behind the committed offset.
+        """
+        attempt = 0
+        while True:
             try:
-                await consumer.commit({tp: offset})
+                async with self._commit_lock:
+                    await consumer.commit({tp: offset})
             except (CommitFailedError, IllegalStateError):
                 log.warning(
-                    "offset commit lost to a rebalance; the new owner re-sends", sink=self.sink.name
+                    "partition lost to a rebalance; its new owner goes on", sink=self.sink.name
                 )
+                return False
+            except KafkaError as error:
+                attempt += 1
+                log.warning(
+                    "offset commit failed; retrying",
+                    sink=self.sink.name,
+                    error=type(error).__name__,
+                )
+                await asyncio.sleep(min(5.0, 0.1 * 2**attempt))
+            else:
+                return True
 
     async def _admit(self, record: ConsumerRecord) -> EscalationV2 | None:
         """The escalation if this sink delivers it; otherwise counted (or dead-lettered) here.
