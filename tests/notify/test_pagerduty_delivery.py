@@ -103,13 +103,13 @@ async def test_outages_and_rate_limits_lose_nothing_and_reorder_nothing(
             expected = {
                 events[0].dedup_key: ["trigger", "trigger", "resolve"] for events in incidents
             }
-            await asyncio.to_thread(
-                wait_for,
+            await wait_for_delivery(
+                settings,
                 lambda: all(
                     actions_by_incident(stand_in).get(key) == actions
                     for key, actions in expected.items()
                 ),
-                60,
+                90,
                 "every event of every incident accepted, in order",
             )
             await send_escalations(settings, [incidents[0][0]])  # re-emitted after its resolve
