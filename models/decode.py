@@ -16,8 +16,10 @@ from pydantic import BaseModel, ValidationError
 from models.acknowledgement import Acknowledgement
 from models.dead_letter import DeadLetterReason
 from models.errors import first_problem, one_line
+from models.escalation_v2 import EscalationV2, parse_escalation
 from models.fast_report import fast_report
 from models.report import ReportEvent
+from models.verdict import Verdict
 
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
 
@@ -48,16 +50,32 @@ def decode_acknowledgement(
     return decode_contract(payload, Acknowledgement, "acted_at", max_bytes)
 
 
+def decode_verdict(
+    payload: bytes | None, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> Verdict | Rejection:
+    """Validate one message value against Verdict v1; never raises on bad input."""
+    return decode_contract(payload, Verdict, "decided_at", max_bytes)
+
+
+def decode_escalation(
+    payload: bytes | None, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> EscalationV2 | Rejection:
+    """Read an escalation of either version as v2 (see ``parse_escalation``); never raises."""
+    return decode_contract(payload, EscalationV2, "detected_at", max_bytes, parse=parse_escalation)
+
+
 def decode_contract(
     payload: bytes | None,
     contract: type[Contract],
     time_field: str,
     max_bytes: int,
     fast: Callable[[bytes], Contract | None] | None = None,
+    parse: Callable[[bytes], Contract] | None = None,
 ) -> Contract | Rejection:
     """Validate bytes against one input contract; ``time_field`` errors are bad timestamps.
 
     ``fast`` may decode the payload first; it returns None to leave it to pydantic.
+    ``parse`` replaces the contract's own validation (e.g. to read older versions).
     """
     if payload is None:
         return Rejection(DeadLetterReason.NOT_JSON, "message has no value (tombstone)")
@@ -74,7 +92,7 @@ def decode_contract(
         if decoded is not None:
             return decoded
     try:
-        return contract.model_validate_json(payload)
+        return parse(payload) if parse is not None else contract.model_validate_json(payload)
     except ValidationError as error:
         return _rejection_from(error, time_field)
     except (ValueError, TypeError, RecursionError) as error:

@@ -19,6 +19,7 @@ from models.delivery_failure import DeliveryFailure
 from models.escalation import Escalation
 from models.escalation_v2 import EscalationV2
 from models.report import ReportEvent
+from models.verdict import Verdict
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
@@ -31,8 +32,9 @@ CONTRACTS: dict[str, tuple[type[BaseModel], JsonSchemaMode]] = {
     "dead-letter.v1.json": (DeadLetter, "serialization"),
     "delivery-failure.v1.json": (DeliveryFailure, "serialization"),
     "acknowledgement.v1.json": (Acknowledgement, "validation"),
+    "verdict.v1.json": (Verdict, "validation"),
 }
-"""Inputs (reports, acknowledgements) are described as producers must write them,
+"""Inputs (reports, acknowledgements, verdicts) are described as producers must write them,
 outputs as we write them."""
 
 

@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--rate", type=float, default=40.0, help="background reports per second")
     demo.add_argument("--kafka-port", type=int, default=19092)
     demo.add_argument("--web-port", type=int, default=16066)
+    demo.add_argument("--console-port", type=int, default=18086)
     demo.set_defaults(run=_run_demo)
 
     produce = commands.add_parser("produce", help="send synthetic reports to the input topic")
@@ -97,8 +98,25 @@ def _parser() -> argparse.ArgumentParser:
         "--fixed-threshold", type=int, default=5, help="reports in 5 min of the comparison rule"
     )
     replay.add_argument("--card", default=None, help="also write the scored figures (JSON) here")
+    replay.add_argument(
+        "--verdicts",
+        default=None,
+        metavar="TOPIC|FILE",
+        help="score against people's verdicts (Verdict v1): a JSON-lines file or a topic",
+    )
+    replay.add_argument(
+        "--verdict-window",
+        type=float,
+        default=900.0,
+        help="seconds between a live incident's start and a replayed page that still match",
+    )
     replay.add_argument("--no-progress", action="store_true")
     replay.set_defaults(run=_run_replay)
+
+    console = commands.add_parser(
+        "console", help="the incident console: open incidents live, evidence, acks, verdicts"
+    )
+    console.set_defaults(run=_run_console)
 
     notify = commands.add_parser(
         "notify",
@@ -166,10 +184,10 @@ def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _run_bench(args: argparse.Namespace) -> int:
     from localkafka import BrokerError
+    from streams.bench.measured import BenchError
     from streams.bench.options import BenchOptions
     from streams.bench.report import table, with_targets
     from streams.bench.run import run_bench
-    from streams.bench.worker import BenchError
 
     options = BenchOptions.preset(quick=args.quick, tiny=args.tiny).with_overrides(
         **{name: getattr(args, name) for name in BenchOptions.command_line_fields()}
@@ -202,6 +220,7 @@ def _run_demo(args: argparse.Namespace) -> int:
                 rate=args.rate,
                 kafka_port=args.kafka_port,
                 web_port=args.web_port,
+                console_port=args.console_port,
             )
         )
     )
@@ -292,6 +311,8 @@ def _run_replay(args: argparse.Namespace) -> int:
             fixed_threshold=args.fixed_threshold,
             card=args.card,
             progress=not args.no_progress and sys.stderr.isatty(),
+            verdicts=args.verdicts,
+            verdict_window=args.verdict_window,
         ),
     )
 
@@ -308,6 +329,14 @@ def _run_soak(args: argparse.Namespace) -> int:
             warm_up=args.warm_up,
         )
     )
+
+
+def _run_console(_args: argparse.Namespace) -> int:
+    from streams.console.run import serve_console
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return asyncio.run(serve_console(settings, load_policy(settings.policy_file)))
 
 
 def _run_tail(args: argparse.Namespace) -> int:

@@ -94,6 +94,31 @@ class Settings(BaseSettings):
     )
     kafka_session_timeout_seconds: Annotated[float, Field(ge=10, le=300)] = 30.0
     table_standby_replicas: Annotated[int, Field(ge=0)] = 0
+    verdict_topic: str = Field(
+        default="oncall-verdicts", description="Verdict v1: what people decided an incident was."
+    )
+    console_host: str = Field(
+        default="127.0.0.1",
+        description="Bind address of the console; any other needs a console token or proxy header.",
+    )
+    console_port: Annotated[int, Field(ge=1, le=65535)] = 8086
+    console_store_topic: str | None = Field(
+        default=None, description="Compacted topic of the console's incidents; '<app_id>-console'."
+    )
+    console_token: SecretStr | None = Field(default=None, description="Prefer console_token_file.")
+    console_token_file: FilePath | None = Field(
+        default=None, description="Bearer tokens, one 'login:token' per line."
+    )
+    console_proxy_user_header: str | None = Field(
+        default=None, description="Header a trusted reverse proxy sets to the signed-in login."
+    )
+    console_pseudonym_key_file: FilePath | None = Field(
+        default=None, description="Key of the actors' pseudonymous ids (default: the app id)."
+    )
+    console_report_url_template: str | None = Field(
+        default=None, pattern=r"\{report_id\}", description="Link of a sample report id."
+    )
+    console_history_days: Annotated[int, Field(ge=1, le=400)] = 30
     notify_sinks_file: Path | None = Field(
         default=None, description="Sinks file of 'spikewatch notify' (see docs/notify.md)."
     )
@@ -132,6 +157,14 @@ class Settings(BaseSettings):
     @property
     def faust_broker(self) -> str:
         return ";".join(f"kafka://{server.strip()}" for server in self.kafka_bootstrap.split(","))
+
+    @property
+    def resolved_console_store_topic(self) -> str:
+        return self.console_store_topic or f"{self.app_id}-console"
+
+    @property
+    def resolved_verdict_dead_letter_topic(self) -> str:
+        return f"{self.verdict_topic}.dlq"
 
     def oncall_topic(self, team: str) -> str:
         return f"{self.oncall_topic_prefix}{team}"

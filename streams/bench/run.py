@@ -41,8 +41,8 @@ from streams.bench.load import (
     realistic_mix,
     topic_messages,
 )
+from streams.bench.measured import BenchError, BenchWorker, Deployment
 from streams.bench.options import BenchOptions
-from streams.bench.worker import BenchError, BenchWorker, Deployment
 from streams.kafka.clients import follow_escalations
 
 PARTITIONS = 4

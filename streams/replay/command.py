@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -33,6 +34,7 @@ from streams.replay.session import (
     topic_messages,
     write_escalations,
 )
+from streams.replay.verdicts import DEFAULT_WINDOW_SECONDS, load_verdicts, score_verdicts
 from streams.settings import Settings
 from streams.worker.pipeline import InputMessage
 
@@ -48,12 +50,19 @@ class ReplayOptions:
     fixed_threshold: int
     card: str | None
     progress: bool
+    verdicts: str | None = None
+    verdict_window: float = DEFAULT_WINDOW_SECONDS
 
 
 def run_replay(settings: Settings, policy: Policy, options: ReplayOptions) -> int:
     configure_logging("error")
     if (options.log is None) == (options.topic is None):
         raise ReplaySourceError("give either a log file or --topic, not both and not neither")
+    judgements = (
+        None
+        if options.verdicts is None
+        else load_verdicts(options.verdicts, settings.kafka_bootstrap)
+    )  # before the replay: a bad label file should not cost a replay's time
     replay = Replay(
         policy,
         partitions=settings.topic_partitions,
@@ -82,11 +91,18 @@ def run_replay(settings: Settings, policy: Policy, options: ReplayOptions) -> in
     result = replay.result
     progress.update(result.messages, len(result.escalations), final=True)
     print_lines(summary_lines(result, time.monotonic() - started))
+    card: dict[str, Any] = {}
     if result.labels:
         card = report_card(result, policy, options.fixed_threshold)
         print_lines(card_lines(card))
-        if options.card:
-            Path(options.card).write_bytes(orjson.dumps(card, option=orjson.OPT_INDENT_2))
+    if judgements is not None:
+        verdicts, unreadable = judgements
+        judged = score_verdicts(verdicts, result.escalations, options.verdict_window)
+        skipped = [f"{unreadable} unreadable verdicts on the topic skipped"] if unreadable else []
+        print_lines([judged.line(), *skipped])
+        card["verdicts"] = judged.as_dict()
+    if options.card and card:
+        Path(options.card).write_bytes(orjson.dumps(card, option=orjson.OPT_INDENT_2))
     return 0
 
 

@@ -4,10 +4,12 @@ Starts the local Kafka broker (``deploy/kafka/local_broker.py``) and a worker,
 sends benign background traffic (including a viral broadcast that must not
 page), then an abuse surge on a small broadcast, a single trusted child-safety
 report and a few malformed messages, and prints each escalation as it arrives.
-The pages also show where on-call would see them: in a real Alertmanager fed by
-``spikewatch notify`` (see :mod:`streams.tools.demo_pages`), its UI URL printed.
-The demo policy is the default one with a 20-second quiet period, so incidents
-also resolve while you watch.
+The incident console runs beside the worker: open the URL it prints to watch
+the incidents arrive, acknowledge them and record verdicts. The pages also show
+where on-call would see them: in a real Alertmanager fed by ``spikewatch notify``
+(see :mod:`streams.tools.demo_pages`), its UI URL printed. The demo policy is
+the default one with a 20-second quiet period, so incidents also resolve while
+you watch.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 import yaml
@@ -30,7 +34,7 @@ from models.report import Category
 from streams.kafka.clients import follow_escalations, producer
 from streams.replay.traffic import TrafficGenerator, paced
 from streams.tools.demo_pages import DemoPages, PagesUnavailableError, start_pages
-from streams.tools.launch import LaunchedWorker
+from streams.tools.launch import LaunchedWorker, answers, owns_partitions
 from streams.tools.render import describe
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +53,7 @@ class DemoOptions:
     rate: float
     kafka_port: int
     web_port: int
+    console_port: int = 18086
     alertmanager_port: int = 19095
     """Beside the broker (19092) and its controller (19093)."""
 
@@ -73,11 +78,24 @@ async def run_demo(options: DemoOptions) -> int:
         "--controller-port",
         str(options.kafka_port + 1),
     )
-    worker = _start_worker(bootstrap, options.web_port)
+    worker = _start(
+        "worker", options.web_port, _demo_env(bootstrap, SPIKEWATCH_WEB_PORT=str(options.web_port))
+    )
+    console = _start(
+        "console",
+        options.console_port,
+        _demo_env(bootstrap, SPIKEWATCH_CONSOLE_PORT=str(options.console_port)),
+        ready_when=answers,
+    )
     pages: DemoPages | None = None
     try:
         say(started, f"worker starting; metrics on http://127.0.0.1:{options.web_port}/metrics")
         await worker.wait_until(worker.is_ready, "partition assignment", 90.0)
+        say(
+            started,
+            f"incident console: http://127.0.0.1:{options.console_port}/ "
+            "(open it: incidents appear live; acknowledge one and record a verdict)",
+        )
         pages = _start_pages(bootstrap, options, started)
         say(started, "worker ready; sending background traffic")
         tally: dict[str, int] = {}
@@ -95,8 +113,13 @@ async def run_demo(options: DemoOptions) -> int:
     finally:
         if pages is not None:
             pages.stop()
+        console.stop()
         stop_worker_and_broker(worker, kafka_dir)
-        say(started, f"stopped worker and broker; worker log: {RUN_DIR / 'worker.log'}")
+        say(
+            started,
+            f"stopped console, worker and broker; logs: {RUN_DIR / 'worker.log'}, "
+            f"{RUN_DIR / 'console.log'}",
+        )
     return 0
 
 
@@ -152,17 +175,32 @@ def broker_command(command: str, data_dir: Path, *options: str) -> None:
         raise SystemExit(f"error: local broker '{command}' failed; see {data_dir}/logs")
 
 
-def _start_worker(bootstrap: str, web_port: int) -> LaunchedWorker:
-    env = {
+def _demo_env(bootstrap: str, **extra: str) -> dict[str, str]:
+    return {
         **os.environ,
         "SPIKEWATCH_KAFKA_BOOTSTRAP": bootstrap,
         "SPIKEWATCH_APP_ID": "spikewatch-demo",
-        "SPIKEWATCH_WEB_PORT": str(web_port),
         "SPIKEWATCH_DATA_DIR": str(RUN_DIR / "worker"),
         "SPIKEWATCH_POLICY_FILE": str(RUN_DIR / "policy.yaml"),
         "SPIKEWATCH_TICK_INTERVAL_SECONDS": "0.5",
+        **extra,
     }
-    return LaunchedWorker(env, RUN_DIR / "worker.log", web_port)
+
+
+def _start(
+    command: str,
+    port: int,
+    env: dict[str, str],
+    ready_when: Callable[[dict[str, Any]], bool] = owns_partitions,
+) -> LaunchedWorker:
+    """``spikewatch COMMAND`` in the background, its output in ``.run/demo/COMMAND.log``."""
+    return LaunchedWorker(
+        env,
+        RUN_DIR / f"{command}.log",
+        port,
+        command=(sys.executable, "-m", "streams.cli", command),
+        ready_when=ready_when,
+    )
 
 
 async def _print_escalations(bootstrap: str, started: float, tally: dict[str, int]) -> None:

@@ -1,10 +1,10 @@
-"""Start a ``spikewatch worker`` process and wait until it owns partitions.
+"""Start a spikewatch process (a worker, the console) and wait until it is ready.
 
-The demo, the soak, the benchmark and the live tests all run real worker
-processes; this is the one way they start, probe and stop them. "Ready" means
-``/healthz`` lists at least one owned partition: before that the worker may be
-up but has not yet joined its group, and traffic sent then only measures the
-rebalance.
+The demo, the soak, the benchmark and the live tests all run real processes;
+this is the one way they start, probe and stop them. A worker is ready when
+``/healthz`` lists at least one owned partition: before that it may be up but
+has not yet joined its group, and traffic sent then only measures the
+rebalance. Other services are ready when ``/healthz`` answers.
 """
 
 from __future__ import annotations
@@ -25,12 +25,20 @@ from models.errors import SpikewatchError
 SPIKEWATCH_WORKER = (sys.executable, "-m", "streams.cli", "worker")
 
 
+def owns_partitions(health: dict[str, Any]) -> bool:
+    return bool(health.get("partitions"))
+
+
+def answers(_health: dict[str, Any]) -> bool:
+    return True
+
+
 class WorkerLaunchError(SpikewatchError):
-    """The worker exited or never became ready; the message names its log."""
+    """The process exited or never became ready; the message names its log."""
 
 
 class LaunchedWorker:
-    """A worker process on ``127.0.0.1:web_port``, its output appended to ``log_path``."""
+    """A process serving ``/healthz`` on ``host:web_port``, its output appended to ``log_path``."""
 
     def __init__(
         self,
@@ -40,9 +48,13 @@ class LaunchedWorker:
         *,
         command: Sequence[str] = SPIKEWATCH_WORKER,
         cwd: Path | None = None,
+        ready_when: Callable[[dict[str, Any]], bool] = owns_partitions,
+        host: str = "127.0.0.1",
     ) -> None:
         self.log_path = log_path
         self.web_port = web_port
+        self.host = host
+        self._ready_when = ready_when
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -50,7 +62,7 @@ class LaunchedWorker:
             )
 
     def get(self, path: str, timeout: float = 5.0) -> bytes:
-        url = f"http://127.0.0.1:{self.web_port}{path}"
+        url = f"http://{self.host}:{self.web_port}{path}"
         with urllib.request.urlopen(url, timeout=timeout) as response:
             body: bytes = response.read()
             return body
@@ -65,7 +77,7 @@ class LaunchedWorker:
 
     def is_ready(self) -> bool:
         health = self.health()
-        return bool(health and health.get("partitions"))
+        return health is not None and self._ready_when(health)
 
     def metrics_text(self) -> str:
         return self.get("/metrics").decode()
@@ -74,11 +86,11 @@ class LaunchedWorker:
         """Block until ready; for callers without an event loop (tests, the soak)."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            self._check_running("partition assignment")
+            self._check_running("readiness")
             if self.is_ready():
                 return
             time.sleep(poll)
-        raise WorkerLaunchError(f"no partition assignment within {within:.0f} s; {self._see()}")
+        raise WorkerLaunchError(f"not ready within {within:.0f} s; {self._see()}")
 
     async def wait_until(
         self, condition: Callable[[], bool], what: str, within: float, poll: float = 0.2
@@ -116,7 +128,7 @@ class LaunchedWorker:
 
     def _check_running(self, what: str) -> None:
         if self.process.poll() is not None:
-            raise WorkerLaunchError(f"the worker exited while waiting for {what}; {self._see()}")
+            raise WorkerLaunchError(f"the process exited while waiting for {what}; {self._see()}")
 
     def _see(self) -> str:
         return f"see {self.log_path}"

@@ -24,8 +24,8 @@ from tests.support.faults import (
     wait_for,
 )
 from tests.support.kafka import send_all
+from tests.support.live_worker import WorkerConfig, WorkerProcess
 from tests.support.reports import ORDINARY_VIEWER, TRUSTED_FLAGGER, keyed, report
-from tests.support.worker import WorkerConfig, WorkerProcess
 
 pytestmark = pytest.mark.kafka
 

@@ -29,8 +29,8 @@ from tests.support.faults import (
     triggered,
     wait_for,
 )
+from tests.support.live_worker import WorkerConfig, WorkerProcess, metric_value
 from tests.support.reports import ORDINARY_VIEWER, TRUSTED_FLAGGER, keyed, report
-from tests.support.worker import WorkerConfig, WorkerProcess, metric_value
 
 pytestmark = pytest.mark.kafka
 

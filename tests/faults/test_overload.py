@@ -38,8 +38,8 @@ from tests.support.faults import (
     wait_for,
 )
 from tests.support.kafka import read_until, send_all
+from tests.support.live_worker import WorkerConfig, WorkerProcess, metric_value
 from tests.support.reports import ORDINARY_VIEWER, keyed, report
-from tests.support.worker import WorkerConfig, WorkerProcess, metric_value
 
 pytestmark = pytest.mark.kafka
 

@@ -20,8 +20,8 @@ from tests.support.faults import (
     wait_for,
 )
 from tests.support.kafka import send_all
+from tests.support.live_worker import WorkerConfig, WorkerProcess
 from tests.support.reports import ORDINARY_VIEWER, keyed, report
-from tests.support.worker import WorkerConfig, WorkerProcess
 
 pytestmark = pytest.mark.kafka
 

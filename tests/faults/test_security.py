@@ -31,9 +31,9 @@ from streams.kafka.security import client_options, faust_credentials
 from streams.settings import Settings
 from tests.support.broker import REPO_ROOT
 from tests.support.faults import record_figures, triggered
+from tests.support.live_worker import WorkerConfig, WorkerProcess
 from tests.support.reports import keyed, report
 from tests.support.tls import TlsFiles, make_tls_files
-from tests.support.worker import WorkerConfig, WorkerProcess
 
 USER, PASSWORD = "spikewatch-worker", "s3cret-Pa55word-never-logged"
 REPORTER_ID, COMMENT = "reporter-personal-4711", "comment-personal-text-0815"

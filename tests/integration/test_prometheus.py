@@ -27,10 +27,12 @@ from prometheus_client import generate_latest
 
 from alerting.policy import DEFAULT_POLICY_PATH, load_policy
 from models.escalation import Escalation, EventAction
+from streams.console.metrics import ConsoleMetrics
 from streams.notify.metrics import NotifyMetrics
 from streams.replay.traffic import MALFORMED_SAMPLES
 from tests.support.acks import acknowledgement
 from tests.support.kafka import read_until, send_all
+from tests.support.live_worker import WorkerConfig, WorkerProcess, metric_value
 from tests.support.monitoring import (
     ALERTMANAGER_CONFIG,
     GRAFANA_DIR,
@@ -44,7 +46,6 @@ from tests.support.monitoring import (
     wait_for,
 )
 from tests.support.reports import TRUSTED_FLAGGER, keyed, report
-from tests.support.worker import WorkerConfig, WorkerProcess, metric_value
 
 pytestmark = pytest.mark.kafka
 
@@ -283,10 +284,12 @@ def test_every_dashboard_query_runs_on_real_data_and_reads_only_exposed_metrics(
 ) -> None:
     queries = dashboard_queries()
     assert len(queries) >= 25
-    notify = NotifyMetrics(["alertmanager"], ["t"]).registry
+    console = generate_latest(ConsoleMetrics().registry).decode()  # the boards read both
+    notify = generate_latest(NotifyMetrics(["alertmanager"], ["t"]).registry).decode()
     known = (
         exposed_names(scenario.worker.metrics_text())
-        | exposed_names(generate_latest(notify).decode())
+        | exposed_names(console)
+        | exposed_names(notify)
         | recording_rule_names()
     )
     misspelled = "spikewatch_reports_recieved_total"

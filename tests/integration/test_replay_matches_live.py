@@ -28,7 +28,7 @@ from streams.replay.traffic import TrafficGenerator
 from streams.settings import Settings
 from streams.tools.produce import produce_scenario
 from tests.support.kafka import read_until, send_all
-from tests.support.worker import WorkerConfig, WorkerProcess
+from tests.support.live_worker import WorkerConfig, WorkerProcess
 
 pytestmark = pytest.mark.kafka
 

@@ -12,8 +12,8 @@ import yaml
 from alerting.policy import DEFAULT_POLICY_PATH
 from models.escalation import Escalation, EventAction, Severity
 from tests.support.kafka import Record, read_until, send_all
+from tests.support.live_worker import WorkerConfig, WorkerProcess
 from tests.support.reports import keyed, report
-from tests.support.worker import WorkerConfig, WorkerProcess
 
 pytestmark = pytest.mark.kafka
 

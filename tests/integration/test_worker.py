@@ -22,8 +22,8 @@ from models.dead_letter import DeadLetter, DeadLetterReason
 from models.escalation import Escalation, EventAction, Severity
 from streams.replay.traffic import MALFORMED_SAMPLES
 from tests.support.kafka import Record, read_until, send_all
+from tests.support.live_worker import FAUST_WORKER, WorkerConfig, WorkerProcess, metric_value
 from tests.support.reports import ORDINARY_VIEWER, TRUSTED_FLAGGER, keyed, report
-from tests.support.worker import FAUST_WORKER, WorkerConfig, WorkerProcess, metric_value
 
 pytestmark = pytest.mark.kafka
 

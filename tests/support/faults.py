@@ -24,7 +24,7 @@ from streams.kafka.tables import key_partition
 from streams.worker.state_cache import LEARNER_KEY_PREFIX
 from tests.support.broker import REPO_ROOT
 from tests.support.kafka import Record, read_until
-from tests.support.worker import WorkerConfig, WorkerProcess, metric_value
+from tests.support.live_worker import WorkerConfig, WorkerProcess, metric_value
 
 FIGURES_DIR = REPO_ROOT / ".run" / "guarantees"
 

@@ -1,0 +1,1 @@
+"""The incident console process: aiohttp pages over a Kafka-backed incident store."""
