@@ -52,6 +52,25 @@ class WindowPolicy(_Strict):
             raise ValueError("bucket_seconds must not exceed length_seconds")
         return self
 
+    @model_validator(mode="after")
+    def _largest_state_fits(self) -> WindowPolicy:
+        """A broadcast at the caps in every category must still fit one changelog record."""
+        from alerting import limits  # limits reads states, which import this module
+
+        largest = limits.largest_state_bytes(
+            self.max_reporters_per_category, self.length_seconds, self.bucket_seconds
+        )
+        if largest > limits.MAX_STATE_RECORD_BYTES:
+            fitting = limits.max_reporters_fitting(
+                limits.MAX_STATE_RECORD_BYTES, self.length_seconds, self.bucket_seconds
+            )
+            raise ValueError(
+                f"max_reporters_per_category {self.max_reporters_per_category} lets one "
+                f"broadcast's state reach {largest} bytes, more than a changelog record may "
+                f"hold ({limits.MAX_STATE_RECORD_BYTES}); set it to {fitting} or less"
+            )
+        return self
+
 
 class LifecyclePolicy(_Strict):
     """Hysteresis: an incident resolves only after this long without an active signal."""

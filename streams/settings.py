@@ -14,7 +14,16 @@ from pydantic import Field, FilePath, SecretStr, ValidationError, model_validato
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerting.policy import DEFAULT_POLICY_PATH
+from models.bounds import (
+    DEFAULT_PRODUCER_MAX_REQUEST_BYTES,
+    MIN_RECORD_LIMIT_BYTES,
+    record_size,
+)
 from models.errors import SpikewatchError, first_problem
+from models.report import MAX_ID_LENGTH
+
+MAX_ID_BYTES = 4 * MAX_ID_LENGTH
+"""A broadcast id (a report's key) in UTF-8 at its longest."""
 
 
 class SettingsError(SpikewatchError):
@@ -45,6 +54,25 @@ class Settings(BaseSettings):
     )
     ack_dead_letter_topic: str | None = Field(
         default=None, description="Defaults to '<ack_topic>.dlq'."
+    )
+    escalation_dead_letter_topic: str = Field(
+        default="spikewatch.escalations.dlq",
+        description="Escalations an on-call topic refused for good (DeadLetter v1 holding the "
+        "escalation); outside the on-call prefix, so followers of escalations never read one.",
+    )
+    producer_max_request_bytes: Annotated[int, Field(ge=MIN_RECORD_LIMIT_BYTES)] = Field(
+        default=DEFAULT_PRODUCER_MAX_REQUEST_BYTES,
+        description="Largest record the worker's producer sends; records are sized to fit it "
+        "and each topic's max.message.bytes.",
+    )
+    stall_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=60.0,
+        description="/healthz fails when no batch or tick has completed for this long while "
+        "input waits.",
+    )
+    crash_exit_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=5.0,
+        description="A crashed worker that has not exited by then is ended with status 70.",
     )
     topic_partitions: Annotated[int, Field(ge=1)] = 4
     topic_replication_factor: Annotated[int, Field(ge=1)] = 1
@@ -143,6 +171,19 @@ class Settings(BaseSettings):
             raise ValueError(
                 "SASL needs SPIKEWATCH_KAFKA_USERNAME and SPIKEWATCH_KAFKA_PASSWORD_FILE"
                 " (or SPIKEWATCH_KAFKA_PASSWORD)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _inputs_can_be_republished(self) -> Settings:
+        """A report with the wrong key is re-published whole (keyed by its broadcast id), so
+        the largest input the worker accepts must be a record its producer can send."""
+        largest = record_size(b"k" * MAX_ID_BYTES, b"v" * self.max_message_bytes)
+        if largest > self.producer_max_request_bytes:
+            raise ValueError(
+                f"max_message_bytes {self.max_message_bytes} leaves no room under "
+                f"producer_max_request_bytes {self.producer_max_request_bytes} to re-publish "
+                "a report; lower the first or raise the second"
             )
         return self
 

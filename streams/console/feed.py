@@ -180,11 +180,10 @@ class ConsoleFeed:
         return False
 
     async def _dead_letter(self, message: InputMessage, rejection: Rejection) -> None:
-        letter = dead_letter_for(message, rejection)
+        """Sized to the producer's limit, so an oversized verdict cannot block the feed."""
+        key, letter = dead_letter_for(message, rejection, self.settings.producer_max_request_bytes)
         await self.producer.send_and_wait(
-            self.settings.resolved_verdict_dead_letter_topic,
-            letter.model_dump_json().encode(),
-            key=message.key,
+            self.settings.resolved_verdict_dead_letter_topic, letter.to_json_bytes(), key=key
         )
 
     def refresh_gauges(self, now: datetime) -> None:

@@ -13,6 +13,7 @@ changelog partition is the partition number its input topic uses for that key.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any, cast
 
 import faust
@@ -41,7 +42,10 @@ class KeyPartitionedTable(faust.Table[bytes, bytes]):
         return key_partition(cast(bytes, key), cast(int, self.partitions))
 
 
-def bytes_table(app: faust.App, name: str, partitions: int) -> TableT[bytes, bytes]:
+def bytes_table(
+    app: faust.App, name: str, partitions: int, topic_config: Mapping[str, str] | None = None
+) -> TableT[bytes, bytes]:
+    """``topic_config`` is what Faust creates the changelog with when it creates it."""
     table = KeyPartitionedTable(
         app,
         name=name,
@@ -50,5 +54,6 @@ def bytes_table(app: faust.App, name: str, partitions: int) -> TableT[bytes, byt
         value_type=bytes,
         partitions=partitions,
         beacon=app.tables.beacon,
+        extra_topic_configs=topic_config,
     )
     return cast(TableT[bytes, bytes], app.tables.add(table))

@@ -26,11 +26,13 @@ Choices forced by Faust's known pitfalls (see DESIGN.md):
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import faust
-from faust.types import TransportT
+from faust.types import Message, TransportT
 from prometheus_client import disable_created_metrics
 
 from alerting.engine import DetectionEngine
@@ -39,14 +41,23 @@ from streams.kafka.changelog import ChangelogWriter
 from streams.kafka.ingest import BatchHandler, BatchingTransport, BatchRoute
 from streams.kafka.security import client_options, faust_credentials
 from streams.kafka.tables import bytes_table, key_partition
-from streams.kafka.topics import ensure_topics
+from streams.kafka.topics import (
+    SHADOW_STATE_TABLE,
+    STATE_TABLE,
+    STATE_TOPIC_CONFIG,
+    TIMELINE_TABLE,
+    TopicLayout,
+    ensure_topics,
+)
 from streams.logs import get_logger, logging_config
 from streams.settings import Settings, load_settings
 from streams.worker.batch import BatchLoop, Outbox, Outputs, input_message
 from streams.worker.gc_pauses import GcPauses
+from streams.worker.health import Liveness
 from streams.worker.lag import LAG_INTERVAL_SECONDS, LagProbe
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.oncall_kpis import OncallKpiRecorder
+from streams.worker.outputs import OutputWriter
 from streams.worker.pipeline import ReportPipeline
 from streams.worker.shadow import ShadowLane
 from streams.worker.state_cache import BroadcastStates
@@ -54,6 +65,9 @@ from streams.worker.watchlist_file import WatchlistFile, policy_watchlist
 from streams.worker.web import add_pages
 
 log = get_logger("spikewatch.app")
+
+CRASH_EXIT_STATUS = 70
+"""EX_SOFTWARE: the worker crashed on an internal error."""
 
 
 class _SpikewatchApp(faust.App):
@@ -72,6 +86,9 @@ class _SpikewatchApp(faust.App):
         self._spikewatch_settings = settings
         self._spikewatch_policy = policy
         self.topics_ready = False
+        self.layout = TopicLayout()
+        self.liveness = Liveness(settings.stall_seconds, time.monotonic())
+        self.crashing = False
         self.fetch_max_wait_seconds = settings.fetch_max_wait_seconds
         self.changelog = ChangelogWriter(settings.kafka_bootstrap, client_options(settings))
         self.batch_route: BatchRoute | None = None
@@ -85,6 +102,28 @@ class _SpikewatchApp(faust.App):
         await super().on_shutdown()
         await self.changelog.stop()
 
+    async def crash(self, reason: BaseException) -> None:
+        """Crash, and make sure the process ends with a failure status within seconds.
+
+        Faust's orderly stop after a crash could hang in "Stopping..." for good
+        (seen with a state the broker refused), leaving a process that decides
+        nothing; ending it lets its supervisor restart it.
+        """
+        self.liveness.failed(type(reason).__name__)
+        if not self.crashing:
+            self.crashing = True
+            log.critical(
+                "worker_crashed",
+                error=type(reason).__name__,
+                detail=str(reason),
+                exit_status=CRASH_EXIT_STATUS,
+                action="the process exits; its supervisor restarts it",
+            )
+            asyncio.get_running_loop().call_later(
+                self._spikewatch_settings.crash_exit_seconds, os._exit, CRASH_EXIT_STATUS
+            )
+        await super().crash(reason)
+
     def _new_transport(self) -> TransportT:
         return BatchingTransport(self.conf.broker_consumer, self)
 
@@ -92,9 +131,9 @@ class _SpikewatchApp(faust.App):
         """Create missing topics and check the input's partitioning, once per process."""
         if self.topics_ready:
             return
-        created = await ensure_topics(self._spikewatch_settings, self._spikewatch_policy)
-        if created:
-            log.info("topics_created", topics=created)
+        self.layout = await ensure_topics(self._spikewatch_settings, self._spikewatch_policy)
+        if self.layout.created:
+            log.info("topics_created", topics=self.layout.created)
         self.topics_ready = True
 
     async def on_first_start(self) -> None:
@@ -133,6 +172,7 @@ class Spikewatch:
             topic_replication_factor=settings.topic_replication_factor,
             consumer_auto_offset_reset="earliest",
             producer_acks=-1,
+            producer_max_request_size=settings.producer_max_request_bytes,
             broker_credentials=faust_credentials(settings),
             broker_session_timeout=settings.kafka_session_timeout_seconds,
             broker_commit_interval=settings.commit_interval_seconds,
@@ -144,7 +184,9 @@ class Spikewatch:
         self.oncall_topics = {
             team: self._raw_topic(settings.oncall_topic(team)) for team in sorted(policy.teams)
         }
-        self.table = bytes_table(self.app, "broadcast-state", settings.topic_partitions)
+        self.table = bytes_table(
+            self.app, STATE_TABLE, settings.topic_partitions, STATE_TOPIC_CONFIG
+        )
         self.states = BroadcastStates(self.app.changelog.store(self.table), self._partition_of)
         self.shadow, shadow_topic = self._shadow_lane(settings)
         self.pipeline = ReportPipeline(
@@ -163,6 +205,12 @@ class Spikewatch:
                 shadow=shadow_topic,
             ),
             self.metrics,
+            OutputWriter(
+                self.metrics,
+                lambda topic: self.app.layout.limit(topic),
+                settings.producer_max_request_bytes,
+                self._raw_topic(settings.escalation_dead_letter_topic),
+            ),
         )
         self.batches = BatchLoop(
             self.pipeline,
@@ -192,7 +240,9 @@ class Spikewatch:
             settings.ack_topic,
             *(topic.get_topic_name() for topic in self.oncall_topics.values()),
         )
-        self.timelines = bytes_table(self.app, "incident-timelines", self.settings.topic_partitions)
+        self.timelines = bytes_table(
+            self.app, TIMELINE_TABLE, self.settings.topic_partitions, STATE_TOPIC_CONFIG
+        )
         self.kpis = OncallKpiRecorder(
             self.timelines,
             self.policy.oncall,
@@ -223,7 +273,9 @@ class Spikewatch:
             value_serializer="raw",
             partitions=settings.topic_partitions,
         )
-        table = bytes_table(self.app, "broadcast-state-shadow", settings.topic_partitions)
+        table = bytes_table(
+            self.app, SHADOW_STATE_TABLE, settings.topic_partitions, STATE_TOPIC_CONFIG
+        )
         log.info("shadow_policy_loaded", policy_version=shadow_policy.policy_version)
         lane = ShadowLane(
             DetectionEngine(shadow_policy, watchlist=policy_watchlist(shadow_policy)),
@@ -233,13 +285,18 @@ class Spikewatch:
 
     def _register(self) -> None:
         app = self.app
-        app.route_batches(self.input_topic, self.batches.handle_fetch)
+        app.route_batches(self.input_topic, self._handle_fetch)
         app.agent(self.oncall_sources, name="oncall-kpis")(self._consume_oncall_loop)
         app.timer(self.settings.tick_interval_seconds)(self._tick)
         app.timer(LAG_INTERVAL_SECONDS)(self.lag.measure)
         app.task(self._announce_start)
         add_pages(app, self.metrics.registry, self.health)
         self.table.on_recover(self._on_recovered)
+
+    async def _handle_fetch(self, messages: Sequence[Message]) -> None:
+        """A fetch decided is the progress ``/healthz`` looks for (see streams.worker.health)."""
+        await self.batches.handle_fetch(messages)
+        self.app.liveness.progressed(time.monotonic())
 
     async def _consume_oncall_loop(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -304,6 +361,9 @@ class Spikewatch:
 
     async def _announce_start(self) -> None:
         self.metrics.up.set(1)
+        limit = self.outbox.writer.limit
+        self.pipeline.dead_letter_record_limit = limit(self.settings.resolved_dead_letter_topic)
+        self.kpis.dead_letter_record_limit = limit(self.settings.resolved_ack_dead_letter_topic)
         GcPauses(
             self.metrics.gc_pauses,
             self.metrics.gc_frozen_objects,
@@ -317,8 +377,14 @@ class Spikewatch:
         )
 
     def health(self) -> dict[str, Any]:
+        """``status`` is ok, or the reason the worker is not deciding (served with a 503)."""
+        problem = self.app.liveness.problem(
+            time.monotonic(),
+            waiting=self.lag.waiting,
+            recovering=bool(getattr(self.app, "in_recovery", False)),
+        )
         return {
-            "status": "ok",
+            "status": problem or "ok",
             "policy_version": self.policy.policy_version,
             "broadcasts": len(self.states),
             "partitions": sorted(tp.partition for tp in self._owned_input_partitions()),

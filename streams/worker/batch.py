@@ -28,7 +28,6 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import faust
 from faust.types import Message
@@ -39,6 +38,7 @@ from streams.kafka.changelog import ChangelogWriter
 from streams.kafka.ingest import stopping
 from streams.logs import get_logger
 from streams.worker.metrics import WorkerMetrics
+from streams.worker.outputs import OutputWriter, TopicKind
 from streams.worker.pipeline import BatchOutput, InputMessage, ReportPipeline
 from streams.worker.state_cache import BroadcastStates
 
@@ -60,11 +60,17 @@ class Outputs:
 
 
 class Outbox:
-    """Sends what a batch decided, and hands back the acknowledgements to await."""
+    """Sends what a batch decided, and hands back the acknowledgements to await.
 
-    def __init__(self, outputs: Outputs, metrics: WorkerMetrics) -> None:
+    Every record goes through ``writer``, which sizes it to its topic and turns a
+    permanent refusal into a dead letter instead of a failed batch
+    (:mod:`streams.worker.outputs`).
+    """
+
+    def __init__(self, outputs: Outputs, metrics: WorkerMetrics, writer: OutputWriter) -> None:
         self.outputs = outputs
         self.metrics = metrics
+        self.writer = writer
 
     async def send_batch(self, output: BatchOutput) -> None:
         pending = await self.send_refused(
@@ -81,43 +87,28 @@ class Outbox:
         dead_letter_topic: faust.TopicT,
         reroutes: list[tuple[bytes, bytes]],
         home_topic: faust.TopicT,
-    ) -> list[Awaitable[Any]]:
+    ) -> list[Awaitable[None]]:
         """Dead letters out, and messages with the wrong key back to their topic, keyed right."""
-        pending: list[Awaitable[Any]] = []
-        for key, letter in dead_letters:
-            pending.append(
-                await dead_letter_topic.send(
-                    key=key, value=letter.model_dump_json().encode(), force=True
-                )
-            )
-        for key, value in reroutes:
-            pending.append(await home_topic.send(key=key, value=value, force=True))
+        pending = await self.writer.dead_letters(
+            [(key, letter.to_json_bytes()) for key, letter in dead_letters], dead_letter_topic
+        )
+        pending.extend(await self.writer.reroutes(reroutes, home_topic, dead_letter_topic))
         return pending
 
-    async def send_escalations(self, escalations: list[Escalation]) -> list[Awaitable[Any]]:
-        pending: list[Awaitable[Any]] = []
+    async def send_escalations(self, escalations: list[Escalation]) -> list[Awaitable[None]]:
         for escalation in escalations:
-            topic = self.outputs.oncall[escalation.labels.team]
-            pending.append(
-                await topic.send(
-                    key=escalation.dedup_key.encode(),
-                    value=escalation.to_json_bytes(),
-                    force=True,
-                )
-            )
             self.metrics.count_escalation(escalation)
-        return pending
+        return await self.writer.escalations(
+            [(self.outputs.oncall[e.labels.team], e) for e in escalations], TopicKind.ONCALL
+        )
 
-    async def send_shadow(self, escalations: list[Escalation]) -> list[Awaitable[Any]]:
+    async def send_shadow(self, escalations: list[Escalation]) -> list[Awaitable[None]]:
         shadow = self.outputs.shadow
         if shadow is None:
             return []
-        return [
-            await shadow.send(
-                key=escalation.dedup_key.encode(), value=escalation.to_json_bytes(), force=True
-            )
-            for escalation in escalations
-        ]
+        return await self.writer.escalations(
+            [(shadow, escalation) for escalation in escalations], TopicKind.SHADOW
+        )
 
 
 class BatchLoop:

@@ -43,6 +43,8 @@ class LagProbe:
         self.metrics = metrics
         self._measured: set[int] = set()
         self.recovered_at = time.monotonic()
+        self.waiting = 0
+        """Input messages waiting on the owned partitions at the last measurement."""
 
     def partition_clocks(self, now: float) -> dict[int, float]:
         """Each owned partition's clock (see :mod:`streams.worker.clocks`)."""
@@ -73,6 +75,7 @@ class LagProbe:
             self.metrics.forget_partition(gone)
         self._measured = {tp.partition for tp in owned}
         if not owned:
+            self.waiting = 0
             return
         consumer = self._consumer()
         try:
@@ -82,13 +85,17 @@ class LagProbe:
         except Exception as error:  # a slow broker must not stop the resolve timer
             log.warning("end_offsets_unavailable", error=type(error).__name__)
             return
+        waiting = 0
         for tp, end_offset in end_offsets.items():
             partition = str(tp.partition)
             self.metrics.input_end_offset.labels(partition).set(end_offset)
             next_offset = self.pipeline.next_offsets.get(tp.partition)
             if next_offset is None:
                 next_offset = _committed_offset(consumer, tp)
-            self.metrics.consumer_lag.labels(partition).set(max(0, end_offset - next_offset))
+            lag = max(0, end_offset - next_offset)
+            self.metrics.consumer_lag.labels(partition).set(lag)
+            waiting += lag
+        self.waiting = waiting
 
 
 def _committed_offset(consumer: Any, tp: Any) -> int:

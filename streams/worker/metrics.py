@@ -108,6 +108,13 @@ class WorkerMetrics:
             ["reason"],
             registry=r,
         )
+        self.output_refused = Counter(
+            "spikewatch_output_refused",
+            "Records a topic refused for good (too large, not authorised, no such topic); "
+            "each went to a dead-letter topic instead, or was logged when that failed too.",
+            ["topic_kind", "reason"],
+            registry=r,
+        )
         self.unknown_categories = Counter(
             "spikewatch_unknown_categories",
             "Reports whose category this version does not know (counted as 'other').",

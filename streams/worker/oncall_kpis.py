@@ -21,6 +21,7 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 
 from alerting.policy import OncallPolicy
+from models.bounds import DEFAULT_PRODUCER_MAX_REQUEST_BYTES
 from models.dead_letter import DeadLetter
 from models.decode import Rejection, decode_acknowledgement, decode_contract
 from models.escalation import Escalation, Severity
@@ -62,6 +63,8 @@ class OncallKpiRecorder:
         self.ack_topic = ack_topic
         self.partition_of = partition_of
         self.max_message_bytes = max_message_bytes
+        self.dead_letter_record_limit = DEFAULT_PRODUCER_MAX_REQUEST_BYTES
+        """What a dead letter may weigh; the worker sets the dead-letter topic's at start."""
 
     def process(self, message: InputMessage, now: float) -> KpiOutput:
         output = KpiOutput()
@@ -133,4 +136,6 @@ class OncallKpiRecorder:
 
     def _dead_letter(self, message: InputMessage, rejection: Rejection, output: KpiOutput) -> None:
         self.metrics.count_oncall_dead_letter(rejection.reason)
-        output.dead_letters.append((message.key, dead_letter_for(message, rejection)))
+        output.dead_letters.append(
+            dead_letter_for(message, rejection, self.dead_letter_record_limit)
+        )

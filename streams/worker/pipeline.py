@@ -12,7 +12,6 @@ after a crash are recognised (outcome ``replayed``) instead of counted twice.
 
 from __future__ import annotations
 
-import base64
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -22,7 +21,8 @@ from datetime import UTC, datetime
 from alerting.admission import event_time_rejection
 from alerting.engine import DetectionEngine
 from alerting.state import BroadcastState
-from models.dead_letter import DeadLetter
+from models.bounds import DEFAULT_PRODUCER_MAX_REQUEST_BYTES
+from models.dead_letter import DeadLetter, dead_letter_key, fitted_dead_letter
 from models.decode import Rejection, decode_report
 from models.escalation import Escalation
 from models.report import Category, Platform
@@ -101,6 +101,8 @@ class ReportPipeline:
         self.states = states
         self.metrics = metrics
         self.max_message_bytes = max_message_bytes
+        self.dead_letter_record_limit = DEFAULT_PRODUCER_MAX_REQUEST_BYTES
+        """What a dead letter may weigh; the worker sets the dead-letter topic's at start."""
         self.max_future_skew_seconds = max_future_skew_seconds
         self.live = live
         self.shadow = shadow
@@ -259,12 +261,14 @@ class ReportPipeline:
         self, message: InputMessage, rejection: Rejection
     ) -> tuple[bytes | None, DeadLetter]:
         self.metrics.count_dead_letter(rejection.reason)
-        return message.key, dead_letter_for(message, rejection)
+        return dead_letter_for(message, rejection, self.dead_letter_record_limit)
 
 
-def dead_letter_for(message: InputMessage, rejection: Rejection) -> DeadLetter:
-    """The DeadLetter v1 of a refused message: original bytes, position and reason, logged."""
-    payload = message.value or b""
+def dead_letter_for(
+    message: InputMessage, rejection: Rejection, record_limit: int
+) -> tuple[bytes | None, DeadLetter]:
+    """The Kafka key and DeadLetter v1 of a refused message, sized to fit ``record_limit``
+    (the dead-letter topic's): position, reason and as much of the original as fits; logged."""
     log.warning(
         "dead_lettered",
         reason=rejection.reason.value,
@@ -273,17 +277,19 @@ def dead_letter_for(message: InputMessage, rejection: Rejection) -> DeadLetter:
         partition=message.partition,
         offset=message.offset,
     )
-    return DeadLetter(
+    letter = fitted_dead_letter(
         reason=rejection.reason,
         detail=rejection.detail,
         source_topic=message.topic,
         source_partition=message.partition,
         source_offset=message.offset,
         source_timestamp_ms=message.timestamp_ms,
-        payload_base64=base64.b64encode(payload).decode(),
-        payload_size=len(payload),
+        payload=message.value or b"",
         failed_at=datetime.now(tz=UTC),
+        record_limit=record_limit,
+        key=message.key,
     )
+    return dead_letter_key(message.key), letter
 
 
 def tick_states(

@@ -16,12 +16,19 @@ import asyncio
 import faust
 
 from streams.settings import Settings
-from streams.worker.app import create
+from streams.worker.app import CRASH_EXIT_STATUS, create
 
 
 def run_worker(settings: Settings) -> int:
+    """The process's status: 0 after an orderly stop, ``CRASH_EXIT_STATUS`` after a crash
+    (Faust re-raises the crash's cause as it stops; it was logged as ``worker_crashed``)."""
     spikewatch = create(settings)
     asyncio.run(spikewatch.app.prepare_topics())
     worker = faust.Worker(spikewatch.app, loglevel=settings.log_level.upper(), quiet=True)
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as stopped:  # how mode's worker always ends, with 1 after a crash
+        if spikewatch.app.crashing:
+            return CRASH_EXIT_STATUS
+        return stopped.code if isinstance(stopped.code, int) else 1
     return 0

@@ -20,4 +20,6 @@ def add_pages(
 
     @app.page("/healthz")
     async def healthz(web: Any, _request: Any) -> Any:
-        return web.json(health())
+        """503 unless ``status`` is ok: what a liveness probe acts on."""
+        verdict = health()
+        return web.json(verdict, status=200 if verdict["status"] == "ok" else 503)

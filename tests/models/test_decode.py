@@ -236,8 +236,11 @@ def test_decode_rejects_with_reason(payload: bytes | None, reason: DeadLetterRea
 
 def test_decode_reaches_every_input_reason() -> None:
     reached = {reason for _, _, reason in CASES}
-    # EVENT_TIME_OUT_OF_RANGE belongs to admission, not to the decoder
-    assert reached == set(DeadLetterReason) - {DeadLetterReason.EVENT_TIME_OUT_OF_RANGE}
+    # EVENT_TIME_OUT_OF_RANGE belongs to admission, OUTPUT_REFUSED to the writer
+    assert reached == set(DeadLetterReason) - {
+        DeadLetterReason.EVENT_TIME_OUT_OF_RANGE,
+        DeadLetterReason.OUTPUT_REFUSED,
+    }
 
 
 @pytest.mark.parametrize("field", REQUIRED_FIELDS)

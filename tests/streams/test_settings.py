@@ -25,3 +25,11 @@ def test_invalid_value_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPIKEWATCH_WEB_PORT", "70000")
     with pytest.raises(ValidationError, match="web_port"):
         Settings()
+
+
+def test_the_largest_input_can_always_be_republished() -> None:
+    """A mis-keyed report is re-published whole: the input limit must leave room for it."""
+    limit = Settings().producer_max_request_bytes
+    Settings(max_message_bytes=limit - 1024)
+    with pytest.raises(ValidationError, match="re-publish"):
+        Settings(max_message_bytes=limit)

@@ -32,6 +32,28 @@ async def send_all(
         await producer.stop()
 
 
+Header = tuple[str, bytes | None]
+
+
+async def send_each(
+    bootstrap: str,
+    topic: str,
+    records: Sequence[tuple[bytes | None, bytes | None, list[Header]]],
+    max_request_size: int = 2 * 1_048_588,
+) -> None:
+    """Each record alone and awaited, with its headers: sizes up to twice Kafka's default
+    limit leave the client, so the broker's own limit is what a test meets."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", max_request_size=max_request_size
+    )
+    await producer.start()
+    try:
+        for key, value, headers in records:
+            await producer.send_and_wait(topic, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
 async def read_until(
     bootstrap: str,
     topics: Sequence[str] | None,
