@@ -9,6 +9,7 @@ WORKDIR /src
 COPY pyproject.toml setup.py README.md ./
 COPY models ./models
 COPY alerting ./alerting
+COPY oncall ./oncall
 COPY streams ./streams
 COPY deploy/kafka/localkafka ./deploy/kafka/localkafka
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .

@@ -61,7 +61,7 @@ def run_replay(settings: Settings, policy: Policy, options: ReplayOptions) -> in
     judgements = (
         None
         if options.verdicts is None
-        else load_verdicts(options.verdicts, settings.kafka_bootstrap)
+        else load_verdicts(options.verdicts, settings.kafka_bootstrap, **client_options(settings))
     )  # before the replay: a bad label file should not cost a replay's time
     replay = Replay(
         policy,

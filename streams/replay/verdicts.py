@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from models.decode import Rejection, decode_verdict
 from models.errors import SpikewatchError
@@ -164,24 +165,29 @@ def verdicts_from_lines(lines: Iterable[bytes], source: str) -> list[Verdict]:
     return verdicts
 
 
-def load_verdicts(source: str, bootstrap: str) -> tuple[list[Verdict], int]:
+def load_verdicts(source: str, bootstrap: str, **options: Any) -> tuple[list[Verdict], int]:
     """Verdicts from a file (when ``source`` names one) or a topic read to its end.
 
     Returns the verdicts and how many unreadable messages the topic held (the
     console dead-letters those already, so they are counted and skipped; a
     file is a person's hand-made labels, so a bad line there stops the run).
+    ``options`` are the Kafka security options, as for the report topic.
     """
     path = Path(source)
     if path.is_file():
         return verdicts_from_lines(path.read_bytes().splitlines(), source), 0
-    return asyncio.run(_verdicts_from_topic(source, bootstrap))
+    return asyncio.run(_verdicts_from_topic(source, bootstrap, **options))
 
 
-async def _verdicts_from_topic(source: str, bootstrap: str) -> tuple[list[Verdict], int]:
+async def _verdicts_from_topic(
+    source: str, bootstrap: str, **options: Any
+) -> tuple[list[Verdict], int]:
     verdicts: list[Verdict] = []
     unreadable = 0
     try:
-        async for message in topic_messages(bootstrap, TopicRange(source, None, None, None, None)):
+        async for message in topic_messages(
+            bootstrap, TopicRange(source, None, None, None, None), **options
+        ):
             decoded = decode_verdict(message.value)
             if isinstance(decoded, Rejection):
                 unreadable += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -68,9 +69,14 @@ def test_dockerfile_runs_the_worker_as_a_non_root_user_on_the_settings_port() ->
     env = dict(re.findall(r"(SPIKEWATCH_[A-Z_]+)=(\S+)", DOCKERFILE))
     assert set(env) <= SETTING_VARIABLES
     assert f"EXPOSE {env['SPIKEWATCH_WEB_PORT']}" in DOCKERFILE
+    copied = set()
     for source in re.findall(r"^COPY (?!--from)(.+) \S+$", DOCKERFILE, re.MULTILINE):
         for path in source.split():
             assert (REPO_ROOT / path).exists(), path
+            copied.add(path.rstrip("/").rsplit("/", 1)[-1])
+    packages = tomllib.loads(pyproject)["tool"]["setuptools"]["packages"]["find"]["include"]
+    missing = {pattern.removesuffix("*") for pattern in packages} - copied
+    assert not missing, f"the image would be built without {sorted(missing)}"
 
 
 def test_compose_uses_only_variables_the_settings_know_and_they_validate() -> None:
