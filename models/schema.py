@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from models.acknowledgement import Acknowledgement
 from models.dead_letter import DeadLetter
+from models.delivery_failure import DeliveryFailure
 from models.escalation import Escalation
 from models.escalation_v2 import EscalationV2
 from models.report import ReportEvent
@@ -29,6 +30,7 @@ CONTRACTS: dict[str, tuple[type[BaseModel], JsonSchemaMode]] = {
     "escalation.v1.json": (Escalation, "serialization"),
     "escalation.v2.json": (EscalationV2, "serialization"),
     "dead-letter.v1.json": (DeadLetter, "serialization"),
+    "delivery-failure.v1.json": (DeliveryFailure, "serialization"),
     "acknowledgement.v1.json": (Acknowledgement, "validation"),
     "verdict.v1.json": (Verdict, "validation"),
 }

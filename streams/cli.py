@@ -130,6 +130,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     console.set_defaults(run=_run_console)
 
+    notify = commands.add_parser(
+        "notify",
+        help="deliver escalations to Alertmanager, PagerDuty, Slack and case tools",
+        description="Reads SPIKEWATCH_NOTIFY_SINKS_FILE (see docs/notify.md).",
+    )
+    notify.set_defaults(run=_run_notify)
+
+    notify_bench = commands.add_parser(
+        "notify-bench",
+        help="measure notify's delivery latency at the demo's load and in a burst",
+        description="Starts its own broker on free loopback ports unless --bootstrap is given.",
+    )
+    notify_bench.add_argument("--demo-rate", type=float, default=2.0, help="escalations/s")
+    notify_bench.add_argument("--demo-seconds", type=float, default=20.0)
+    notify_bench.add_argument("--burst-rate", type=float, default=1000.0, help="escalations/s")
+    notify_bench.add_argument("--burst-seconds", type=float, default=5.0)
+    notify_bench.add_argument("--bootstrap", help="use this running broker")
+    notify_bench.set_defaults(run=_run_notify_bench)
+
     tail = commands.add_parser("tail", help="follow the on-call escalation topics")
     tail.add_argument("--from-beginning", action="store_true")
     tail.add_argument("--pretty", action="store_true", help="one readable line per event")
@@ -217,6 +236,36 @@ def _run_demo(args: argparse.Namespace) -> int:
             )
         )
     )
+
+
+def _run_notify(_args: argparse.Namespace) -> int:
+    from oncall.delivery.config import SinksError, load_sinks
+    from streams.notify.service import run_notify
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    if settings.notify_sinks_file is None:
+        raise SinksError("SPIKEWATCH_NOTIFY_SINKS_FILE is not set (docs/notify.md has an example)")
+    config = load_sinks(settings.notify_sinks_file)
+    teams = load_policy(settings.policy_file).teams
+    return asyncio.run(run_notify(settings, config, frozenset(teams)))
+
+
+def _run_notify_bench(args: argparse.Namespace) -> int:
+    from streams.bench.notify import NotifyBenchOptions, run_notify_bench
+
+    figures = run_notify_bench(
+        NotifyBenchOptions(
+            demo_rate=args.demo_rate,
+            demo_seconds=args.demo_seconds,
+            burst_rate=args.burst_rate,
+            burst_seconds=args.burst_seconds,
+            bootstrap=args.bootstrap,
+        ),
+        lambda text: print(f"notify-bench: {text}", file=sys.stderr, flush=True),
+    )
+    print(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
+    return 0
 
 
 def _run_produce(args: argparse.Namespace) -> int:

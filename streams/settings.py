@@ -147,6 +147,21 @@ class Settings(BaseSettings):
         default=None, pattern=r"\{report_id\}", description="Link of a sample report id."
     )
     console_history_days: Annotated[int, Field(ge=1, le=400)] = 30
+    notify_sinks_file: Path | None = Field(
+        default=None, description="Sinks file of 'spikewatch notify' (see docs/notify.md)."
+    )
+    notify_dead_letter_topic: str = Field(
+        default="oncall-notify.dlq",
+        description="Escalations a notify sink refused for good, with the sink's answer.",
+    )
+    notify_web_host: str = Field(
+        default="127.0.0.1", description="Bind address of notify's webhooks and /metrics."
+    )
+    notify_web_port: Annotated[int, Field(ge=1, le=65535)] = 6068
+    notify_new_group_lookback_seconds: Annotated[float, Field(ge=0)] = Field(
+        default=300.0,
+        description="A sink's first start delivers escalations written this long before it.",
+    )
 
     @model_validator(mode="after")
     def _sasl_has_credentials(self) -> Settings:

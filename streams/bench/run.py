@@ -203,7 +203,7 @@ class Bench:
             "achieved_rate": summary["rate"],
             "injections": summary["injections"],
             "escalations": len(latencies),
-            **_percentiles_ms(latencies),
+            **percentiles_ms(latencies),
             "by_injection_ms": [round((seen - sent) * 1000, 1) for seen, sent in in_send_order],
         }
 
@@ -268,7 +268,7 @@ class Bench:
         }
 
 
-def _percentiles_ms(latencies: list[float]) -> dict[str, float | None]:
+def percentiles_ms(latencies: list[float]) -> dict[str, float | None]:
     if not latencies:
         return {"p50_ms": None, "p99_ms": None, "max_ms": None}
     ranked = sorted(latencies)
@@ -295,9 +295,10 @@ def machine() -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _broker(options: BenchOptions, run_dir: Path, progress: Progress) -> Iterator[str]:
-    if options.bootstrap:
-        yield options.bootstrap
+def broker_for(bootstrap: str | None, run_dir: Path, progress: Progress) -> Iterator[str]:
+    """The given broker, or a local one on free loopback ports for as long as the block runs."""
+    if bootstrap:
+        yield bootstrap
         return
     broker = LocalBroker.on_free_ports(run_dir / "kafka", heap="1g", timeout=180.0)
     progress("starting a local Kafka broker on free loopback ports")
@@ -321,7 +322,7 @@ def run_bench(options: BenchOptions, progress: Progress) -> dict[str, Any]:
     started = machine()
     keep = True
     try:
-        with _broker(options, run_dir, progress) as bootstrap:
+        with broker_for(options.bootstrap, run_dir, progress) as bootstrap:
             bench = Bench(
                 BenchOptions(**{**asdict(options), "bootstrap": bootstrap}), run_dir, progress
             )

@@ -82,6 +82,17 @@ def output_topics(settings: Settings, policy: Policy) -> list[str]:
     ]
 
 
+async def create_missing_topics(
+    admin: AIOKafkaAdminClient, settings: Settings, wanted: list[str]
+) -> list[str]:
+    """Create those of ``wanted`` that do not exist, with the configured layout; their names."""
+    existing = set(await admin.list_topics())
+    missing = [name for name in wanted if name not in existing]
+    if missing:
+        await admin.create_topics([_new_topic(settings, name) for name in missing])
+    return missing
+
+
 async def ensure_topics(settings: Settings, policy: Policy) -> TopicLayout:
     """Create missing topics, check the layout, and learn each written topic's record limit."""
     admin = AIOKafkaAdminClient(

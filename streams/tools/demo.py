@@ -5,7 +5,9 @@ sends benign background traffic (including a viral broadcast that must not
 page), then an abuse surge on a small broadcast, a single trusted child-safety
 report and a few malformed messages, and prints each escalation as it arrives.
 The incident console runs beside the worker: open the URL it prints to watch
-the incidents arrive, acknowledge them and record verdicts. The demo policy is
+the incidents arrive, acknowledge them and record verdicts. The pages also show
+where on-call would see them: in a real Alertmanager fed by ``spikewatch notify``
+(see :mod:`streams.tools.demo_pages`), its UI URL printed. The demo policy is
 the default one with a 20-second quiet period, so incidents also resolve while
 you watch.
 """
@@ -31,6 +33,7 @@ from alerting.policy import Policy, load_policy
 from models.report import Category
 from streams.kafka.clients import follow_escalations, producer
 from streams.replay.traffic import TrafficGenerator, paced
+from streams.tools.demo_pages import DemoPages, PagesUnavailableError, start_pages
 from streams.tools.launch import LaunchedWorker, answers, owns_partitions
 from streams.tools.render import describe
 
@@ -51,6 +54,8 @@ class DemoOptions:
     kafka_port: int
     web_port: int
     console_port: int = 18086
+    alertmanager_port: int = 19095
+    """Beside the broker (19092) and its controller (19093)."""
 
 
 def say(started: float, text: str) -> None:
@@ -82,6 +87,7 @@ async def run_demo(options: DemoOptions) -> int:
         _demo_env(bootstrap, SPIKEWATCH_CONSOLE_PORT=str(options.console_port)),
         ready_when=answers,
     )
+    pages: DemoPages | None = None
     try:
         say(started, f"worker starting; metrics on http://127.0.0.1:{options.web_port}/metrics")
         await worker.wait_until(worker.is_ready, "partition assignment", 90.0)
@@ -90,6 +96,7 @@ async def run_demo(options: DemoOptions) -> int:
             f"incident console: http://127.0.0.1:{options.console_port}/ "
             "(open it: incidents appear live; acknowledge one and record a verdict)",
         )
+        pages = _start_pages(bootstrap, options, started)
         say(started, "worker ready; sending background traffic")
         tally: dict[str, int] = {}
         follower = asyncio.create_task(_print_escalations(bootstrap, started, tally))
@@ -104,6 +111,8 @@ async def run_demo(options: DemoOptions) -> int:
             + (", ".join(f"{n} {a}" for a, n in sorted(tally.items())) or "no escalations"),
         )
     finally:
+        if pages is not None:
+            pages.stop()
         console.stop()
         stop_worker_and_broker(worker, kafka_dir)
         say(
@@ -112,6 +121,23 @@ async def run_demo(options: DemoOptions) -> int:
             f"{RUN_DIR / 'console.log'}",
         )
     return 0
+
+
+def _start_pages(bootstrap: str, options: DemoOptions, started: float) -> DemoPages | None:
+    """Alertmanager and notify; the demo goes on without them if they cannot start."""
+    try:
+        pages = start_pages(
+            RUN_DIR,
+            bootstrap,
+            RUN_DIR / "policy.yaml",
+            options.alertmanager_port,
+            options.web_port + 2,
+        )
+    except PagesUnavailableError as error:
+        say(started, f"pages not shown: {error}")
+        return None
+    say(started, f"pages go to Alertmanager: open {pages.ui_url} (spikewatch notify delivers them)")
+    return pages
 
 
 def _demo_policy() -> Policy:

@@ -29,6 +29,7 @@ from alerting.policy import DEFAULT_POLICY_PATH, load_policy
 from models.escalation import EventAction
 from models.escalation_v2 import EscalationV2, parse_escalation
 from streams.console.metrics import ConsoleMetrics
+from streams.notify.metrics import NotifyMetrics
 from streams.replay.traffic import MALFORMED_SAMPLES
 from tests.support.acks import acknowledgement
 from tests.support.kafka import read_until, send_all
@@ -285,9 +286,11 @@ def test_every_dashboard_query_runs_on_real_data_and_reads_only_exposed_metrics(
     queries = dashboard_queries()
     assert len(queries) >= 25
     console = generate_latest(ConsoleMetrics().registry).decode()  # the boards read both
+    notify = generate_latest(NotifyMetrics(["alertmanager"], ["t"]).registry).decode()
     known = (
         exposed_names(scenario.worker.metrics_text())
         | exposed_names(console)
+        | exposed_names(notify)
         | recording_rule_names()
     )
     misspelled = "spikewatch_reports_recieved_total"

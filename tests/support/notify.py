@@ -1,0 +1,194 @@
+"""Running ``spikewatch notify`` in tests: incidents to send, settings, the service itself."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from localkafka import free_port
+from models.escalation import EscalationLabels, EventAction, Severity
+from models.escalation_v2 import EscalationV2
+from models.report import Category
+from oncall.delivery.config import NotifyConfig, load_sinks
+from streams.bench.load import create_topic
+from streams.notify.service import run_notify
+from streams.settings import Settings
+from tests.models.test_escalation_v2 import escalation
+from tests.support.broker import REPO_ROOT
+from tests.support.kafka import send_all
+from tests.support.monitoring import wait_for
+
+PARTITIONS = 4
+
+
+def incident(
+    broadcast_id: str,
+    team: str = "t",
+    *,
+    updates: int = 1,
+    resolve: bool = True,
+    shadow: bool = False,
+    category: Category = Category.HARASSMENT,
+) -> list[EscalationV2]:
+    """One incident's events: a trigger, ``updates`` severity raises, then the resolve."""
+    now = datetime.now(UTC)
+    dedup_key = f"spikewatch:{broadcast_id}:{team}:{int(now.timestamp() * 1000)}"
+    labels = EscalationLabels(broadcast_id=broadcast_id, category=category, team=team)
+    actions = [EventAction.TRIGGER, *[EventAction.UPDATE] * updates]
+    if resolve:
+        actions.append(EventAction.RESOLVE)
+    return [
+        escalation(
+            event_id=str(uuid.uuid4()),
+            dedup_key=dedup_key,
+            sequence=sequence,
+            event_action=action,
+            severity=Severity.CRITICAL if action is EventAction.UPDATE else Severity.ERROR,
+            summary=f"report_spike on broadcast {broadcast_id}",
+            labels=labels,
+            detected_at=now,
+            starts_at=now - timedelta(seconds=30),
+            ends_at=now if action is EventAction.RESOLVE else None,
+            shadow=shadow,
+        )
+        for sequence, action in enumerate(actions, start=1)
+    ]
+
+
+def notify_settings(bootstrap: str, **changes: Any) -> Settings:
+    """Settings whose topics no other test uses, with notify's web port free."""
+    run = uuid.uuid4().hex[:8]
+    fields: dict[str, Any] = {
+        "kafka_bootstrap": bootstrap,
+        "oncall_topic_prefix": f"oncall-{run}.",
+        "ack_topic": f"acks-{run}",
+        "notify_dead_letter_topic": f"notify-dlq-{run}",
+        "notify_web_port": free_port(),
+        "notify_new_group_lookback_seconds": 120.0,
+        "topic_partitions": PARTITIONS,
+    }
+    fields.update(changes)
+    return Settings(**fields)
+
+
+def write_sinks(directory: Path, document: dict[str, Any], environ: dict[str, str]) -> NotifyConfig:
+    path = directory / "sinks.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return load_sinks(path, environ)
+
+
+async def create_topics(bootstrap: str, names: Sequence[str]) -> None:
+    for name in names:
+        await create_topic(bootstrap, name, PARTITIONS)
+
+
+async def send_escalations(settings: Settings, events: Sequence[EscalationV2]) -> None:
+    by_topic: dict[str, list[tuple[bytes | None, bytes]]] = {}
+    for event in events:
+        topic = settings.oncall_topic(event.labels.team)
+        by_topic.setdefault(topic, []).append((event.dedup_key.encode(), event.to_json_bytes()))
+    for topic, messages in by_topic.items():
+        await send_all(settings.kafka_bootstrap, topic, messages)
+
+
+def web_url(settings: Settings, path: str) -> str:
+    return f"http://127.0.0.1:{settings.notify_web_port}{path}"
+
+
+async def metric(settings: Settings, name: str, **labels: str) -> float:
+    """The sum of a notify metric's samples matching ``labels``, from its /metrics.
+
+    Read from a thread: the service answering it may run in this event loop.
+    """
+    text = await asyncio.to_thread(_scrape, web_url(settings, "/metrics"))
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        series, value = line.rsplit(" ", 1)
+        if all(f'{key}="{wanted}"' in series for key, wanted in labels.items()):
+            total += float(value)
+    return total
+
+
+async def wait_for_delivery(
+    settings: Settings, condition: Callable[[], object], within: float, what: str
+) -> None:
+    """``wait_for`` from a thread; on timeout the failure shows notify's non-zero counters."""
+    try:
+        await asyncio.to_thread(wait_for, condition, within, what)
+    except AssertionError as error:
+        text = await asyncio.to_thread(_scrape, web_url(settings, "/metrics"))
+        moved = [
+            line
+            for line in text.splitlines()
+            if line.startswith("spikewatch_notify_") and not line.endswith(" 0.0")
+        ]
+        raise AssertionError(f"{error}; notify's counters: {moved}") from None
+
+
+def _scrape(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return str(response.read().decode())
+
+
+@contextlib.asynccontextmanager
+async def running_notify(
+    settings: Settings, config: NotifyConfig, teams: Sequence[str] = ("t",)
+) -> AsyncIterator[asyncio.Task[int]]:
+    """The service in this event loop until the block ends; fails the test if it crashed."""
+    stopping = asyncio.Event()
+    task = asyncio.create_task(run_notify(settings, config, frozenset(teams), stopping))
+
+    def up() -> bool:
+        if task.done():
+            raise AssertionError(f"notify stopped: {task.exception()!r}")
+        with urllib.request.urlopen(web_url(settings, "/healthz"), timeout=1) as response:
+            return bool(response.status == 200)
+
+    await asyncio.to_thread(wait_for, up, 30, "notify's /healthz")
+    try:
+        yield task
+    finally:
+        stopping.set()
+        code = await asyncio.wait_for(task, 30)
+        assert code == 0
+
+
+def notify_process(
+    settings: Settings, sinks_file: Path, log: Path, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """``spikewatch notify`` as its own process, configured through SPIKEWATCH_* variables."""
+    variables = {
+        **os.environ,
+        **env,
+        "SPIKEWATCH_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "SPIKEWATCH_ONCALL_TOPIC_PREFIX": settings.oncall_topic_prefix,
+        "SPIKEWATCH_ACK_TOPIC": settings.ack_topic,
+        "SPIKEWATCH_NOTIFY_DEAD_LETTER_TOPIC": settings.notify_dead_letter_topic,
+        "SPIKEWATCH_NOTIFY_WEB_PORT": str(settings.notify_web_port),
+        "SPIKEWATCH_NOTIFY_NEW_GROUP_LOOKBACK_SECONDS": str(
+            settings.notify_new_group_lookback_seconds
+        ),
+        "SPIKEWATCH_NOTIFY_SINKS_FILE": str(sinks_file),
+        "SPIKEWATCH_TOPIC_PARTITIONS": str(settings.topic_partitions),
+        "SPIKEWATCH_KAFKA_SESSION_TIMEOUT_SECONDS": str(settings.kafka_session_timeout_seconds),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "notify"],
+        cwd=REPO_ROOT,
+        env=variables,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
