@@ -9,6 +9,12 @@ largest state exceeds :data:`MAX_STATE_RECORD_BYTES`, and the worker creates
 its changelog topics to accept that much (and refuses to start on a topic or a
 producer limit below the policy's largest state).
 
+The broadcast's window across its categories (state format 3) holds up to the cap
+of reporters too, so the largest state holds one window more than there are
+categories; its incidents are counted one per category (more than the routed
+teams a broadcast can page), each with the longest team name a policy accepts
+and naming every category, and its history with every bucket of its lag pending.
+
 The figure is measured on the real encoding rather than restated by hand, so a
 change to the encoding cannot make it stale: a state with one reporter in every
 category and one with two, each with every field at its widest, give the size
@@ -22,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from alerting.history import BroadcastHistory
 from alerting.incidents import Incident, dedup_key_for
 from alerting.ramp import RampState
 from alerting.state import BroadcastState
@@ -50,6 +57,12 @@ WIDEST_COUNT = 2**53 - 1
 would take 285 years to pass it."""
 WIDEST_WEIGHT_MILLI = 10_000
 """The policy's highest reporter weight (a trusted flagger weighs at most 10)."""
+WIDEST_TEAM = "z" * 63
+"""The longest team name a policy accepts (``Team`` in :mod:`alerting.policy`)."""
+HISTORY_BUCKETS = 1_000
+"""More buckets than any history's lag keeps pending (the lag is tens of seconds)."""
+_WINDOWS = len(Category) + 1
+"""A window per category and the broadcast's window across them."""
 WIDEST_TEXT_CHAR = "\x00"
 """A control character: JSON escapes it as six bytes, more than any other character takes."""
 
@@ -70,13 +83,13 @@ def largest_state_bytes(
 ) -> int:
     """Bytes of the largest state: every category at the reporter cap, every field at its widest."""
     size = _state_size(length_seconds, bucket_seconds)
-    return size.with_reporters(max_reporters_per_category * len(Category))
+    return size.with_reporters(max_reporters_per_category * _WINDOWS)
 
 
 def max_reporters_fitting(record_limit: int, length_seconds: float, bucket_seconds: float) -> int:
     """The highest reporter cap whose largest state fits ``record_limit`` bytes (0: none does)."""
     size = _state_size(length_seconds, bucket_seconds)
-    return max(0, (record_limit - size.fixed) // (size.per_reporter * len(Category)))
+    return max(0, (record_limit - size.fixed) // (size.per_reporter * _WINDOWS))
 
 
 def largest_state(
@@ -102,14 +115,22 @@ def largest_state(
         viewers=MAX_VIEWER_COUNT,
         input_offset=WIDEST_COUNT,
     )
-    for category in Category:
+    state.combined = _full_window(shape, bucket, count)
+    state.history = BroadcastHistory(
+        WIDEST_FLOAT,
+        WIDEST_FLOAT,
+        WIDEST_COUNT,
+        {bucket - n: (WIDEST_COUNT, WIDEST_FLOAT) for n in range(HISTORY_BUCKETS)},
+    )
+    for index, category in enumerate(Category):
+        team = f"{WIDEST_TEAM[:-2]}{index:02d}"
         state.windows[category] = _full_window(shape, bucket, count)
-        state.incidents[category] = _widest_incident(widest_id, category, key_ms)
-        state.coordination[category] = _widest_incident(
-            widest_id, category, key_ms, EscalationClass.COORDINATED_REPORTING
+        state.incidents[team] = _widest_incident(widest_id, team, category, key_ms)
+        state.coordination[team] = _widest_incident(
+            widest_id, team, category, key_ms, EscalationClass.COORDINATED_REPORTING
         )
-        state.last_incident_key_ms[category] = key_ms
-        state.last_coordination_key_ms[category] = key_ms
+        state.last_incident_key_ms[team] = key_ms
+        state.last_coordination_key_ms[team] = key_ms
         state.ramps[category] = RampState(WIDEST_FLOAT, bucket, WIDEST_COUNT)
     return state
 
@@ -120,8 +141,8 @@ def _state_size(length_seconds: float, bucket_seconds: float) -> StateSize:
         len(largest_state(2, length_seconds, bucket_seconds, reporters).to_bytes())
         for reporters in (1, 2)
     )
-    per_reporter = (two - one) // len(Category)
-    return StateSize(fixed=one - per_reporter * len(Category), per_reporter=per_reporter)
+    per_reporter = (two - one) // _WINDOWS
+    return StateSize(fixed=one - per_reporter * _WINDOWS, per_reporter=per_reporter)
 
 
 def _full_window(shape: WindowShape, bucket: int, reporters: int) -> CategoryWindow:
@@ -141,12 +162,13 @@ def _full_window(shape: WindowShape, bucket: int, reporters: int) -> CategoryWin
 
 def _widest_incident(
     broadcast_id: str,
+    team: str,
     category: Category,
     key_ms: int,
     escalation_class: EscalationClass = EscalationClass.REPORT_SPIKE,
 ) -> Incident:
     return Incident(
-        dedup_key=dedup_key_for(broadcast_id, category, key_ms, escalation_class),
+        dedup_key=dedup_key_for(broadcast_id, team, key_ms, escalation_class),
         category=category,
         escalation_class=max(EscalationClass, key=len),
         severity=max(Severity, key=len),
@@ -155,4 +177,6 @@ def _widest_incident(
         last_active_at=WIDEST_TIME,
         last_sent_at=WIDEST_TIME,
         key_ms=key_ms,
+        team=team,
+        categories=list(Category),
     )

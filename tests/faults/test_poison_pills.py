@@ -153,16 +153,17 @@ def malformed_inputs(topic: str) -> list[tuple[bytes, bytes, DeadLetterReason]]:
 
 
 def full_broadcast() -> list[tuple[bytes, bytes]]:
-    """One small broadcast reported by more distinct viewers than the cap, in every category."""
+    """Small broadcasts, one per category, each reported by more distinct viewers than the cap
+    (and ``poison-full`` past the cap in every category at once): every category's team paged,
+    since a broadcast pages one team per incident (Escalation v2)."""
     now = time.time()
     return [
         keyed(
-            report(
-                "poison-full", category.value, reporter_id=f"viewer-{number}", at=now, viewers=200
-            )
+            report(broadcast, category.value, reporter_id=f"viewer-{number}", at=now, viewers=200)
         )
         for number in range(CAP + 10)
         for category in Category
+        for broadcast in ("poison-full", f"poison-full-{category.value}")
     ]
 
 
@@ -355,7 +356,7 @@ def test_the_worker_survives_every_limit_and_loses_no_input_or_escalation(
         orjson.loads(r.value or b"")["labels"]["category"]
         for r in oncall
         if orjson.loads(r.value or b"")["event_action"] == EventAction.TRIGGER.value
-        and orjson.loads(r.value or b"")["labels"]["broadcast_id"] == "poison-full"
+        and orjson.loads(r.value or b"")["labels"]["broadcast_id"].startswith("poison-full-")
     }
     triggers_kept = set()
     for record in dead_escalations:
@@ -363,7 +364,9 @@ def test_the_worker_survives_every_limit_and_loses_no_input_or_escalation(
         escalation = orjson.loads(base64.b64decode(letter.payload_base64))
         assert letter.reason is DeadLetterReason.OUTPUT_REFUSED
         assert not letter.payload_truncated
-        if escalation["event_action"] == EventAction.TRIGGER.value:
+        if escalation["event_action"] == EventAction.TRIGGER.value and escalation["labels"][
+            "broadcast_id"
+        ].startswith("poison-full-"):
             triggers_kept.add(escalation["labels"]["category"])
     record_figures(
         "poison_pills",
@@ -389,7 +392,7 @@ def test_the_worker_survives_every_limit_and_loses_no_input_or_escalation(
         assert letter.payload_sha256 == hashlib.sha256(value).hexdigest()
         assert value.startswith(base64.b64decode(letter.payload_base64))
     assert by_size[1_000_000].payload_truncated
-    # every category of the full broadcast paged: on its topic, or kept with the reason
+    # every category's broadcast paged: on its topic, or kept with the reason
     assert triggers_written | triggers_kept == {c.value for c in Category}
     assert {"adult_content", "harassment"} <= triggers_kept
     assert refused >= 2
