@@ -27,7 +27,7 @@ from enum import IntEnum
 from typing import NamedTuple, Protocol
 
 from alerting.baseline import prior_rate
-from alerting.policy import Policy, SpikePolicy
+from alerting.policy import Policy
 from alerting.stats import poisson_upper_tail
 from models.escalation import EscalationClass, RuleFiring, Severity
 from models.report import Category
@@ -39,7 +39,7 @@ class Signal(IntEnum):
     FIRE = 2
 
 
-class CategoryView(NamedTuple):
+class CategoryView:
     """What a detector may look at: one category's window on one broadcast, or all of them.
 
     ``weighted_reporters`` is the trust-weighted distinct count (suspect
@@ -53,23 +53,58 @@ class CategoryView(NamedTuple):
     each counted once, against the sum of the categories' rates; ``category`` is
     then the incident's leading category.
 
-    A named tuple rather than a frozen dataclass: one is built for every report,
-    and a frozen dataclass pays an ``object.__setattr__`` call per field.
+    A plain class with slots rather than a named tuple or a frozen dataclass: two are
+    built for every report, and compiled (mypyc) a plain class is a native object built
+    without the interpreter, where a named tuple's ``__new__`` runs as Python code and a
+    frozen dataclass pays an ``object.__setattr__`` call per field. Nothing changes a
+    view once built.
     """
 
-    category: Category
-    reports: int
-    distinct_reporters: int
-    credible_reporters: int
-    viewers: int | None
-    window_seconds: float
-    weighted_reporters: float | None = None
-    suspect_reporters: int = 0
-    base_rate: float | None = None
-    ramp_statistic: float = 0.0
-    recent_weighted: float = 0.0
-    recent_seconds: float = 0.0
-    all_categories: bool = False
+    __slots__ = (
+        "all_categories",
+        "base_rate",
+        "category",
+        "credible_reporters",
+        "distinct_reporters",
+        "ramp_statistic",
+        "recent_seconds",
+        "recent_weighted",
+        "reports",
+        "suspect_reporters",
+        "viewers",
+        "weighted_reporters",
+        "window_seconds",
+    )
+
+    def __init__(
+        self,
+        category: Category,
+        reports: int,
+        distinct_reporters: int,
+        credible_reporters: int,
+        viewers: int | None,
+        window_seconds: float,
+        weighted_reporters: float | None = None,
+        suspect_reporters: int = 0,
+        base_rate: float | None = None,
+        ramp_statistic: float = 0.0,
+        recent_weighted: float = 0.0,
+        recent_seconds: float = 0.0,
+        all_categories: bool = False,
+    ) -> None:
+        self.category = category
+        self.reports = reports
+        self.distinct_reporters = distinct_reporters
+        self.credible_reporters = credible_reporters
+        self.viewers = viewers
+        self.window_seconds = window_seconds
+        self.weighted_reporters = weighted_reporters
+        self.suspect_reporters = suspect_reporters
+        self.base_rate = base_rate
+        self.ramp_statistic = ramp_statistic
+        self.recent_weighted = recent_weighted
+        self.recent_seconds = recent_seconds
+        self.all_categories = all_categories
 
     @property
     def weighted(self) -> float:
@@ -110,16 +145,82 @@ class Assessment(NamedTuple):
     escalation_class: EscalationClass
 
 
-def audience_of(viewers: int | None, spike: SpikePolicy) -> int:
-    """Viewers the expectation counts: the default when unknown, floored at ``min_viewers``
-    so that a broadcast claiming 0 viewers does not make every report improbable."""
-    return max(viewers if viewers is not None else spike.default_viewers, spike.min_viewers)
+class PolicyFigures:
+    """The policy's figures that the detectors and the engine read for every report,
+    copied once into plain attributes.
+
+    The policy is a frozen pydantic model, and reading one of its fields goes through
+    pydantic's attribute hook: compiled, those reads were about a quarter of the core's
+    instructions per report. A native object's attribute is one load. The policy stays
+    what explanations (:meth:`Detector.explain`) and everything off the per-report path
+    read.
+    """
+
+    __slots__ = (
+        "burst_min_expected",
+        "clock_tolerance_seconds",
+        "coordination_min_share",
+        "coordination_min_suspects",
+        "coordination_trigger_p_value",
+        "credible_categories",
+        "credible_min_account_age_days",
+        "credible_min_trust",
+        "default_viewers",
+        "high_trust_bonus",
+        "low_trust",
+        "min_distinct_reporters",
+        "min_viewers",
+        "neutral_trust",
+        "new_account_days",
+        "ramp_min_weighted_reporters",
+        "ramp_threshold",
+        "ramp_window_p_value",
+        "sustain_p_value",
+        "trigger_p_value",
+        "trusted_flagger_weight",
+    )
+
+    def __init__(self, policy: Policy) -> None:
+        spike, ramp, coordination = policy.spike, policy.ramp, policy.coordination
+        credible, trust = policy.credible_report, policy.trust
+        self.trigger_p_value: float = spike.trigger_p_value
+        self.sustain_p_value: float = spike.sustain_p_value
+        self.min_distinct_reporters: int = spike.min_distinct_reporters
+        self.min_viewers: int = spike.min_viewers
+        self.default_viewers: int = spike.default_viewers
+        self.burst_min_expected: float = spike.burst_min_expected
+        self.ramp_threshold: float = ramp.threshold
+        self.ramp_window_p_value: float = ramp.window_p_value
+        self.ramp_min_weighted_reporters: float = ramp.min_weighted_reporters
+        self.coordination_min_suspects: int = coordination.min_suspect_reporters
+        self.coordination_min_share: float = coordination.min_suspect_share
+        self.coordination_trigger_p_value: float = coordination.trigger_p_value
+        self.credible_categories: frozenset[Category] = credible.categories
+        self.credible_min_trust: float = credible.min_trust
+        self.credible_min_account_age_days: int = credible.min_account_age_days
+        self.neutral_trust: float = trust.neutral_trust
+        self.high_trust_bonus: float = trust.high_trust_bonus
+        self.trusted_flagger_weight: float = trust.trusted_flagger_weight
+        self.low_trust: float = trust.low_trust
+        self.new_account_days: int = trust.new_account_days
+        self.clock_tolerance_seconds: float = policy.window.clock_tolerance_seconds
+
+    def audience(self, viewers: int | None) -> int:
+        """Viewers the expectation counts: the default when unknown, floored at the minimum
+        so that a broadcast claiming 0 viewers does not make every report improbable."""
+        default, floor = self.default_viewers, self.min_viewers
+        audience = viewers if viewers is not None else default
+        return audience if audience > floor else floor
 
 
-def expected_reports(view: CategoryView, policy: Policy) -> tuple[float, int]:
+def expected_reports(
+    view: CategoryView, policy: Policy, figures: PolicyFigures | None = None
+) -> tuple[float, int]:
     """Reports a benign broadcast of this audience would draw in the window: ``(expected,
-    audience)``."""
-    audience = audience_of(view.viewers, policy.spike)
+    audience)``; ``figures`` are the policy's, when the caller has them."""
+    if figures is None:
+        figures = PolicyFigures(policy)
+    audience = figures.audience(view.viewers)
     rate = view.base_rate if view.base_rate is not None else prior_rate(policy, view.category)
     return rate * audience * view.window_seconds, audience
 
@@ -144,18 +245,23 @@ class ViewOdds:
         "_weighted_tail",
         "audience",
         "expected",
+        "figures",
         "policy",
         "view",
     )
 
-    def __init__(self, view: CategoryView, policy: Policy) -> None:
+    def __init__(
+        self, view: CategoryView, policy: Policy, figures: PolicyFigures | None = None
+    ) -> None:
         self.view = view
         self.policy = policy
+        self.figures = figures if figures is not None else PolicyFigures(policy)
+        """The policy's figures the rules compare with (the engine builds them once)."""
         self.expected: float
         """Reports a benign broadcast of this audience draws in the window."""
         self.audience: int
         """Viewers, or the default when unknown, floored at ``min_viewers``."""
-        self.expected, self.audience = expected_reports(view, policy)
+        self.expected, self.audience = expected_reports(view, policy, self.figures)
         self._weighted_tail: tuple[int, float] | None = None
         self._suspect_p_value: float | None = None
         self._recent_p_value: float | None = None
@@ -194,7 +300,7 @@ class ViewOdds:
             expected = self.recent_expected
             self._recent_p_value = (
                 poisson_upper_tail(self.recent_observed, expected)
-                if expected >= self.policy.spike.burst_min_expected
+                if expected >= self.figures.burst_min_expected
                 else 1.0
             )
         return self._recent_p_value
@@ -294,20 +400,23 @@ class AudienceSpikeDetector(Rule):
 
     @staticmethod
     def _recent_fires(odds: ViewOdds) -> bool:
-        spike = odds.policy.spike
+        figures = odds.figures
         return (
             odds.view.recent_seconds > 0
-            and odds.recent_observed >= spike.min_distinct_reporters
-            and odds.recent_p_value <= spike.trigger_p_value
+            and odds.recent_observed >= figures.min_distinct_reporters
+            and odds.recent_p_value <= figures.trigger_p_value
         )
 
     def signal(self, odds: ViewOdds) -> Signal:
-        spike = odds.policy.spike
-        if odds.observed >= spike.min_distinct_reporters and odds.p_value <= spike.trigger_p_value:
+        figures = odds.figures
+        if (
+            odds.observed >= figures.min_distinct_reporters
+            and odds.p_value <= figures.trigger_p_value
+        ):
             return Signal.FIRE
         if self._recent_fires(odds):
             return Signal.FIRE
-        if odds.p_value <= spike.sustain_p_value and odds.observed >= 1:
+        if odds.p_value <= figures.sustain_p_value and odds.observed >= 1:
             return Signal.SUSTAIN
         return Signal.NONE
 
@@ -357,7 +466,7 @@ class CredibleReportDetector(Rule):
 
     def signal(self, odds: ViewOdds) -> Signal:
         view = odds.view
-        if view.credible_reporters > 0 and view.category in odds.policy.credible_report.categories:
+        if view.credible_reporters > 0 and view.category in odds.figures.credible_categories:
             return Signal.FIRE
         return Signal.NONE
 
@@ -392,10 +501,13 @@ class RampDetector(Rule):
     escalation_class = EscalationClass.REPORT_RAMP
 
     def signal(self, odds: ViewOdds) -> Signal:
-        ramp, view = odds.policy.ramp, odds.view
-        if view.ramp_statistic < ramp.threshold:
+        figures, view = odds.figures, odds.view
+        if view.ramp_statistic < figures.ramp_threshold:
             return Signal.NONE
-        if odds.p_value <= ramp.window_p_value and view.weighted >= ramp.min_weighted_reporters:
+        if (
+            odds.p_value <= figures.ramp_window_p_value
+            and view.weighted >= figures.ramp_min_weighted_reporters
+        ):
             return Signal.FIRE
         return Signal.SUSTAIN
 
@@ -441,16 +553,16 @@ class CoordinationDetector(Rule):
         return view.suspect_reporters / view.distinct_reporters if view.distinct_reporters else 0.0
 
     def signal(self, odds: ViewOdds) -> Signal:
-        rules, suspects = odds.policy.coordination, odds.view.suspect_reporters
+        figures, suspects = odds.figures, odds.view.suspect_reporters
         if suspects < 1:
             return Signal.NONE
         if (
-            suspects >= rules.min_suspect_reporters
-            and self._share(odds.view) >= rules.min_suspect_share
-            and odds.suspect_p_value <= rules.trigger_p_value
+            suspects >= figures.coordination_min_suspects
+            and self._share(odds.view) >= figures.coordination_min_share
+            and odds.suspect_p_value <= figures.coordination_trigger_p_value
         ):
             return Signal.FIRE
-        if odds.suspect_p_value <= odds.policy.spike.sustain_p_value:
+        if odds.suspect_p_value <= figures.sustain_p_value:
             return Signal.SUSTAIN
         return Signal.NONE
 

@@ -53,10 +53,10 @@ from alerting.detectors import (
     AudienceSpikeDetector,
     CategoryView,
     Detector,
+    PolicyFigures,
     Signal,
     Verdict,
     ViewOdds,
-    audience_of,
     capped_severity,
     category_severity,
     default_coordination_detectors,
@@ -90,6 +90,13 @@ from models.report import Category, ReporterInfo, ReportEvent
 
 LEADING_SHARE = 0.2
 """A category leads the broadcast-wide view only with at least this share of its weight."""
+
+
+_UNKNOWN_REPORTER = ReporterStanding(False, WEIGHT_UNIT, False)
+"""A reporter the front end says nothing about: shared, as the standings below (a window
+only reads a standing)."""
+_SUSPECT = ReporterStanding(False, 0, True)
+_CREDIBLE_SUSPECT = ReporterStanding(True, 0, True)
 
 
 class ClockCorrection(StrEnum):
@@ -166,6 +173,9 @@ class DetectionEngine:
         watchlist: frozenset[str] | None = None,
     ) -> None:
         self.policy = policy
+        self.figures = PolicyFigures(policy)
+        self.history_policy = policy.history
+        self.ramp_policy = policy.ramp
         self.detectors = tuple(detectors) if detectors is not None else default_detectors()
         self.broadcast_detectors: tuple[Detector, ...] = (AudienceSpikeDetector(),)
         self.coordination_detectors = default_coordination_detectors()
@@ -205,7 +215,7 @@ class DetectionEngine:
         clock = None
         if (
             record_time is not None
-            and event_time > record_time + self.policy.window.clock_tolerance_seconds
+            and event_time > record_time + self.figures.clock_tolerance_seconds
         ):
             event_time, clock = record_time, ClockCorrection.AHEAD
         shape = self.shape
@@ -244,7 +254,7 @@ class DetectionEngine:
         quiet = not state.incidents and not state.coordination
         if quiet:
             state.history.add(
-                bucket, added_combined, exposure, shape.bucket_seconds, self.policy.history
+                bucket, added_combined, exposure, shape.bucket_seconds, self.history_policy
             )
         rates = self._rates(state, learner)
         ramp = state.ramps.get(category)
@@ -253,7 +263,7 @@ class DetectionEngine:
         ramp.advance(
             bucket,
             rates.of(category) * rates.audience * shape.bucket_seconds,
-            self.policy.ramp,
+            self.ramp_policy,
         )
         ramp.add(added)
         moment = event_time if decided_at is None else decided_at
@@ -399,8 +409,8 @@ class DetectionEngine:
             by_category, total = self.priors, self.prior_total
         else:
             by_category, total = learner.rates(self.policy), learner.total_rate(self.policy)
-        factor = state.history.factor(total, self.policy.history)
-        return _Rates(by_category, total, factor, audience_of(state.viewers, self.policy.spike))
+        factor = state.history.factor(total, self.history_policy)
+        return _Rates(by_category, total, factor, self.figures.audience(state.viewers))
 
     def _exposure(
         self, state: BroadcastState, previous_watermark: float | None, event_time: float
@@ -419,27 +429,27 @@ class DetectionEngine:
         """
         credible = self._is_credible(reporter)
         if reporter is None:
-            return ReporterStanding(credible, WEIGHT_UNIT, False)
-        trust = self.policy.trust
+            return _UNKNOWN_REPORTER
+        figures = self.figures
         suspect = (
             (
                 reporter.account_age_days is not None
-                and reporter.account_age_days < trust.new_account_days
+                and reporter.account_age_days < figures.new_account_days
             )
-            or (reporter.trust is not None and reporter.trust < trust.low_trust)
+            or (reporter.trust is not None and reporter.trust < figures.low_trust)
             or reporter.was_viewing is False
         ) and not reporter.trusted_flagger
         if suspect:
-            return ReporterStanding(credible, 0, True)
+            return _CREDIBLE_SUSPECT if credible else _SUSPECT
         weight = 1.0
-        if reporter.trust is not None and reporter.trust > trust.neutral_trust:
+        if reporter.trust is not None and reporter.trust > figures.neutral_trust:
             weight += (
-                trust.high_trust_bonus
-                * (reporter.trust - trust.neutral_trust)
-                / (1 - trust.neutral_trust)
+                figures.high_trust_bonus
+                * (reporter.trust - figures.neutral_trust)
+                / (1 - figures.neutral_trust)
             )
         if reporter.trusted_flagger:
-            weight = max(weight, trust.trusted_flagger_weight)
+            weight = max(weight, figures.trusted_flagger_weight)
         return ReporterStanding(credible, math.floor(weight * WEIGHT_UNIT + 0.5), False)
 
     def _is_credible(self, reporter: ReporterInfo | None) -> bool:
@@ -453,14 +463,14 @@ class DetectionEngine:
             return False
         if reporter.trusted_flagger:
             return True
-        rules = self.policy.credible_report
+        figures = self.figures
         return (
             reporter.trust is not None
-            and reporter.trust >= rules.min_trust
+            and reporter.trust >= figures.credible_min_trust
             and reporter.was_viewing is not False
             and (
                 reporter.account_age_days is None
-                or reporter.account_age_days >= rules.min_account_age_days
+                or reporter.account_age_days >= figures.credible_min_account_age_days
             )
         )
 
@@ -484,7 +494,7 @@ class DetectionEngine:
         recent_weighted = 0.0
         if (
             state.watermark is not None
-            and rate * audience * recent_seconds >= self.policy.spike.burst_min_expected
+            and rate * audience * recent_seconds >= self.figures.burst_min_expected
             and established
         ):
             first = shape.bucket_of(state.watermark) - self.burst_buckets + 1
@@ -534,7 +544,7 @@ class DetectionEngine:
     ) -> tuple[list[EscalationV2], bool]:
         """Assess both views and move the incidents; also say whether anything was active."""
         policy = self.policy
-        established = state.history.is_established(rates.total, policy.history)
+        established = state.history.is_established(rates.total, self.history_policy)
         category_odds = ViewOdds(
             self._view(
                 state,
@@ -545,6 +555,7 @@ class DetectionEngine:
                 established=established,
             ),
             policy,
+            self.figures,
         )
         broadcast_odds = ViewOdds(
             self._view(
@@ -557,6 +568,7 @@ class DetectionEngine:
                 all_categories=True,
             ),
             policy,
+            self.figures,
         )
         active: list[tuple[Assessment, tuple[Category, ...]]] = [
             (a, (category,)) for d in self.detectors if (a := d.assess(category_odds)) is not None

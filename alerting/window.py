@@ -49,7 +49,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
@@ -82,12 +82,19 @@ WEIGHT_UNIT = 1000
 """Weights are kept in thousandths of a reporter."""
 
 
-class ReporterStanding(NamedTuple):
-    """What one report says about its reporter (a named tuple: one is built per report)."""
+class ReporterStanding:
+    """What one report says about its reporter.
 
-    credible: bool
-    weight_milli: int
-    suspect: bool
+    One is built per report: a plain class with slots, which the compiled core builds as a
+    native object (a named tuple's ``__new__`` would run as Python code).
+    """
+
+    __slots__ = ("credible", "suspect", "weight_milli")
+
+    def __init__(self, credible: bool, weight_milli: int, suspect: bool) -> None:
+        self.credible = credible
+        self.weight_milli = weight_milli
+        self.suspect = suspect
 
 
 ReporterMark = tuple[float, int, bool, int, bool, int]
