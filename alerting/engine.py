@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -105,31 +104,49 @@ class ClockCorrection(StrEnum):
     AHEAD = "ahead_of_record"
 
 
-@dataclass(slots=True)
 class Observation:
     """What one report did: the escalations to send, whether it was too late to count,
-    and whether its event time was moved to its record's time (``clock``)."""
+    and whether its event time was moved to its record's time (``clock``).
 
-    escalations: list[EscalationV2] = field(default_factory=list)
-    late: bool = False
-    clock: ClockCorrection | None = None
+    This and the two classes below are built for every report or tick: plain classes,
+    which the compiled core builds natively, where a dataclass's generated ``__init__``
+    runs as Python code.
+    """
+
+    __slots__ = ("clock", "escalations", "late")
+
+    def __init__(
+        self,
+        escalations: list[EscalationV2] | None = None,
+        late: bool = False,
+        clock: ClockCorrection | None = None,
+    ) -> None:
+        self.escalations: list[EscalationV2] = escalations if escalations is not None else []
+        self.late = late
+        self.clock = clock
 
 
-@dataclass(slots=True)
 class TickResult:
-    escalations: list[EscalationV2] = field(default_factory=list)
-    evictable: bool = False
+    __slots__ = ("escalations", "evictable")
+
+    def __init__(self, evictable: bool = False) -> None:
+        self.escalations: list[EscalationV2] = []
+        self.evictable = evictable
 
 
-@dataclass(slots=True)
 class _Rates:
     """The rates one decision used: per category and their sum, already scaled by the
     broadcast's own history (``factor``)."""
 
-    by_category: dict[Category, float]
-    total: float
-    factor: float
-    audience: int
+    __slots__ = ("audience", "by_category", "factor", "total")
+
+    def __init__(
+        self, by_category: dict[Category, float], total: float, factor: float, audience: int
+    ) -> None:
+        self.by_category = by_category
+        self.total = total
+        self.factor = factor
+        self.audience = audience
 
     def of(self, category: Category) -> float:
         return self.by_category[category] * self.factor
