@@ -125,6 +125,18 @@ class Observation:
         self.late = late
         self.clock = clock
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Observation):
+            return NotImplemented
+        return (self.escalations, self.late, self.clock) == (
+            other.escalations,
+            other.late,
+            other.clock,
+        )
+
+    def __repr__(self) -> str:
+        return f"Observation({self.escalations!r}, late={self.late}, clock={self.clock!r})"
+
 
 class TickResult:
     __slots__ = ("escalations", "evictable")
@@ -132,6 +144,14 @@ class TickResult:
     def __init__(self, evictable: bool = False) -> None:
         self.escalations: list[EscalationV2] = []
         self.evictable = evictable
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TickResult):
+            return NotImplemented
+        return (self.escalations, self.evictable) == (other.escalations, other.evictable)
+
+    def __repr__(self) -> str:
+        return f"TickResult({self.escalations!r}, evictable={self.evictable})"
 
 
 class _Rates:
