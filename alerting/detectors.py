@@ -225,10 +225,9 @@ def expected_reports(
     return rate * audience * view.window_seconds, audience
 
 
-def weighted_tail(view: CategoryView, expected: float) -> tuple[int, float]:
-    """Whole weighted reporters and their Poisson upper tail under ``expected``."""
-    observed = int(view.weighted + 1e-9)
-    return observed, poisson_upper_tail(observed, expected)
+_NOT_YET = -1.0
+"""A tail not computed yet (every probability is at least 0): a float, not None, so that
+compiled it stays unboxed."""
 
 
 class ViewOdds:
@@ -240,12 +239,13 @@ class ViewOdds:
     """
 
     __slots__ = (
+        "_p_value",
         "_recent_p_value",
         "_suspect_p_value",
-        "_weighted_tail",
         "audience",
         "expected",
         "figures",
+        "observed",
         "policy",
         "view",
     )
@@ -262,24 +262,18 @@ class ViewOdds:
         self.audience: int
         """Viewers, or the default when unknown, floored at ``min_viewers``."""
         self.expected, self.audience = expected_reports(view, policy, self.figures)
-        self._weighted_tail: tuple[int, float] | None = None
-        self._suspect_p_value: float | None = None
-        self._recent_p_value: float | None = None
-
-    def _weighted(self) -> tuple[int, float]:
-        if self._weighted_tail is None:
-            self._weighted_tail = weighted_tail(self.view, self.expected)
-        return self._weighted_tail
-
-    @property
-    def observed(self) -> int:
+        self.observed = int(view.weighted + 1e-9)
         """Whole trust-weighted distinct reporters."""
-        return self._weighted()[0]
+        self._p_value = _NOT_YET
+        self._suspect_p_value = _NOT_YET
+        self._recent_p_value = _NOT_YET
 
     @property
     def p_value(self) -> float:
         """Poisson upper tail of :attr:`observed` under :attr:`expected`."""
-        return self._weighted()[1]
+        if self._p_value == _NOT_YET:
+            self._p_value = poisson_upper_tail(self.observed, self.expected)
+        return self._p_value
 
     @property
     def recent_expected(self) -> float:
@@ -296,7 +290,7 @@ class ViewOdds:
     @property
     def recent_p_value(self) -> float:
         """Poisson upper tail of the newest span's weighted reporters (1 without a short test)."""
-        if self._recent_p_value is None:
+        if self._recent_p_value == _NOT_YET:
             expected = self.recent_expected
             self._recent_p_value = (
                 poisson_upper_tail(self.recent_observed, expected)
@@ -308,7 +302,7 @@ class ViewOdds:
     @property
     def suspect_p_value(self) -> float:
         """Poisson upper tail of the suspect reporters under :attr:`expected`."""
-        if self._suspect_p_value is None:
+        if self._suspect_p_value == _NOT_YET:
             self._suspect_p_value = poisson_upper_tail(self.view.suspect_reporters, self.expected)
         return self._suspect_p_value
 

@@ -83,8 +83,9 @@ class BroadcastState:
         self.platform = report.platform or self.platform
         self.media_type = report.media_type
         self.region = report.region or self.region
-        if report.viewer_count is not None:
-            self.viewers = report.viewer_count
+        viewers = report.viewer_count
+        if viewers is not None:
+            self.viewers = viewers
 
     @property
     def is_idle(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from math import erfc, lgamma
 
 _RELATIVE_PRECISION = 1e-12
 _MAX_TERMS = 100_000
@@ -24,8 +25,8 @@ def poisson_upper_tail(observed: int, expected: float) -> float:
         return 0.0
     if observed <= expected:
         z = (observed - 0.5 - expected) / math.sqrt(expected)
-        return 0.5 * math.erfc(z / math.sqrt(2))
-    log_term = observed * math.log(expected) - expected - math.lgamma(observed + 1)
+        return 0.5 * erfc(z / math.sqrt(2))
+    log_term = observed * math.log(expected) - expected - lgamma(observed + 1)
     term = math.exp(log_term)
     if term == 0.0:
         return 0.0
