@@ -92,7 +92,7 @@ LEADING_SHARE = 0.2
 """A category leads the broadcast-wide view only with at least this share of its weight."""
 
 
-_UNKNOWN_REPORTER = ReporterStanding(False, WEIGHT_UNIT, False)
+_UNKNOWN_REPORTER = ReporterStanding(False, WEIGHT_UNIT, False, unknown=True)
 """A reporter the front end says nothing about: shared, as the standings below (a window
 only reads a standing)."""
 _SUSPECT = ReporterStanding(False, 0, True)
@@ -845,6 +845,7 @@ class DetectionEngine:
         distinct = combined.distinct_reporters
         suspect_share = combined.suspect_reporters / distinct if distinct else 0.0
         trusted_share = combined.credible_reporters / distinct if distinct else 0.0
+        unknown_share = combined.unknown_reporters / distinct if distinct else 0.0
         related = (
             [i.dedup_key for i in state.incidents.values() if i is not incident]
             if incident.escalation_class.is_abuse
@@ -892,9 +893,13 @@ class DetectionEngine:
                 categories=categories,
                 trust_mix=TrustMix(
                     trusted=trusted_share,
-                    ordinary=max(0.0, 1.0 - trusted_share - suspect_share) if distinct else 0.0,
+                    ordinary=(
+                        max(0.0, 1.0 - trusted_share - suspect_share - unknown_share)
+                        if distinct
+                        else 0.0
+                    ),
                     suspect=suspect_share,
-                    unknown=0.0,
+                    unknown=unknown_share,
                 ),
                 coordinated_share=(0.0 if incident.escalation_class.is_abuse else suspect_share),
                 sample_report_ids=list(combined.sample_report_ids),

@@ -22,17 +22,20 @@ from alerting.ramp import RampState
 from alerting.window import CategoryWindow
 from models.report import Category, MediaType, Platform, ReportEvent
 
-_STATE_FORMAT = 3
-"""Format 3 keys incidents by routed team (one incident per broadcast and team, across
-categories) and adds the all-categories window (``"a"``: its encoding, or the name of the
-one category whose window it is) and the broadcast's own history (``"h"``). Format 2
-stores each window's reporters as one object of arrays, grouped by
-bucket and numbered in arrival order (format 1: a list of arrays in arrival order); see
-:meth:`CategoryWindow.encoded`. All three are read: an incident of formats 1 and 2 (keyed
-by category) is routed again by the engine (:attr:`BroadcastState.unrouted`), its
+_STATE_FORMAT = 4
+"""Format 4 stores with each window's reporter whether any of its reports carried a
+``reporter`` object (window format 3, see :meth:`CategoryWindow.encoded`). Format 3 keys
+incidents by routed team (one incident per broadcast and team, across categories) and adds
+the all-categories window (``"a"``: its encoding, or the name of the one category whose
+window it is) and the broadcast's own history (``"h"``). Format 2 stores each window's
+reporters as one object of arrays, grouped by bucket and numbered in arrival order (format
+1: a list of arrays in arrival order). All four are read: an incident of formats 1 and 2
+(keyed by category) is routed again by the engine (:attr:`BroadcastState.unrouted`), its
 ``dedup_key`` kept. A worker that knows only older formats refuses a newer one by its
 number instead of misreading it."""
-_READABLE_FORMATS = (1, 2, _STATE_FORMAT)
+_ROUTED_FORMAT = 3
+"""The first format whose incidents are keyed by routed team."""
+_READABLE_FORMATS = (1, 2, _ROUTED_FORMAT, _STATE_FORMAT)
 
 _WINDOW_KEYS = {category: orjson.dumps(category.value) + b":" for category in Category}
 """Each category's key in a stored state's ``"w"`` object, with its colon."""
@@ -141,7 +144,7 @@ class BroadcastState:
         if plain.get("v") not in _READABLE_FORMATS:
             raise ValueError(f"unknown broadcast state format {plain.get('v')!r}")
         broadcaster_id, platform, media_type, region, viewers = plain["ctx"]
-        routed = plain["v"] >= _STATE_FORMAT
+        routed = plain["v"] >= _ROUTED_FORMAT
         windows = {Category(c): CategoryWindow.from_plain(w) for c, w in plain["w"].items()}
         stored_combined = plain.get("a")
         shared = Category(stored_combined) if isinstance(stored_combined, str) else None

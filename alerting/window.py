@@ -38,9 +38,11 @@ rebuild the very order the cap drops by.
 
 Each reporter carries a trust weight in thousandths (integers, so the running
 sums are exact and a state restored from the changelog sums to the very same
-figure the live worker had) and whether the reporter is *suspect* (new,
-low-trust or not watching). A reporter's weight is the highest it has shown and
-it stops being suspect once one of its reports is not.
+figure the live worker had), whether the reporter is *suspect* (new,
+low-trust or not watching) and whether it is *unknown* (its report carried no
+``reporter`` object: the front end said nothing about it). A reporter's weight is
+the highest it has shown; it stops being suspect once one of its reports is not,
+and unknown once one of its reports says something about it.
 """
 
 from __future__ import annotations
@@ -89,18 +91,21 @@ class ReporterStanding:
     native object (a named tuple's ``__new__`` would run as Python code).
     """
 
-    __slots__ = ("credible", "suspect", "weight_milli")
+    __slots__ = ("credible", "suspect", "unknown", "weight_milli")
 
-    def __init__(self, credible: bool, weight_milli: int, suspect: bool) -> None:
+    def __init__(
+        self, credible: bool, weight_milli: int, suspect: bool, unknown: bool = False
+    ) -> None:
         self.credible = credible
         self.weight_milli = weight_milli
         self.suspect = suspect
+        self.unknown = unknown
 
 
-ReporterMark = tuple[float, int, bool, int, bool, int]
+ReporterMark = tuple[float, int, bool, int, bool, int, bool]
 """A reporter's newest report in the window: ``(last_seen, bucket, credible, weight_milli,
-suspect, arrival)``; ``arrival`` numbers the reporters in the order they were last added
-or moved to the end of the window's last-seen order.
+suspect, arrival, unknown)``; ``arrival`` numbers the reporters in the order they were last
+added or moved to the end of the window's last-seen order.
 
 A plain tuple of atoms, replaced whole on every change, rather than a mutable object:
 the collector untracks such a tuple after its first collection, so a full collection
@@ -135,6 +140,8 @@ class CategoryWindow:
     credible_reporters: int = 0
     weight_milli: int = 0
     suspect_reporters: int = 0
+    unknown_reporters: int = 0
+    """Reporters none of whose reports carried a ``reporter`` object."""
     samples: list[tuple[int, str]] = field(default_factory=list)
     """The newest report ids, at most ``MAX_SAMPLE_REPORT_IDS``, with their buckets. A list
     rather than a deque with a maximum length: a deque allocates a block of 64 slots, about
@@ -179,18 +186,22 @@ class CategoryWindow:
                     standing.weight_milli,
                     standing.suspect,
                     self._arrival(),
+                    standing.unknown,
                 ),
             )
             while len(reporters) > shape.max_reporters:
                 self._forget(next(iter(reporters)))
             return standing.weight_milli if reporter_key in reporters else 0
-        last_seen, seen_bucket, credible, weight_milli, suspect, arrival = previous
+        last_seen, seen_bucket, credible, weight_milli, suspect, arrival, unknown = previous
         if standing.credible and not credible:
             credible = True
             self.credible_reporters += 1
         if suspect and not standing.suspect:
             suspect = False
             self.suspect_reporters -= 1
+        if unknown and not standing.unknown:
+            unknown = False
+            self.unknown_reporters -= 1
         added = max(0, standing.weight_milli - weight_milli)
         weight_milli += added
         self.weight_milli += added
@@ -200,7 +211,7 @@ class CategoryWindow:
             del reporters[reporter_key]
             last_seen, seen_bucket, arrival = event_time, bucket, self._arrival()
             indexed = weight_milli
-        mark = (last_seen, seen_bucket, credible, weight_milli, suspect, arrival)
+        mark = (last_seen, seen_bucket, credible, weight_milli, suspect, arrival, unknown)
         if mark != previous:
             reporters[reporter_key] = mark
             self._bucket_marks(seen_bucket)[reporter_key] = mark
@@ -260,7 +271,7 @@ class CategoryWindow:
         return marks
 
     def _index(self, key: str, mark: ReporterMark) -> None:
-        _, bucket, credible, weight_milli, suspect, _ = mark
+        _, bucket, credible, weight_milli, suspect, _, unknown = mark
         self.reporters[key] = mark
         self._bucket_marks(bucket)[key] = mark
         if weight_milli:
@@ -269,15 +280,19 @@ class CategoryWindow:
             self.credible_reporters += 1
         if suspect:
             self.suspect_reporters += 1
+        if unknown:
+            self.unknown_reporters += 1
         self.weight_milli += weight_milli
 
     def _forget(self, key: str, *, unindex: bool = True) -> None:
         """Remove a reporter; the cap drops the first in the dict, the longest unseen."""
-        _, bucket, credible, weight_milli, suspect, _ = self.reporters.pop(key)
+        _, bucket, credible, weight_milli, suspect, _, unknown = self.reporters.pop(key)
         if credible:
             self.credible_reporters -= 1
         if suspect:
             self.suspect_reporters -= 1
+        if unknown:
+            self.unknown_reporters -= 1
         self.weight_milli -= weight_milli
         if unindex:
             self._unindex(key, bucket)
@@ -319,11 +334,12 @@ class CategoryWindow:
         return self.reports == 0 and not self.reporters
 
     def encoded(self) -> bytes:
-        """The stored form (format 2) as JSON, built again only after the window has changed.
+        """The stored form (format 3) as JSON, built again only after the window has changed.
 
         ``{"b": [[bucket, reports], ...], "r": {key: [last_seen, bucket, credible,
-        weight_milli, suspect, arrival], ...}, "s": [[bucket, report_id], ...], "a":
-        next_arrival}``, the reporters ordered by bucket, then arrival.
+        weight_milli, suspect, arrival, unknown], ...}, "s": [[bucket, report_id], ...], "a":
+        next_arrival}``, the reporters ordered by bucket, then arrival. Format 2 is the same
+        without ``unknown``.
 
         The reporters are the members each bucket keeps encoded; one join puts them
         and orjson's encodings of the rest together, so each is copied once, into an
@@ -350,8 +366,10 @@ class CategoryWindow:
 
     @classmethod
     def from_plain(cls, plain: dict[str, Any]) -> CategoryWindow:
-        """Reads format 2 and format 1 (reporters as a list of arrays in last-seen order, whose
-        oldest form had no weight and suspicion)."""
+        """Reads formats 3 and 2 and format 1 (reporters as a list of arrays in last-seen
+        order, whose oldest form had no weight and suspicion). A reporter restored from a
+        format that did not record whether its report said anything about it is not
+        counted unknown."""
         window = cls()
         window.buckets = {int(bucket): int(count) for bucket, count in plain["b"]}
         window.reports = sum(window.buckets.values())
@@ -362,7 +380,7 @@ class CategoryWindow:
         else:
             marks = list(_format_1_marks(stored))
             window.next_arrival = len(marks)
-        for key, (last_seen, bucket, credible, weight_milli, suspect, arrival) in marks:
+        for key, (last_seen, bucket, credible, weight_milli, suspect, arrival, *unknown) in marks:
             window._index(
                 key,
                 (
@@ -372,6 +390,7 @@ class CategoryWindow:
                     int(weight_milli),
                     bool(suspect),
                     int(arrival),
+                    bool(unknown and unknown[0]),
                 ),
             )
         window.samples = [(int(bucket), str(report_id)) for bucket, report_id in plain["s"]][

@@ -1054,3 +1054,29 @@ def test_an_equally_severe_category_of_another_team_joins_the_open_incident(
     assert [e.event_action for e in sent].count(EventAction.TRIGGER) == 1
     assert set(state.incidents) == {"hate-harassment"}
     assert Category.VIOLENT_THREAT in state.incidents["hate-harassment"].categories
+
+
+# --- trust mix: reporters the front end said nothing about ----------------------------------
+
+
+def test_trust_mix_counts_the_share_of_reporters_whose_reports_carried_no_reporter_object(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    assert policy.spike.min_distinct_reporters == 5, "the surge pages with its fifth reporter"
+    said_nothing = None
+    steps = [("a", said_nothing), ("b", said_nothing), ("c", ORDINARY)]
+    steps += [("a", ORDINARY), ("d", said_nothing), ("e", ORDINARY)]
+    reports = [
+        make_report(reporter, at=T0 + index, reporter=standing)
+        for index, (reporter, standing) in enumerate(steps)
+    ]
+
+    sent = flat(observe_each(engine, BroadcastState("b-1"), reports))
+
+    assert [e.event_action for e in sent] == [EventAction.TRIGGER]
+    mix = sent[0].evidence.trust_mix
+    assert sent[0].evidence.distinct_reporters == 5
+    assert mix.unknown == pytest.approx(2 / 5), "b and d; a said something in its second report"
+    assert (mix.trusted, mix.suspect) == (0.0, 0.0)
+    assert mix.ordinary == pytest.approx(3 / 5)
+    assert mix.trusted + mix.ordinary + mix.suspect + mix.unknown == pytest.approx(1.0)

@@ -127,7 +127,7 @@ def test_state_bytes_are_compact_json(engine: DetectionEngine) -> None:
     data = busy_state(engine).to_bytes()
     plain = orjson.loads(data)
     assert orjson.dumps(plain) == data, "exactly what orjson writes for the same object"
-    assert plain["v"] == 3
+    assert plain["v"] == 4
     assert plain["id"] == "b-1"
     assert set(plain["w"]) == {"harassment", "spam"}
     assert plain["a"]["r"], "the broadcast-wide window holds every category's reporters"
@@ -141,7 +141,7 @@ def test_state_fresh_state_round_trips() -> None:
 
 def test_state_from_bytes_refuses_unknown_format() -> None:
     plain = orjson.loads(BroadcastState("b").to_bytes())
-    plain["v"] = 4
+    plain["v"] = 5
     with pytest.raises(ValueError, match="format"):
         BroadcastState.from_bytes(orjson.dumps(plain))
 
@@ -223,7 +223,7 @@ def test_state_written_in_format_1_loads_and_routes_its_incidents_by_team(
         i["dedup_key"] for i in stored["i"].values()
     }, "an incident keeps its key across the upgrade"
     again = BroadcastState.from_bytes(state.to_bytes())
-    assert orjson.loads(state.to_bytes())["v"] == 3
+    assert orjson.loads(state.to_bytes())["v"] == 4
     assert again == state
 
 
@@ -350,3 +350,47 @@ def test_an_emptied_broadcast_window_is_shared_again_with_the_next_category(
     assert state.shared is Category.HARASSMENT
     assert state.combined is state.windows[Category.HARASSMENT]
     assert state.combined.distinct_reporters == 1
+
+
+# --- format 3: the previous format, without unknown reporters -----------------------------
+
+
+def as_format_3(state: BroadcastState) -> bytes:
+    """``state`` as format 3 stored it: the same, but no reporter mark saying whether its
+    reports carried a ``reporter`` object."""
+    plain = orjson.loads(state.to_bytes())
+    plain["v"] = 3
+    windows = [*plain["w"].values(), *([plain["a"]] if isinstance(plain["a"], dict) else [])]
+    for window in windows:
+        window["r"] = {key: mark[:6] for key, mark in window["r"].items()}
+    return orjson.dumps(plain)
+
+
+def test_state_written_in_format_3_loads_the_same_with_no_reporter_counted_unknown(
+    engine: DetectionEngine,
+) -> None:
+    reports = [
+        make_report(number, category=category, at=T0 + number)
+        for number, category in enumerate(["harassment", "spam"] * 4)
+    ]
+    live = BroadcastState("b-1")
+    for report in reports:
+        engine.observe(live, report)
+    assert live.combined.unknown_reporters == 8, "none of these reports carried a reporter"
+
+    restored = BroadcastState.from_bytes(as_format_3(live))
+
+    assert restored.combined.unknown_reporters == 0
+    assert all(window.unknown_reporters == 0 for window in restored.windows.values())
+    for category, window in live.windows.items():
+        again = restored.windows[category]
+        assert [(key, mark[:6]) for key, mark in again.reporters.items()] == [
+            (key, mark[:6]) for key, mark in window.reporters.items()
+        ]
+        assert (again.buckets, again.samples, again.weight_milli) == (
+            window.buckets,
+            window.samples,
+            window.weight_milli,
+        )
+    assert restored.history == live.history
+    assert orjson.loads(restored.to_bytes())["v"] == 4

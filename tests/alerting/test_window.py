@@ -31,6 +31,7 @@ def add(
     credible: bool = False,
     weight_milli: int = WEIGHT_UNIT,
     suspect: bool = False,
+    unknown: bool = False,
     report_id: str | None = None,
     shape: WindowShape = SHAPE,
 ) -> int:
@@ -39,7 +40,7 @@ def add(
         shape.bucket_of(event_time),
         event_time,
         reporter,
-        ReporterStanding(credible, weight_milli, suspect),
+        ReporterStanding(credible, weight_milli, suspect, unknown),
         report_id if report_id is not None else f"{reporter}@{event_time}",
     )
 
@@ -243,7 +244,7 @@ def test_window_reporters_never_exceed_the_cap_and_counts_stay_consistent(
         window.expire(shape, watermark)
         assert len(window.reporters) <= cap
         assert window.credible_reporters == sum(
-            credible for _, _, credible, _, _, _ in window.reporters.values()
+            credible for _, _, credible, _, _, _, _ in window.reporters.values()
         )
         assert window.reports == sum(window.buckets.values())
         assert min(window.buckets, default=shape.first_bucket(watermark)) >= shape.first_bucket(
@@ -337,7 +338,7 @@ def test_window_restored_from_more_samples_than_it_keeps_keeps_the_newest() -> N
 def test_window_oldest_format_1_reporters_weigh_one_and_are_not_suspect() -> None:
     plain = {"b": [[100, 1]], "r": [["a", 1000.0, 100, True]], "s": [[100, "r-1"]]}
     window = CategoryWindow.from_plain(plain)
-    assert window.reporters == {"a": (1000.0, 100, True, WEIGHT_UNIT, False, 0)}
+    assert window.reporters == {"a": (1000.0, 100, True, WEIGHT_UNIT, False, 0, False)}
     assert window.weight_milli == WEIGHT_UNIT
     assert window.credible_reporters == 1
 
@@ -403,7 +404,7 @@ def test_window_expire_with_nothing_old_leaves_the_window_and_its_encoding_alone
 
 
 def stored_layout(window: CategoryWindow) -> dict[str, Any]:
-    """Format 2 of a stored window, spelled out field by field: reporters by bucket, then
+    """Format 3 of a stored window, spelled out field by field: reporters by bucket, then
     arrival."""
     by_bucket_then_arrival = sorted(
         window.reporters.items(), key=lambda entry: (entry[1][1], entry[1][5])
@@ -411,8 +412,8 @@ def stored_layout(window: CategoryWindow) -> dict[str, Any]:
     return {
         "b": [[bucket, count] for bucket, count in window.buckets.items()],
         "r": {
-            key: [last_seen, bucket, credible, weight_milli, suspect, arrival]
-            for key, (last_seen, bucket, credible, weight_milli, suspect, arrival) in (
+            key: [last_seen, bucket, credible, weight_milli, suspect, arrival, unknown]
+            for key, (last_seen, bucket, credible, weight_milli, suspect, arrival, unknown) in (
                 by_bucket_then_arrival
             )
         },
@@ -515,3 +516,59 @@ def test_window_encoding_kept_per_bucket_always_equals_encoding_afresh(
     restored = CategoryWindow.from_plain(stored(window))
     assert restored == window
     assert list(restored.reporters) == list(window.reporters)
+
+
+# --- reporters the front end said nothing about ------------------------------------------
+
+
+def test_window_counts_reporters_whose_reports_carried_no_reporter_object() -> None:
+    window = CategoryWindow()
+    add(window, at(12, 0, 0), "a", unknown=True)
+    add(window, at(12, 0, 1), "a", unknown=True)
+    add(window, at(12, 0, 2), "b", unknown=True)
+    add(window, at(12, 0, 3), "c")
+    assert (window.distinct_reporters, window.unknown_reporters) == (3, 2)
+
+
+def test_reporter_stops_being_unknown_once_a_report_says_something_about_it() -> None:
+    window = CategoryWindow()
+    add(window, at(12, 0, 0), "a", unknown=True)
+    add(window, at(12, 0, 1), "a")
+    add(window, at(12, 0, 2), "a", unknown=True)
+    assert window.unknown_reporters == 0
+
+
+def test_unknown_reporters_leave_with_their_bucket_and_the_cap() -> None:
+    window = CategoryWindow()
+    add(window, at(12, 0, 0), "old", unknown=True)
+    add(window, at(12, 4, 0), "new", unknown=True)
+    window.expire(SHAPE, at(12, 5, 5))
+    assert (window.distinct_reporters, window.unknown_reporters) == (1, 1)
+    capped = WindowShape(300, 10, 60, max_reporters=1)
+    add(window, at(12, 5, 6), "known", shape=capped)
+    assert (window.distinct_reporters, window.unknown_reporters) == (1, 0)
+
+
+def test_unknown_reporters_survive_the_stored_form() -> None:
+    window = CategoryWindow()
+    add(window, at(12, 0, 0), "a", unknown=True)
+    add(window, at(12, 0, 1), "b")
+    restored = CategoryWindow.from_plain(orjson.loads(window.encoded()))
+    assert restored.unknown_reporters == 1
+    assert restored.reporters == window.reporters
+
+
+def test_window_stored_in_format_2_loads_with_no_reporter_counted_unknown() -> None:
+    window = CategoryWindow()
+    add(window, at(12, 0, 0), "a", unknown=True)
+    add(window, at(12, 0, 1), "b", weight_milli=1500)
+    format_2 = stored_layout(window)
+    format_2["r"] = {key: mark[:6] for key, mark in format_2["r"].items()}
+
+    restored = CategoryWindow.from_plain(orjson.loads(orjson.dumps(format_2)))
+
+    assert restored.unknown_reporters == 0
+    assert [(key, mark[:6]) for key, mark in restored.reporters.items()] == [
+        (key, mark[:6]) for key, mark in window.reporters.items()
+    ]
+    assert restored.weight_milli == window.weight_milli
