@@ -225,6 +225,7 @@ class DetectionEngine:
         if state.unrouted:
             self._route_restored(state)
         exposure = self._exposure(state, previous_watermark, event_time)
+        audience_was_known = state.viewers is not None
         state.remember_context(report)
         category = report.category
         window = state.windows.get(category)
@@ -258,7 +259,13 @@ class DetectionEngine:
         ramp.add(added)
         moment = event_time if decided_at is None else decided_at
         sent, active = self._decide(state, category, window, rates, event_time, moment)
-        if learner is not None and quiet and not active and previous_watermark is not None:
+        if (
+            learner is not None
+            and quiet
+            and not active
+            and previous_watermark is not None
+            and audience_was_known
+        ):
             learner.learn(event_time, exposure, category, added, self.policy)
         return Observation(sent, clock=clock)
 
@@ -405,11 +412,20 @@ class DetectionEngine:
     def _exposure(
         self, state: BroadcastState, previous_watermark: float | None, event_time: float
     ) -> float:
-        """Viewer-seconds since the broadcast's previous report, the gap capped."""
+        """Viewer-seconds since the broadcast's previous report, the gap capped.
+
+        The viewers are the audience the expectation uses (:func:`audience_of`): a
+        broadcast whose clients send no ``viewer_count`` is judged against the default
+        audience, so that is what its history must weigh its reports against, as
+        it does a measured broadcast's. The learner, which
+        estimates reports per viewer, learns nothing from such a broadcast (see
+        :meth:`observe`): its real audience is unknown, and its reports counted against
+        the default would make the whole platform look louder than it is.
+        """
         if previous_watermark is None or event_time <= previous_watermark:
             return 0.0
         gap = min(event_time - previous_watermark, self.policy.learning.max_gap_seconds)
-        return gap * (state.viewers or 0)
+        return gap * audience_of(state.viewers, self.policy.spike)
 
     def _standing(self, reporter: ReporterInfo | None) -> ReporterStanding:
         """Credibility, trust weight and suspicion of one report's reporter.

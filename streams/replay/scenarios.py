@@ -42,7 +42,8 @@ so that recall is measured under them (docs/detection.md has the catalogue),
 and all of them together in ``real_world``: platform rates 10x below or above
 the reference, an evening rise, very large broadcasts with and without a surge,
 raids, surges spread across categories, reports without a ``reporter``, skewed
-device clocks, late delivery, client retries and false-reporting campaigns.
+device clocks, late delivery, client retries, false-reporting campaigns and
+broadcasts whose reports carry no ``viewer_count`` (large ones too).
 
 Everything is drawn from seeded generators: the same name, seed and sizes give
 the same bytes, so replay figures are reproducible.
@@ -55,6 +56,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import orjson
@@ -99,9 +101,23 @@ class ScenarioMessage:
     value: bytes
 
 
+class ViewerCountHabit(StrEnum):
+    """Whether a broadcast's clients send ``viewer_count``: older apps, clips and images,
+    and some platforms never do, and a mix of clients sends it only sometimes."""
+
+    SENT = "sent"
+    SOMETIMES = "sometimes"
+    OMITTED = "omitted"
+
+
+SOMETIMES_ODDS = 0.5
+"""The share of a ``SOMETIMES`` broadcast's reports that carry ``viewer_count``."""
+
+
 @dataclass(frozen=True, slots=True)
 class Distortions:
-    """What clients and the delivery path do to reports; each share is of all reports."""
+    """What clients and the delivery path do to reports; each share is of all reports,
+    but for the viewer count's, which are of broadcasts (a client's habit)."""
 
     missing_reporter_share: float = 0.0
     skewed_clock_share: float = 0.0
@@ -111,6 +127,10 @@ class Distortions:
     delivery_lag_seconds: tuple[float, float] = (10.0, 45.0)
     retry_share: float = 0.0
     """Reports sent again under the same ``report_id``, one to three more times."""
+    viewer_count_omitted_share: float = 0.0
+    """Broadcasts whose reports never carry ``viewer_count``."""
+    viewer_count_sometimes_share: float = 0.0
+    """Broadcasts whose reports carry ``viewer_count`` only some of the time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +154,9 @@ class _Builder:
     start: float
     world: World
     messages: list[ScenarioMessage] = field(default_factory=list)
+    viewer_count_habits: dict[str, ViewerCountHabit] = field(default_factory=dict)
+    """Each broadcast's habit, drawn from the world when its first report is added
+    unless a part set it first."""
 
     @property
     def random(self) -> random.Random:
@@ -173,6 +196,8 @@ class _Builder:
             label["made_at"] = timestamp(made)
         if not keep_reporter and self._happens(self.world.distortions.missing_reporter_share):
             report.pop("reporter", None)
+        if self._drops_viewer_count(report["broadcast_id"]):
+            report.pop("viewer_count", None)
         report["label"] = label
         delivered = made + (self._lag() if lag is None else lag)
         retries = self._retries() if retries is None else retries
@@ -246,6 +271,27 @@ class _Builder:
         if self.world.evening_rise == 1.0:
             return self.arrivals(rate, begin, end)
         return self.arrivals(rate * self.world.evening_rise, begin, end, self.level)
+
+    def _drops_viewer_count(self, broadcast_id: str) -> bool:
+        habit = self.viewer_count_habits.get(broadcast_id)
+        if habit is None:
+            habit = self.viewer_count_habits[broadcast_id] = self._viewer_count_habit()
+        return habit is ViewerCountHabit.OMITTED or (
+            habit is ViewerCountHabit.SOMETIMES and not self._happens(SOMETIMES_ODDS)
+        )
+
+    def _viewer_count_habit(self) -> ViewerCountHabit:
+        distortions = self.world.distortions
+        omitted = distortions.viewer_count_omitted_share
+        sometimes = distortions.viewer_count_sometimes_share
+        if not omitted and not sometimes:
+            return ViewerCountHabit.SENT
+        draw = self.random.random()
+        if draw < omitted:
+            return ViewerCountHabit.OMITTED
+        if draw < omitted + sometimes:
+            return ViewerCountHabit.SOMETIMES
+        return ViewerCountHabit.SENT
 
     def _happens(self, share: float) -> bool:
         return share > 0.0 and self.random.random() < share
@@ -399,12 +445,16 @@ class _SurgeShape:
     first_skews: tuple[float, ...] = ()
     anonymous: int = 0
     """How many of the set (the first ones) come from reporters without a reporter object."""
+    viewer_count_habits: tuple[ViewerCountHabit, ...] = ()
+    """The habits of the set's first broadcasts (the others get the world's)."""
 
 
 def _surge_set(b: _Builder, count: int, prefix: str, shape: _SurgeShape = _SurgeShape()) -> None:
     for index in range(count):
         viewers = round(_log_uniform(b, 100, 20_000))
         target = b.broadcast(f"{prefix}-{index}", viewers, REGIONS[index % 3])
+        if index < len(shape.viewer_count_habits):
+            b.viewer_count_habits[target.broadcast_id] = shape.viewer_count_habits[index]
         category = SURGE_CATEGORIES[index % len(SURGE_CATEGORIES)]
         begin = b.duration * (0.15 + 0.7 * index / count)
         reports = []
@@ -430,14 +480,24 @@ def _single_child_safety(b: _Builder, count: int) -> None:
 
 
 def _large_broadcasts(
-    b: _Builder, count: int = 4, with_surge: int = 2, own_factor: tuple[float, float] = (1.5, 4.0)
+    b: _Builder,
+    count: int = 4,
+    with_surge: int = 2,
+    own_factor: tuple[float, float] = (1.5, 4.0),
+    *,
+    prefix: str = "large",
+    audiences: tuple[int, int] = (150_000, 400_000),
+    viewer_count_habits: tuple[ViewerCountHabit, ...] = (),
 ) -> None:
-    """150k-400k viewers at their own steady rates (the platform's times ``own_factor``);
-    on some, one category jumps to x10 of its current rate for three minutes."""
+    """Very large audiences at their own steady rates (the platform's times ``own_factor``);
+    on the first ``with_surge``, one category jumps to x10 of its current rate for three
+    minutes. ``viewer_count_habits`` are the first broadcasts' (the others get the world's)."""
     for index in range(count):
-        viewers = b.random.randint(150_000, 400_000)
+        viewers = b.random.randint(*audiences)
         own = _log_uniform(b, *own_factor)
-        target = b.broadcast(f"large-{index}", viewers, REGIONS[index % 3])
+        target = b.broadcast(f"{prefix}-{index}", viewers, REGIONS[index % 3])
+        if index < len(viewer_count_habits):
+            b.viewer_count_habits[target.broadcast_id] = viewer_count_habits[index]
         for category, rate in b.generator.rates.items():
             for offset in b.organic(rate * own * viewers, 0.0, b.duration):
                 report = b.generator.benign(target, category, b.start + offset)
@@ -453,7 +513,7 @@ def _large_broadcasts(
             (offset, b.generator.surge(target, category, b.start + offset))
             for offset in b.arrivals(extra, begin, end)
         ]
-        b.incident(f"large-surge-{index}", LabelKind.SURGE, reports)
+        b.incident(f"{prefix}-surge-{index}", LabelKind.SURGE, reports)
 
 
 def _raids(b: _Builder, count: int = 3) -> None:
@@ -560,9 +620,46 @@ def _child_safety_on_spread(b: _Builder, targets: list[tuple[Broadcast, float]])
     )
 
 
+def _unmeasured_audiences(b: _Builder) -> None:
+    """Broadcasts whose reports carry no ``viewer_count``, or only some of them: large ones
+    (with and without a surge on top) reporting at their real audience's rates, and
+    credible-viewer surges on small ones; the background's habits are the world's."""
+    _large_broadcasts(
+        b,
+        count=4,
+        with_surge=2,
+        own_factor=(0.5, 2.0),
+        prefix="unmeasured-large",
+        audiences=(100_000, 400_000),
+        viewer_count_habits=UNMEASURED_HABITS,
+    )
+    _surge_set(b, 4, "unmeasured-surge", _SurgeShape(viewer_count_habits=UNMEASURED_HABITS))
+
+
+UNMEASURED_HABITS = (
+    ViewerCountHabit.OMITTED,
+    ViewerCountHabit.SOMETIMES,
+    ViewerCountHabit.OMITTED,
+    ViewerCountHabit.SOMETIMES,
+)
+"""The large broadcasts' and surges' habits in ``missing_viewer_count``: with a surge on
+top, one that never sends ``viewer_count`` and one that sometimes does; the same without."""
+
+
 def _real_world(b: _Builder) -> None:
     _background(b)
-    _large_broadcasts(b, count=4, with_surge=2, own_factor=(0.5, 2.0))
+    _large_broadcasts(
+        b,
+        count=4,
+        with_surge=2,
+        own_factor=(0.5, 2.0),
+        viewer_count_habits=(
+            ViewerCountHabit.SENT,
+            ViewerCountHabit.OMITTED,
+            ViewerCountHabit.SENT,
+            ViewerCountHabit.OMITTED,
+        ),
+    )
     _raids(b, count=2)
     _surge_set(b, 3, "surge", _SurgeShape(first_skews=(150.0,), anonymous=1))
     _surge_set(b, 2, "late-surge", _SurgeShape(late=True))
@@ -627,6 +724,14 @@ CONFOUNDERS: dict[str, tuple[World, _Part]] = {
         _with_background(_retry_storms, lambda b: _surge_set(b, 3, "surge")),
     ),
     "campaigns": (World(), _with_background(_campaigns, lambda b: _surge_set(b, 2, "surge"))),
+    "missing_viewer_count": (
+        World(
+            distortions=Distortions(
+                viewer_count_omitted_share=0.3, viewer_count_sometimes_share=0.2
+            )
+        ),
+        _with_background(_unmeasured_audiences),
+    ),
     "real_world": (
         World(
             background_rate=10.0,
@@ -638,6 +743,8 @@ CONFOUNDERS: dict[str, tuple[World, _Part]] = {
                 skewed_clock_share=0.15,
                 late_share=0.2,
                 retry_share=0.05,
+                viewer_count_omitted_share=0.15,
+                viewer_count_sometimes_share=0.1,
             ),
         ),
         _real_world,

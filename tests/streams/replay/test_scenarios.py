@@ -203,6 +203,46 @@ def test_anonymous_reporters_carry_no_reporter_object() -> None:
     assert all("reporter" not in m for m in incidents["surge-0"] + incidents["surge-1"])
 
 
+def viewer_count_carried(name: str) -> dict[str, list[bool]]:
+    """Per broadcast, whether each of its reports carries ``viewer_count``."""
+    carried: dict[str, list[bool]] = defaultdict(list)
+    for report in reports(name):
+        carried[report["broadcast_id"]].append("viewer_count" in report)
+    return carried
+
+
+def test_missing_viewer_count_leaves_it_out_of_whole_broadcasts_or_of_some_reports() -> None:
+    carried = viewer_count_carried("missing_viewer_count")
+    never = {b for b, flags in carried.items() if not any(flags)}
+    some = {b for b, flags in carried.items() if any(flags) and not all(flags)}
+    for kind in ("large", "surge"):
+        assert {f"unmeasured-{kind}-0", f"unmeasured-{kind}-2"} <= never
+        assert {f"unmeasured-{kind}-1", f"unmeasured-{kind}-3"} <= some
+    # A broadcast's habit shows once it has a few reports: a third never send it.
+    background = [b for b, flags in carried.items() if b.startswith("bg-") and len(flags) >= 5]
+    assert 0.15 < sum(1 for b in background if b in never) / len(background) < 0.5
+    assert any(b in some for b in background)
+
+
+def test_large_broadcasts_without_a_viewer_count_report_at_their_real_audiences_rate() -> None:
+    lines = reports("missing_viewer_count")
+    viral: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for report in lines:
+        if report["label"]["kind"] == "viral":
+            viral[report["broadcast_id"]].append(report)
+    assert sorted(viral) == [f"unmeasured-large-{index}" for index in range(4)]
+    smallest = 100_000 * 0.5 * sum(REFERENCE_RATES.values()) * DURATION
+    assert all(len(members) > 0.5 * smallest for members in viral.values())
+    for name in ("unmeasured-large-1", "unmeasured-large-3"):
+        assert {m["viewer_count"] for m in viral[name] if "viewer_count" in m} <= set(
+            range(100_000, 400_001)
+        )
+    surges = {k for k in by_incident("missing_viewer_count") if k.startswith("unmeasured-")}
+    assert surges == {"unmeasured-large-surge-0", "unmeasured-large-surge-1"} | {
+        f"unmeasured-surge-{index}" for index in range(4)
+    }
+
+
 def test_skewed_clocks_run_ahead_and_behind_by_seconds_to_minutes() -> None:
     skews = [time_of(r["reported_at"]) - made_at(r) for r in reports("skewed_clocks")]
     skewed = [s for s in skews if abs(s) > 1e-3]
@@ -288,6 +328,9 @@ def test_the_real_world_mix_holds_every_confounder() -> None:
     assert any("made_at" in r["label"] for r in lines)
     assert any(r["kafka_timestamp_ms"] / 1000 - made_at(r) > 10 for r in lines)
     assert len({r["report_id"] for r in lines}) < len(lines)
+    carried = viewer_count_carried("real_world")
+    assert not any(carried["large-1"])
+    assert sum(1 for flags in carried.values() if not any(flags)) > 0.1 * len(carried)
     cs = by_incident("real_world")["cs-on-spread-0"]
     assert cs[0]["broadcast_id"] == "spread-0"
 
@@ -317,6 +360,10 @@ def card(name: str) -> ScoreCard:
 
 
 LATE = "a late surge is paged more than 10 s after its delivery lag"
+UNKNOWN_AUDIENCE = (
+    "broadcasts without viewer_count are judged against the default audience (200) whatever "
+    "their size: seeds 1-20 of missing_viewer_count, 707 false pages, all on them"
+)
 NOT_YET: dict[tuple[str, str], str] = {
     ("spread_surges", "recall"): (
         "16 credible viewers filing a 17k-viewer broadcast under four categories in 40 s "
@@ -330,6 +377,17 @@ NOT_YET: dict[tuple[str, str], str] = {
         "reporters without a reporter object weigh 1, credible ones up to 2: median 11.6 s"
     ),
     ("real_world", "surge_delay"): "late and spread surges in the mix: median 19 s",
+    ("missing_viewer_count", "recall"): (
+        "a large broadcast without viewer_count is judged against the default audience and "
+        "pages on its own normal rate within seconds, so its surge finds an incident open "
+        "(unmeasured-large-surge-0 missed on 20 of 20 seeds)"
+    ),
+    ("missing_viewer_count", "false_pages"): UNKNOWN_AUDIENCE,
+    ("real_world", "recall"): (
+        "the surge on a large broadcast without viewer_count (large-surge-1) finds a false "
+        "incident open; a spread surge (spread-0) gets no page"
+    ),
+    ("real_world", "false_pages"): UNKNOWN_AUDIENCE,
     ("late_delivery", "late_delay"): LATE,
     ("real_world", "late_delay"): LATE,
 }
