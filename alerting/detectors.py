@@ -28,7 +28,7 @@ from typing import NamedTuple, Protocol
 
 from alerting.baseline import prior_rate
 from alerting.policy import Policy, SpikePolicy
-from alerting.stats import poisson_upper_tail
+from alerting.stats import poisson_upper_tail, wandering_rate_upper_tail
 from models.escalation import EscalationClass, RuleFiring, Severity
 from models.report import Category
 
@@ -124,10 +124,11 @@ def expected_reports(view: CategoryView, policy: Policy) -> tuple[float, int]:
     return rate * audience * view.window_seconds, audience
 
 
-def weighted_tail(view: CategoryView, expected: float) -> tuple[int, float]:
-    """Whole weighted reporters and their Poisson upper tail under ``expected``."""
+def weighted_tail(view: CategoryView, expected: float, variation: float) -> tuple[int, float]:
+    """Whole weighted reporters and their upper tail under ``expected``, the rate
+    wandering by ``variation`` (:func:`alerting.stats.wandering_rate_upper_tail`)."""
     observed = int(view.weighted + 1e-9)
-    return observed, poisson_upper_tail(observed, expected)
+    return observed, wandering_rate_upper_tail(observed, expected, variation)
 
 
 class ViewOdds:
@@ -162,7 +163,9 @@ class ViewOdds:
 
     def _weighted(self) -> tuple[int, float]:
         if self._weighted_tail is None:
-            self._weighted_tail = weighted_tail(self.view, self.expected)
+            self._weighted_tail = weighted_tail(
+                self.view, self.expected, self.policy.spike.rate_variation
+            )
         return self._weighted_tail
 
     @property
@@ -193,7 +196,9 @@ class ViewOdds:
         if self._recent_p_value is None:
             expected = self.recent_expected
             self._recent_p_value = (
-                poisson_upper_tail(self.recent_observed, expected)
+                wandering_rate_upper_tail(
+                    self.recent_observed, expected, self.policy.spike.rate_variation
+                )
                 if expected >= self.policy.spike.burst_min_expected
                 else 1.0
             )

@@ -242,11 +242,16 @@ class DetectionEngine:
         window.expire(shape, watermark)
         combined.expire(shape, watermark)
         quiet = not state.incidents and not state.coordination
+        population = self._population(learner)
         if quiet:
             state.history.add(
-                bucket, added_combined, exposure, shape.bucket_seconds, self.policy.history
+                bucket,
+                added_combined,
+                exposure * population[1],
+                shape.bucket_seconds,
+                self.policy.history,
             )
-        rates = self._rates(state, learner)
+        rates = self._rates(state, population)
         ramp = state.ramps.get(category)
         if ramp is None:
             ramp = state.ramps[category] = RampState()
@@ -390,16 +395,20 @@ class DetectionEngine:
     ) -> EscalationV2:
         close_incident(incident, at)
         del incidents[incident.team]
-        return self._escalation(
-            state, incident, EventAction.RESOLVE, [why], at, self._rates(state, None)
-        )
+        rates = self._rates(state, self._population(None))
+        return self._escalation(state, incident, EventAction.RESOLVE, [why], at, rates)
 
-    def _rates(self, state: BroadcastState, learner: BaseRateLearner | None) -> _Rates:
+    def _population(self, learner: BaseRateLearner | None) -> tuple[dict[Category, float], float]:
+        """The population's rates per category and their sum: learned, else the priors."""
         if learner is None:
-            by_category, total = self.priors, self.prior_total
-        else:
-            by_category, total = learner.rates(self.policy), learner.total_rate(self.policy)
-        factor = state.history.factor(total, self.policy.history)
+            return self.priors, self.prior_total
+        return learner.rates(self.policy), learner.total_rate(self.policy)
+
+    def _rates(
+        self, state: BroadcastState, population: tuple[dict[Category, float], float]
+    ) -> _Rates:
+        by_category, total = population
+        factor = state.history.factor(self.policy.history)
         return _Rates(by_category, total, factor, audience_of(state.viewers, self.policy.spike))
 
     def _exposure(
@@ -534,7 +543,7 @@ class DetectionEngine:
     ) -> tuple[list[EscalationV2], bool]:
         """Assess both views and move the incidents; also say whether anything was active."""
         policy = self.policy
-        established = state.history.is_established(rates.total, policy.history)
+        established = state.history.is_established(policy.history)
         category_odds = ViewOdds(
             self._view(
                 state,

@@ -96,6 +96,11 @@ class SpikePolicy(_Strict):
     sudden jump is improbable in half a minute long before it is over five, while
     on a small one (where half a minute expects almost nothing) organic clusters of
     a few reports would look improbable and the short test stays off.
+
+    ``rate_variation`` is how far an ordinary broadcast's own rate wanders around its
+    best estimate (a coefficient of variation): both tests must find the count
+    improbable under that wandering too, which matters only where hundreds of reports
+    are expected (see :func:`alerting.stats.wandering_rate_upper_tail`).
     """
 
     trigger_p_value: Annotated[float, Field(gt=0, lt=1)] = 1e-6
@@ -105,6 +110,7 @@ class SpikePolicy(_Strict):
     default_viewers: Annotated[int, Field(ge=1)] = 200
     burst_seconds: PositiveSeconds = 30
     burst_min_expected: Annotated[float, Field(gt=0)] = 1.0
+    rate_variation: Annotated[float, Field(ge=0, le=2)] = 0.15
 
     @model_validator(mode="after")
     def _marks_ordered(self) -> SpikePolicy:
@@ -185,8 +191,10 @@ class LearningPolicy(_Strict):
 
     The priors' total is worth ``prior_reports`` reports, so a few minutes of a
     platform's traffic outweigh it, and their mix (each category's share) is worth
-    ``prior_mix_reports``; decayed evidence with
-    ``half_life_seconds`` moves the rate, never beyond ``max_factor`` above or
+    ``prior_mix_reports``. How loud the platform is follows it with
+    ``level_half_life_seconds`` (an evening rise must not leave every large broadcast
+    above a lagging estimate), its mix with ``half_life_seconds`` (rare categories
+    would swing with every report); the rate never goes beyond ``max_factor`` above or
     below the prior. A campaign cannot teach that abuse is normal because a
     broadcast teaches only while no detector sees anything on it (each broadcast
     adds at most what looks ordinary), and suspect reporters weigh nothing.
@@ -198,6 +206,7 @@ class LearningPolicy(_Strict):
     prior_reports: Annotated[float, Field(gt=0)] = 20.0
     prior_mix_reports: Annotated[float, Field(gt=0)] = 200.0
     half_life_seconds: PositiveSeconds = 3600
+    level_half_life_seconds: PositiveSeconds = 120
     max_factor: Annotated[float, Field(ge=1, le=1000)] = 30.0
     max_gap_seconds: PositiveSeconds = 300
 
