@@ -48,7 +48,8 @@ class CategoryView(NamedTuple):
     scaled by the broadcast's own history (None: the category's prior).
     ``ramp_statistic`` is the broadcast's CUSUM (:mod:`alerting.ramp`).
     ``recent_weighted`` is the weighted distinct reporters active in the newest
-    ``recent_seconds`` (0 seconds: the short test does not apply).
+    ``recent_seconds`` (0 seconds: the short test does not apply), whose expectation is
+    known within ``recent_variation`` (:func:`alerting.stats.wandering_rate_upper_tail`).
     ``all_categories`` marks the broadcast-wide view: every category's reporters,
     each counted once, against the sum of the categories' rates; ``category`` is
     then the incident's leading category.
@@ -69,6 +70,7 @@ class CategoryView(NamedTuple):
     ramp_statistic: float = 0.0
     recent_weighted: float = 0.0
     recent_seconds: float = 0.0
+    recent_variation: float = 0.0
     all_categories: bool = False
 
     @property
@@ -197,7 +199,7 @@ class ViewOdds:
             expected = self.recent_expected
             self._recent_p_value = (
                 wandering_rate_upper_tail(
-                    self.recent_observed, expected, self.policy.spike.rate_variation
+                    self.recent_observed, expected, self.view.recent_variation
                 )
                 if expected >= self.policy.spike.burst_min_expected
                 else 1.0

@@ -484,9 +484,15 @@ class DetectionEngine:
         established: bool,
         all_categories: bool = False,
     ) -> CategoryView:
-        """The view of ``window``; the newest span's reporters only where that span expects
-        enough reports for the short test to mean anything (large audiences) and the
-        broadcast's history is ``established`` (a jump is judged against its own level)."""
+        """The view of ``window``, with the newest span's reporters where that span expects
+        enough reports for the short test to mean anything (mid-size and large audiences).
+
+        The short test judges a jump against the broadcast's own level. Until its history
+        is ``established`` that level is known only roughly (a large audience may draw
+        several times the population's rate), so the test then allows for the unsettled
+        level's wider wandering instead of staying off: a surge on a mid-size broadcast is
+        caught in its first half-minute, not once the whole window notices it.
+        """
         shape = self.shape
         ramp = None if all_categories else state.ramps.get(category)
         recent_seconds = self.burst_buckets * shape.bucket_seconds
@@ -494,12 +500,16 @@ class DetectionEngine:
         if (
             state.watermark is not None
             and rate * audience * recent_seconds >= self.policy.spike.burst_min_expected
-            and established
         ):
             first = shape.bucket_of(state.watermark) - self.burst_buckets + 1
             recent_weighted = window.weight_since(first) / WEIGHT_UNIT
         else:
             recent_seconds = 0.0
+        recent_variation = (
+            self.policy.spike.rate_variation
+            if established
+            else self.policy.history.unsettled_rate_variation
+        )
         return CategoryView(
             category=category,
             reports=window.reports,
@@ -513,6 +523,7 @@ class DetectionEngine:
             ramp_statistic=ramp.statistic if ramp is not None else 0.0,
             recent_weighted=recent_weighted,
             recent_seconds=recent_seconds,
+            recent_variation=recent_variation,
             all_categories=all_categories,
         )
 

@@ -92,10 +92,10 @@ class SpikePolicy(_Strict):
     the low mark that keeps one open.
 
     The window is also tested over its newest ``burst_seconds`` alone, where that
-    span expects at least ``burst_min_expected`` reports: on a large audience a
-    sudden jump is improbable in half a minute long before it is over five, while
-    on a small one (where half a minute expects almost nothing) organic clusters of
-    a few reports would look improbable and the short test stays off.
+    span expects at least ``burst_min_expected`` reports: a surge on a mid-size or
+    large audience is improbable in half a minute long before it is over five. On
+    the smallest audiences the whole window already fires on the minimum of
+    ``min_distinct_reporters``, so the short test would add nothing there.
 
     ``rate_variation`` is how far an ordinary broadcast's own rate wanders around its
     best estimate (a coefficient of variation): both tests must find the count
@@ -109,7 +109,7 @@ class SpikePolicy(_Strict):
     min_viewers: Annotated[int, Field(ge=1)] = 50
     default_viewers: Annotated[int, Field(ge=1)] = 200
     burst_seconds: PositiveSeconds = 30
-    burst_min_expected: Annotated[float, Field(gt=0)] = 1.0
+    burst_min_expected: Annotated[float, Field(gt=0)] = 0.03
     rate_variation: Annotated[float, Field(ge=0, le=2)] = 0.15
 
     @model_validator(mode="after")
@@ -223,14 +223,17 @@ class HistoryPolicy(_Strict):
     stays the floor. Nothing is learned while an incident is open.
 
     The short test over the newest seconds (``spike.burst_seconds``) judges a jump
-    against the broadcast's own level, so it waits until the history holds what
-    the population rate expects of ``burst_after_reports`` reports.
+    against the broadcast's own level, which is settled once the history holds what
+    the population rate expects of ``burst_after_reports`` reports; until then the
+    level is known only within ``unsettled_rate_variation`` (a coefficient of
+    variation), and the short test asks for that much more.
     """
 
     prior_reports: Annotated[float, Field(gt=0)] = 10.0
     lag_seconds: Annotated[float, Field(ge=0)] = 30
     half_life_seconds: PositiveSeconds = 900
     burst_after_reports: Annotated[float, Field(ge=0)] = 50.0
+    unsettled_rate_variation: Annotated[float, Field(ge=0, le=10)] = 1.0
 
 
 class HighProfilePolicy(_Strict):
