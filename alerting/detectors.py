@@ -28,7 +28,7 @@ from typing import NamedTuple, Protocol
 
 from alerting.baseline import prior_rate
 from alerting.policy import Policy, SpikePolicy
-from alerting.stats import poisson_upper_tail
+from alerting.stats import poisson_upper_tail, wandering_rate_upper_tail
 from models.escalation import EscalationClass, RuleFiring, Severity
 from models.report import Category
 
@@ -48,7 +48,8 @@ class CategoryView(NamedTuple):
     scaled by the broadcast's own history (None: the category's prior).
     ``ramp_statistic`` is the broadcast's CUSUM (:mod:`alerting.ramp`).
     ``recent_weighted`` is the weighted distinct reporters active in the newest
-    ``recent_seconds`` (0 seconds: the short test does not apply).
+    ``recent_seconds`` (0 seconds: the short test does not apply), whose expectation is
+    known within ``recent_variation`` (:func:`alerting.stats.wandering_rate_upper_tail`).
     ``all_categories`` marks the broadcast-wide view: every category's reporters,
     each counted once, against the sum of the categories' rates; ``category`` is
     then the incident's leading category.
@@ -69,6 +70,7 @@ class CategoryView(NamedTuple):
     ramp_statistic: float = 0.0
     recent_weighted: float = 0.0
     recent_seconds: float = 0.0
+    recent_variation: float = 0.0
     all_categories: bool = False
 
     @property
@@ -124,10 +126,11 @@ def expected_reports(view: CategoryView, policy: Policy) -> tuple[float, int]:
     return rate * audience * view.window_seconds, audience
 
 
-def weighted_tail(view: CategoryView, expected: float) -> tuple[int, float]:
-    """Whole weighted reporters and their Poisson upper tail under ``expected``."""
+def weighted_tail(view: CategoryView, expected: float, variation: float) -> tuple[int, float]:
+    """Whole weighted reporters and their upper tail under ``expected``, the rate
+    wandering by ``variation`` (:func:`alerting.stats.wandering_rate_upper_tail`)."""
     observed = int(view.weighted + 1e-9)
-    return observed, poisson_upper_tail(observed, expected)
+    return observed, wandering_rate_upper_tail(observed, expected, variation)
 
 
 class ViewOdds:
@@ -162,7 +165,9 @@ class ViewOdds:
 
     def _weighted(self) -> tuple[int, float]:
         if self._weighted_tail is None:
-            self._weighted_tail = weighted_tail(self.view, self.expected)
+            self._weighted_tail = weighted_tail(
+                self.view, self.expected, self.policy.spike.rate_variation
+            )
         return self._weighted_tail
 
     @property
@@ -193,7 +198,9 @@ class ViewOdds:
         if self._recent_p_value is None:
             expected = self.recent_expected
             self._recent_p_value = (
-                poisson_upper_tail(self.recent_observed, expected)
+                wandering_rate_upper_tail(
+                    self.recent_observed, expected, self.view.recent_variation
+                )
                 if expected >= self.policy.spike.burst_min_expected
                 else 1.0
             )

@@ -243,11 +243,16 @@ class DetectionEngine:
         window.expire(shape, watermark)
         combined.expire(shape, watermark)
         quiet = not state.incidents and not state.coordination
+        population = self._population(learner)
         if quiet:
             state.history.add(
-                bucket, added_combined, exposure, shape.bucket_seconds, self.policy.history
+                bucket,
+                added_combined,
+                exposure * population[1],
+                shape.bucket_seconds,
+                self.policy.history,
             )
-        rates = self._rates(state, learner)
+        rates = self._rates(state, population)
         ramp = state.ramps.get(category)
         if ramp is None:
             ramp = state.ramps[category] = RampState()
@@ -397,16 +402,20 @@ class DetectionEngine:
     ) -> EscalationV2:
         close_incident(incident, at)
         del incidents[incident.team]
-        return self._escalation(
-            state, incident, EventAction.RESOLVE, [why], at, self._rates(state, None)
-        )
+        rates = self._rates(state, self._population(None))
+        return self._escalation(state, incident, EventAction.RESOLVE, [why], at, rates)
 
-    def _rates(self, state: BroadcastState, learner: BaseRateLearner | None) -> _Rates:
+    def _population(self, learner: BaseRateLearner | None) -> tuple[dict[Category, float], float]:
+        """The population's rates per category and their sum: learned, else the priors."""
         if learner is None:
-            by_category, total = self.priors, self.prior_total
-        else:
-            by_category, total = learner.rates(self.policy), learner.total_rate(self.policy)
-        factor = state.history.factor(total, self.policy.history)
+            return self.priors, self.prior_total
+        return learner.rates(self.policy), learner.total_rate(self.policy)
+
+    def _rates(
+        self, state: BroadcastState, population: tuple[dict[Category, float], float]
+    ) -> _Rates:
+        by_category, total = population
+        factor = state.history.factor(self.policy.history)
         return _Rates(by_category, total, factor, audience_of(state.viewers, self.policy.spike))
 
     def _exposure(
@@ -491,9 +500,15 @@ class DetectionEngine:
         established: bool,
         all_categories: bool = False,
     ) -> CategoryView:
-        """The view of ``window``; the newest span's reporters only where that span expects
-        enough reports for the short test to mean anything (large audiences) and the
-        broadcast's history is ``established`` (a jump is judged against its own level)."""
+        """The view of ``window``, with the newest span's reporters where that span expects
+        enough reports for the short test to mean anything (mid-size and large audiences).
+
+        The short test judges a jump against the broadcast's own level. Until its history
+        is ``established`` that level is known only roughly (a large audience may draw
+        several times the population's rate), so the test then allows for the unsettled
+        level's wider wandering instead of staying off: a surge on a mid-size broadcast is
+        caught in its first half-minute, not once the whole window notices it.
+        """
         shape = self.shape
         ramp = None if all_categories else state.ramps.get(category)
         recent_seconds = self.burst_buckets * shape.bucket_seconds
@@ -501,12 +516,16 @@ class DetectionEngine:
         if (
             state.watermark is not None
             and rate * audience * recent_seconds >= self.policy.spike.burst_min_expected
-            and established
         ):
             first = shape.bucket_of(state.watermark) - self.burst_buckets + 1
             recent_weighted = window.weight_since(first) / WEIGHT_UNIT
         else:
             recent_seconds = 0.0
+        recent_variation = (
+            self.policy.spike.rate_variation
+            if established
+            else self.policy.history.unsettled_rate_variation
+        )
         return CategoryView(
             category=category,
             reports=window.reports,
@@ -520,6 +539,7 @@ class DetectionEngine:
             ramp_statistic=ramp.statistic if ramp is not None else 0.0,
             recent_weighted=recent_weighted,
             recent_seconds=recent_seconds,
+            recent_variation=recent_variation,
             all_categories=all_categories,
         )
 
@@ -550,7 +570,7 @@ class DetectionEngine:
     ) -> tuple[list[EscalationV2], bool]:
         """Assess both views and move the incidents; also say whether anything was active."""
         policy = self.policy
-        established = state.history.is_established(rates.total, policy.history)
+        established = state.history.is_established(policy.history)
         category_odds = ViewOdds(
             self._view(
                 state,

@@ -36,12 +36,14 @@ def quiet_reports(
 
 
 def test_a_measured_broadcast_teaches_the_learner_its_reports_and_viewer_seconds(
-    engine: DetectionEngine,
+    engine: DetectionEngine, policy: Policy
 ) -> None:
     _, learner = quiet_reports(engine, 5_000, spacing=20.0)
 
-    undecayed = 5_000 * 20.0 * (len(CATEGORIES) - 1)
-    assert learner.exposure == pytest.approx(undecayed, rel=0.02)  # a minute of an hour's decay
+    half_life = policy.learning.level_half_life_seconds
+    gaps = len(CATEGORIES) - 1
+    decayed = sum(5_000 * 20.0 * 0.5 ** (20.0 * (gaps - n) / half_life) for n in range(1, gaps + 1))
+    assert learner.exposure == pytest.approx(decayed)
     assert sum(learner.weights.values()) > 0
 
 
@@ -61,7 +63,7 @@ def test_its_history_weighs_its_reports_against_the_default_audience_it_is_judge
     state, _ = quiet_reports(engine, None, spacing=spacing)
 
     pending = state.history.pending.values()
-    assert sum(seconds for _, seconds in pending) == pytest.approx(
-        policy.spike.default_viewers * spacing * (len(CATEGORIES) - 1)
+    assert sum(expected for _, expected in pending) == pytest.approx(
+        engine.prior_total * policy.spike.default_viewers * spacing * (len(CATEGORIES) - 1)
     )
     assert sum(weight for weight, _ in pending) > 0
