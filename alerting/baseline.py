@@ -75,7 +75,11 @@ def prior_rates(policy: Policy) -> dict[Category, float]:
 class BaseRateLearner:
     clock: float | None = None
     exposure: float = 0.0
+    """Viewer-seconds, decayed with the level's half-life."""
+    level_weight: float = 0.0
+    """Weight of every category together, decayed with the level's half-life."""
     weights: dict[Category, float] = field(default_factory=dict)
+    """Weight per category, decayed with the mix's half-life."""
     _rates: dict[Category, float] | None = field(default=None, compare=False, repr=False)
     _total: float = field(default=0.0, compare=False, repr=False)
     _rates_second: float | None = field(default=None, compare=False, repr=False)
@@ -87,9 +91,9 @@ class BaseRateLearner:
         if not learning.enabled:
             return prior
         prior_total = math.fsum(prior_rates(policy).values())
-        weight = math.fsum(self.weights.values())
         anchor = learning.prior_reports / prior_total
-        total = (prior_total * anchor + weight) / (anchor + self.exposure)
+        total = (prior_total * anchor + self.level_weight) / (anchor + self.exposure)
+        weight = math.fsum(self.weights.values())
         mix = learning.prior_mix_reports
         share = (prior / prior_total * mix + self.weights.get(category, 0.0)) / (mix + weight)
         estimate = total * share
@@ -122,28 +126,37 @@ class BaseRateLearner:
     ) -> None:
         if self.clock is None or event_time > self.clock:
             if self.clock is not None:
-                decay = 0.5 ** ((event_time - self.clock) / policy.learning.half_life_seconds)
-                self.exposure *= decay
+                learning = policy.learning
+                elapsed = event_time - self.clock
+                level_decay = 0.5 ** (elapsed / learning.level_half_life_seconds)
+                self.exposure *= level_decay
+                self.level_weight *= level_decay
+                mix_decay = 0.5 ** (elapsed / learning.half_life_seconds)
                 for known in self.weights:
-                    self.weights[known] *= decay
+                    self.weights[known] *= mix_decay
             self.clock = event_time
         self.exposure += viewer_seconds
         if weight_milli:
-            self.weights[category] = self.weights.get(category, 0.0) + weight_milli / WEIGHT_UNIT
+            weight = weight_milli / WEIGHT_UNIT
+            self.level_weight += weight
+            self.weights[category] = self.weights.get(category, 0.0) + weight
 
     def to_plain(self) -> dict[str, Any]:
         return {
             "t": self.clock,
             "e": self.exposure,
+            "l": self.level_weight,
             "w": {category.value: weight for category, weight in self.weights.items()},
         }
 
     @classmethod
     def from_plain(cls, plain: dict[str, Any]) -> BaseRateLearner:
+        weights = {Category(c): float(w) for c, w in plain["w"].items()}
         return cls(
             clock=None if plain["t"] is None else float(plain["t"]),
             exposure=float(plain["e"]),
-            weights={Category(c): float(w) for c, w in plain["w"].items()},
+            level_weight=float(plain.get("l", math.fsum(weights.values()))),
+            weights=weights,
         )
 
 

@@ -27,8 +27,8 @@ from enum import IntEnum
 from typing import NamedTuple, Protocol
 
 from alerting.baseline import prior_rate
-from alerting.policy import Policy
-from alerting.stats import poisson_upper_tail
+from alerting.policy import Policy, SpikePolicy
+from alerting.stats import poisson_upper_tail, wandering_rate_upper_tail
 from models.escalation import EscalationClass, RuleFiring, Severity
 from models.report import Category
 
@@ -48,7 +48,8 @@ class CategoryView:
     scaled by the broadcast's own history (None: the category's prior).
     ``ramp_statistic`` is the broadcast's CUSUM (:mod:`alerting.ramp`).
     ``recent_weighted`` is the weighted distinct reporters active in the newest
-    ``recent_seconds`` (0 seconds: the short test does not apply).
+    ``recent_seconds`` (0 seconds: the short test does not apply), whose expectation is
+    known within ``recent_variation`` (:func:`alerting.stats.wandering_rate_upper_tail`).
     ``all_categories`` marks the broadcast-wide view: every category's reporters,
     each counted once, against the sum of the categories' rates; ``category`` is
     then the incident's leading category.
@@ -68,6 +69,7 @@ class CategoryView:
         "distinct_reporters",
         "ramp_statistic",
         "recent_seconds",
+        "recent_variation",
         "recent_weighted",
         "reports",
         "suspect_reporters",
@@ -90,6 +92,7 @@ class CategoryView:
         ramp_statistic: float = 0.0,
         recent_weighted: float = 0.0,
         recent_seconds: float = 0.0,
+        recent_variation: float = 0.0,
         all_categories: bool = False,
     ) -> None:
         self.category = category
@@ -104,6 +107,7 @@ class CategoryView:
         self.ramp_statistic = ramp_statistic
         self.recent_weighted = recent_weighted
         self.recent_seconds = recent_seconds
+        self.recent_variation = recent_variation
         self.all_categories = all_categories
 
     @property
@@ -175,9 +179,11 @@ class PolicyFigures:
         "ramp_min_weighted_reporters",
         "ramp_threshold",
         "ramp_window_p_value",
+        "rate_variation",
         "sustain_p_value",
         "trigger_p_value",
         "trusted_flagger_weight",
+        "unsettled_rate_variation",
     )
 
     def __init__(self, policy: Policy) -> None:
@@ -189,6 +195,8 @@ class PolicyFigures:
         self.min_viewers: int = spike.min_viewers
         self.default_viewers: int = spike.default_viewers
         self.burst_min_expected: float = spike.burst_min_expected
+        self.rate_variation: float = spike.rate_variation
+        self.unsettled_rate_variation: float = policy.history.unsettled_rate_variation
         self.ramp_threshold: float = ramp.threshold
         self.ramp_window_p_value: float = ramp.window_p_value
         self.ramp_min_weighted_reporters: float = ramp.min_weighted_reporters
@@ -206,11 +214,18 @@ class PolicyFigures:
         self.clock_tolerance_seconds: float = policy.window.clock_tolerance_seconds
 
     def audience(self, viewers: int | None) -> int:
-        """Viewers the expectation counts: the default when unknown, floored at the minimum
-        so that a broadcast claiming 0 viewers does not make every report improbable."""
-        default, floor = self.default_viewers, self.min_viewers
-        audience = viewers if viewers is not None else default
-        return audience if audience > floor else floor
+        """Viewers the expectation counts (see :func:`audience_of`)."""
+        return _audience(viewers, self.default_viewers, self.min_viewers)
+
+
+def _audience(viewers: int | None, default: int, floor: int) -> int:
+    return max(viewers if viewers is not None else default, floor)
+
+
+def audience_of(viewers: int | None, spike: SpikePolicy) -> int:
+    """Viewers the expectation counts: the default when unknown, floored at ``min_viewers``
+    so that a broadcast claiming 0 viewers does not make every report improbable."""
+    return _audience(viewers, spike.default_viewers, spike.min_viewers)
 
 
 def expected_reports(
@@ -270,9 +285,12 @@ class ViewOdds:
 
     @property
     def p_value(self) -> float:
-        """Poisson upper tail of :attr:`observed` under :attr:`expected`."""
+        """Upper tail of :attr:`observed` under :attr:`expected`, the rate wandering by the
+        policy's ``rate_variation`` (:func:`alerting.stats.wandering_rate_upper_tail`)."""
         if self._p_value == _NOT_YET:
-            self._p_value = poisson_upper_tail(self.observed, self.expected)
+            self._p_value = wandering_rate_upper_tail(
+                self.observed, self.expected, self.figures.rate_variation
+            )
         return self._p_value
 
     @property
@@ -293,7 +311,9 @@ class ViewOdds:
         if self._recent_p_value == _NOT_YET:
             expected = self.recent_expected
             self._recent_p_value = (
-                poisson_upper_tail(self.recent_observed, expected)
+                wandering_rate_upper_tail(
+                    self.recent_observed, expected, self.view.recent_variation
+                )
                 if expected >= self.figures.burst_min_expected
                 else 1.0
             )

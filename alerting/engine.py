@@ -57,6 +57,7 @@ from alerting.detectors import (
     Signal,
     Verdict,
     ViewOdds,
+    audience_of,
     capped_severity,
     category_severity,
     default_coordination_detectors,
@@ -281,6 +282,7 @@ class DetectionEngine:
         if state.unrouted:
             self._route_restored(state)
         exposure = self._exposure(state, previous_watermark, event_time)
+        audience_was_known = state.viewers is not None
         state.remember_context(report)
         category = report.category
         window = state.windows.get(category)
@@ -299,11 +301,16 @@ class DetectionEngine:
         window.expire(shape, watermark)
         combined.expire(shape, watermark)
         quiet = not state.incidents and not state.coordination
+        population = self._population(learner)
         if quiet:
             state.history.add(
-                bucket, added_combined, exposure, shape.bucket_seconds, self.history_policy
+                bucket,
+                added_combined,
+                exposure * population[1],
+                shape.bucket_seconds,
+                self.history_policy,
             )
-        rates = self._rates(state, learner)
+        rates = self._rates(state, population)
         ramp = state.ramps.get(category)
         if ramp is None:
             ramp = state.ramps[category] = RampState()
@@ -315,7 +322,13 @@ class DetectionEngine:
         ramp.add(added)
         moment = event_time if decided_at is None else decided_at
         sent, active = self._decide(state, category, window, rates, event_time, moment)
-        if learner is not None and quiet and not active and previous_watermark is not None:
+        if (
+            learner is not None
+            and quiet
+            and not active
+            and previous_watermark is not None
+            and audience_was_known
+        ):
             learner.learn(event_time, exposure, category, added, self.policy)
         return Observation(sent, clock=clock)
 
@@ -447,26 +460,39 @@ class DetectionEngine:
     ) -> EscalationV2:
         close_incident(incident, at)
         del incidents[incident.team]
-        return self._escalation(
-            state, incident, EventAction.RESOLVE, [why], at, self._rates(state, None)
-        )
+        rates = self._rates(state, self._population(None))
+        return self._escalation(state, incident, EventAction.RESOLVE, [why], at, rates)
 
-    def _rates(self, state: BroadcastState, learner: BaseRateLearner | None) -> _Rates:
+    def _population(self, learner: BaseRateLearner | None) -> tuple[dict[Category, float], float]:
+        """The population's rates per category and their sum: learned, else the priors."""
         if learner is None:
-            by_category, total = self.priors, self.prior_total
-        else:
-            by_category, total = learner.rates(self.policy), learner.total_rate(self.policy)
-        factor = state.history.factor(total, self.history_policy)
+            return self.priors, self.prior_total
+        return learner.rates(self.policy), learner.total_rate(self.policy)
+
+    def _rates(
+        self, state: BroadcastState, population: tuple[dict[Category, float], float]
+    ) -> _Rates:
+        by_category, total = population
+        factor = state.history.factor(self.history_policy)
         return _Rates(by_category, total, factor, self.figures.audience(state.viewers))
 
     def _exposure(
         self, state: BroadcastState, previous_watermark: float | None, event_time: float
     ) -> float:
-        """Viewer-seconds since the broadcast's previous report, the gap capped."""
+        """Viewer-seconds since the broadcast's previous report, the gap capped.
+
+        The viewers are the audience the expectation uses (:func:`audience_of`): a
+        broadcast whose clients send no ``viewer_count`` is judged against the default
+        audience, so that is what its history must weigh its reports against, as
+        it does a measured broadcast's. The learner, which
+        estimates reports per viewer, learns nothing from such a broadcast (see
+        :meth:`observe`): its real audience is unknown, and its reports counted against
+        the default would make the whole platform look louder than it is.
+        """
         if previous_watermark is None or event_time <= previous_watermark:
             return 0.0
         gap = min(event_time - previous_watermark, self.policy.learning.max_gap_seconds)
-        return gap * (state.viewers or 0)
+        return gap * audience_of(state.viewers, self.policy.spike)
 
     def _standing(self, reporter: ReporterInfo | None) -> ReporterStanding:
         """Credibility, trust weight and suspicion of one report's reporter.
@@ -529,9 +555,15 @@ class DetectionEngine:
         established: bool,
         all_categories: bool = False,
     ) -> CategoryView:
-        """The view of ``window``; the newest span's reporters only where that span expects
-        enough reports for the short test to mean anything (large audiences) and the
-        broadcast's history is ``established`` (a jump is judged against its own level)."""
+        """The view of ``window``, with the newest span's reporters where that span expects
+        enough reports for the short test to mean anything (mid-size and large audiences).
+
+        The short test judges a jump against the broadcast's own level. Until its history
+        is ``established`` that level is known only roughly (a large audience may draw
+        several times the population's rate), so the test then allows for the unsettled
+        level's wider wandering instead of staying off: a surge on a mid-size broadcast is
+        caught in its first half-minute, not once the whole window notices it.
+        """
         shape = self.shape
         ramp = None if all_categories else state.ramps.get(category)
         recent_seconds = self.burst_buckets * shape.bucket_seconds
@@ -539,12 +571,14 @@ class DetectionEngine:
         if (
             state.watermark is not None
             and rate * audience * recent_seconds >= self.figures.burst_min_expected
-            and established
         ):
             first = shape.bucket_of(state.watermark) - self.burst_buckets + 1
             recent_weighted = window.weight_since(first) / WEIGHT_UNIT
         else:
             recent_seconds = 0.0
+        recent_variation = (
+            self.figures.rate_variation if established else self.figures.unsettled_rate_variation
+        )
         return CategoryView(
             category=category,
             reports=window.reports,
@@ -558,6 +592,7 @@ class DetectionEngine:
             ramp_statistic=ramp.statistic if ramp is not None else 0.0,
             recent_weighted=recent_weighted,
             recent_seconds=recent_seconds,
+            recent_variation=recent_variation,
             all_categories=all_categories,
         )
 
@@ -588,7 +623,7 @@ class DetectionEngine:
     ) -> tuple[list[EscalationV2], bool]:
         """Assess both views and move the incidents; also say whether anything was active."""
         policy = self.policy
-        established = state.history.is_established(rates.total, self.history_policy)
+        established = state.history.is_established(self.history_policy)
         category_odds = ViewOdds(
             self._view(
                 state,

@@ -92,10 +92,15 @@ class SpikePolicy(_Strict):
     the low mark that keeps one open.
 
     The window is also tested over its newest ``burst_seconds`` alone, where that
-    span expects at least ``burst_min_expected`` reports: on a large audience a
-    sudden jump is improbable in half a minute long before it is over five, while
-    on a small one (where half a minute expects almost nothing) organic clusters of
-    a few reports would look improbable and the short test stays off.
+    span expects at least ``burst_min_expected`` reports: a surge on a mid-size or
+    large audience is improbable in half a minute long before it is over five. On
+    the smallest audiences the whole window already fires on the minimum of
+    ``min_distinct_reporters``, so the short test would add nothing there.
+
+    ``rate_variation`` is how far an ordinary broadcast's own rate wanders around its
+    best estimate (a coefficient of variation): both tests must find the count
+    improbable under that wandering too, which matters only where hundreds of reports
+    are expected (see :func:`alerting.stats.wandering_rate_upper_tail`).
     """
 
     trigger_p_value: Annotated[float, Field(gt=0, lt=1)] = 1e-6
@@ -104,7 +109,8 @@ class SpikePolicy(_Strict):
     min_viewers: Annotated[int, Field(ge=1)] = 50
     default_viewers: Annotated[int, Field(ge=1)] = 200
     burst_seconds: PositiveSeconds = 30
-    burst_min_expected: Annotated[float, Field(gt=0)] = 1.0
+    burst_min_expected: Annotated[float, Field(gt=0)] = 0.03
+    rate_variation: Annotated[float, Field(ge=0, le=2)] = 0.15
 
     @model_validator(mode="after")
     def _marks_ordered(self) -> SpikePolicy:
@@ -185,8 +191,10 @@ class LearningPolicy(_Strict):
 
     The priors' total is worth ``prior_reports`` reports, so a few minutes of a
     platform's traffic outweigh it, and their mix (each category's share) is worth
-    ``prior_mix_reports``; decayed evidence with
-    ``half_life_seconds`` moves the rate, never beyond ``max_factor`` above or
+    ``prior_mix_reports``. How loud the platform is follows it with
+    ``level_half_life_seconds`` (an evening rise must not leave every large broadcast
+    above a lagging estimate), its mix with ``half_life_seconds`` (rare categories
+    would swing with every report); the rate never goes beyond ``max_factor`` above or
     below the prior. A campaign cannot teach that abuse is normal because a
     broadcast teaches only while no detector sees anything on it (each broadcast
     adds at most what looks ordinary), and suspect reporters weigh nothing.
@@ -198,6 +206,7 @@ class LearningPolicy(_Strict):
     prior_reports: Annotated[float, Field(gt=0)] = 20.0
     prior_mix_reports: Annotated[float, Field(gt=0)] = 200.0
     half_life_seconds: PositiveSeconds = 3600
+    level_half_life_seconds: PositiveSeconds = 120
     max_factor: Annotated[float, Field(ge=1, le=1000)] = 30.0
     max_gap_seconds: PositiveSeconds = 300
 
@@ -214,14 +223,17 @@ class HistoryPolicy(_Strict):
     stays the floor. Nothing is learned while an incident is open.
 
     The short test over the newest seconds (``spike.burst_seconds``) judges a jump
-    against the broadcast's own level, so it waits until the history holds what
-    the population rate expects of ``burst_after_reports`` reports.
+    against the broadcast's own level, which is settled once the history holds what
+    the population rate expects of ``burst_after_reports`` reports; until then the
+    level is known only within ``unsettled_rate_variation`` (a coefficient of
+    variation), and the short test asks for that much more.
     """
 
     prior_reports: Annotated[float, Field(gt=0)] = 10.0
     lag_seconds: Annotated[float, Field(ge=0)] = 30
     half_life_seconds: PositiveSeconds = 900
     burst_after_reports: Annotated[float, Field(ge=0)] = 50.0
+    unsettled_rate_variation: Annotated[float, Field(ge=0, le=10)] = 1.0
 
 
 class HighProfilePolicy(_Strict):

@@ -37,3 +37,27 @@ def poisson_upper_tail(observed: int, expected: float) -> float:
         term *= expected / index
         total += term
     return min(1.0, total)
+
+
+def wandering_rate_upper_tail(observed: int, expected: float, variation: float) -> float:
+    """P(X >= observed) when the rate behind ``expected`` is itself uncertain.
+
+    An ordinary broadcast's report rate is not a constant: it wanders with what is on
+    screen, by some ``variation`` (a coefficient of variation) around even the best
+    estimate of it. With a few expected reports that hardly matters and the Poisson
+    tail decides; with hundreds it is what matters most, since a Poisson tail alone
+    calls a level a third above its estimate improbable. So the answer is the larger
+    of the Poisson tail and a normal tail whose variance adds the rate's own spread,
+    ``expected + (variation x expected)^2``: an observation must be improbable under
+    both readings of "ordinary".
+
+    >>> wandering_rate_upper_tail(3, 1.0, 0.0) == poisson_upper_tail(3, 1.0)
+    True
+    """
+    poisson = poisson_upper_tail(observed, expected)
+    spread = variation * expected
+    if spread <= 0.0 or observed <= expected:
+        return poisson
+    z = (observed - 0.5 - expected) / math.sqrt(expected + spread * spread)
+    normal = 0.5 * erfc(z / math.sqrt(2))
+    return poisson if poisson > normal else normal

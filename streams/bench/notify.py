@@ -35,7 +35,7 @@ from models.report import Category
 from streams.bench.load import create_topic
 from streams.bench.run import broker_for, machine, percentiles_ms
 from streams.kafka.clients import producer
-from streams.local_http import BackgroundHttpServer
+from streams.notify.local_http import BackgroundHttpServer
 
 Progress = Callable[[str], None]
 TEAM = "bench"

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from alerting.policy import Policy
 from streams.logs import configure_logging
-from streams.replay.scenarios import CONFOUNDERS, SCENARIOS, ScenarioError, build_scenario
+from streams.replay.scenarios.catalogue import SCENARIOS, ScenarioError, build_scenario
+from streams.replay.scenarios.confounders import CONFOUNDERS
 from streams.replay.scoring import LabelKind, ScoreCard, fixed_threshold_triggers, score
 from streams.replay.session import Replay, ReplayResult, file_messages
 

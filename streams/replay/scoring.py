@@ -1,7 +1,7 @@
 """Scoring decisions against a labelled report log, and the fixed-threshold rule to beat.
 
 Replay feeds this module the labels that travel with a scenario (see
-``streams/replay/scenarios.py``) and the triggers a policy produced. Scoring is per
+``streams/replay/scenarios/``) and the triggers a policy produced. Scoring is per
 incident, the unit on-call cares about, and an incident belongs to a broadcast
 (Escalation v2 opens one per broadcast and team; a v1 trigger per category is
 scored against the same broadcast incident, so its extra categories count as

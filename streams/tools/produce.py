@@ -13,7 +13,8 @@ import orjson
 from models.report import Category
 from streams.kafka.clients import producer
 from streams.kafka.security import client_options
-from streams.replay.scenarios import SCENARIO_START, ScenarioMessage, build_scenario, write_jsonl
+from streams.replay.scenarios.builder import SCENARIO_START, ScenarioMessage
+from streams.replay.scenarios.catalogue import build_scenario, write_jsonl
 from streams.replay.traffic import TrafficGenerator, paced
 from streams.settings import Settings
 

@@ -123,18 +123,21 @@ def steady_broadcast(
     seconds: float,
     seed: int = 11,
     broadcast_id: str = "big",
+    rise: float = 1.0,
 ) -> list[ReportEvent]:
-    """Every category at ``scale`` x its prior for ``viewers``, ordinary reporters, in order."""
+    """Every category at ``scale`` x its prior for ``viewers``, ordinary reporters, in order;
+    with ``rise``, the rates grow linearly to ``rise`` x by the end (an evening rise)."""
     generator = random.Random(seed)
     return ordinary_reports(
         [
             (at, broadcast_id, category, viewers)
             for category in Category
             for at in poisson_arrivals(
-                policy.category(category).base_rate_per_viewer_second * viewers * scale,
+                policy.category(category).base_rate_per_viewer_second * viewers * scale * rise,
                 0.0,
                 seconds,
                 generator,
             )
+            if rise == 1.0 or generator.random() * rise <= 1 + (rise - 1) * at / seconds
         ]
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from alerting.baseline import BaseRateLearner
+from alerting.baseline import BaseRateLearner, prior_rates
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from alerting.state import BroadcastState
@@ -51,12 +53,30 @@ def test_the_rate_is_clamped_to_the_band_around_the_prior(policy: Policy) -> Non
     assert silent.rate(Category.HARASSMENT, policy) == pytest.approx(PRIOR / factor)
 
 
-def test_evidence_decays_with_the_half_life(policy: Policy) -> None:
+def test_the_level_decays_with_its_half_life_and_the_mix_with_its_own(policy: Policy) -> None:
+    learning = policy.learning
+    assert learning.level_half_life_seconds < learning.half_life_seconds
     learner = BaseRateLearner()
     learner.learn(T0, 1e9, Category.HARASSMENT, 1000, policy)
-    learner.learn(T0 + policy.learning.half_life_seconds, 0.0, Category.HARASSMENT, 0, policy)
+    learner.learn(T0 + learning.level_half_life_seconds, 0.0, Category.HARASSMENT, 0, policy)
     assert learner.exposure == pytest.approx(0.5e9)
-    assert learner.weights[Category.HARASSMENT] == pytest.approx(0.5)
+    assert learner.level_weight == pytest.approx(0.5)
+    mix_decay = 0.5 ** (learning.level_half_life_seconds / learning.half_life_seconds)
+    assert learner.weights[Category.HARASSMENT] == pytest.approx(mix_decay)
+
+
+def test_the_level_follows_a_rising_platform_within_minutes(policy: Policy) -> None:
+    """An evening rise: the platform's rate triples over ten minutes. The estimate at the
+    end must be near the rate of the moment, not the run's average."""
+    learner = BaseRateLearner()
+    priors = prior_rates(policy)
+    for second in range(600):
+        rise = 2 * (1 + 2 * second / 600)
+        learner.learn(T0 + second, 1e8, Category.OTHER, 0, policy)
+        for category, prior in priors.items():
+            learner.learn(T0 + second, 0.0, category, round(rise * prior * 1e8 * 1000), policy)
+    now = 2 * 3 * math.fsum(priors.values())
+    assert learner.total_rate(policy) == pytest.approx(now, rel=0.2)
 
 
 def test_disabled_learning_always_gives_the_prior(policy: Policy) -> None:
@@ -85,7 +105,8 @@ def test_the_engine_teaches_exposure_from_gaps_between_a_broadcasts_reports(
     engine.observe(state, make_report("c", at=T0 + 10_000, viewers=1000), learner=learner)
     gap_cap = policy.learning.max_gap_seconds
     assert learner.exposure == pytest.approx(
-        (1000 * 10) * 0.5 ** ((10_000 - 10) / policy.learning.half_life_seconds) + 1000 * gap_cap
+        (1000 * 10) * 0.5 ** ((10_000 - 10) / policy.learning.level_half_life_seconds)
+        + 1000 * gap_cap
     )
 
 

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from alerting.baseline import BaseRateLearner
 from alerting.engine import DetectionEngine
 from alerting.history import BroadcastHistory
 from alerting.policy import Policy
@@ -34,19 +35,18 @@ def test_evidence_enters_only_once_its_bucket_is_older_than_the_lag(policy: Poli
     history.add(101 + lag_buckets, 0, 1e6, BUCKET, policy.history)
 
     assert history.weight == pytest.approx(5.0)
-    assert history.exposure == pytest.approx(1e6)
+    assert history.expected == pytest.approx(1e6)
 
 
 def test_the_factor_shrinks_the_own_rate_towards_the_population_and_never_below_it(
     policy: Policy,
 ) -> None:
-    loud, quiet = BroadcastHistory(weight=90.0, exposure=3e7), BroadcastHistory(1.0, 3e7)
-    population = 1e-6  # 30 reports expected over the exposure; 90 seen
+    loud, quiet = BroadcastHistory(weight=90.0, expected=30.0), BroadcastHistory(1.0, 30.0)
     prior = policy.history.prior_reports
 
-    assert loud.factor(population, policy.history) == pytest.approx((prior + 90) / (prior + 30))
-    assert quiet.factor(population, policy.history) == 1.0
-    assert BroadcastHistory().factor(population, policy.history) == 1.0
+    assert loud.factor(policy.history) == pytest.approx((prior + 90) / (prior + 30))
+    assert quiet.factor(policy.history) == 1.0
+    assert BroadcastHistory().factor(policy.history) == 1.0
 
 
 def test_folded_evidence_decays_with_the_half_life(policy: Policy) -> None:
@@ -57,7 +57,7 @@ def test_folded_evidence_decays_with_the_half_life(policy: Policy) -> None:
     history.add(half_life_buckets, 0, 1.0, BUCKET, policy.history)
     history.add(half_life_buckets + lag_buckets + 1, 0, 0.0, BUCKET, policy.history)
     assert history.weight == pytest.approx(2.0)
-    assert history.exposure == pytest.approx(0.5e6 + 1.0)
+    assert history.expected == pytest.approx(0.5e6 + 1.0)
 
 
 def test_round_trip_is_exact(policy: Policy) -> None:
@@ -83,7 +83,33 @@ def test_a_large_audiences_steady_level_above_the_population_pages_nobody(
         for escalation in engine.observe(state, report).escalations
     ]
     assert [e for e in sent if e.severity.pages] == []
-    assert state.history.factor(engine.prior_total, policy.history) == pytest.approx(scale, rel=0.3)
+    assert state.history.factor(policy.history) == pytest.approx(scale, rel=0.3)
+
+
+def test_a_large_audience_keeps_its_factor_while_the_whole_platform_gets_louder(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """The history is relative to the population's rate of each moment: when the platform
+    triples (an evening rise), a broadcast at 3 x the population stays at 3 x, and its
+    expectation rises with the population's instead of lagging behind its own past."""
+    learner = BaseRateLearner()
+    state, neighbour = BroadcastState("big"), BroadcastState("neighbour")
+    reports = [
+        (state, report)
+        for report in steady_broadcast(policy, viewers=LARGE, scale=3.0, seconds=1200, rise=3.0)
+    ] + [
+        (neighbour, report)
+        for report in steady_broadcast(
+            policy, viewers=LARGE, scale=1.0, seconds=1200, rise=3.0, broadcast_id="neighbour"
+        )
+    ]
+    sent, factors = [], {}
+    for owner, report in sorted(reports, key=lambda pair: pair[1].event_time):
+        sent += engine.observe(owner, report, learner=learner).escalations
+        factors[round(report.event_time - T0) // 300] = state.history.factor(policy.history)
+    assert [e for e in sent if e.severity.pages] == []
+    assert factors[3] > 1.2, "louder than its neighbour"
+    assert factors[3] == pytest.approx(factors[1], rel=0.2), "and still as much louder"
 
 
 def test_a_tenfold_jump_of_one_category_on_a_large_audience_pages_within_seconds(

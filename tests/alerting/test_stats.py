@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerting.stats import poisson_upper_tail
+from alerting.stats import poisson_upper_tail, wandering_rate_upper_tail
 
 
 def exact_upper_tail(observed: int, expected: float) -> float:
@@ -132,3 +132,21 @@ def test_poisson_upper_tail_rises_with_the_expectation(
         poisson_upper_tail(observed, expected)
         <= poisson_upper_tail(observed, expected * factor) + 1e-12
     )
+
+
+def test_a_wandering_rate_changes_nothing_where_few_reports_are_expected() -> None:
+    """Where a handful of reporters could fire anything (five and more on a small audience)."""
+    for observed in range(5, 12):
+        assert wandering_rate_upper_tail(observed, 0.3, 0.15) == poisson_upper_tail(observed, 0.3)
+
+
+def test_a_wandering_rate_keeps_a_large_audiences_ordinary_excess_probable() -> None:
+    """400 weighted reporters where 300 are expected: wildly improbable for a constant rate,
+    ordinary for a rate that wanders by 15 %; twice the expectation is improbable either way."""
+    assert poisson_upper_tail(400, 300.0) < 1e-6
+    assert wandering_rate_upper_tail(400, 300.0, 0.15) > 1e-3
+    assert wandering_rate_upper_tail(600, 300.0, 0.15) < 1e-6
+
+
+def test_without_variation_the_tail_is_poisson() -> None:
+    assert wandering_rate_upper_tail(400, 300.0, 0.0) == poisson_upper_tail(400, 300.0)

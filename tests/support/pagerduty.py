@@ -29,7 +29,7 @@ from typing import Any
 from aiohttp import web
 
 from oncall.delivery.acks import pagerduty_signature
-from streams.local_http import BackgroundHttpServer
+from streams.notify.local_http import BackgroundHttpServer
 
 SEVERITIES = frozenset({"critical", "error", "warning", "info"})
 ACTIONS = frozenset({"trigger", "acknowledge", "resolve"})

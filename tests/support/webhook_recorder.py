@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from streams.local_http import BackgroundHttpServer
+from streams.notify.local_http import BackgroundHttpServer
 
 
 class WebhookRecorder:

@@ -10,7 +10,8 @@ import pytest
 
 from streams.cli import main
 from streams.replay.figures import parse_seeds, scenario_names
-from streams.replay.scenarios import CONFOUNDERS, ScenarioError, build_scenario, write_jsonl
+from streams.replay.scenarios.catalogue import ScenarioError, build_scenario, write_jsonl
+from streams.replay.scenarios.confounders import CONFOUNDERS
 
 
 def test_seeds_are_ranges_and_lists() -> None:

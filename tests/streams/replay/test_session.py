@@ -17,7 +17,7 @@ from models.escalation_v2 import parse_escalation
 from streams.cli import main
 from streams.kafka.tables import key_partition
 from streams.logs import configure_logging
-from streams.replay.scenarios import build_scenario, write_jsonl
+from streams.replay.scenarios.catalogue import build_scenario, write_jsonl
 from streams.replay.scoring import LabelKind, ScoreCard
 from streams.replay.session import Replay, ReplayResult, file_messages
 

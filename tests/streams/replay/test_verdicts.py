@@ -16,7 +16,7 @@ from models.escalation import EventAction, Severity
 from models.escalation_v2 import EscalationV2, parse_escalation
 from models.verdict import Verdict, VerdictKind
 from streams.cli import main
-from streams.replay.scenarios import build_scenario, write_jsonl
+from streams.replay.scenarios.catalogue import build_scenario, write_jsonl
 from streams.replay.verdicts import (
     VerdictSourceError,
     judged,

@@ -1,0 +1,135 @@
+"""``spikewatch replay`` and ``spikewatch calibrate``: their command lines."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from alerting.policy import load_policy
+from models.decode import Rejection
+from streams.commands import Subcommands
+from streams.settings import load_settings
+
+
+def add_replay(commands: Subcommands) -> None:
+    replay = commands.add_parser(
+        "replay",
+        help="run a report log through the worker's code; escalations as JSON lines on stdout",
+    )
+    replay.add_argument("log", nargs="?", help="JSON-lines report log ('-' = stdin)")
+    replay.add_argument("--topic", help="replay this Kafka topic instead of a file")
+    replay.add_argument("--from-offset", type=int, default=None)
+    replay.add_argument("--to-offset", type=int, default=None, help="exclusive")
+    replay.add_argument("--from-time", default=None, help="RFC 3339; Kafka message timestamps")
+    replay.add_argument("--to-time", default=None, help="RFC 3339, exclusive")
+    replay.add_argument("--policy", default=None, help="policy file (default: the worker's)")
+    replay.add_argument(
+        "--fixed-threshold", type=int, default=5, help="reports in 5 min of the comparison rule"
+    )
+    replay.add_argument("--card", default=None, help="also write the scored figures (JSON) here")
+    replay.add_argument(
+        "--escalations",
+        default=None,
+        help="score these escalations (v1 or v2 JSON lines, e.g. a worker's output) against "
+        "the log's labels instead of deciding",
+    )
+    replay.add_argument(
+        "--scenario",
+        default=None,
+        help="instead of a log: replay scenario NAME (or a,b,c or 'all') for every seed of "
+        "--seeds and print the pooled scorecard beside the fixed-threshold rule",
+    )
+    replay.add_argument("--seeds", default="1-20", help="with --scenario, e.g. 1-20 or 1,5,9-12")
+    replay.add_argument(
+        "--markdown", default=None, help="with --scenario: write the figures tables here ('-')"
+    )
+    replay.add_argument(
+        "--jobs", type=int, default=1, help="with --scenario: processes to replay seeds in"
+    )
+    replay.add_argument(
+        "--verdicts",
+        default=None,
+        metavar="TOPIC|FILE",
+        help="score against people's verdicts (Verdict v1): a JSON-lines file or a topic",
+    )
+    replay.add_argument(
+        "--verdict-window",
+        type=float,
+        default=900.0,
+        help="seconds between a live incident's start and a replayed page that still match",
+    )
+    replay.add_argument("--no-progress", action="store_true")
+    replay.set_defaults(run=_run_replay)
+
+
+def add_calibrate(commands: Subcommands) -> None:
+    calibrate = commands.add_parser(
+        "calibrate", help="learn the categories' base rates from a report log; write a policy"
+    )
+    calibrate.add_argument("log", nargs="?", help="JSON-lines report log ('-' = stdin)")
+    calibrate.add_argument("--topic", help="read this Kafka topic (from its start) instead")
+    calibrate.add_argument(
+        "--policy", default=None, help="policy to start from (default: the worker's)"
+    )
+    calibrate.add_argument("--output", default="-", help="policy file to write ('-' = stdout)")
+    calibrate.set_defaults(run=_run_calibrate)
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    from streams.replay.command import ReplayOptions, run_replay
+
+    settings = load_settings()
+    policy = load_policy(args.policy or settings.policy_file)
+    return run_replay(
+        settings,
+        policy,
+        ReplayOptions(
+            log=args.log,
+            topic=args.topic,
+            from_offset=args.from_offset,
+            to_offset=args.to_offset,
+            from_time=args.from_time,
+            to_time=args.to_time,
+            fixed_threshold=args.fixed_threshold,
+            card=args.card,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            escalations=args.escalations,
+            scenario=args.scenario,
+            seeds=args.seeds,
+            markdown=args.markdown,
+            jobs=args.jobs,
+            verdicts=args.verdicts,
+            verdict_window=args.verdict_window,
+        ),
+    )
+
+
+def _run_calibrate(args: argparse.Namespace) -> int:
+    """Read the log as replay does, learn as the worker does, write the policy with its rates."""
+    import yaml
+
+    from alerting.calibration import calibrate, with_base_rates
+    from models.decode import decode_report
+    from streams.replay.command import read_messages
+
+    settings = load_settings()
+    policy_file = args.policy or settings.policy_file
+    policy = load_policy(policy_file)
+    messages = read_messages(settings, args.log, args.topic)
+    reports = (
+        report
+        for message in messages
+        if not isinstance(
+            report := decode_report(message.value, settings.max_message_bytes), Rejection
+        )
+    )
+    rates = calibrate(reports, policy)
+    with open(policy_file, encoding="utf-8") as source:
+        document = with_base_rates(yaml.safe_load(source), rates)
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w", encoding="utf-8") as sink:
+            sink.write(text)
+    return 0

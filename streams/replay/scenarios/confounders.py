@@ -1,0 +1,331 @@
+"""The confounders: what real platforms do that no generator tuned for the detector does.
+
+Each runs ten minutes with surges (and some child-safety reports) on top, so
+that recall is measured under it (docs/detection.md has the catalogue), and all
+of them play together in ``real_world``: platform rates 10x below or above the
+reference, an evening rise, very large broadcasts with and without a surge,
+raids, surges spread across categories, reports without a ``reporter``, skewed
+device clocks, late delivery, client retries, false-reporting campaigns and
+broadcasts whose reports carry no ``viewer_count`` (large ones too).
+
+Times are fractions of the run, so short test runs hold every incident too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from models.report import Category
+from streams.replay.scenarios.builder import (
+    REGIONS,
+    SURGE_CATEGORIES,
+    Distortions,
+    Part,
+    ScenarioBuilder,
+    ViewerCountHabit,
+    World,
+    log_uniform,
+)
+from streams.replay.scenarios.classic import background, child_safety
+from streams.replay.scoring import LabelKind
+from streams.replay.traffic import Broadcast
+
+SPREAD_CATEGORIES = (
+    Category.VIOLENT_THREAT,
+    Category.HARASSMENT,
+    Category.HATEFUL_CONDUCT,
+    Category.OTHER,
+)
+"""How viewers file one abusive broadcast: under several categories at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class _SurgeShape:
+    """How a set of surges differs from fifteen credible viewers in thirty seconds."""
+
+    late: bool = False
+    first_skews: tuple[float, ...] = ()
+    anonymous: int = 0
+    """How many of the set (the first ones) come from reporters without a reporter object."""
+    viewer_count_habits: tuple[ViewerCountHabit, ...] = ()
+    """The habits of the set's first broadcasts (the others get the world's)."""
+
+
+def _surge_set(
+    b: ScenarioBuilder, count: int, prefix: str, shape: _SurgeShape = _SurgeShape()
+) -> None:
+    for index in range(count):
+        viewers = round(log_uniform(b, 100, 20_000))
+        target = b.broadcast(f"{prefix}-{index}", viewers, REGIONS[index % 3])
+        if index < len(shape.viewer_count_habits):
+            b.viewer_count_habits[target.broadcast_id] = shape.viewer_count_habits[index]
+        category = SURGE_CATEGORIES[index % len(SURGE_CATEGORIES)]
+        begin = b.duration * (0.15 + 0.7 * index / count)
+        reports = []
+        for _ in range(15):
+            offset = begin + b.random.uniform(0, 30)
+            report = b.generator.surge(target, category, b.start + offset)
+            if index < shape.anonymous:
+                report.pop("reporter")
+            reports.append((offset, report))
+        lag = b.random.uniform(*b.world.distortions.delivery_lag_seconds) if shape.late else None
+        skews = shape.first_skews
+        b.incident(
+            f"{prefix}-{index}",
+            LabelKind.SURGE,
+            reports,
+            lag=lag,
+            first_skew=skews[index] if index < len(skews) else None,
+        )
+
+
+def _single_child_safety(b: ScenarioBuilder, count: int) -> None:
+    child_safety(b, count, first=b.duration * 0.2, every=b.duration * 0.6 / max(count, 1))
+
+
+def _large_broadcasts(
+    b: ScenarioBuilder,
+    count: int = 4,
+    with_surge: int = 2,
+    own_factor: tuple[float, float] = (1.5, 4.0),
+    *,
+    prefix: str = "large",
+    audiences: tuple[int, int] = (150_000, 400_000),
+    viewer_count_habits: tuple[ViewerCountHabit, ...] = (),
+) -> None:
+    """Very large audiences at their own steady rates (the platform's times ``own_factor``);
+    on the first ``with_surge``, one category jumps to x10 of its current rate for three
+    minutes. ``viewer_count_habits`` are the first broadcasts' (the others get the world's)."""
+    for index in range(count):
+        viewers = b.random.randint(*audiences)
+        own = log_uniform(b, *own_factor)
+        target = b.broadcast(f"{prefix}-{index}", viewers, REGIONS[index % 3])
+        if index < len(viewer_count_habits):
+            b.viewer_count_habits[target.broadcast_id] = viewer_count_habits[index]
+        for category, rate in b.generator.rates.items():
+            for offset in b.organic(rate * own * viewers, 0.0, b.duration):
+                report = b.generator.benign(target, category, b.start + offset)
+                b.add(offset, report, LabelKind.VIRAL)
+        if index >= with_surge:
+            continue
+        category = (Category.HARASSMENT, Category.HATEFUL_CONDUCT)[index % 2]
+        begin = b.duration * (0.4 + 0.15 * index)
+        end = min(b.duration, begin + 180.0)
+        now = b.level(begin) * b.world.evening_rise
+        extra = 9.0 * b.generator.rates[category] * own * viewers * now
+        reports = [
+            (offset, b.generator.surge(target, category, b.start + offset))
+            for offset in b.arrivals(extra, begin, end)
+        ]
+        b.incident(f"{prefix}-surge-{index}", LabelKind.SURGE, reports)
+
+
+def _raids(b: ScenarioBuilder, count: int = 3) -> None:
+    """An audience jumping 100x within a minute, reporting at the platform's rates."""
+    for index in range(count):
+        before = b.random.randint(500, 3000)
+        peak = before * 100
+        target = b.broadcast(f"raid-{index}", before, REGIONS[index % 3])
+        raid_at = b.duration * (0.2 + 0.5 * index / count)
+
+        def audience(at: float, before: int = before, raid_at: float = raid_at) -> float:
+            progress = min(1.0, max(0.0, (at - raid_at) / 60.0))
+            return before * math.pow(100.0, progress)
+
+        def share(
+            at: float, peak: int = peak, audience: Callable[[float], float] = audience
+        ) -> float:
+            return audience(at) / peak * b.level(at)
+
+        for category, rate in b.generator.rates.items():
+            ceiling = rate * peak * b.world.evening_rise
+            for offset in b.arrivals(ceiling, 0.0, b.duration, share):
+                report = b.generator.benign(target, category, b.start + offset)
+                report["viewer_count"] = round(audience(offset))
+                b.add(offset, report, LabelKind.RAID)
+
+
+def _spread_surges(
+    b: ScenarioBuilder, count: int, prefix: str = "spread"
+) -> list[tuple[Broadcast, float]]:
+    """Credible viewers filing one broadcast under several categories; a quarter file twice."""
+    targets = []
+    for index in range(count):
+        target = b.broadcast(f"{prefix}-{index}", round(log_uniform(b, 200, 20_000)))
+        begin = b.duration * (0.15 + 0.7 * index / count)
+        reports = []
+        for _ in range(16):
+            offset = begin + b.random.uniform(0, 40)
+            category = b.random.choice(SPREAD_CATEGORIES)
+            report = b.generator.surge(target, category, b.start + offset)
+            reports.append((offset, report))
+            if b.random.random() < 0.25:
+                again = offset + b.random.uniform(2.0, 10.0)
+                other = b.random.choice([c for c in SPREAD_CATEGORIES if c is not category])
+                second = b.generator.surge(target, other, b.start + again)
+                second["reporter_id"], second["reporter"] = (
+                    report["reporter_id"],
+                    report["reporter"],
+                )
+                reports.append((again, second))
+        b.incident(f"{prefix}-{index}", LabelKind.SPREAD_SURGE, reports)
+        targets.append((target, reports[0][0]))
+    return targets
+
+
+def _campaigns(b: ScenarioBuilder, count: int = 6) -> None:
+    """Fresh, low-trust, non-viewing accounts over one to three minutes; every other
+    campaign has three ordinary viewers of the broadcast reporting alongside.
+
+    The campaign's reports keep their reporter object, whatever the world drops:
+    the accounts' standing is what tells a campaign from viewers, and one run by a
+    script comes from one client, not from a mix of old and new ones."""
+    for index in range(count):
+        target = b.broadcast(f"campaign-{index}", b.random.randint(500, 20_000))
+        category = (Category.HATEFUL_CONDUCT, Category.HARASSMENT, Category.VIOLENT_THREAT)[
+            index % 3
+        ]
+        begin = b.duration * (0.1 + 0.75 * index / count)
+        span = b.random.uniform(60.0, 180.0)
+        reports = []
+        for _ in range(b.random.randint(25, 40)):
+            offset = begin + b.random.uniform(0, span)
+            reports.append((offset, b.generator.coordinated(target, category, b.start + offset)))
+        if index % 2 == 1:
+            for _ in range(3):
+                offset = begin + b.random.uniform(0, span)
+                report = b.generator.benign(target, category, b.start + offset)
+                report["reporter"]["was_viewing"] = True
+                reports.append((offset, report))
+        b.incident(f"campaign-{index}", LabelKind.COORDINATED, reports, keep_reporter=True)
+
+
+def _retry_storms(b: ScenarioBuilder, count: int = 3) -> None:
+    """A few ordinary viewers of a small broadcast whose clients resend each report often."""
+    for index in range(count):
+        target = b.broadcast(f"retry-{index}", b.random.randint(200, 2000))
+        begin = b.duration * (0.2 + 0.6 * index / count)
+        for _ in range(4):
+            offset = begin + b.random.uniform(0, 30)
+            report = b.generator.benign(target, Category.HARASSMENT, b.start + offset)
+            b.add(offset, report, LabelKind.BACKGROUND, retries=b.random.randint(4, 6))
+
+
+def _child_safety_on_spread(b: ScenarioBuilder, targets: list[tuple[Broadcast, float]]) -> None:
+    """A credible child-safety report on a broadcast already in a spread surge: a second team."""
+    target, onset = targets[0]
+    offset = onset + 60.0
+    report = b.generator.credible_report(target, Category.CHILD_SAFETY, b.start + offset)
+    b.incident(
+        f"cs-on-{target.broadcast_id}",
+        LabelKind.CHILD_SAFETY,
+        [(offset, report)],
+        keep_reporter=True,
+    )
+
+
+UNMEASURED_HABITS = (
+    ViewerCountHabit.OMITTED,
+    ViewerCountHabit.SOMETIMES,
+    ViewerCountHabit.OMITTED,
+    ViewerCountHabit.SOMETIMES,
+)
+"""The large broadcasts' and surges' habits in ``missing_viewer_count``: with a surge on
+top, one that never sends ``viewer_count`` and one that sometimes does; the same without."""
+
+
+def _unmeasured_audiences(b: ScenarioBuilder) -> None:
+    """Broadcasts whose reports carry no ``viewer_count``, or only some of them: large ones
+    (with and without a surge on top) reporting at their real audience's rates, and
+    credible-viewer surges on small ones; the background's habits are the world's."""
+    _large_broadcasts(
+        b,
+        count=4,
+        with_surge=2,
+        own_factor=(0.5, 2.0),
+        prefix="unmeasured-large",
+        audiences=(100_000, 400_000),
+        viewer_count_habits=UNMEASURED_HABITS,
+    )
+    _surge_set(b, 4, "unmeasured-surge", _SurgeShape(viewer_count_habits=UNMEASURED_HABITS))
+
+
+def _real_world(b: ScenarioBuilder) -> None:
+    background(b)
+    _large_broadcasts(b, count=4, with_surge=2, own_factor=(0.5, 2.0))
+    _raids(b, count=2)
+    _surge_set(b, 3, "surge", _SurgeShape(first_skews=(150.0,), anonymous=1))
+    _surge_set(b, 2, "late-surge", _SurgeShape(late=True))
+    _child_safety_on_spread(b, _spread_surges(b, 3))
+    _campaigns(b, count=4)
+    _retry_storms(b, count=2)
+    _single_child_safety(b, 2)
+
+
+def _with_background(*parts: Part) -> Part:
+    def build(b: ScenarioBuilder) -> None:
+        background(b)
+        for part in parts:
+            part(b)
+
+    return build
+
+
+def _surges_and_child_safety(b: ScenarioBuilder) -> None:
+    _surge_set(b, 4, "surge")
+    _single_child_safety(b, 2)
+
+
+CONFOUNDERS: dict[str, tuple[World, Part]] = {
+    "quiet_platform": (World(rate_factor=0.1), _with_background(_surges_and_child_safety)),
+    "busy_platform": (World(rate_factor=10.0), _with_background(_surges_and_child_safety)),
+    "evening_rise": (World(evening_rise=3.0), _with_background(_surges_and_child_safety)),
+    "large_broadcasts": (World(), _with_background(_large_broadcasts)),
+    "raids": (World(), _with_background(_raids, lambda b: _surge_set(b, 2, "surge"))),
+    "spread_surges": (World(), _with_background(lambda b: _spread_surges(b, 5))),
+    "anonymous_reporters": (
+        World(distortions=Distortions(missing_reporter_share=0.5)),
+        _with_background(lambda b: _surge_set(b, 4, "surge", _SurgeShape(anonymous=2))),
+    ),
+    "skewed_clocks": (
+        World(distortions=Distortions(skewed_clock_share=0.3)),
+        _with_background(
+            lambda b: _surge_set(b, 4, "surge", _SurgeShape(first_skews=(150.0, 150.0, -60.0))),
+            lambda b: _single_child_safety(b, 2),
+        ),
+    ),
+    "late_delivery": (
+        World(distortions=Distortions(late_share=0.25)),
+        _with_background(lambda b: _surge_set(b, 4, "late-surge", _SurgeShape(late=True))),
+    ),
+    "retries": (
+        World(distortions=Distortions(retry_share=0.15)),
+        _with_background(_retry_storms, lambda b: _surge_set(b, 3, "surge")),
+    ),
+    "campaigns": (World(), _with_background(_campaigns, lambda b: _surge_set(b, 2, "surge"))),
+    "missing_viewer_count": (
+        World(
+            distortions=Distortions(
+                viewer_count_omitted_share=0.3, viewer_count_sometimes_share=0.2
+            )
+        ),
+        _with_background(_unmeasured_audiences),
+    ),
+    "real_world": (
+        World(
+            background_rate=10.0,
+            broadcasts=1500,
+            rate_factor=3.0,
+            evening_rise=3.0,
+            distortions=Distortions(
+                missing_reporter_share=0.2,
+                skewed_clock_share=0.15,
+                late_share=0.2,
+                retry_share=0.05,
+            ),
+        ),
+        _real_world,
+    ),
+}
