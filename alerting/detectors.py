@@ -323,16 +323,21 @@ class AudienceSpikeDetector(Rule):
 
     def reason(self, odds: ViewOdds, signal: Signal) -> str:
         observed, p_value = odds.observed, odds.p_value
+        basis = (
+            f"for {odds.audience} viewers"
+            if odds.view.viewers is not None
+            else "from the category's share of the broadcast's reporters (viewer count unknown)"
+        )
         if signal is Signal.FIRE and p_value > odds.policy.spike.trigger_p_value:
             return (
                 f"{odds.recent_observed} weighted distinct reporters in the last "
                 f"{odds.view.recent_seconds:.0f} s where {odds.recent_expected:.2f} are expected "
-                f"for {odds.audience} viewers (p={odds.recent_p_value:.1e})"
+                f"{basis} (p={odds.recent_p_value:.1e})"
             )
         if signal is Signal.FIRE:
             return (
                 f"{observed} weighted distinct reporters where {odds.expected:.2f} are expected "
-                f"for {odds.audience} viewers (p={p_value:.1e})"
+                f"{basis} (p={p_value:.1e})"
             )
         if signal is Signal.SUSTAIN:
             return f"{observed} weighted reporters, still above the low mark (p={p_value:.1e})"
