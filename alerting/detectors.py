@@ -300,12 +300,23 @@ class AudienceSpikeDetector(Rule):
     escalation_class = EscalationClass.REPORT_SPIKE
 
     @staticmethod
-    def _recent_fires(odds: ViewOdds) -> bool:
+    def recent_trigger_p_value(odds: ViewOdds) -> float:
+        """The short test's high mark: the window's, shared among the short spans the window
+        holds (Bonferroni). The short test looks at every half-minute anew, so at the
+        window's mark it would find an improbable one somewhere among the many half-minutes
+        of a busy platform's broadcasts that much more often."""
+        view = odds.view
+        return odds.policy.spike.trigger_p_value * min(
+            1.0, view.recent_seconds / view.window_seconds
+        )
+
+    @classmethod
+    def _recent_fires(cls, odds: ViewOdds) -> bool:
         spike = odds.policy.spike
         return (
             odds.view.recent_seconds > 0
             and odds.recent_observed >= spike.min_distinct_reporters
-            and odds.recent_p_value <= spike.trigger_p_value
+            and odds.recent_p_value <= cls.recent_trigger_p_value(odds)
         )
 
     def signal(self, odds: ViewOdds) -> Signal:
@@ -358,6 +369,7 @@ class AudienceSpikeDetector(Rule):
             "recent_weighted_reporters": round(odds.view.recent_weighted, 3),
             "recent_expected_reports": round(odds.recent_expected, 6),
             "recent_p_value": odds.recent_p_value,
+            "recent_trigger_p_value": self.recent_trigger_p_value(odds),
         }
 
 
