@@ -413,12 +413,21 @@ class AudienceSpikeDetector(Rule):
     escalation_class = EscalationClass.REPORT_SPIKE
 
     @staticmethod
-    def _recent_fires(odds: ViewOdds) -> bool:
+    def recent_trigger_p_value(odds: ViewOdds) -> float:
+        """The short test's high mark: the window's, shared among the short spans the window
+        holds (Bonferroni). The short test looks at every half-minute anew, so at the
+        window's mark it would find an improbable one somewhere among the many half-minutes
+        of a busy platform's broadcasts that much more often."""
+        view = odds.view
+        return odds.figures.trigger_p_value * min(1.0, view.recent_seconds / view.window_seconds)
+
+    @classmethod
+    def _recent_fires(cls, odds: ViewOdds) -> bool:
         figures = odds.figures
         return (
             odds.view.recent_seconds > 0
             and odds.recent_observed >= figures.min_distinct_reporters
-            and odds.recent_p_value <= figures.trigger_p_value
+            and odds.recent_p_value <= cls.recent_trigger_p_value(odds)
         )
 
     def signal(self, odds: ViewOdds) -> Signal:
@@ -439,16 +448,21 @@ class AudienceSpikeDetector(Rule):
 
     def reason(self, odds: ViewOdds, signal: Signal) -> str:
         observed, p_value = odds.observed, odds.p_value
+        basis = (
+            f"for {odds.audience} viewers"
+            if odds.view.viewers is not None
+            else "from the category's share of the broadcast's reporters (viewer count unknown)"
+        )
         if signal is Signal.FIRE and p_value > odds.policy.spike.trigger_p_value:
             return (
                 f"{odds.recent_observed} weighted distinct reporters in the last "
                 f"{odds.view.recent_seconds:.0f} s where {odds.recent_expected:.2f} are expected "
-                f"for {odds.audience} viewers (p={odds.recent_p_value:.1e})"
+                f"{basis} (p={odds.recent_p_value:.1e})"
             )
         if signal is Signal.FIRE:
             return (
                 f"{observed} weighted distinct reporters where {odds.expected:.2f} are expected "
-                f"for {odds.audience} viewers (p={p_value:.1e})"
+                f"{basis} (p={p_value:.1e})"
             )
         if signal is Signal.SUSTAIN:
             return f"{observed} weighted reporters, still above the low mark (p={p_value:.1e})"
@@ -469,6 +483,7 @@ class AudienceSpikeDetector(Rule):
             "recent_weighted_reporters": round(odds.view.recent_weighted, 3),
             "recent_expected_reports": round(odds.recent_expected, 6),
             "recent_p_value": odds.recent_p_value,
+            "recent_trigger_p_value": self.recent_trigger_p_value(odds),
         }
 
 

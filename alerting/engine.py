@@ -33,6 +33,11 @@ weighted reporters (:data:`LEADING_SHARE`), the heaviest among equals.
 Coordinated reporting is its own track and class, never proof of abuse: while
 an abuse incident is open none opens, and an open one is resolved as superseded.
 
+A broadcast whose audience is unknown (no report has carried ``viewer_count``) has
+no scale to judge a count by: it is judged by its categories' shares of its own
+reporters (:meth:`DetectionEngine._rates`), with neither the broadcast-wide test,
+the short test, the ramp nor the coordination detector, all of which need a scale.
+
 Routing: a coordination incident goes to the coordination team; an abuse
 incident on a watchlisted broadcaster goes one severity up (never past the
 category's ceiling) to the high-profile team; otherwise the leading category's
@@ -283,7 +288,9 @@ class DetectionEngine:
             self._route_restored(state)
         exposure = self._exposure(state, previous_watermark, event_time)
         audience_was_known = state.viewers is not None
-        state.remember_context(report)
+        state.remember_context(
+            report, newest=previous_watermark is None or event_time >= previous_watermark
+        )
         category = report.category
         window = state.windows.get(category)
         if window is None:
@@ -302,7 +309,8 @@ class DetectionEngine:
         combined.expire(shape, watermark)
         quiet = not state.incidents and not state.coordination
         population = self._population(learner)
-        if quiet:
+        unsized = state.viewers is None
+        if quiet and not unsized:
             state.history.add(
                 bucket,
                 added_combined,
@@ -311,15 +319,16 @@ class DetectionEngine:
                 self.history_policy,
             )
         rates = self._rates(state, population)
-        ramp = state.ramps.get(category)
-        if ramp is None:
-            ramp = state.ramps[category] = RampState()
-        ramp.advance(
-            bucket,
-            rates.of(category) * rates.audience * shape.bucket_seconds,
-            self.ramp_policy,
-        )
-        ramp.add(added)
+        if not unsized:
+            ramp = state.ramps.get(category)
+            if ramp is None:
+                ramp = state.ramps[category] = RampState()
+            ramp.advance(
+                bucket,
+                rates.of(category) * rates.audience * shape.bucket_seconds,
+                self.ramp_policy,
+            )
+            ramp.add(added)
         moment = event_time if decided_at is None else decided_at
         sent, active = self._decide(state, category, window, rates, event_time, moment)
         if (
@@ -472,22 +481,35 @@ class DetectionEngine:
     def _rates(
         self, state: BroadcastState, population: tuple[dict[Category, float], float]
     ) -> _Rates:
+        """The rates a decision uses, scaled by the broadcast's own history.
+
+        A broadcast whose audience is unknown (no report has carried ``viewer_count``) has
+        no scale: the default audience may be a thousand times too small or too large,
+        and against it an ordinary large broadcast pages within seconds. Its only scale is
+        itself: the factor makes the broadcast-wide expectation exactly the weight its
+        window holds, so each category expects its population share of the broadcast's
+        own reporters. What can then be improbable is a category taking far more than its
+        share (a surge filed under one category), whatever the broadcast's size.
+        """
         by_category, total = population
-        factor = state.history.factor(self.history_policy)
-        return _Rates(by_category, total, factor, self.figures.audience(state.viewers))
+        audience = self.figures.audience(state.viewers)
+        if state.viewers is None:
+            scale = total * audience * self.shape.length_seconds
+            factor = state.combined.weight_milli / WEIGHT_UNIT / scale if scale > 0 else 0.0
+        else:
+            factor = state.history.factor(self.history_policy)
+        return _Rates(by_category, total, factor, audience)
 
     def _exposure(
         self, state: BroadcastState, previous_watermark: float | None, event_time: float
     ) -> float:
         """Viewer-seconds since the broadcast's previous report, the gap capped.
 
-        The viewers are the audience the expectation uses (:func:`audience_of`): a
-        broadcast whose clients send no ``viewer_count`` is judged against the default
-        audience, so that is what its history must weigh its reports against, as
-        it does a measured broadcast's. The learner, which
-        estimates reports per viewer, learns nothing from such a broadcast (see
-        :meth:`observe`): its real audience is unknown, and its reports counted against
-        the default would make the whole platform look louder than it is.
+        The viewers are the audience the expectation uses (:func:`audience_of`). Neither
+        the learner, which estimates reports per viewer, nor the broadcast's history learns
+        from a broadcast whose audience is still unknown (see :meth:`observe` and
+        :meth:`_rates`): its reports counted against the default audience would make the
+        whole platform, or the broadcast itself, look louder than it is.
         """
         if previous_watermark is None or event_time <= previous_watermark:
             return 0.0
@@ -553,6 +575,7 @@ class DetectionEngine:
         audience: int,
         *,
         established: bool,
+        short_test: bool = True,
         all_categories: bool = False,
     ) -> CategoryView:
         """The view of ``window``, with the newest span's reporters where that span expects
@@ -569,7 +592,8 @@ class DetectionEngine:
         recent_seconds = self.burst_buckets * shape.bucket_seconds
         recent_weighted = 0.0
         if (
-            state.watermark is not None
+            short_test
+            and state.watermark is not None
             and rate * audience * recent_seconds >= self.figures.burst_min_expected
         ):
             first = shape.bucket_of(state.watermark) - self.burst_buckets + 1
@@ -624,6 +648,7 @@ class DetectionEngine:
         """Assess both views and move the incidents; also say whether anything was active."""
         policy = self.policy
         established = state.history.is_established(self.history_policy)
+        sized = state.viewers is not None
         category_odds = ViewOdds(
             self._view(
                 state,
@@ -632,6 +657,7 @@ class DetectionEngine:
                 rates.of(category),
                 rates.audience,
                 established=established,
+                short_test=sized,
             ),
             policy,
             self.figures,
@@ -654,7 +680,7 @@ class DetectionEngine:
         ]
         for detector in (
             ()
-            if self._adds_nothing(state, window, broadcast_odds, category_odds)
+            if not sized or self._adds_nothing(state, window, broadcast_odds, category_odds)
             else self.broadcast_detectors
         ):
             assessment = _assess(detector, broadcast_odds)
@@ -686,7 +712,9 @@ class DetectionEngine:
                 sent.append(self._resolve(state, state.coordination, superseded, why, moment))
             return sent, True
         coordination = [
-            a for d in self.coordination_detectors if (a := _assess(d, broadcast_odds)) is not None
+            a
+            for d in (self.coordination_detectors if sized else ())
+            if (a := _assess(d, broadcast_odds)) is not None
         ]
         if coordination:
             sent += self._advance_coordination(

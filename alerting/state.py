@@ -80,14 +80,20 @@ class BroadcastState:
     """Offset of the newest input message counted into this state, on the broadcast's
     partition: a message re-delivered after a crash (at or below it) is already here."""
 
-    def remember_context(self, report: ReportEvent) -> None:
-        """Keep the newest descriptive fields; they label the escalations."""
+    def remember_context(self, report: ReportEvent, *, newest: bool = True) -> None:
+        """Keep the newest descriptive fields; they label the escalations.
+
+        The audience is taken only from a report that is ``newest`` in event time (or
+        while none is known): a report delivered late carries the audience of when it
+        was made, and during a raid (an audience a hundred times larger within a
+        minute) that older, smaller figure would make the current reports improbable.
+        """
         self.broadcaster_id = report.broadcaster_id or self.broadcaster_id
         self.platform = report.platform or self.platform
         self.media_type = report.media_type
         self.region = report.region or self.region
         viewers = report.viewer_count
-        if viewers is not None:
+        if viewers is not None and (newest or self.viewers is None):
             self.viewers = viewers
 
     @property

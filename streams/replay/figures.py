@@ -191,8 +191,9 @@ def figures_markdown(
     lines = [
         f"Seeds {_seed_text(seeds)}, policy `{policy.policy_version}`, cold start, each seed "
         f"replayed on its own and the seeds pooled; `{fixed_name}` pages at {fixed_reports} "
-        "reports of a category in 5 minutes. Delays in seconds from the onset; surge delays "
-        "pool single-category and spread surges.",
+        "reports of a category in 5 minutes. Delays in seconds from the onset, of the "
+        "incidents delivered on time (late ones: the late-surge row); surge delays pool "
+        "single-category and spread surges.",
         "",
         "| scenario | rule | recall | false pages | pages per incident | paged once | "
         "median surge delay | p90 surge delay | median child-safety delay | campaigns paged |",
@@ -215,14 +216,18 @@ def figures_markdown(
         f"{mine.abuse_incidents} | {theirs.incidents_paged_once}/{theirs.abuse_incidents} |",
     ]
     for label, kind, tail in (
-        ("surges, median / p90 delay, median <= 10 s", LabelKind.SURGE, ScoreCard.p90_delay),
         (
-            "surges spread across categories, median / p90",
+            "surges delivered on time, median / p90 delay, median <= 10 s",
+            LabelKind.SURGE,
+            ScoreCard.p90_delay,
+        ),
+        (
+            "surges spread across categories (on time), median / p90",
             LabelKind.SPREAD_SURGE,
             ScoreCard.p90_delay,
         ),
         (
-            "single child-safety reports, median / max delay",
+            "single child-safety reports delivered on time, median / max delay",
             LabelKind.CHILD_SAFETY,
             ScoreCard.max_delay,
         ),

@@ -156,7 +156,13 @@ class ScoreCard:
         return self.abuse_pages / self.detected if self.detected else None
 
     def delays(self, *kinds: LabelKind) -> list[float]:
-        return sorted(d for kind in kinds for d in self.delays_by_kind.get(kind.value, []))
+        """Delays of the detected incidents whose reports reached Kafka on time.
+
+        An incident delivered late cannot be paged before its reports arrive; it has its
+        own target, its delay against its delivery lag (:meth:`late`), and pooled here it
+        would measure the delivery path rather than the detector.
+        """
+        return sorted(d for d, lag in self.delays_and_lags(*kinds) if lag < LATE_LAG_SECONDS)
 
     def median_delay(self, *kinds: LabelKind) -> float | None:
         delays = self.delays(*kinds)

@@ -285,3 +285,33 @@ def test_view_odds_are_the_expectation_and_tails_the_verdicts_report(policy: Pol
     spike = AudienceSpikeDetector().explain(odds)
     assert spike.figures["p_value"] == odds.p_value
     assert spike.figures["expected_reports"] == round(expected, 6)
+
+
+def short_span(recent_weighted: float) -> CategoryView:
+    """16,000 viewers: about one harassment report a half-minute, ten in the window."""
+    return CategoryView(
+        category=Category.HARASSMENT,
+        reports=10,
+        distinct_reporters=10,
+        credible_reporters=0,
+        viewers=16_000,
+        window_seconds=300.0,
+        base_rate=2e-6,
+        recent_weighted=recent_weighted,
+        recent_seconds=30.0,
+    )
+
+
+def test_the_short_test_shares_the_windows_mark_among_its_half_minutes(policy: Policy) -> None:
+    """Nine reporters in a half-minute that expects 0.96 (p about 1e-6) would page somewhere
+    on a busy platform every few minutes: the short test's mark is the window's divided
+    among the window's half-minutes."""
+    detector = AudienceSpikeDetector()
+    nine, twelve = ViewOdds(short_span(9.0), policy), ViewOdds(short_span(12.0), policy)
+    mark = detector.recent_trigger_p_value(nine)
+    assert mark == pytest.approx(policy.spike.trigger_p_value * 30.0 / 300.0)
+    assert mark < nine.recent_p_value <= policy.spike.trigger_p_value
+    below_the_mark = detector.assess(nine)
+    assert below_the_mark is None or below_the_mark.signal is not Signal.FIRE
+    assert twelve.recent_p_value <= mark
+    assert detector.assess(twelve) == (Signal.FIRE, Severity.ERROR, EscalationClass.REPORT_SPIKE)

@@ -83,6 +83,18 @@ def test_remember_context_newer_values_replace_older_ones() -> None:
     assert state.platform is Platform.TWITTER
 
 
+def test_remember_context_takes_the_audience_only_from_the_newest_report() -> None:
+    """A late report carries the audience of when it was made: during a raid, a hundred
+    times smaller than now."""
+    state = BroadcastState("b-1")
+    state.remember_context(make_report(1, viewer_count=80_000))
+    state.remember_context(make_report(2, viewer_count=800), newest=False)
+    assert state.viewers == 80_000
+    unknown = BroadcastState("b-2")
+    unknown.remember_context(make_report(3, viewer_count=800), newest=False)
+    assert unknown.viewers == 800, "better an old audience than none"
+
+
 # --- bytes round trip --------------------------------------------------------------------
 
 

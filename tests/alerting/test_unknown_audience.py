@@ -13,7 +13,8 @@ from alerting.baseline import BaseRateLearner
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from alerting.state import BroadcastState
-from tests.alerting.helpers import ORDINARY, T0, make_report
+from models.report import Category, ReportEvent
+from tests.alerting.helpers import HIGH_TRUST, ORDINARY, T0, burst, make_report, steady_broadcast
 
 CATEGORIES = ("harassment", "spam", "hateful_conduct", "other")
 """One ordinary reporter each: too few for any detector, so every report may teach."""
@@ -56,14 +57,50 @@ def test_a_broadcast_without_a_viewer_count_teaches_the_learner_nothing(
     assert learner.exposure == 0.0
 
 
-def test_its_history_weighs_its_reports_against_the_default_audience_it_is_judged_by(
+def test_its_history_learns_nothing_while_its_audience_is_unknown(
+    engine: DetectionEngine,
+) -> None:
+    """Counted against the default audience, its reports would make it look louder than
+    it is once its audience is known."""
+    state, _ = quiet_reports(engine, None, spacing=20.0)
+    assert state.history.is_empty
+
+
+def unmeasured(reports: list[ReportEvent]) -> list[ReportEvent]:
+    return [report.model_copy(update={"viewer_count": None}) for report in reports]
+
+
+def test_a_large_broadcast_without_a_viewer_count_pages_nobody_on_its_normal_rate(
     engine: DetectionEngine, policy: Policy
 ) -> None:
-    spacing = policy.history.lag_seconds / len(CATEGORIES)  # all still pending, undecayed
-    state, _ = quiet_reports(engine, None, spacing=spacing)
+    """300k viewers at three times the population's rate, every report without its
+    viewer count: judged against the default audience, it would page within seconds."""
+    state = BroadcastState("big")
+    sent = [
+        escalation
+        for report in unmeasured(steady_broadcast(policy, viewers=300_000, scale=3.0, seconds=600))
+        for escalation in engine.observe(state, report).escalations
+    ]
+    assert [e for e in sent if e.severity.pages] == []
 
-    pending = state.history.pending.values()
-    assert sum(expected for _, expected in pending) == pytest.approx(
-        engine.prior_total * policy.spike.default_viewers * spacing * (len(CATEGORIES) - 1)
+
+def test_a_surge_in_one_category_on_a_broadcast_without_a_viewer_count_pages(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """The same broadcast, then credible viewers pile onto harassment: far beyond the
+    category's share of the broadcast's own reporters, whatever its size."""
+    state = BroadcastState("big")
+    background = unmeasured(steady_broadcast(policy, viewers=300_000, scale=1.0, seconds=300))
+    surge = unmeasured(
+        burst(40, start=T0 + 300, spacing=0.5, reporter=HIGH_TRUST, broadcast_id="big")
     )
-    assert sum(weight for weight, _ in pending) > 0
+    sent = [
+        escalation
+        for report in sorted(background + surge, key=lambda r: r.event_time)
+        for escalation in engine.observe(state, report).escalations
+    ]
+    paged = [e for e in sent if e.severity.pages]
+    assert paged, "the surge pages"
+    assert paged[0].labels.category is Category.HARASSMENT
+    assert paged[0].detected_at.timestamp() <= T0 + 300 + 20
+    assert "viewer count unknown" in paged[0].summary

@@ -254,7 +254,18 @@ def _unmeasured_audiences(b: ScenarioBuilder) -> None:
 
 def _real_world(b: ScenarioBuilder) -> None:
     background(b)
-    _large_broadcasts(b, count=4, with_surge=2, own_factor=(0.5, 2.0))
+    _large_broadcasts(
+        b,
+        count=4,
+        with_surge=2,
+        own_factor=(0.5, 2.0),
+        viewer_count_habits=(
+            ViewerCountHabit.SENT,
+            ViewerCountHabit.OMITTED,
+            ViewerCountHabit.SENT,
+            ViewerCountHabit.OMITTED,
+        ),
+    )
     _raids(b, count=2)
     _surge_set(b, 3, "surge", _SurgeShape(first_skews=(150.0,), anonymous=1))
     _surge_set(b, 2, "late-surge", _SurgeShape(late=True))
@@ -324,6 +335,8 @@ CONFOUNDERS: dict[str, tuple[World, Part]] = {
                 skewed_clock_share=0.15,
                 late_share=0.2,
                 retry_share=0.05,
+                viewer_count_omitted_share=0.15,
+                viewer_count_sometimes_share=0.1,
             ),
         ),
         _real_world,

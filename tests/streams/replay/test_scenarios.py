@@ -352,29 +352,11 @@ def card(name: str) -> ScoreCard:
     return replayed(name).score()
 
 
-LATE = (
-    "two late surges in the five-minute mix, paged 19 and 22 s after their delivery lag: "
-    "spread over the evening's x9 rates, a surge of fifteen needs most of its reporters"
-)
-UNKNOWN_AUDIENCE = (
-    "broadcasts without viewer_count are judged against the default audience (200) whatever "
-    "their size: seeds 1-20 of missing_viewer_count, 707 false pages, all on them"
-)
 NOT_YET: dict[tuple[str, str], str] = {
     ("large_broadcasts", "surge_delay"): (
         "five minutes in, a large broadcast's history is two minutes old when its surge "
         "starts: median 12.7 s from the onset (full-length runs: see docs/detection.md)"
     ),
-    ("real_world", "surge_delay"): (
-        "late and spread surges on a platform at x9 the reference rates: median 15.2 s"
-    ),
-    ("missing_viewer_count", "recall"): (
-        "a large broadcast without viewer_count is judged against the default audience and "
-        "pages on its own normal rate within seconds, so its surge finds an incident open "
-        "(unmeasured-large-surge-0 missed on 20 of 20 seeds)"
-    ),
-    ("missing_viewer_count", "false_pages"): UNKNOWN_AUDIENCE,
-    ("real_world", "late_delay"): LATE,
 }
 
 

@@ -125,7 +125,7 @@ def test_delay_runs_from_the_onset_to_the_decision_and_late_incidents_keep_their
         LabelledReport(110, "s", H, LabelKind.SURGE, "s", delivered_at=140, onset=95),
     ]
     card = score(labels, [page(145, "s")])
-    assert card.delays(LabelKind.SURGE) == [50.0]
+    assert card.delays(LabelKind.SURGE) == [], "late: judged against its lag, not pooled"
     assert card.late(LabelKind.SURGE) == [(50.0, 30.0)]
     fixed = fixed_threshold_triggers(labels, policy, reports=2)
     assert [(t.at, t.team) for t in fixed] == [(140, "hate-harassment")]  # as reports arrive
