@@ -38,6 +38,7 @@ COMPILED_MODULES = (
     "detectors",
     "encoding",
     "engine",
+    "evidence",
     "history",
     "incidents",
     "ramp",

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from enum import StrEnum
 
 from alerting.baseline import BaseRateLearner, prior_rates
@@ -68,10 +67,10 @@ from alerting.detectors import (
     default_coordination_detectors,
     default_detectors,
 )
+from alerting.evidence import Rates, escalation
 from alerting.incidents import (
     Incident,
     close_incident,
-    event_id_for,
     note_related,
     on_active_signal,
     open_incident,
@@ -81,16 +80,9 @@ from alerting.policy import Policy
 from alerting.ramp import RampState
 from alerting.state import BroadcastState, reporter_key
 from alerting.window import WEIGHT_UNIT, CategoryWindow, ReporterStanding, WindowShape
-from models.escalation import EscalationLabels, EventAction, Severity
+from models.escalation import EventAction, Severity
 from models.escalation_v2 import (
-    MAX_RULES,
-    MAX_SERIES_POINTS,
-    MAX_SUMMARY_LENGTH,
-    CategoryEvidence,
     EscalationV2,
-    EvidenceV2,
-    SeriesPoint,
-    TrustMix,
 )
 from models.report import Category, ReporterInfo, ReportEvent
 
@@ -161,24 +153,6 @@ class TickResult:
         return f"TickResult({self.escalations!r}, evictable={self.evictable})"
 
 
-class _Rates:
-    """The rates one decision used: per category and their sum, already scaled by the
-    broadcast's own history (``factor``)."""
-
-    __slots__ = ("audience", "by_category", "factor", "total")
-
-    def __init__(
-        self, by_category: dict[Category, float], total: float, factor: float, audience: int
-    ) -> None:
-        self.by_category = by_category
-        self.total = total
-        self.factor = factor
-        self.audience = audience
-
-    def of(self, category: Category) -> float:
-        return self.by_category[category] * self.factor
-
-
 class _Candidate:
     """A FIRE on one view, routed: where it would page and which categories it names."""
 
@@ -203,10 +177,6 @@ def _assess(detector: Detector, odds: ViewOdds) -> Assessment | None:
     if isinstance(detector, Rule):
         return detector.assess(odds)
     return detector.assess(odds)
-
-
-def _utc(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 class DetectionEngine:
@@ -470,7 +440,9 @@ class DetectionEngine:
         close_incident(incident, at)
         del incidents[incident.team]
         rates = self._rates(state, self._population(None))
-        return self._escalation(state, incident, EventAction.RESOLVE, [why], at, rates)
+        return escalation(
+            self.policy, self.shape, state, incident, EventAction.RESOLVE, [why], at, rates
+        )
 
     def _population(self, learner: BaseRateLearner | None) -> tuple[dict[Category, float], float]:
         """The population's rates per category and their sum: learned, else the priors."""
@@ -480,7 +452,7 @@ class DetectionEngine:
 
     def _rates(
         self, state: BroadcastState, population: tuple[dict[Category, float], float]
-    ) -> _Rates:
+    ) -> Rates:
         """The rates a decision uses, scaled by the broadcast's own history.
 
         A broadcast whose audience is unknown (no report has carried ``viewer_count``) has
@@ -498,7 +470,7 @@ class DetectionEngine:
             factor = state.combined.weight_milli / WEIGHT_UNIT / scale if scale > 0 else 0.0
         else:
             factor = state.history.factor(self.history_policy)
-        return _Rates(by_category, total, factor, audience)
+        return Rates(by_category, total, factor, audience)
 
     def _exposure(
         self, state: BroadcastState, previous_watermark: float | None, event_time: float
@@ -641,7 +613,7 @@ class DetectionEngine:
         state: BroadcastState,
         category: Category,
         window: CategoryWindow,
-        rates: _Rates,
+        rates: Rates,
         event_time: float,
         moment: float,
     ) -> tuple[list[EscalationV2], bool]:
@@ -746,7 +718,7 @@ class DetectionEngine:
         active: list[tuple[Assessment, tuple[Category, ...]]],
         category_odds: ViewOdds,
         broadcast_odds: ViewOdds,
-        rates: _Rates,
+        rates: Rates,
         event_time: float,
         moment: float,
     ) -> list[EscalationV2]:
@@ -815,7 +787,7 @@ class DetectionEngine:
         verdicts = [detector.explain(category_odds) for detector in self.detectors]
         verdicts += [detector.explain(broadcast_odds) for detector in self.broadcast_detectors]
         return [
-            self._escalation(state, incident, action, verdicts, moment, rates)
+            escalation(self.policy, self.shape, state, incident, action, verdicts, moment, rates)
             for incident, action in actions
         ]
 
@@ -824,7 +796,7 @@ class DetectionEngine:
         state: BroadcastState,
         active: list[Assessment],
         broadcast_odds: ViewOdds,
-        rates: _Rates,
+        rates: Rates,
         event_time: float,
         moment: float,
     ) -> list[EscalationV2]:
@@ -854,7 +826,9 @@ class DetectionEngine:
         if action is None:
             return []
         verdicts = [detector.explain(broadcast_odds) for detector in self.coordination_detectors]
-        return [self._escalation(state, incident, action, verdicts, moment, rates)]
+        return [
+            escalation(self.policy, self.shape, state, incident, action, verdicts, moment, rates)
+        ]
 
     def _high_profile(self, state: BroadcastState) -> bool:
         return state.broadcaster_id is not None and state.broadcaster_id in self.watchlist
@@ -873,125 +847,3 @@ class DetectionEngine:
         if self._high_profile(state):
             return self.policy.high_profile.team
         return self.policy.category(category).team_for(state.region)
-
-    def _escalation(
-        self,
-        state: BroadcastState,
-        incident: Incident,
-        action: EventAction,
-        verdicts: list[Verdict],
-        moment: float,
-        rates: _Rates,
-    ) -> EscalationV2:
-        """The v2 event of ``incident``: the broadcast-wide window, every category's share."""
-        shape = self.shape
-        combined = state.combined
-        window_seconds = shape.length_seconds
-        expected = rates.total * rates.factor * rates.audience * window_seconds
-        window_end = state.watermark if state.watermark is not None else moment
-        first_bucket = shape.first_bucket(window_end)
-        resolving = action is EventAction.RESOLVE
-        categories = sorted(
-            (
-                CategoryEvidence(
-                    category=category,
-                    reports=window.reports,
-                    distinct_reporters=window.distinct_reporters,
-                    weighted_reporters=window.weighted_reporters,
-                    expected_reports=round(rates.of(category) * rates.audience * window_seconds, 6),
-                )
-                for category, window in state.windows.items()
-                if not window.is_empty
-            ),
-            key=lambda evidence: (-evidence.weighted_reporters, evidence.category.value),
-        )
-        distinct = combined.distinct_reporters
-        suspect_share = combined.suspect_reporters / distinct if distinct else 0.0
-        trusted_share = combined.credible_reporters / distinct if distinct else 0.0
-        unknown_share = combined.unknown_reporters / distinct if distinct else 0.0
-        related = (
-            [i.dedup_key for i in state.incidents.values() if i is not incident]
-            if incident.escalation_class.is_abuse
-            else []
-        )
-        series = None
-        if not resolving:
-            bucket_expected = rates.total * rates.factor * rates.audience * shape.bucket_seconds
-            newest = shape.bucket_of(window_end)
-            series = [
-                SeriesPoint(
-                    bucket_start=_utc(bucket * shape.bucket_seconds),
-                    weighted_reporters=combined.bucket_weights.get(bucket, 0) / WEIGHT_UNIT,
-                    expected=round(bucket_expected, 6),
-                )
-                for bucket in range(max(first_bucket, newest - MAX_SERIES_POINTS + 1), newest + 1)
-            ]
-        category = incident.category
-        return EscalationV2(
-            event_id=event_id_for(incident.dedup_key, incident.sequence),
-            dedup_key=incident.dedup_key,
-            sequence=incident.sequence,
-            event_action=action,
-            severity=incident.severity,
-            escalation_class=incident.escalation_class,
-            summary=_summary(state, incident, action, combined, expected, verdicts),
-            labels=EscalationLabels(
-                broadcast_id=state.broadcast_id,
-                broadcaster_id=state.broadcaster_id,
-                category=category,
-                platform=state.platform,
-                media_type=state.media_type,
-                region=state.region,
-                team=incident.team,
-            ),
-            evidence=EvidenceV2(
-                reports=combined.reports,
-                distinct_reporters=distinct,
-                weighted_reporters=combined.weighted_reporters,
-                viewers=state.viewers,
-                expected_reports=round(expected, 6),
-                window_start=_utc(first_bucket * shape.bucket_seconds),
-                window_end=_utc(window_end),
-                leading_category=category,
-                categories=categories,
-                trust_mix=TrustMix(
-                    trusted=trusted_share,
-                    ordinary=(
-                        max(0.0, 1.0 - trusted_share - suspect_share - unknown_share)
-                        if distinct
-                        else 0.0
-                    ),
-                    suspect=suspect_share,
-                    unknown=unknown_share,
-                ),
-                coordinated_share=(0.0 if incident.escalation_class.is_abuse else suspect_share),
-                sample_report_ids=list(combined.sample_report_ids),
-                rules=[verdict.as_rule_firing() for verdict in verdicts][:MAX_RULES],
-                series=series,
-            ),
-            related=related,
-            runbook_url=self.policy.category(category).runbook_url,
-            detected_at=_utc(moment),
-            starts_at=_utc(incident.opened_at),
-            ends_at=_utc(moment) if resolving else None,
-            policy_version=self.policy.policy_version,
-        )
-
-
-def _summary(
-    state: BroadcastState,
-    incident: Incident,
-    action: EventAction,
-    combined: CategoryWindow,
-    expected: float,
-    verdicts: list[Verdict],
-) -> str:
-    names = ", ".join(c.value for c in incident.categories) or incident.category.value
-    subject = f"{names} on broadcast {state.broadcast_id}"
-    if action is EventAction.RESOLVE:
-        return f"Resolved: {subject}: no detector above its low mark since the last signal"
-    reasons = "; ".join(v.reason for v in verdicts if v.signal is Signal.FIRE) or "still active"
-    prefix = "Updated" if action is EventAction.UPDATE else incident.escalation_class.value
-    return (
-        f"{prefix}: {subject}: {reasons} ({combined.reports} reports, {expected:.2f} expected)"
-    )[:MAX_SUMMARY_LENGTH]

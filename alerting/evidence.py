@@ -1,0 +1,176 @@
+"""What an escalation tells on-call: the evidence of one incident, built from a decision.
+
+Built only for an escalation that is actually sent (a few per incident), never per
+report: the engine decides on assessments and comes here for the full event, so
+how the evidence reads can change without touching how the decision is taken.
+The expectations here are the decision's own (:class:`Rates`), so the figures
+on-call reads are the ones that decided.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alerting.detectors import Signal, Verdict
+from alerting.incidents import Incident, event_id_for
+from alerting.policy import Policy
+from alerting.state import BroadcastState
+from alerting.window import WEIGHT_UNIT, CategoryWindow, WindowShape
+from models.escalation import EscalationLabels, EventAction
+from models.escalation_v2 import (
+    MAX_RULES,
+    MAX_SERIES_POINTS,
+    MAX_SUMMARY_LENGTH,
+    CategoryEvidence,
+    EscalationV2,
+    EvidenceV2,
+    SeriesPoint,
+    TrustMix,
+)
+from models.report import Category
+
+
+class Rates:
+    """The rates one decision used: per category and their sum, already scaled by the
+    broadcast's own history (``factor``)."""
+
+    __slots__ = ("audience", "by_category", "factor", "total")
+
+    def __init__(
+        self, by_category: dict[Category, float], total: float, factor: float, audience: int
+    ) -> None:
+        self.by_category = by_category
+        self.total = total
+        self.factor = factor
+        self.audience = audience
+
+    def of(self, category: Category) -> float:
+        return self.by_category[category] * self.factor
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def escalation(
+    policy: Policy,
+    shape: WindowShape,
+    state: BroadcastState,
+    incident: Incident,
+    action: EventAction,
+    verdicts: list[Verdict],
+    moment: float,
+    rates: Rates,
+) -> EscalationV2:
+    """The v2 event of ``incident``: the broadcast-wide window, every category's share,
+    the trust mix and the series a chart draws, as the rates of the decision saw them."""
+    combined = state.combined
+    window_seconds = shape.length_seconds
+    expected = rates.total * rates.factor * rates.audience * window_seconds
+    window_end = state.watermark if state.watermark is not None else moment
+    first_bucket = shape.first_bucket(window_end)
+    resolving = action is EventAction.RESOLVE
+    categories = sorted(
+        (
+            CategoryEvidence(
+                category=category,
+                reports=window.reports,
+                distinct_reporters=window.distinct_reporters,
+                weighted_reporters=window.weighted_reporters,
+                expected_reports=round(rates.of(category) * rates.audience * window_seconds, 6),
+            )
+            for category, window in state.windows.items()
+            if not window.is_empty
+        ),
+        key=lambda evidence: (-evidence.weighted_reporters, evidence.category.value),
+    )
+    distinct = combined.distinct_reporters
+    suspect_share = combined.suspect_reporters / distinct if distinct else 0.0
+    trusted_share = combined.credible_reporters / distinct if distinct else 0.0
+    unknown_share = combined.unknown_reporters / distinct if distinct else 0.0
+    related = (
+        [i.dedup_key for i in state.incidents.values() if i is not incident]
+        if incident.escalation_class.is_abuse
+        else []
+    )
+    series = None
+    if not resolving:
+        bucket_expected = rates.total * rates.factor * rates.audience * shape.bucket_seconds
+        newest = shape.bucket_of(window_end)
+        series = [
+            SeriesPoint(
+                bucket_start=_utc(bucket * shape.bucket_seconds),
+                weighted_reporters=combined.bucket_weights.get(bucket, 0) / WEIGHT_UNIT,
+                expected=round(bucket_expected, 6),
+            )
+            for bucket in range(max(first_bucket, newest - MAX_SERIES_POINTS + 1), newest + 1)
+        ]
+    category = incident.category
+    return EscalationV2(
+        event_id=event_id_for(incident.dedup_key, incident.sequence),
+        dedup_key=incident.dedup_key,
+        sequence=incident.sequence,
+        event_action=action,
+        severity=incident.severity,
+        escalation_class=incident.escalation_class,
+        summary=_summary(state, incident, action, combined, expected, verdicts),
+        labels=EscalationLabels(
+            broadcast_id=state.broadcast_id,
+            broadcaster_id=state.broadcaster_id,
+            category=category,
+            platform=state.platform,
+            media_type=state.media_type,
+            region=state.region,
+            team=incident.team,
+        ),
+        evidence=EvidenceV2(
+            reports=combined.reports,
+            distinct_reporters=distinct,
+            weighted_reporters=combined.weighted_reporters,
+            viewers=state.viewers,
+            expected_reports=round(expected, 6),
+            window_start=_utc(first_bucket * shape.bucket_seconds),
+            window_end=_utc(window_end),
+            leading_category=category,
+            categories=categories,
+            trust_mix=TrustMix(
+                trusted=trusted_share,
+                ordinary=(
+                    max(0.0, 1.0 - trusted_share - suspect_share - unknown_share)
+                    if distinct
+                    else 0.0
+                ),
+                suspect=suspect_share,
+                unknown=unknown_share,
+            ),
+            coordinated_share=(0.0 if incident.escalation_class.is_abuse else suspect_share),
+            sample_report_ids=list(combined.sample_report_ids),
+            rules=[verdict.as_rule_firing() for verdict in verdicts][:MAX_RULES],
+            series=series,
+        ),
+        related=related,
+        runbook_url=policy.category(category).runbook_url,
+        detected_at=_utc(moment),
+        starts_at=_utc(incident.opened_at),
+        ends_at=_utc(moment) if resolving else None,
+        policy_version=policy.policy_version,
+    )
+
+
+def _summary(
+    state: BroadcastState,
+    incident: Incident,
+    action: EventAction,
+    combined: CategoryWindow,
+    expected: float,
+    verdicts: list[Verdict],
+) -> str:
+    names = ", ".join(c.value for c in incident.categories) or incident.category.value
+    subject = f"{names} on broadcast {state.broadcast_id}"
+    if action is EventAction.RESOLVE:
+        return f"Resolved: {subject}: no detector above its low mark since the last signal"
+    reasons = "; ".join(v.reason for v in verdicts if v.signal is Signal.FIRE) or "still active"
+    prefix = "Updated" if action is EventAction.UPDATE else incident.escalation_class.value
+    return (
+        f"{prefix}: {subject}: {reasons} ({combined.reports} reports, {expected:.2f} expected)"
+    )[:MAX_SUMMARY_LENGTH]
