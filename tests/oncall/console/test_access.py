@@ -15,7 +15,8 @@ def test_only_the_default_loopback_addresses_are_trusted() -> None:
     assert not requires_auth("127.0.0.1")
     assert not requires_auth("::1")
     assert requires_auth("127.0.0.2")
-    assert requires_auth("0.0.0.0")
+    assert requires_auth("::")  # every interface
+    assert requires_auth("192.0.2.10")  # one routable interface (a documentation address)
 
 
 def test_pseudonymous_id_is_stable_keyed_and_hides_the_login() -> None:
