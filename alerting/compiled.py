@@ -44,6 +44,7 @@ COMPILED_MODULES = (
     "ramp",
     "state",
     "stats",
+    "views",
     "window",
 )
 PACKAGE = "alerting"

@@ -14,8 +14,8 @@ The engine asks every detector after every report, and for almost every report
 nothing fires, so a detector answers in two steps: :meth:`Detector.assess` gives
 only what the incident lifecycle needs (signal, severity, class), and
 :meth:`Detector.explain` the full :class:`Verdict`, built only for an escalation
-that is actually sent. Both read the same :class:`ViewOdds`, which computes the
-expectation and Poisson tails the detectors share once per decision, so an
+that is actually sent. Both read the same :class:`~alerting.views.ViewOdds`, which
+computes the expectation and tails the detectors share once per decision, so an
 explanation always states the very figures that decided.
 """
 
@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import NamedTuple, Protocol
 
-from alerting.baseline import prior_rate
-from alerting.policy import Policy, SpikePolicy
-from alerting.stats import poisson_upper_tail, wandering_rate_upper_tail
+from alerting.policy import Policy
+from alerting.views import CategoryView, ViewOdds
 from models.escalation import EscalationClass, RuleFiring, Severity
 from models.report import Category
 
@@ -37,84 +36,6 @@ class Signal(IntEnum):
     NONE = 0
     SUSTAIN = 1
     FIRE = 2
-
-
-class CategoryView:
-    """What a detector may look at: one category's window on one broadcast, or all of them.
-
-    ``weighted_reporters`` is the trust-weighted distinct count (suspect
-    reporters weigh nothing); None means every reporter weighs 1.
-    ``base_rate`` is the rate the expectation uses, per viewer-second: learned and
-    scaled by the broadcast's own history (None: the category's prior).
-    ``ramp_statistic`` is the broadcast's CUSUM (:mod:`alerting.ramp`).
-    ``recent_weighted`` is the weighted distinct reporters active in the newest
-    ``recent_seconds`` (0 seconds: the short test does not apply), whose expectation is
-    known within ``recent_variation`` (:func:`alerting.stats.wandering_rate_upper_tail`).
-    ``all_categories`` marks the broadcast-wide view: every category's reporters,
-    each counted once, against the sum of the categories' rates; ``category`` is
-    then the incident's leading category.
-
-    A plain class with slots rather than a named tuple or a frozen dataclass: two are
-    built for every report, and compiled (mypyc) a plain class is a native object built
-    without the interpreter, where a named tuple's ``__new__`` runs as Python code and a
-    frozen dataclass pays an ``object.__setattr__`` call per field. Nothing changes a
-    view once built.
-    """
-
-    __slots__ = (
-        "all_categories",
-        "base_rate",
-        "category",
-        "credible_reporters",
-        "distinct_reporters",
-        "ramp_statistic",
-        "recent_seconds",
-        "recent_variation",
-        "recent_weighted",
-        "reports",
-        "suspect_reporters",
-        "viewers",
-        "weighted_reporters",
-        "window_seconds",
-    )
-
-    def __init__(
-        self,
-        category: Category,
-        reports: int,
-        distinct_reporters: int,
-        credible_reporters: int,
-        viewers: int | None,
-        window_seconds: float,
-        weighted_reporters: float | None = None,
-        suspect_reporters: int = 0,
-        base_rate: float | None = None,
-        ramp_statistic: float = 0.0,
-        recent_weighted: float = 0.0,
-        recent_seconds: float = 0.0,
-        recent_variation: float = 0.0,
-        all_categories: bool = False,
-    ) -> None:
-        self.category = category
-        self.reports = reports
-        self.distinct_reporters = distinct_reporters
-        self.credible_reporters = credible_reporters
-        self.viewers = viewers
-        self.window_seconds = window_seconds
-        self.weighted_reporters = weighted_reporters
-        self.suspect_reporters = suspect_reporters
-        self.base_rate = base_rate
-        self.ramp_statistic = ramp_statistic
-        self.recent_weighted = recent_weighted
-        self.recent_seconds = recent_seconds
-        self.recent_variation = recent_variation
-        self.all_categories = all_categories
-
-    @property
-    def weighted(self) -> float:
-        return (
-            self.distinct_reporters if self.weighted_reporters is None else self.weighted_reporters
-        )
 
 
 Figures = dict[str, float | int | str | bool]
@@ -147,184 +68,6 @@ class Assessment(NamedTuple):
     signal: Signal
     severity: Severity
     escalation_class: EscalationClass
-
-
-class PolicyFigures:
-    """The policy's figures that the detectors and the engine read for every report,
-    copied once into plain attributes.
-
-    The policy is a frozen pydantic model, and reading one of its fields goes through
-    pydantic's attribute hook: compiled, those reads were about a quarter of the core's
-    instructions per report. A native object's attribute is one load. The policy stays
-    what explanations (:meth:`Detector.explain`) and everything off the per-report path
-    read.
-    """
-
-    __slots__ = (
-        "burst_min_expected",
-        "clock_tolerance_seconds",
-        "coordination_min_share",
-        "coordination_min_suspects",
-        "coordination_trigger_p_value",
-        "credible_categories",
-        "credible_min_account_age_days",
-        "credible_min_trust",
-        "default_viewers",
-        "high_trust_bonus",
-        "low_trust",
-        "min_distinct_reporters",
-        "min_viewers",
-        "neutral_trust",
-        "new_account_days",
-        "ramp_min_weighted_reporters",
-        "ramp_threshold",
-        "ramp_window_p_value",
-        "rate_variation",
-        "sustain_p_value",
-        "trigger_p_value",
-        "trusted_flagger_weight",
-        "unsettled_rate_variation",
-    )
-
-    def __init__(self, policy: Policy) -> None:
-        spike, ramp, coordination = policy.spike, policy.ramp, policy.coordination
-        credible, trust = policy.credible_report, policy.trust
-        self.trigger_p_value: float = spike.trigger_p_value
-        self.sustain_p_value: float = spike.sustain_p_value
-        self.min_distinct_reporters: int = spike.min_distinct_reporters
-        self.min_viewers: int = spike.min_viewers
-        self.default_viewers: int = spike.default_viewers
-        self.burst_min_expected: float = spike.burst_min_expected
-        self.rate_variation: float = spike.rate_variation
-        self.unsettled_rate_variation: float = policy.history.unsettled_rate_variation
-        self.ramp_threshold: float = ramp.threshold
-        self.ramp_window_p_value: float = ramp.window_p_value
-        self.ramp_min_weighted_reporters: float = ramp.min_weighted_reporters
-        self.coordination_min_suspects: int = coordination.min_suspect_reporters
-        self.coordination_min_share: float = coordination.min_suspect_share
-        self.coordination_trigger_p_value: float = coordination.trigger_p_value
-        self.credible_categories: frozenset[Category] = credible.categories
-        self.credible_min_trust: float = credible.min_trust
-        self.credible_min_account_age_days: int = credible.min_account_age_days
-        self.neutral_trust: float = trust.neutral_trust
-        self.high_trust_bonus: float = trust.high_trust_bonus
-        self.trusted_flagger_weight: float = trust.trusted_flagger_weight
-        self.low_trust: float = trust.low_trust
-        self.new_account_days: int = trust.new_account_days
-        self.clock_tolerance_seconds: float = policy.window.clock_tolerance_seconds
-
-    def audience(self, viewers: int | None) -> int:
-        """Viewers the expectation counts (see :func:`audience_of`)."""
-        return _audience(viewers, self.default_viewers, self.min_viewers)
-
-
-def _audience(viewers: int | None, default: int, floor: int) -> int:
-    return max(viewers if viewers is not None else default, floor)
-
-
-def audience_of(viewers: int | None, spike: SpikePolicy) -> int:
-    """Viewers the expectation counts: the default when unknown, floored at ``min_viewers``
-    so that a broadcast claiming 0 viewers does not make every report improbable."""
-    return _audience(viewers, spike.default_viewers, spike.min_viewers)
-
-
-def expected_reports(
-    view: CategoryView, policy: Policy, figures: PolicyFigures | None = None
-) -> tuple[float, int]:
-    """Reports a benign broadcast of this audience would draw in the window: ``(expected,
-    audience)``; ``figures`` are the policy's, when the caller has them."""
-    if figures is None:
-        figures = PolicyFigures(policy)
-    audience = figures.audience(view.viewers)
-    rate = view.base_rate if view.base_rate is not None else prior_rate(policy, view.category)
-    return rate * audience * view.window_seconds, audience
-
-
-_NOT_YET = -1.0
-"""A tail not computed yet (every probability is at least 0): a float, not None, so that
-compiled it stays unboxed."""
-
-
-class ViewOdds:
-    """One view under one policy, with the figures several detectors share.
-
-    The expectation is computed at once (every decision and every explanation
-    needs it); each Poisson tail on first use, and at most once however many
-    detectors (and explanations) ask for it.
-    """
-
-    __slots__ = (
-        "_p_value",
-        "_recent_p_value",
-        "_suspect_p_value",
-        "audience",
-        "expected",
-        "figures",
-        "observed",
-        "policy",
-        "view",
-    )
-
-    def __init__(
-        self, view: CategoryView, policy: Policy, figures: PolicyFigures | None = None
-    ) -> None:
-        self.view = view
-        self.policy = policy
-        self.figures = figures if figures is not None else PolicyFigures(policy)
-        """The policy's figures the rules compare with (the engine builds them once)."""
-        self.expected: float
-        """Reports a benign broadcast of this audience draws in the window."""
-        self.audience: int
-        """Viewers, or the default when unknown, floored at ``min_viewers``."""
-        self.expected, self.audience = expected_reports(view, policy, self.figures)
-        self.observed = int(view.weighted + 1e-9)
-        """Whole trust-weighted distinct reporters."""
-        self._p_value = _NOT_YET
-        self._suspect_p_value = _NOT_YET
-        self._recent_p_value = _NOT_YET
-
-    @property
-    def p_value(self) -> float:
-        """Upper tail of :attr:`observed` under :attr:`expected`, the rate wandering by the
-        policy's ``rate_variation`` (:func:`alerting.stats.wandering_rate_upper_tail`)."""
-        if self._p_value == _NOT_YET:
-            self._p_value = wandering_rate_upper_tail(
-                self.observed, self.expected, self.figures.rate_variation
-            )
-        return self._p_value
-
-    @property
-    def recent_expected(self) -> float:
-        """What the newest ``recent_seconds`` of the window expect (0: no short test)."""
-        view = self.view
-        if view.recent_seconds <= 0 or view.window_seconds <= 0:
-            return 0.0
-        return self.expected * view.recent_seconds / view.window_seconds
-
-    @property
-    def recent_observed(self) -> int:
-        return int(self.view.recent_weighted + 1e-9)
-
-    @property
-    def recent_p_value(self) -> float:
-        """Poisson upper tail of the newest span's weighted reporters (1 without a short test)."""
-        if self._recent_p_value == _NOT_YET:
-            expected = self.recent_expected
-            self._recent_p_value = (
-                wandering_rate_upper_tail(
-                    self.recent_observed, expected, self.view.recent_variation
-                )
-                if expected >= self.figures.burst_min_expected
-                else 1.0
-            )
-        return self._recent_p_value
-
-    @property
-    def suspect_p_value(self) -> float:
-        """Poisson upper tail of the suspect reporters under :attr:`expected`."""
-        if self._suspect_p_value == _NOT_YET:
-            self._suspect_p_value = poisson_upper_tail(self.view.suspect_reporters, self.expected)
-        return self._suspect_p_value
 
 
 class Detector(Protocol):

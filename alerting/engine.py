@@ -54,14 +54,10 @@ from alerting.baseline import BaseRateLearner, prior_rates
 from alerting.detectors import (
     Assessment,
     AudienceSpikeDetector,
-    CategoryView,
     Detector,
-    PolicyFigures,
     Rule,
     Signal,
     Verdict,
-    ViewOdds,
-    audience_of,
     capped_severity,
     category_severity,
     default_coordination_detectors,
@@ -79,6 +75,7 @@ from alerting.incidents import (
 from alerting.policy import Policy
 from alerting.ramp import RampState
 from alerting.state import BroadcastState, reporter_key
+from alerting.views import CategoryView, PolicyFigures, ViewOdds, audience_of
 from alerting.window import WEIGHT_UNIT, CategoryWindow, ReporterStanding, WindowShape
 from models.escalation import EventAction, Severity
 from models.escalation_v2 import (

@@ -8,17 +8,15 @@ from hypothesis import strategies as st
 
 from alerting.detectors import (
     AudienceSpikeDetector,
-    CategoryView,
     CredibleReportDetector,
     Signal,
     Verdict,
-    ViewOdds,
     capped_severity,
     default_coordination_detectors,
     default_detectors,
-    expected_reports,
 )
 from alerting.policy import Policy
+from alerting.views import CategoryView, ViewOdds, expected_reports
 from models.escalation import EscalationClass, Severity
 from models.report import Category
 from tests.alerting.helpers import exact_tail, with_changes

@@ -12,11 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerting.detectors import Assessment, Detector, Verdict, ViewOdds, default_detectors
+from alerting.detectors import Assessment, Detector, Verdict, default_detectors
 from alerting.engine import ClockCorrection, DetectionEngine, Observation
 from alerting.incidents import dedup_key_for
 from alerting.policy import Policy
 from alerting.state import BroadcastState
+from alerting.views import ViewOdds
 from models.dead_letter import DeadLetterReason
 from models.decode import Rejection, decode_report
 from models.escalation import (
