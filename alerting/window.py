@@ -48,13 +48,13 @@ and unknown once one of its reports says something about it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
 import orjson
 
+from alerting.stored_marks import stored_marks
 from models.escalation import MAX_SAMPLE_REPORT_IDS
 
 
@@ -373,13 +373,7 @@ class CategoryWindow:
         window = cls()
         window.buckets = {int(bucket): int(count) for bucket, count in plain["b"]}
         window.reports = sum(window.buckets.values())
-        stored = plain["r"]
-        if isinstance(stored, dict):
-            marks = sorted(stored.items(), key=_arrival_of)
-            window.next_arrival = int(plain["a"])
-        else:
-            marks = list(_format_1_marks(stored))
-            window.next_arrival = len(marks)
+        marks, window.next_arrival = stored_marks(plain, WEIGHT_UNIT)
         for key, (last_seen, bucket, credible, weight_milli, suspect, arrival, *unknown) in marks:
             window._index(
                 key,
@@ -401,16 +395,3 @@ class CategoryWindow:
             default=None,
         )
         return window
-
-
-def _arrival_of(stored: tuple[str, list[Any]]) -> int:
-    return int(stored[1][5])
-
-
-def _format_1_marks(stored: list[list[Any]]) -> Iterator[tuple[str, list[Any]]]:
-    """Format 1's ``[key, last_seen, bucket, credible, weight_milli?, suspect?]`` as format 2's
-    ``(key, [last_seen, bucket, credible, weight_milli, suspect, arrival])``: its list is in
-    arrival order."""
-    for arrival, (key, last_seen, bucket, credible, *standing) in enumerate(stored):
-        weight_milli, suspect = standing or (WEIGHT_UNIT, False)
-        yield key, [last_seen, bucket, credible, weight_milli, suspect, arrival]

@@ -15,10 +15,11 @@ from structlog import get_logger
 from alerting.policy import Policy
 from models.errors import SpikewatchError
 from oncall.console.access import parse_tokens, requires_auth
+from streams.console.context import Access, ConsoleContext
 from streams.console.feed import Changes, ConsoleFeed
 from streams.console.metrics import ConsoleMetrics
 from streams.console.store import IncidentStore, ensure_console_topics, restore_records
-from streams.console.web import Access, ConsoleContext, make_app
+from streams.console.web import make_app
 from streams.kafka.clients import producer
 from streams.kafka.security import client_options
 from streams.settings import Settings

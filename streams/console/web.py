@@ -1,4 +1,4 @@
-"""The console's HTTP side: pages, live streams, actions, access control.
+"""The console's HTTP side: pages, live streams and actions (its gate: guards.py).
 
 Server-rendered pages (Jinja templates shipped as package data) and a few
 lines of JavaScript that replace a fragment when the server sends one over
@@ -14,31 +14,20 @@ CSRF double-submit token, and are logged with the actor's pseudonymous id.
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import jinja2
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from structlog import get_logger
 
-from alerting.policy import OncallPolicy
 from models.acknowledgement import AckAction, Acknowledgement, Actor
 from models.escalation import Severity
 from models.report import Category
 from models.verdict import MAX_NOTE_LENGTH, Verdict, VerdictKind
-from oncall.console.access import (
-    LOCAL_LOGIN,
-    bearer_login,
-    csrf_matches,
-    pseudonymous_id,
-    requires_auth,
-)
 from oncall.console.chart import bar_chart, line_chart
 from oncall.console.incidents import IncidentRecord
 from oncall.console.views import (
@@ -50,62 +39,16 @@ from oncall.console.views import (
     open_rows,
     sla_seconds_left,
 )
-from streams.console.feed import Changes
-from streams.console.metrics import Action, ConsoleMetrics
-from streams.console.store import IncidentStore
+from streams.console.context import ACTOR, CONTEXT, CSRF_TOKEN, TEMPLATES, ConsoleContext
+from streams.console.guards import authenticate, csrf_cookie
+from streams.console.metrics import Action
 
 log = get_logger("spikewatch.console.web")
 
 TOOL = "spikewatch-console"
-CSRF_COOKIE = "spikewatch_csrf"
-CSRF_FIELD = "csrf"
 STREAM_REFRESH_SECONDS = 5.0
 """Pages are re-sent at least this often, so ages and SLA countdowns move."""
 SUMMARY_DAYS = 14
-OPEN_ACCESS = frozenset({"/healthz", "/metrics"})
-
-
-@dataclass
-class Access:
-    """How people authenticate when the console is bound beyond the default loopback."""
-
-    host: str
-    tokens: dict[str, str] = field(default_factory=dict)
-    proxy_user_header: str | None = None
-    pseudonym_key: bytes = b""
-
-    @property
-    def required(self) -> bool:
-        return requires_auth(self.host)
-
-    def login(self, request: web.Request) -> str | None:
-        if not self.required:
-            return LOCAL_LOGIN
-        if self.proxy_user_header:
-            user = request.headers.get(self.proxy_user_header, "").strip()
-            if user:
-                return user
-        return bearer_login(request.headers.get("Authorization"), self.tokens)
-
-
-@dataclass
-class ConsoleContext:
-    store: IncidentStore
-    producer: AIOKafkaProducer
-    metrics: ConsoleMetrics
-    changes: Changes
-    policy: OncallPolicy
-    access: Access
-    ack_topic: str
-    verdict_topic: str
-    report_url_template: str | None
-
-
-CONTEXT: web.AppKey[ConsoleContext] = web.AppKey("console", ConsoleContext)
-TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
-ACTOR = web.RequestKey("actor", str)
-CSRF_TOKEN = web.RequestKey("csrf", str)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def make_app(context: ConsoleContext) -> web.Application:
@@ -159,52 +102,6 @@ def duration(seconds: float | None) -> str:
     if left < 3600:
         return f"{sign}{left // 60}m {left % 60:02d}s"
     return f"{sign}{left // 3600}h {left % 3600 // 60:02d}m"
-
-
-@web.middleware
-async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    context = request.app[CONTEXT]
-    if request.path in OPEN_ACCESS:
-        return await handler(request)
-    login = context.access.login(request)
-    if login is None:
-        context.metrics.refused.labels("401").inc()
-        log.warning("console_unauthenticated", path=request.path, method=request.method)
-        raise web.HTTPUnauthorized(
-            text="sign in first: send a bearer token or come through the console's proxy\n",
-            headers={"WWW-Authenticate": 'Bearer realm="spikewatch-console"'},
-        )
-    request[ACTOR] = pseudonymous_id(login, context.access.pseudonym_key)
-    return await handler(request)
-
-
-@web.middleware
-async def csrf_cookie(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give every page a CSRF token cookie; refuse an action whose form does not carry it."""
-    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-    request[CSRF_TOKEN] = token
-    if request.method == "POST":
-        form = await request.post()
-        submitted = form.get(CSRF_FIELD)
-        if not (
-            csrf_matches(
-                request.cookies.get(CSRF_COOKIE), submitted if isinstance(submitted, str) else None
-            )
-            and same_origin(request)
-        ):
-            request.app[CONTEXT].metrics.refused.labels("403").inc()
-            log.warning("console_csrf_refused", path=request.path, actor=request.get(ACTOR))
-            raise web.HTTPForbidden(text="stale or foreign form: reload the page and retry\n")
-    response = await handler(request)
-    if request.cookies.get(CSRF_COOKIE) != token and not response.prepared:
-        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/")
-    return response
-
-
-def same_origin(request: web.Request) -> bool:
-    """A browser names the page a form came from; it must be this console."""
-    origin = request.headers.get("Origin")
-    return origin is None or urlsplit(origin).netloc == request.host
 
 
 def render(request: web.Request, name: str, **values: Any) -> web.Response:

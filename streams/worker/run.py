@@ -16,7 +16,8 @@ import asyncio
 import faust
 
 from streams.settings import Settings
-from streams.worker.app import CRASH_EXIT_STATUS, create
+from streams.worker.app import create
+from streams.worker.faust_app import CRASH_EXIT_STATUS
 
 
 def run_worker(settings: Settings) -> int:

@@ -53,7 +53,7 @@ from streams.kafka.changelog import ChangelogWriter
 from streams.kafka.tables import bytes_table
 from streams.kafka.topics import STATE_TABLE, STATE_TOPIC_CONFIG, TopicLayoutError, ensure_topics
 from streams.settings import Settings
-from streams.worker.app import CRASH_EXIT_STATUS
+from streams.worker.faust_app import CRASH_EXIT_STATUS
 from tests.support.faults import changelog_topic, record_figures, wait_for
 from tests.support.kafka import Record, read_until, send_each
 from tests.support.live_worker import WorkerConfig, WorkerProcess, metric_value

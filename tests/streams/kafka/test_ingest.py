@@ -96,7 +96,7 @@ async def test_the_broker_holds_an_empty_fetch_only_as_long_as_the_app_says(
     """The fetcher that talks to the broker gets the app's wait, not Faust's fixed 1.5 s
     (a fetch of reports waits behind an empty fetch in flight: see BatchingConsumerThread)."""
     app = _app(f"t{uuid.uuid4().hex[:10]}", bootstrap)
-    app.fetch_max_wait_seconds = 0.12  # type: ignore[attr-defined]  # as _SpikewatchApp has it
+    app.fetch_max_wait_seconds = 0.12  # type: ignore[attr-defined]  # as SpikewatchFaustApp has it
     consumer = _batching_consumer(app, asyncio.Event())
     await consumer.start()
     try:
