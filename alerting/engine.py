@@ -75,7 +75,7 @@ from alerting.incidents import (
 from alerting.policy import Policy
 from alerting.ramp import RampState
 from alerting.state import BroadcastState, reporter_key
-from alerting.views import CategoryView, PolicyFigures, ViewOdds, audience_of
+from alerting.views import CategoryView, PolicyFigures, ViewOdds
 from alerting.window import WEIGHT_UNIT, CategoryWindow, ReporterStanding, WindowShape
 from models.escalation import EventAction, Severity
 from models.escalation_v2 import (
@@ -483,7 +483,7 @@ class DetectionEngine:
         if previous_watermark is None or event_time <= previous_watermark:
             return 0.0
         gap = min(event_time - previous_watermark, self.policy.learning.max_gap_seconds)
-        return gap * audience_of(state.viewers, self.policy.spike)
+        return gap * self.figures.audience(state.viewers)
 
     def _standing(self, reporter: ReporterInfo | None) -> ReporterStanding:
         """Credibility, trust weight and suspicion of one report's reporter.

@@ -1,8 +1,8 @@
 """A broadcast whose reports carry no ``viewer_count`` (older apps, clips, some platforms).
 
-Its expectation counts the policy's default audience; its own history must weigh
-its reports against that same audience, and the learner, which estimates reports
-per viewer, must learn nothing from a broadcast whose real audience is unknown.
+It has no scale: it is judged by its categories' shares of its own reporters, never
+against the policy's default audience, and neither the learner (which estimates reports
+per viewer) nor its own history learns from it.
 """
 
 from __future__ import annotations
