@@ -33,15 +33,19 @@ from tests.support.notify import (
     create_topics,
     incident,
     metric,
+    metric_now,
     notify_settings,
     running_notify,
     send_escalations,
+    wait_for_delivery,
     web_url,
     write_sinks,
 )
 from tests.support.webhook_recorder import WebhookRecorder, webhook_recorder
 
 pytestmark = pytest.mark.kafka
+
+DELIVERIES = "spikewatch_notify_deliveries_total"
 
 
 def routed_config(path: Path, recorder: WebhookRecorder, ack_url: str) -> Path:
@@ -154,9 +158,16 @@ async def test_alertmanager_groups_by_broadcast_resolves_and_honours_silences(
             await asyncio.to_thread(
                 wait_for, resolved_seen, 60, "the resolved notification for b-1"
             )
-            delivered = await metric(
-                settings, "spikewatch_notify_deliveries_total", outcome="delivered"
+            expected = len(harassment) + len(child_safety) + len(other) + len(silenced)
+            # b-1's resolution can be seen before b-2's has been counted: wait for the
+            # count, then check that nothing beyond it was delivered.
+            await wait_for_delivery(
+                settings,
+                lambda: metric_now(settings, DELIVERIES, outcome="delivered") >= expected,
+                30,
+                f"{expected} deliveries",
             )
+            delivered = await metric(settings, DELIVERIES, outcome="delivered")
         every_alert = await asyncio.to_thread(
             get_json,
             f"{alertmanager.url}/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true",
@@ -164,7 +175,7 @@ async def test_alertmanager_groups_by_broadcast_resolves_and_honours_silences(
     finally:
         alertmanager.stop()
 
-    assert delivered == len(harassment) + len(child_safety) + len(other) + len(silenced)
+    assert delivered == expected
     for receiver in ("abuse-oncall", "child-safety-oncall"):
         groups: dict[str, set[str]] = {}
         for notification in notifications(recorder, receiver):

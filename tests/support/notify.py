@@ -106,20 +106,24 @@ def web_url(settings: Settings, path: str) -> str:
     return f"http://127.0.0.1:{settings.notify_web_port}{path}"
 
 
-async def metric(settings: Settings, name: str, **labels: str) -> float:
+def metric_now(settings: Settings, name: str, **labels: str) -> float:
     """The sum of a notify metric's samples matching ``labels``, from its /metrics.
 
-    Read from a thread: the service answering it may run in this event loop.
+    Blocking: call it from a thread when the service answering runs in this event loop.
     """
-    text = await asyncio.to_thread(_scrape, web_url(settings, "/metrics"))
     total = 0.0
-    for line in text.splitlines():
+    for line in _scrape(web_url(settings, "/metrics")).splitlines():
         if not line.startswith(name + "{") and not line.startswith(name + " "):
             continue
         series, value = line.rsplit(" ", 1)
         if all(f'{key}="{wanted}"' in series for key, wanted in labels.items()):
             total += float(value)
     return total
+
+
+async def metric(settings: Settings, name: str, **labels: str) -> float:
+    """``metric_now`` from a thread: the service answering it may run in this event loop."""
+    return await asyncio.to_thread(metric_now, settings, name, **labels)
 
 
 async def wait_for_delivery(
