@@ -14,7 +14,8 @@ from alerting.compiled import refuse_stale_build
 
 refuse_stale_build(Path(__file__).parent)
 
-from alerting.engine import DetectionEngine, Observation, TickResult  # noqa: E402
+from alerting.engine import DetectionEngine  # noqa: E402
+from alerting.outcomes import Observation, TickResult  # noqa: E402
 from alerting.policy import Policy, PolicyError, load_policy  # noqa: E402
 from alerting.state import BroadcastState  # noqa: E402
 

@@ -38,17 +38,14 @@ no scale to judge a count by: it is judged by its categories' shares of its own
 reporters (:meth:`DetectionEngine._rates`), with neither the broadcast-wide test,
 the short test, the ramp nor the coordination detector, all of which need a scale.
 
-Routing: a coordination incident goes to the coordination team; an abuse
-incident on a watchlisted broadcaster goes one severity up (never past the
-category's ceiling) to the high-profile team; otherwise the leading category's
-team for the broadcast's region, or its default team.
+Where an incident pages is :mod:`alerting.routing`'s; how much a reporter weighs,
+:mod:`alerting.standing`'s.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from enum import StrEnum
 
 from alerting.baseline import BaseRateLearner, prior_rates
 from alerting.detectors import (
@@ -58,7 +55,6 @@ from alerting.detectors import (
     Rule,
     Signal,
     Verdict,
-    capped_severity,
     category_severity,
     default_coordination_detectors,
     default_detectors,
@@ -72,82 +68,22 @@ from alerting.incidents import (
     open_incident,
     resolve_due,
 )
+from alerting.outcomes import ClockCorrection, Observation, TickResult
 from alerting.policy import Policy
 from alerting.ramp import RampState
+from alerting.routing import Routing
+from alerting.standing import reporter_standing
 from alerting.state import BroadcastState, reporter_key
 from alerting.views import CategoryView, PolicyFigures, ViewOdds
-from alerting.window import WEIGHT_UNIT, CategoryWindow, ReporterStanding, WindowShape
+from alerting.window import WEIGHT_UNIT, CategoryWindow, WindowShape
 from models.escalation import EventAction, Severity
 from models.escalation_v2 import (
     EscalationV2,
 )
-from models.report import Category, ReporterInfo, ReportEvent
+from models.report import Category, ReportEvent
 
 LEADING_SHARE = 0.2
 """A category leads the broadcast-wide view only with at least this share of its weight."""
-
-
-_UNKNOWN_REPORTER = ReporterStanding(False, WEIGHT_UNIT, False, unknown=True)
-"""A reporter the front end says nothing about: shared, as the standings below (a window
-only reads a standing)."""
-_SUSPECT = ReporterStanding(False, 0, True)
-_CREDIBLE_SUSPECT = ReporterStanding(True, 0, True)
-
-
-class ClockCorrection(StrEnum):
-    """What was done to a report's event time (a metric label in the shell)."""
-
-    AHEAD = "ahead_of_record"
-
-
-class Observation:
-    """What one report did: the escalations to send, whether it was too late to count,
-    and whether its event time was moved to its record's time (``clock``).
-
-    This and the two classes below are built for every report or tick: plain classes,
-    which the compiled core builds natively, where a dataclass's generated ``__init__``
-    runs as Python code.
-    """
-
-    __slots__ = ("clock", "escalations", "late")
-
-    def __init__(
-        self,
-        escalations: list[EscalationV2] | None = None,
-        late: bool = False,
-        clock: ClockCorrection | None = None,
-    ) -> None:
-        self.escalations: list[EscalationV2] = escalations if escalations is not None else []
-        self.late = late
-        self.clock = clock
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Observation):
-            return NotImplemented
-        return (self.escalations, self.late, self.clock) == (
-            other.escalations,
-            other.late,
-            other.clock,
-        )
-
-    def __repr__(self) -> str:
-        return f"Observation({self.escalations!r}, late={self.late}, clock={self.clock!r})"
-
-
-class TickResult:
-    __slots__ = ("escalations", "evictable")
-
-    def __init__(self, evictable: bool = False) -> None:
-        self.escalations: list[EscalationV2] = []
-        self.evictable = evictable
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, TickResult):
-            return NotImplemented
-        return (self.escalations, self.evictable) == (other.escalations, other.evictable)
-
-    def __repr__(self) -> str:
-        return f"TickResult({self.escalations!r}, evictable={self.evictable})"
 
 
 class _Candidate:
@@ -178,8 +114,8 @@ def _assess(detector: Detector, odds: ViewOdds) -> Assessment | None:
 
 class DetectionEngine:
     """``watchlist`` is read by the shell (the policy's inline broadcasters plus its
-    watchlist file) and replaced by it when that file changes; without one the
-    engine knows only the inline broadcasters, since the core never reads files.
+    watchlist file) and replaced by it in ``routing`` when that file changes; without
+    one the engine knows only the inline broadcasters, since the core never reads files.
 
     ``detectors`` judge the report's category window; the broadcast-wide window is
     judged by the audience spike (abuse) and the coordination detector.
@@ -198,7 +134,9 @@ class DetectionEngine:
         self.detectors = tuple(detectors) if detectors is not None else default_detectors()
         self.broadcast_detectors: tuple[Detector, ...] = (AudienceSpikeDetector(),)
         self.coordination_detectors = default_coordination_detectors()
-        self.watchlist = watchlist if watchlist is not None else policy.high_profile.broadcasters
+        self.routing = Routing(
+            policy, watchlist if watchlist is not None else policy.high_profile.broadcasters
+        )
         window = policy.window
         self.shape = WindowShape(
             length_seconds=window.length_seconds,
@@ -263,7 +201,7 @@ class DetectionEngine:
         if window is None:
             window = state.windows[category] = CategoryWindow()
         key = reporter_key(report.reporter_id)
-        standing = self._standing(report.reporter)
+        standing = reporter_standing(report.reporter, self.figures)
         combined = self._broadcast_window(state, category, window)
         report_id = report.report_id
         added = window.add(shape, bucket, event_time, key, standing, report_id)
@@ -420,7 +358,7 @@ class DetectionEngine:
             incidents.clear()
             for incident in restored:
                 if not incident.team:
-                    incident.team = self._team_for(
+                    incident.team = self.routing.team(
                         state, incident.escalation_class.is_abuse, incident.category
                     )
                 incidents[incident.team] = incident
@@ -484,56 +422,6 @@ class DetectionEngine:
             return 0.0
         gap = min(event_time - previous_watermark, self.policy.learning.max_gap_seconds)
         return gap * self.figures.audience(state.viewers)
-
-    def _standing(self, reporter: ReporterInfo | None) -> ReporterStanding:
-        """Credibility, trust weight and suspicion of one report's reporter.
-
-        Unknown fields neither help nor hurt (older clients omit them): a reporter
-        the front end says nothing about weighs exactly 1. Each field is read once:
-        reading a field of a pydantic model costs far more than a local variable.
-        """
-        if reporter is None:
-            return _UNKNOWN_REPORTER
-        age, trust = reporter.account_age_days, reporter.trust
-        viewing, flagger = reporter.was_viewing, reporter.trusted_flagger
-        credible = self._is_credible(age, trust, viewing, flagger)
-        figures = self.figures
-        suspect = (
-            (age is not None and age < figures.new_account_days)
-            or (trust is not None and trust < figures.low_trust)
-            or viewing is False
-        ) and not flagger
-        if suspect:
-            return _CREDIBLE_SUSPECT if credible else _SUSPECT
-        weight = 1.0
-        if trust is not None and trust > figures.neutral_trust:
-            weight += (
-                figures.high_trust_bonus
-                * (trust - figures.neutral_trust)
-                / (1 - figures.neutral_trust)
-            )
-        if flagger:
-            weight = max(weight, figures.trusted_flagger_weight)
-        return ReporterStanding(credible, math.floor(weight * WEIGHT_UNIT + 0.5), False)
-
-    def _is_credible(
-        self, age: int | None, trust: float | None, viewing: bool | None, flagger: bool | None
-    ) -> bool:
-        """Trusted flaggers, or high-trust accounts that are old enough and were watching.
-
-        Unknown fields do not disqualify (older clients omit them), a known bad
-        value does: a brand-new account or a reporter who was not watching cannot
-        page on-call with a single report.
-        """
-        if flagger:
-            return True
-        figures = self.figures
-        return (
-            trust is not None
-            and trust >= figures.credible_min_trust
-            and viewing is not False
-            and (age is None or age >= figures.credible_min_account_age_days)
-        )
 
     def _view(
         self,
@@ -730,8 +618,8 @@ class DetectionEngine:
         fired = [
             _Candidate(
                 assessment,
-                self._routed_severity(state, named[0], assessment),
-                self._team_for(state, True, named[0]),
+                self.routing.severity(state, named[0], assessment),
+                self.routing.team(state, True, named[0]),
                 named,
             )
             for assessment, named in active
@@ -826,21 +714,3 @@ class DetectionEngine:
         return [
             escalation(self.policy, self.shape, state, incident, action, verdicts, moment, rates)
         ]
-
-    def _high_profile(self, state: BroadcastState) -> bool:
-        return state.broadcaster_id is not None and state.broadcaster_id in self.watchlist
-
-    def _routed_severity(
-        self, state: BroadcastState, category: Category, assessment: Assessment
-    ) -> Severity:
-        """A high-profile broadcaster's abuse incident goes one level up, within the ceiling."""
-        if not assessment.escalation_class.is_abuse or not self._high_profile(state):
-            return assessment.severity
-        return capped_severity(assessment.severity.raised(), self.policy, category)
-
-    def _team_for(self, state: BroadcastState, abuse: bool, category: Category) -> str:
-        if not abuse:
-            return self.policy.coordination.team
-        if self._high_profile(state):
-            return self.policy.high_profile.team
-        return self.policy.category(category).team_for(state.region)

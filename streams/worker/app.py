@@ -256,7 +256,7 @@ class Spikewatch:
             log.error("watchlist_unreadable", error=str(error))
             return
         if changed is not None:
-            self.engine.watchlist = changed
+            self.engine.routing.watchlist = changed
             log.info("watchlist_reloaded", broadcasters=len(changed))
 
     async def _on_recovered(self) -> None:

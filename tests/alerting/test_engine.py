@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alerting.detectors import Assessment, Detector, Verdict, default_detectors
-from alerting.engine import ClockCorrection, DetectionEngine, Observation
+from alerting.engine import DetectionEngine
 from alerting.incidents import dedup_key_for
+from alerting.outcomes import ClockCorrection, Observation
 from alerting.policy import Policy
 from alerting.state import BroadcastState
 from alerting.views import ViewOdds

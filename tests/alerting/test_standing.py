@@ -8,6 +8,7 @@ import pytest
 
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
+from alerting.standing import reporter_standing
 from alerting.state import BroadcastState
 from models.escalation import EventAction
 from models.report import Category, ReporterInfo
@@ -20,7 +21,7 @@ NOT_WATCHING = {"account_age_days": 400, "trust": 0.4, "was_viewing": False}
 
 def standing(engine: DetectionEngine, reporter: Mapping[str, object] | None) -> tuple[int, bool]:
     info = None if reporter is None else ReporterInfo.model_validate(reporter)
-    result = engine._standing(info)
+    result = reporter_standing(info, engine.figures)
     return result.weight_milli, result.suspect
 
 
