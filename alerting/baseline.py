@@ -55,7 +55,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from alerting.policy import Policy
+from alerting.policy import Policy, abuse_categories
 from alerting.window import WEIGHT_UNIT
 from models.report import Category
 
@@ -82,6 +82,7 @@ class BaseRateLearner:
     """Weight per category, decayed with the mix's half-life."""
     _rates: dict[Category, float] | None = field(default=None, compare=False, repr=False)
     _total: float = field(default=0.0, compare=False, repr=False)
+    _abuse_total: float = field(default=0.0, compare=False, repr=False)
     _rates_second: float | None = field(default=None, compare=False, repr=False)
 
     def estimate(self, category: Category, policy: Policy) -> float:
@@ -103,8 +104,10 @@ class BaseRateLearner:
         """Every category's rate as of the learner's current second (see the module doc)."""
         second = None if self.clock is None else math.floor(self.clock)
         if self._rates is None or second != self._rates_second:
-            self._rates = {category: self.estimate(category, policy) for category in _CATEGORIES}
-            self._total = math.fsum(self._rates.values())
+            rates = {category: self.estimate(category, policy) for category in _CATEGORIES}
+            self._rates = rates
+            self._total = math.fsum(rates.values())
+            self._abuse_total = math.fsum(rates[c] for c in abuse_categories(policy))
             self._rates_second = second
         return self._rates
 
@@ -112,9 +115,15 @@ class BaseRateLearner:
         return self.rates(policy)[category]
 
     def total_rate(self, policy: Policy) -> float:
-        """The sum of the categories' rates: what a broadcast draws across all of them."""
+        """The sum of every category's rate: what a broadcast draws in all of them."""
         self.rates(policy)
         return self._total
+
+    def abuse_rate(self, policy: Policy) -> float:
+        """The sum of the abuse categories' rates (:func:`alerting.policy.abuse_categories`):
+        what a broadcast draws in the broadcast-wide abuse statistic."""
+        self.rates(policy)
+        return self._abuse_total
 
     def learn(
         self,

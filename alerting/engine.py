@@ -14,10 +14,14 @@ their reasons and figures are built for an escalation that is actually sent.
 
 Two views per report. The report's *category* window (credible report, audience
 spike, ramp) and the *broadcast-wide* window, in which every reporter counts once
-whatever the categories they chose and the expectation is the sum of the
+whatever the abuse categories they chose and the expectation is the sum of those
 categories' rates (audience spike, coordination): viewers file one abusive
 broadcast under several categories, and a surge spread across them is as
-improbable as one in a single category. Both expectations use the learned
+improbable as one in a single category. The abuse categories are those whose
+ceiling pages (:func:`alerting.policy.abuse_categories`); a report in a low-harm
+category (spam, copyright) is judged in its own window alone, coordination
+included, and neither counts in nor dilutes the broadcast-wide statistic. Both
+expectations use the learned
 population rates (:mod:`alerting.baseline`) scaled by the broadcast's own
 history (:mod:`alerting.history`).
 
@@ -69,7 +73,7 @@ from alerting.incidents import (
     resolve_due,
 )
 from alerting.outcomes import ClockCorrection, Observation, TickResult
-from alerting.policy import Policy
+from alerting.policy import Policy, abuse_categories
 from alerting.ramp import RampState
 from alerting.routing import Routing
 from alerting.standing import reporter_standing
@@ -146,6 +150,8 @@ class DetectionEngine:
         )
         self.burst_buckets = max(1, math.ceil(policy.spike.burst_seconds / window.bucket_seconds))
         self.priors = prior_rates(policy)
+        self.abuse = abuse_categories(policy)
+        self.prior_abuse_total = math.fsum(self.priors[c] for c in self.abuse)
         self.prior_total = math.fsum(self.priors.values())
 
     def observe(
@@ -202,14 +208,21 @@ class DetectionEngine:
             window = state.windows[category] = CategoryWindow()
         key = reporter_key(report.reporter_id)
         standing = reporter_standing(report.reporter, self.figures)
-        combined = self._broadcast_window(state, category, window)
+        abuse = category in self.abuse
+        if abuse:
+            combined = self._broadcast_window(state, category, window)
+        else:
+            if state.combined is window:
+                state.combined, state.shared = CategoryWindow(), None
+            combined = state.combined
         report_id = report.report_id
         added = window.add(shape, bucket, event_time, key, standing, report_id)
-        added_combined = (
-            added
-            if combined is window
-            else combined.add(shape, bucket, event_time, key, standing, report_id)
-        )
+        if not abuse:
+            added_combined = 0
+        elif combined is window:
+            added_combined = added
+        else:
+            added_combined = combined.add(shape, bucket, event_time, key, standing, report_id)
         window.expire(shape, watermark)
         combined.expire(shape, watermark)
         quiet = not state.incidents and not state.coordination
@@ -218,8 +231,8 @@ class DetectionEngine:
         if quiet and not unsized:
             state.history.add(
                 bucket,
-                added_combined,
-                exposure * population[1],
+                added_combined if abuse else added,
+                exposure * population[2],
                 shape.bucket_seconds,
                 self.history_policy,
             )
@@ -379,14 +392,19 @@ class DetectionEngine:
             self.policy, self.shape, state, incident, EventAction.RESOLVE, [why], at, rates
         )
 
-    def _population(self, learner: BaseRateLearner | None) -> tuple[dict[Category, float], float]:
-        """The population's rates per category and their sum: learned, else the priors."""
+    def _population(
+        self, learner: BaseRateLearner | None
+    ) -> tuple[dict[Category, float], float, float]:
+        """The population's rates per category, the abuse categories' sum (what the
+        broadcast-wide view counts) and every category's (what the history counts):
+        learned, else the priors."""
         if learner is None:
-            return self.priors, self.prior_total
-        return learner.rates(self.policy), learner.total_rate(self.policy)
+            return self.priors, self.prior_abuse_total, self.prior_total
+        policy = self.policy
+        return learner.rates(policy), learner.abuse_rate(policy), learner.total_rate(policy)
 
     def _rates(
-        self, state: BroadcastState, population: tuple[dict[Category, float], float]
+        self, state: BroadcastState, population: tuple[dict[Category, float], float, float]
     ) -> Rates:
         """The rates a decision uses, scaled by the broadcast's own history.
 
@@ -398,14 +416,30 @@ class DetectionEngine:
         own reporters. What can then be improbable is a category taking far more than its
         share (a surge filed under one category), whatever the broadcast's size.
         """
-        by_category, total = population
+        by_category, total, every = population
         audience = self.figures.audience(state.viewers)
         if state.viewers is None:
-            scale = total * audience * self.shape.length_seconds
-            factor = state.combined.weight_milli / WEIGHT_UNIT / scale if scale > 0 else 0.0
+            factor = self._own_scale(state, every, audience)
         else:
             factor = state.history.factor(self.history_policy)
         return Rates(by_category, total, factor, audience)
+
+    def _own_scale(self, state: BroadcastState, every: float, audience: int) -> float:
+        """The factor of a broadcast of unknown audience: its reporters in every category
+        over what the population's rates expect of the default audience.
+
+        Every category, not only the abuse ones the broadcast-wide window holds: a surge is
+        filed under abuse categories alone, and that no spam or copyright reports came
+        with it is part of what makes its share improbable. The low-harm categories'
+        windows are added to the broadcast's, so a reporter who chose both counts twice,
+        which only makes every share's expectation larger.
+        """
+        weight_milli = state.combined.weight_milli
+        for category, window in state.windows.items():
+            if category not in self.abuse:
+                weight_milli += window.weight_milli
+        scale = every * audience * self.shape.length_seconds
+        return weight_milli / WEIGHT_UNIT / scale if scale > 0 else 0.0
 
     def _exposure(
         self, state: BroadcastState, previous_watermark: float | None, event_time: float
@@ -482,7 +516,11 @@ class DetectionEngine:
         a category that cannot page (spam) never joins one that can."""
         total = state.combined.weight_milli
         floor = max(WEIGHT_UNIT, LEADING_SHARE * total)
-        weights = {c: w.weight_milli for c, w in state.windows.items() if w.weight_milli > 0}
+        weights = {
+            c: w.weight_milli
+            for c, w in state.windows.items()
+            if w.weight_milli > 0 and c in self.abuse
+        }
         named = [c for c, weight in weights.items() if weight >= floor]
         if not named:
             named = [max(weights, key=lambda c: weights[c])] if weights else []
@@ -506,6 +544,7 @@ class DetectionEngine:
         policy = self.policy
         established = state.history.is_established(self.history_policy)
         sized = state.viewers is not None
+        broadcast_wide = sized and category in self.abuse
         category_odds = ViewOdds(
             self._view(
                 state,
@@ -537,7 +576,8 @@ class DetectionEngine:
         ]
         for detector in (
             ()
-            if not sized or self._adds_nothing(state, window, broadcast_odds, category_odds)
+            if not broadcast_wide
+            or self._adds_nothing(state, window, broadcast_odds, category_odds)
             else self.broadcast_detectors
         ):
             assessment = _assess(detector, broadcast_odds)
@@ -568,14 +608,15 @@ class DetectionEngine:
                 )
                 sent.append(self._resolve(state, state.coordination, superseded, why, moment))
             return sent, True
+        suspects_odds = broadcast_odds if broadcast_wide else category_odds
         coordination = [
             a
             for d in (self.coordination_detectors if sized else ())
-            if (a := _assess(d, broadcast_odds)) is not None
+            if (a := _assess(d, suspects_odds)) is not None
         ]
         if coordination:
             sent += self._advance_coordination(
-                state, coordination, broadcast_odds, rates, event_time, moment
+                state, coordination, suspects_odds, rates, event_time, moment
             )
         return sent, bool(active or coordination)
 
@@ -680,16 +721,19 @@ class DetectionEngine:
         self,
         state: BroadcastState,
         active: list[Assessment],
-        broadcast_odds: ViewOdds,
+        odds: ViewOdds,
         rates: Rates,
         event_time: float,
         moment: float,
     ) -> list[EscalationV2]:
+        """Open or keep alive the broadcast's coordination incident. ``odds`` is the view the
+        detector judged: the broadcast-wide one, or, for a report in a low-harm category
+        (which the broadcast-wide window does not hold), that category's own."""
         team = self.policy.coordination.team
         incident = state.coordination.get(team)
         fired = [a for a in active if a.signal is Signal.FIRE]
         strongest = max(fired, key=lambda a: a.severity.rank) if fired else None
-        named = self._leading(state) or (broadcast_odds.view.category,)
+        named = (self._leading(state) if odds.view.all_categories else ()) or (odds.view.category,)
         if incident is None:
             if strongest is None:
                 return []
@@ -710,7 +754,7 @@ class DetectionEngine:
             action = on_active_signal(incident, severity, event_time, self.policy.lifecycle)
         if action is None:
             return []
-        verdicts = [detector.explain(broadcast_odds) for detector in self.coordination_detectors]
+        verdicts = [detector.explain(odds) for detector in self.coordination_detectors]
         return [
             escalation(self.policy, self.shape, state, incident, action, verdicts, moment, rates)
         ]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from alerting.detectors import Signal, Verdict
 from alerting.incidents import Incident, event_id_for
-from alerting.policy import Policy
+from alerting.policy import Policy, abuse_categories
 from alerting.state import BroadcastState
 from alerting.window import WEIGHT_UNIT, CategoryWindow, WindowShape
 from models.escalation import EscalationLabels, EventAction
@@ -62,11 +62,21 @@ def escalation(
     moment: float,
     rates: Rates,
 ) -> EscalationV2:
-    """The v2 event of ``incident``: the broadcast-wide window, every category's share,
-    the trust mix and the series a chart draws, as the rates of the decision saw them."""
-    combined = state.combined
+    """The v2 event of ``incident``: the window it was judged on, every category's share,
+    the trust mix and the series a chart draws, as the rates of the decision saw them.
+
+    The window is the broadcast-wide one across the abuse categories, or, for an
+    incident in a low-harm category (a spam campaign), that category's own: the
+    broadcast-wide window does not hold it.
+    """
     window_seconds = shape.length_seconds
-    expected = rates.total * rates.factor * rates.audience * window_seconds
+    if incident.category in abuse_categories(policy):
+        combined = state.combined
+        rate = rates.total * rates.factor
+    else:
+        combined = state.windows.get(incident.category, state.combined)
+        rate = rates.of(incident.category)
+    expected = rate * rates.audience * window_seconds
     window_end = state.watermark if state.watermark is not None else moment
     first_bucket = shape.first_bucket(window_end)
     resolving = action is EventAction.RESOLVE

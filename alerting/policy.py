@@ -346,3 +346,16 @@ def load_policy(path: Path | str = DEFAULT_POLICY_PATH) -> Policy:
         update={"watchlist_file": source.parent / watchlist}
     )
     return policy.model_copy(update={"high_profile": high_profile})
+
+
+def abuse_categories(policy: Policy) -> frozenset[Category]:
+    """The categories whose ceiling pages: what the broadcast-wide abuse statistic counts.
+
+    A category capped below paging (spam, copyright) is low-harm by the policy's own
+    word: its reporters are no evidence that a broadcast needs on-call, and its rate
+    counted in the broadcast-wide expectation would dilute a surge spread across the
+    categories that do page. Such a category keeps its own window and detectors.
+    """
+    return frozenset(
+        category for category in Category if policy.category(category).max_severity.pages
+    )

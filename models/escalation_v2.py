@@ -101,12 +101,15 @@ class EvidenceV2(BaseModel):
 
     reports: Count
     distinct_reporters: Count = Field(
-        description="Each reporter counted once per broadcast, whatever the categories."
+        description=(
+            "Each reporter counted once per broadcast, across the abuse categories (those"
+            " whose max_severity pages), or within the incident's category if it is low-harm."
+        )
     )
     weighted_reporters: NonNegative
     viewers: Count | None
     expected_reports: NonNegative = Field(
-        description="Sum over the categories of what the audience explains."
+        description="What the audience explains of the same reporters' categories."
     )
     window_start: AwareDatetime
     window_end: AwareDatetime

@@ -115,7 +115,7 @@ def busy_state(engine: DetectionEngine) -> BroadcastState:
                 reporter={"trusted_flagger": number == 0},
             ),
         )
-    engine.observe(state, make_report(99, category="spam", at=T0 + 20, viewer_count=100))
+    engine.observe(state, make_report(99, category="hateful_conduct", at=T0 + 20, viewer_count=100))
     assert state.incidents, "the burst should have opened an incident"
     return state
 
@@ -126,7 +126,7 @@ def test_state_bytes_round_trip_mid_incident(engine: DetectionEngine) -> None:
     assert restored == state
     assert restored.to_bytes() == state.to_bytes()
     assert restored.platform is Platform.PERISCOPE
-    assert set(restored.windows) == {Category.HARASSMENT, Category.SPAM}
+    assert set(restored.windows) == {Category.HARASSMENT, Category.HATEFUL_CONDUCT}
 
 
 def test_state_bytes_never_contain_raw_reporter_ids(engine: DetectionEngine) -> None:
@@ -141,7 +141,7 @@ def test_state_bytes_are_compact_json(engine: DetectionEngine) -> None:
     assert orjson.dumps(plain) == data, "exactly what orjson writes for the same object"
     assert plain["v"] == 4
     assert plain["id"] == "b-1"
-    assert set(plain["w"]) == {"harassment", "spam"}
+    assert set(plain["w"]) == {"harassment", "hateful_conduct"}
     assert plain["a"]["r"], "the broadcast-wide window holds every category's reporters"
 
 
@@ -338,7 +338,7 @@ def test_a_second_category_gives_the_broadcast_a_window_of_its_own(
     engine: DetectionEngine,
 ) -> None:
     state = harassment_only(engine)
-    engine.observe(state, make_report(number=9, reporter_id="other", category="spam"))
+    engine.observe(state, make_report(number=9, reporter_id="other", category="hateful_conduct"))
 
     harassment = state.windows[Category.HARASSMENT]
     assert state.shared is None
@@ -346,6 +346,16 @@ def test_a_second_category_gives_the_broadcast_a_window_of_its_own(
     assert state.combined.distinct_reporters == 4
     assert harassment.distinct_reporters == 3
     assert BroadcastState.from_bytes(state.to_bytes()) == state
+
+
+def test_a_low_harm_category_stays_out_of_the_broadcast_window(engine: DetectionEngine) -> None:
+    state = harassment_only(engine)
+    engine.observe(state, make_report(number=9, reporter_id="other", category="spam"))
+
+    assert state.shared is Category.HARASSMENT
+    assert state.combined is state.windows[Category.HARASSMENT]
+    assert state.combined.distinct_reporters == 3
+    assert state.windows[Category.SPAM].distinct_reporters == 1
 
 
 def test_an_emptied_broadcast_window_is_shared_again_with_the_next_category(
@@ -383,7 +393,7 @@ def test_state_written_in_format_3_loads_the_same_with_no_reporter_counted_unkno
 ) -> None:
     reports = [
         make_report(number, category=category, at=T0 + number)
-        for number, category in enumerate(["harassment", "spam"] * 4)
+        for number, category in enumerate(["harassment", "hateful_conduct"] * 4)
     ]
     live = BroadcastState("b-1")
     for report in reports:
