@@ -171,7 +171,11 @@ class DetectionEngine:
         one the policy's priors are used. ``event_time`` is ``report.event_time``
         when the caller has it already (it costs about half a microsecond).
         ``record_time`` is the Kafka record's timestamp when known: the event time
-        never runs ahead of it by more than the policy's clock tolerance.
+        never runs ahead of it by more than the policy's clock tolerance, and a report
+        too late for the broadcast's window counts at it while it is not (a device
+        clock minutes behind, or a delivery later than the allowed lateness: a report
+        counted late is worth more to on-call than one not counted at all), but never
+        after the broadcast's newest report: a late report does not move its clock.
         """
         if event_time is None:
             event_time = report.event_time
@@ -182,13 +186,13 @@ class DetectionEngine:
         ):
             event_time, clock = record_time, ClockCorrection.AHEAD
         shape = self.shape
-        bucket = shape.bucket_of(event_time)
         previous_watermark = state.watermark
-        if previous_watermark is not None and (
-            event_time < previous_watermark - shape.allowed_lateness_seconds
-            or bucket < shape.first_bucket(previous_watermark)
-        ):
-            return Observation(late=True, clock=clock)
+        if previous_watermark is not None and self._too_late(event_time, previous_watermark):
+            if record_time is None or self._too_late(record_time, previous_watermark):
+                return Observation(late=True, clock=clock)
+            event_time = min(record_time, previous_watermark)
+            clock = ClockCorrection.BEHIND
+        bucket = shape.bucket_of(event_time)
         watermark = (
             event_time
             if previous_watermark is None or event_time > previous_watermark
@@ -258,6 +262,14 @@ class DetectionEngine:
         ):
             learner.learn(event_time, exposure, category, added, self.policy)
         return Observation(sent, clock=clock)
+
+    def _too_late(self, event_time: float, watermark: float) -> bool:
+        """Whether a report stamped ``event_time`` is beyond the allowed lateness of a
+        broadcast whose newest report is stamped ``watermark``, or before its window."""
+        shape = self.shape
+        return event_time < watermark - shape.allowed_lateness_seconds or shape.bucket_of(
+            event_time
+        ) < shape.first_bucket(watermark)
 
     def tick(self, state: BroadcastState, now: float) -> TickResult:
         """Resolve incidents quiet since ``resolve_after_quiet_seconds`` before ``now``.

@@ -13,9 +13,12 @@ from models.escalation_v2 import EscalationV2
 
 
 class ClockCorrection(StrEnum):
-    """What was done to a report's event time (a metric label in the shell)."""
+    """Why a report counted at its Kafka record's time instead of its own (a metric label in
+    the shell): stamped ahead of its record, or too late for the broadcast's window while
+    its record is not."""
 
     AHEAD = "ahead_of_record"
+    BEHIND = "behind_window"
 
 
 class Observation:

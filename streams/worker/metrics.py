@@ -123,8 +123,10 @@ class WorkerMetrics:
         )
         self.clock_corrections = Counter(
             "spikewatch_report_clock_corrections",
-            "Reports stamped further ahead of their Kafka record than the policy's tolerance,"
-            " counted at the record's time instead (a device clock running fast).",
+            "Reports counted at their Kafka record's time instead of their own: stamped"
+            " further ahead of it than the policy's tolerance (ahead_of_record, a clock"
+            " running fast) or too late for the broadcast's window while the record is not"
+            " (behind_window, a clock running slow or a delivery held up).",
             ["direction"],
             registry=r,
         )

@@ -887,12 +887,27 @@ def test_a_clock_behind_within_the_lateness_still_counts(
 
 
 @pytest.mark.parametrize("skew", [-150.0, -3600.0])
-def test_a_clock_far_behind_is_late_alone(engine: DetectionEngine, skew: float) -> None:
-    _, observations = observe_skewed(engine, skew)
-    assert [o.late for o in observations] == [False, True] + [False] * 7
+def test_a_clock_far_behind_counts_at_its_record_time(engine: DetectionEngine, skew: float) -> None:
+    state, observations = observe_skewed(engine, skew)
+    assert not any(o.late for o in observations), "a report its record places in time counts"
+    assert [o.clock for o in observations].count(ClockCorrection.BEHIND) == 1
     triggers = [e for o in observations for e in o.escalations]
     assert [e.event_action for e in triggers] == [EventAction.TRIGGER]
-    assert triggers[0].detected_at == utc(ONSET + 3 * 4)
+    assert triggers[0].detected_at == utc(ONSET + 3 * 3), "at the fifth distinct reporter"
+    assert state.combined.distinct_reporters == 9
+
+
+def test_a_report_whose_record_is_too_late_as_well_is_late(engine: DetectionEngine) -> None:
+    state = BroadcastState("b-1")
+    engine.observe(state, make_report("newest", at=ONSET), record_time=ONSET)
+    lateness = engine.policy.window.allowed_lateness_seconds
+    old = ONSET - lateness - 30
+
+    observation = engine.observe(state, make_report("old", at=old), record_time=old + 10)
+
+    assert observation.late
+    assert observation.clock is None
+    assert state.combined.distinct_reporters == 1
 
 
 def test_within_the_tolerance_the_device_clock_is_kept(

@@ -6,6 +6,7 @@ import time
 
 from alerting.admission import event_time_rejection
 from alerting.engine import DetectionEngine
+from alerting.outcomes import ClockCorrection
 from alerting.policy import WindowPolicy, load_policy
 from alerting.state import BroadcastState
 from models.dead_letter import DeadLetterReason
@@ -54,6 +55,21 @@ def test_report_beyond_lateness_is_late_and_leaves_the_window_untouched() -> Non
     assert state.to_bytes() == before
     on_time = engine.observe(state, event("b", T0 + 1, reporter="fifth"))
     assert [e.event_action for e in on_time.escalations] == [EventAction.TRIGGER]
+
+
+def test_report_beyond_lateness_counts_at_its_record_time_when_that_is_recent() -> None:
+    engine = DetectionEngine(POLICY)
+    state = BroadcastState("b")
+    for number in range(4):
+        engine.observe(state, event("b", T0, reporter=f"on-time-{number}"), record_time=T0)
+    slow_clock = T0 - POLICY.window.allowed_lateness_seconds - 90
+    observation = engine.observe(
+        state, event("b", slow_clock, reporter="fifth"), record_time=T0 + 1
+    )
+    assert not observation.late
+    assert observation.clock is ClockCorrection.BEHIND
+    assert [e.event_action for e in observation.escalations] == [EventAction.TRIGGER]
+    assert state.watermark == T0, "counted at the broadcast's newest time, not after it"
 
 
 def test_allowed_lateness_comes_from_the_policy() -> None:

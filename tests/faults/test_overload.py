@@ -112,8 +112,8 @@ def backlog(now: float) -> tuple[list[tuple[bytes | None, bytes]], dict[str, Any
     beyond = base + 7.5 - ALLOWED_LATENESS_SECONDS - 6
     messages += [keyed(report(probe, "harassment", at=t)) for t in (in_time, in_lateness, beyond)]
     expected = {
-        "valid": len(benign) + SURGES * SURGE_REPORTERS + 2,
-        "late": 1,
+        "valid": len(benign) + SURGES * SURGE_REPORTERS + 3,
+        "late": 0,
         "dead_letters": Counter(reason for _, reason in hostile * 5),
         "surges": {f"overload-surge-{s}" for s in range(SURGES)},
         "probe": probe,
@@ -165,6 +165,11 @@ def test_backlog_above_capacity_is_worked_off_without_loss_then_state_is_evicted
         wait_for(caught_up, 240, "the backlog to be worked off")
         catch_up_seconds = time.monotonic() - started
         final = outcomes(worker)
+        behind = metric_value(
+            worker.metrics_text(),
+            "spikewatch_report_clock_corrections_total",
+            direction="behind_window",
+        )
         escalations = read_escalations(config, triggered(expected["surges"]), 60, settle=2.0)
         wait_for(
             lambda: metric_value(worker.metrics_text(), "spikewatch_broadcasts_tracked") == 0,
@@ -214,13 +219,16 @@ def test_backlog_above_capacity_is_worked_off_without_loss_then_state_is_evicted
     assert max(lag_seen) > 0, "the backlog must show as lag"
     assert final["accepted"] == expected["valid"]
     assert final["late"] == expected["late"]
+    assert behind == 1, "the probe's report beyond the lateness, counted at its newest time"
     assert final["dead_lettered"] == sum(expected["dead_letters"].values())
     assert reasons == expected["dead_letters"]
     assert census.incident_broadcasts() == expected["surges"]
     assert sum(census.copies.values()) == len(expected["surges"])
     assert probe is not None
     assert set(probe.windows[Category.HARASSMENT].buckets) == expected["probe_buckets"]
-    assert probe.windows[Category.HARASSMENT].reports == 2, "the late one is left out"
+    assert probe.windows[Category.HARASSMENT].reports == 3, (
+        "the one beyond the lateness reached Kafka in time: it counts at the probe's newest time"
+    )
     assert len(latest) >= BACKLOG_BROADCASTS
     assert all(value is None for value in latest.values()), "every state evicted once idle"
 
