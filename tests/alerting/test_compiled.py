@@ -5,18 +5,15 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import shutil
-import subprocess
-import sys
 import tomllib
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 import pytest
 
-import alerting
 from alerting import compiled
 from alerting.compiled import COMPILED_MODULES, build_record, stale_build_reason
+from tests.support.stale_build import STALE, run_in, stale_tree
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILT_PURE = os.environ.get("SPIKEWATCH_PURE_PYTHON") == "1"
@@ -114,33 +111,12 @@ def test_importing_the_core_refuses_a_stale_compiled_module(tmp_path: Path) -> N
     The placeholder extension is not a loadable module, so without the guard the
     import would fail differently (or, with a real stale build, silently succeed).
     """
-    ignore = shutil.ignore_patterns("__pycache__", "*.so", "*.pyd", compiled.BUILD_RECORD)
-    for package in ("alerting", "models"):
-        shutil.copytree(
-            Path(alerting.__file__).parents[1] / package, tmp_path / package, ignore=ignore
-        )
-    (tmp_path / "alerting" / f"window{EXTENSION_SUFFIXES[0]}").write_bytes(b"not a shared object")
-    (tmp_path / "alerting" / compiled.BUILD_RECORD).write_text(
-        json.dumps(build_record(tmp_path)), encoding="utf-8"
-    )
-    with (tmp_path / "alerting" / "window.py").open("a", encoding="utf-8") as source:
-        source.write("# edited after the build\n")
+    tree = stale_tree(tmp_path, ("alerting", "models"))
 
-    result = subprocess.run(
-        [sys.executable, "-c", "import alerting"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_in(tree, "import alerting")
 
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == (
-        "alerting.compiled.StaleBuildError: alerting/window.py changed since the core was "
-        "compiled; run ./dev setup (or pip install -e .) to rebuild it"
-    )
+    assert result.stderr.strip().splitlines()[-1] == f"alerting.compiled.StaleBuildError: {STALE}"
 
 
 def test_the_compiler_is_the_mypy_that_type_checks_the_code() -> None:

@@ -65,7 +65,7 @@ def test_dockerfile_runs_the_worker_as_a_non_root_user_on_the_settings_port() ->
     assert 'ENTRYPOINT ["spikewatch"]' in DOCKERFILE
     assert 'CMD ["worker"]' in DOCKERFILE
     pyproject = (REPO_ROOT / "pyproject.toml").read_text()
-    assert 'spikewatch = "streams.cli:main"' in pyproject
+    assert 'spikewatch = "streams.entry:main"' in pyproject
     env = dict(re.findall(r"(SPIKEWATCH_[A-Z_]+)=(\S+)", DOCKERFILE))
     assert set(env) <= SETTING_VARIABLES
     assert f"EXPOSE {env['SPIKEWATCH_WEB_PORT']}" in DOCKERFILE
