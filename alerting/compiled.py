@@ -40,6 +40,7 @@ COMPILED_MODULES = (
     "engine",
     "evidence",
     "history",
+    "incident_desk",
     "incidents",
     "outcomes",
     "ramp",

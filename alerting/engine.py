@@ -21,18 +21,11 @@ improbable as one in a single category. The abuse categories are those whose
 ceiling pages (:func:`alerting.policy.abuse_categories`); a report in a low-harm
 category (spam, copyright) is judged in its own window alone, coordination
 included, and neither counts in nor dilutes the broadcast-wide statistic. Both
-expectations use the learned
-population rates (:mod:`alerting.baseline`) scaled by the broadcast's own
-history (:mod:`alerting.history`).
+expectations use the learned population rates (:mod:`alerting.baseline`) scaled
+by the broadcast's own history (:mod:`alerting.history`).
 
-One broadcast in trouble is one incident: abuse incidents are keyed by broadcast
-and routed team, and a second team's incident opens only for a strictly more
-severe signal than every open one (a credible child-safety report on a broadcast
-already in a harassment incident); the two name each other in ``related``.
-Otherwise a signal routed elsewhere joins the open incident: ``update`` when its
-severity rises or a category joins. The broadcast-wide view names its *leading*
-category: the most severe of the categories holding a fair share of the
-weighted reporters (:data:`LEADING_SHARE`), the heaviest among equals.
+One broadcast in trouble is one incident: which incident a report's signals open,
+join or update is :mod:`alerting.incident_desk`'s.
 
 Coordinated reporting is its own track and class, never proof of abuse: while
 an abuse incident is open none opens, and an open one is resolved as superseded.
@@ -64,12 +57,10 @@ from alerting.detectors import (
     default_detectors,
 )
 from alerting.evidence import Rates, escalation
+from alerting.incident_desk import IncidentDesk
 from alerting.incidents import (
     Incident,
     close_incident,
-    note_related,
-    on_active_signal,
-    open_incident,
     resolve_due,
 )
 from alerting.outcomes import ClockCorrection, Observation, TickResult
@@ -80,32 +71,11 @@ from alerting.standing import reporter_standing
 from alerting.state import BroadcastState, reporter_key
 from alerting.views import CategoryView, PolicyFigures, ViewOdds
 from alerting.window import WEIGHT_UNIT, CategoryWindow, WindowShape
-from models.escalation import EventAction, Severity
+from models.escalation import EventAction
 from models.escalation_v2 import (
     EscalationV2,
 )
 from models.report import Category, ReportEvent
-
-LEADING_SHARE = 0.2
-"""A category leads the broadcast-wide view only with at least this share of its weight."""
-
-
-class _Candidate:
-    """A FIRE on one view, routed: where it would page and which categories it names."""
-
-    __slots__ = ("assessment", "categories", "severity", "team")
-
-    def __init__(
-        self,
-        assessment: Assessment,
-        severity: Severity,
-        team: str,
-        categories: tuple[Category, ...],
-    ) -> None:
-        self.assessment = assessment
-        self.severity = severity
-        self.team = team
-        self.categories = categories
 
 
 def _assess(detector: Detector, odds: ViewOdds) -> Assessment | None:
@@ -153,6 +123,15 @@ class DetectionEngine:
         self.abuse = abuse_categories(policy)
         self.prior_abuse_total = math.fsum(self.priors[c] for c in self.abuse)
         self.prior_total = math.fsum(self.priors.values())
+        self.desk = IncidentDesk(
+            policy,
+            self.shape,
+            self.routing,
+            self.detectors,
+            self.broadcast_detectors,
+            self.coordination_detectors,
+            self.abuse,
+        )
 
     def observe(
         self,
@@ -523,26 +502,6 @@ class DetectionEngine:
             all_categories=all_categories,
         )
 
-    def _leading(self, state: BroadcastState) -> tuple[Category, ...]:
-        """The categories the broadcast-wide view names, leading one first (see the module doc);
-        a category that cannot page (spam) never joins one that can."""
-        total = state.combined.weight_milli
-        floor = max(WEIGHT_UNIT, LEADING_SHARE * total)
-        weights = {
-            c: w.weight_milli
-            for c, w in state.windows.items()
-            if w.weight_milli > 0 and c in self.abuse
-        }
-        named = [c for c, weight in weights.items() if weight >= floor]
-        if not named:
-            named = [max(weights, key=lambda c: weights[c])] if weights else []
-        ranked = sorted(
-            named,
-            key=lambda c: (category_severity(c, self.policy).rank, weights[c]),
-            reverse=True,
-        )
-        return tuple(c for c in ranked if c is ranked[0] or category_severity(c, self.policy).pages)
-
     def _decide(
         self,
         state: BroadcastState,
@@ -596,7 +555,7 @@ class DetectionEngine:
             if assessment is None:
                 continue
             if assessment.signal is Signal.FIRE:
-                named = self._leading(state) or (category,)
+                named = self.desk.leading(state) or (category,)
                 assessment = Assessment(
                     assessment.signal,
                     category_severity(named[0], policy),
@@ -605,7 +564,7 @@ class DetectionEngine:
                 active.append((assessment, named))
             else:
                 active.append((assessment, (category,)))
-        sent = self._advance_abuse(
+        sent = self.desk.advance_abuse(
             state, active, category_odds, broadcast_odds, rates, event_time, moment
         )
         if state.incidents:
@@ -627,7 +586,7 @@ class DetectionEngine:
             if (a := _assess(d, suspects_odds)) is not None
         ]
         if coordination:
-            sent += self._advance_coordination(
+            sent += self.desk.advance_coordination(
                 state, coordination, suspects_odds, rates, event_time, moment
             )
         return sent, bool(active or coordination)
@@ -649,124 +608,3 @@ class DetectionEngine:
             and combined.weight_milli == window.weight_milli
             and (category_odds.view.recent_seconds > 0 or broadcast_odds.view.recent_seconds == 0)
         )
-
-    def _advance_abuse(
-        self,
-        state: BroadcastState,
-        active: list[tuple[Assessment, tuple[Category, ...]]],
-        category_odds: ViewOdds,
-        broadcast_odds: ViewOdds,
-        rates: Rates,
-        event_time: float,
-        moment: float,
-    ) -> list[EscalationV2]:
-        """Open, update or keep alive the broadcast's abuse incidents on one report's signals.
-
-        The detectors explain themselves (the escalation's evidence) only when an
-        escalation is sent.
-        """
-        if not active:
-            return []
-        lifecycle = self.policy.lifecycle
-        fired = [
-            _Candidate(
-                assessment,
-                self.routing.severity(state, named[0], assessment),
-                self.routing.team(state, True, named[0]),
-                named,
-            )
-            for assessment, named in active
-            if assessment.signal is Signal.FIRE
-        ]
-        strongest = max(fired, key=lambda c: c.severity.rank) if fired else None
-        actions: list[tuple[Incident, EventAction]] = []
-        target: Incident | None = None
-        if strongest is not None:
-            target = state.incidents.get(strongest.team)
-            if target is None and state.incidents:
-                most = max(state.incidents.values(), key=lambda i: i.severity.rank)
-                if strongest.severity.rank <= most.severity.rank:
-                    target = most
-            if target is None:
-                target = open_incident(
-                    state.broadcast_id,
-                    strongest.team,
-                    list(strongest.categories),
-                    strongest.assessment.escalation_class,
-                    strongest.severity,
-                    event_time,
-                    state.last_incident_key_ms.get(strongest.team),
-                )
-                others = list(state.incidents.values())
-                state.incidents[target.team] = target
-                state.last_incident_key_ms[target.team] = target.key_ms
-                actions.append((target, EventAction.TRIGGER))
-                actions += [(other, note_related(other, event_time)) for other in others]
-            else:
-                named = tuple(
-                    dict.fromkeys(
-                        c
-                        for f in (strongest, *fired)
-                        if f.severity.pages or not target.severity.pages
-                        for c in f.categories
-                    )
-                )
-                action = on_active_signal(target, strongest.severity, event_time, lifecycle, named)
-                if action is not None:
-                    actions.append((target, action))
-        for incident in list(state.incidents.values()):
-            if incident is target:
-                continue
-            action = on_active_signal(incident, None, event_time, lifecycle)
-            if action is not None:
-                actions.append((incident, action))
-        if not actions:
-            return []
-        verdicts = [detector.explain(category_odds) for detector in self.detectors]
-        verdicts += [detector.explain(broadcast_odds) for detector in self.broadcast_detectors]
-        return [
-            escalation(self.policy, self.shape, state, incident, action, verdicts, moment, rates)
-            for incident, action in actions
-        ]
-
-    def _advance_coordination(
-        self,
-        state: BroadcastState,
-        active: list[Assessment],
-        odds: ViewOdds,
-        rates: Rates,
-        event_time: float,
-        moment: float,
-    ) -> list[EscalationV2]:
-        """Open or keep alive the broadcast's coordination incident. ``odds`` is the view the
-        detector judged: the broadcast-wide one, or, for a report in a low-harm category
-        (which the broadcast-wide window does not hold), that category's own."""
-        team = self.policy.coordination.team
-        incident = state.coordination.get(team)
-        fired = [a for a in active if a.signal is Signal.FIRE]
-        strongest = max(fired, key=lambda a: a.severity.rank) if fired else None
-        named = (self._leading(state) if odds.view.all_categories else ()) or (odds.view.category,)
-        if incident is None:
-            if strongest is None:
-                return []
-            incident = open_incident(
-                state.broadcast_id,
-                team,
-                list(named),
-                strongest.escalation_class,
-                strongest.severity,
-                event_time,
-                state.last_coordination_key_ms.get(team),
-            )
-            state.coordination[team] = incident
-            state.last_coordination_key_ms[team] = incident.key_ms
-            action: EventAction | None = EventAction.TRIGGER
-        else:
-            severity = strongest.severity if strongest is not None else None
-            action = on_active_signal(incident, severity, event_time, self.policy.lifecycle)
-        if action is None:
-            return []
-        verdicts = [detector.explain(odds) for detector in self.coordination_detectors]
-        return [
-            escalation(self.policy, self.shape, state, incident, action, verdicts, moment, rates)
-        ]
