@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import asdict
 
 import orjson
 
@@ -42,10 +43,18 @@ def add_bench(commands: Subcommands) -> None:
     bench.add_argument("--latency-seconds", type=float, help="latency phase length (30)")
     bench.add_argument("--state-broadcasts", type=int, help="live broadcasts for RSS (100,000)")
     bench.add_argument("--bootstrap", help="use this running broker instead of starting one")
+    bench.add_argument(
+        "--instructions",
+        action="store_true",
+        help="instead: the worker's per-report instructions without Kafka, counted by "
+        "callgrind (needs valgrind; 10,000 and 20,000 reports over 400 broadcasts unless given)",
+    )
     bench.set_defaults(run=_run_bench)
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    if args.instructions:
+        return _count_instructions(args)
     from localkafka import BrokerError
     from streams.bench.measured import BenchError
     from streams.bench.options import BenchOptions
@@ -79,4 +88,22 @@ def _run_notify_bench(args: argparse.Namespace) -> int:
         lambda text: print(f"notify-bench: {text}", file=sys.stderr, flush=True),
     )
     print(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+def _count_instructions(args: argparse.Namespace) -> int:
+    from streams.bench.instructions import count_instructions
+
+    count = count_instructions(
+        reports=args.reports or 10_000, broadcasts=args.broadcasts or 400, fetch=8_000
+    )
+    if args.json:
+        print(orjson.dumps({**asdict(count), "per_report": round(count.per_report)}).decode())
+    else:
+        print(
+            f"{count.per_report:,.0f} instructions per report: decode, pipeline, core and "
+            f"state encoding without Kafka ({count.instructions:,} for {count.reports:,} "
+            f"reports and {count.instructions_doubled:,} for twice as many, over "
+            f"{count.broadcasts:,} broadcasts in fetches of {count.fetch:,})"
+        )
     return 0

@@ -1,0 +1,55 @@
+"""``spikewatch bench --instructions``: the workload callgrind counts, and reading its count.
+
+The callgrind run itself needs valgrind, which the test environment does not install;
+what it runs and how its output is read are tested here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from alerting.policy import load_policy
+from alerting.state import BroadcastState
+from streams.bench.instructions import InstructionCount, count_instructions, totals, traffic, work
+from streams.bench.measured import BenchError
+from streams.worker.state_cache import LEARNER_KEY_PREFIX
+
+CALLGRIND_OUTPUT = """version: 1
+creator: callgrind-3.19.0
+events: Ir
+summary: 123456789
+fn=(1) builtin_exec
+0 5
+totals: 123456789
+"""
+
+
+def test_the_workload_decides_and_stores_every_broadcast_it_sees() -> None:
+    messages = traffic(600, 30)
+
+    table = work(messages, 250, load_policy())
+
+    assert len(messages) == 600
+    states = [v for k, v in table.items() if not k.startswith(LEARNER_KEY_PREFIX)]
+    assert 1 <= len(states) <= 30
+    assert all(BroadcastState.from_bytes(value).watermark is not None for value in states)
+
+
+def test_callgrind_totals_are_read() -> None:
+    assert totals(CALLGRIND_OUTPUT) == 123_456_789
+
+
+def test_an_output_without_totals_is_an_error() -> None:
+    with pytest.raises(BenchError, match="no totals"):
+        totals("version: 1\n")
+
+
+def test_per_report_is_what_the_doubled_run_added() -> None:
+    count = InstructionCount(1000, 10, 100, 3_000_000, 5_500_000)
+    assert count.per_report == 2500
+
+
+def test_without_valgrind_it_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("shutil.which", lambda _name: None)
+    with pytest.raises(BenchError, match="apt-get install valgrind"):
+        count_instructions(reports=10, broadcasts=2, fetch=10)
