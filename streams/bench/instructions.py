@@ -9,8 +9,10 @@ worker takes them. It needs valgrind (Debian's ``valgrind`` package): ``spikewat
 --instructions``.
 
 How only the measured part is counted: the workload runs through ``exec`` and callgrind
-collects only inside the interpreter's ``builtin_exec``, so building the traffic and
-starting Python are left out (:func:`child`).
+collects only inside the interpreter's ``builtin_exec`` (:func:`child`). Python runs
+every imported module's code through ``exec`` too, so imports are collected as well;
+they are the same for both sizes of the run and drop out of the difference, as does
+everything else a run does once.
 """
 
 from __future__ import annotations
