@@ -1,0 +1,123 @@
+"""One broadcast in trouble, one page (:mod:`alerting.incident_desk`): a surge spread across
+categories is one incident, categories joining are updates, and only a strictly more
+severe category pages a second team."""
+
+from __future__ import annotations
+
+from alerting.engine import DetectionEngine
+from alerting.state import BroadcastState
+from models.escalation import EventAction, Severity
+from models.report import Category, ReportEvent
+from tests.alerting.helpers import ORDINARY, T0, TRUSTED_FLAGGER, burst, make_report
+
+SPREAD = ["violent_threat", "harassment", "hateful_conduct", "other"]
+
+
+def spread_surge(count: int, start: float = T0) -> list[ReportEvent]:
+    return [
+        make_report(
+            f"viewer-{n}", at=start + n, category=SPREAD[n % len(SPREAD)], reporter=ORDINARY
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_surge_spread_across_categories_pages_once_as_fast_as_one_category(
+    engine: DetectionEngine,
+) -> None:
+    one_category = BroadcastState("b-1")
+    spread = BroadcastState("b-1")
+    by_one = [
+        (r.event_time, e)
+        for r in burst(12, reporter=ORDINARY)
+        for e in engine.observe(one_category, r).escalations
+    ]
+    by_spread = [
+        (r.event_time, e) for r in spread_surge(12) for e in engine.observe(spread, r).escalations
+    ]
+    triggers = [e for _, e in by_spread if e.event_action is EventAction.TRIGGER]
+    assert len(triggers) == 1, "one incident for the broadcast"
+    assert by_spread[0][0] == by_one[0][0], "decided at the same reporter"
+    trigger = triggers[0]
+    assert trigger.severity is Severity.ERROR
+    assert trigger.labels.category is Category.VIOLENT_THREAT, "the most severe category leads"
+    assert trigger.evidence.leading_category is Category.VIOLENT_THREAT
+    assert {c.category.value: c.distinct_reporters for c in trigger.evidence.categories} == {
+        "violent_threat": 2,
+        "harassment": 1,
+        "hateful_conduct": 1,
+        "other": 1,
+    }
+    assert trigger.evidence.distinct_reporters == 5
+    assert len(spread.incidents) == 1
+
+
+def test_categories_joining_an_open_incident_send_updates_not_pages(
+    engine: DetectionEngine,
+) -> None:
+    state = BroadcastState("b-1")
+    reports = burst(6, reporter=ORDINARY)
+    reports += burst(
+        10, start=T0 + 10, prefix="hate", category="hateful_conduct", reporter=ORDINARY
+    )
+    reports += burst(10, start=T0 + 30, prefix="other", category="other", reporter=ORDINARY)
+    sent = [e for r in reports for e in engine.observe(state, r).escalations]
+    assert [e.event_action for e in sent] == [EventAction.TRIGGER, EventAction.UPDATE]
+    assert {e.dedup_key for e in sent} == {sent[0].dedup_key}
+    assert [e.sequence for e in sent] == [1, 2]
+    assert state.incidents["hate-harassment"].categories == [
+        Category.HARASSMENT,
+        Category.HATEFUL_CONDUCT,
+    ], "other (warning) never joins an incident that pages"
+    assert {c.category for c in sent[1].evidence.categories} == {
+        Category.HARASSMENT,
+        Category.HATEFUL_CONDUCT,
+    }
+
+
+def test_a_reporter_filing_several_categories_counts_once(engine: DetectionEngine) -> None:
+    state = BroadcastState("b-1")
+    for category in SPREAD:
+        engine.observe(state, make_report("one-person", category=category, reporter=ORDINARY))
+    assert state.combined.distinct_reporters == 1
+    assert state.combined.reports == len(SPREAD)
+    assert state.combined.weighted_reporters == 1.0
+
+
+def test_a_strictly_more_severe_category_pages_its_own_team_and_the_two_name_each_other(
+    engine: DetectionEngine,
+) -> None:
+    state = BroadcastState("b-1")
+    first = [e for r in burst(6, reporter=ORDINARY) for e in engine.observe(state, r).escalations]
+    child_safety = make_report(
+        "flagger", at=T0 + 30, category="child_safety", reporter=TRUSTED_FLAGGER
+    )
+    second = engine.observe(state, child_safety).escalations
+
+    harassment_key = first[0].dedup_key
+    trigger = next(e for e in second if e.event_action is EventAction.TRIGGER)
+    note = next(e for e in second if e.dedup_key == harassment_key)
+    assert trigger.labels.team == "child-safety"
+    assert trigger.severity is Severity.CRITICAL
+    assert trigger.labels.category is Category.CHILD_SAFETY
+    assert trigger.related == [harassment_key]
+    assert note.event_action is EventAction.UPDATE
+    assert note.related == [trigger.dedup_key]
+    assert set(state.incidents) == {"hate-harassment", "child-safety"}
+
+
+def test_an_equally_severe_category_of_another_team_joins_the_open_incident(
+    engine: DetectionEngine,
+) -> None:
+    state = BroadcastState("b-1")
+    sent = [e for r in burst(6, reporter=ORDINARY) for e in engine.observe(state, r).escalations]
+    sent += [
+        e
+        for r in burst(
+            8, start=T0 + 10, prefix="threat", category="violent_threat", reporter=ORDINARY
+        )
+        for e in engine.observe(state, r).escalations
+    ]
+    assert [e.event_action for e in sent].count(EventAction.TRIGGER) == 1
+    assert set(state.incidents) == {"hate-harassment"}
+    assert Category.VIOLENT_THREAT in state.incidents["hate-harassment"].categories
