@@ -39,6 +39,7 @@ COMPILED_MODULES = (
     "encoding",
     "engine",
     "evidence",
+    "expectation",
     "history",
     "incident_desk",
     "incidents",

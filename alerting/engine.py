@@ -32,7 +32,7 @@ an abuse incident is open none opens, and an open one is resolved as superseded.
 
 A broadcast whose audience is unknown (no report has carried ``viewer_count``) has
 no scale to judge a count by: it is judged by its categories' shares of its own
-reporters (:meth:`DetectionEngine._rates`), with neither the broadcast-wide test,
+reporters (:meth:`alerting.expectation.Expectation.rates`), with neither the broadcast-wide test,
 the short test, the ramp nor the coordination detector, all of which need a scale.
 
 Where an incident pages is :mod:`alerting.routing`'s; how much a reporter weighs,
@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from alerting.baseline import BaseRateLearner, prior_rates
+from alerting.baseline import BaseRateLearner
 from alerting.detectors import (
     Assessment,
     AudienceSpikeDetector,
@@ -57,6 +57,7 @@ from alerting.detectors import (
     default_detectors,
 )
 from alerting.evidence import Rates, escalation
+from alerting.expectation import Expectation
 from alerting.incident_desk import IncidentDesk
 from alerting.incidents import (
     Incident,
@@ -119,10 +120,8 @@ class DetectionEngine:
             max_reporters=window.max_reporters_per_category,
         )
         self.burst_buckets = max(1, math.ceil(policy.spike.burst_seconds / window.bucket_seconds))
-        self.priors = prior_rates(policy)
         self.abuse = abuse_categories(policy)
-        self.prior_abuse_total = math.fsum(self.priors[c] for c in self.abuse)
-        self.prior_total = math.fsum(self.priors.values())
+        self.expectation = Expectation(policy, self.figures, self.shape, self.abuse)
         self.desk = IncidentDesk(
             policy,
             self.shape,
@@ -180,7 +179,7 @@ class DetectionEngine:
         state.watermark = watermark
         if state.unrouted:
             self._route_restored(state)
-        exposure = self._exposure(state, previous_watermark, event_time)
+        exposure = self.expectation.exposure(state, previous_watermark, event_time)
         audience_was_known = state.viewers is not None
         state.remember_context(
             report, newest=previous_watermark is None or event_time >= previous_watermark
@@ -209,7 +208,7 @@ class DetectionEngine:
         window.expire(shape, watermark)
         combined.expire(shape, watermark)
         quiet = not state.incidents and not state.coordination
-        population = self._population(learner)
+        population = self.expectation.population(learner)
         unsized = state.viewers is None
         if quiet and not unsized:
             state.history.add(
@@ -219,7 +218,7 @@ class DetectionEngine:
                 shape.bucket_seconds,
                 self.history_policy,
             )
-        rates = self._rates(state, population)
+        rates = self.expectation.rates(state, population)
         if not unsized:
             ramp = state.ramps.get(category)
             if ramp is None:
@@ -378,75 +377,10 @@ class DetectionEngine:
     ) -> EscalationV2:
         close_incident(incident, at)
         del incidents[incident.team]
-        rates = self._rates(state, self._population(None))
+        rates = self.expectation.rates(state, self.expectation.population(None))
         return escalation(
             self.policy, self.shape, state, incident, EventAction.RESOLVE, [why], at, rates
         )
-
-    def _population(
-        self, learner: BaseRateLearner | None
-    ) -> tuple[dict[Category, float], float, float]:
-        """The population's rates per category, the abuse categories' sum (what the
-        broadcast-wide view counts) and every category's (what the history counts):
-        learned, else the priors."""
-        if learner is None:
-            return self.priors, self.prior_abuse_total, self.prior_total
-        policy = self.policy
-        return learner.rates(policy), learner.abuse_rate(policy), learner.total_rate(policy)
-
-    def _rates(
-        self, state: BroadcastState, population: tuple[dict[Category, float], float, float]
-    ) -> Rates:
-        """The rates a decision uses, scaled by the broadcast's own history.
-
-        A broadcast whose audience is unknown (no report has carried ``viewer_count``) has
-        no scale: the default audience may be a thousand times too small or too large,
-        and against it an ordinary large broadcast pages within seconds. Its only scale is
-        itself: the factor makes the broadcast-wide expectation exactly the weight its
-        window holds, so each category expects its population share of the broadcast's
-        own reporters. What can then be improbable is a category taking far more than its
-        share (a surge filed under one category), whatever the broadcast's size.
-        """
-        by_category, total, every = population
-        audience = self.figures.audience(state.viewers)
-        if state.viewers is None:
-            factor = self._own_scale(state, every, audience)
-        else:
-            factor = state.history.factor(self.history_policy)
-        return Rates(by_category, total, factor, audience)
-
-    def _own_scale(self, state: BroadcastState, every: float, audience: int) -> float:
-        """The factor of a broadcast of unknown audience: its reporters in every category
-        over what the population's rates expect of the default audience.
-
-        Every category, not only the abuse ones the broadcast-wide window holds: a surge is
-        filed under abuse categories alone, and that no spam or copyright reports came
-        with it is part of what makes its share improbable. The low-harm categories'
-        windows are added to the broadcast's, so a reporter who chose both counts twice,
-        which only makes every share's expectation larger.
-        """
-        weight_milli = state.combined.weight_milli
-        for category, window in state.windows.items():
-            if category not in self.abuse:
-                weight_milli += window.weight_milli
-        scale = every * audience * self.shape.length_seconds
-        return weight_milli / WEIGHT_UNIT / scale if scale > 0 else 0.0
-
-    def _exposure(
-        self, state: BroadcastState, previous_watermark: float | None, event_time: float
-    ) -> float:
-        """Viewer-seconds since the broadcast's previous report, the gap capped.
-
-        The viewers are the audience the expectation uses (:func:`audience_of`). Neither
-        the learner, which estimates reports per viewer, nor the broadcast's history learns
-        from a broadcast whose audience is still unknown (see :meth:`observe` and
-        :meth:`_rates`): its reports counted against the default audience would make the
-        whole platform, or the broadcast itself, look louder than it is.
-        """
-        if previous_watermark is None or event_time <= previous_watermark:
-            return 0.0
-        gap = min(event_time - previous_watermark, self.policy.learning.max_gap_seconds)
-        return gap * self.figures.audience(state.viewers)
 
     def _view(
         self,

@@ -1,0 +1,103 @@
+"""What a broadcast is expected to draw: the population's rates, learned or the
+policy's priors, scaled by the broadcast's own history, or, for a broadcast of unknown
+audience, by its own reporters.
+
+Two sums of the population's rates are kept apart: the abuse categories' (what the
+broadcast-wide view counts, :func:`alerting.policy.abuse_categories`) and every
+category's (what the broadcast's history and an unknown audience's scale count).
+"""
+
+from __future__ import annotations
+
+import math
+
+from alerting.baseline import BaseRateLearner, prior_rates
+from alerting.evidence import Rates
+from alerting.policy import Policy
+from alerting.state import BroadcastState
+from alerting.views import PolicyFigures
+from alerting.window import WEIGHT_UNIT, WindowShape
+from models.report import Category
+
+
+class Expectation:
+    def __init__(
+        self,
+        policy: Policy,
+        figures: PolicyFigures,
+        shape: WindowShape,
+        abuse: frozenset[Category],
+    ) -> None:
+        self.policy = policy
+        self.figures = figures
+        self.shape = shape
+        self.abuse = abuse
+        self.history_policy = policy.history
+        self.priors = prior_rates(policy)
+        self.prior_abuse_total = math.fsum(self.priors[c] for c in abuse)
+        self.prior_total = math.fsum(self.priors.values())
+
+    def population(
+        self, learner: BaseRateLearner | None
+    ) -> tuple[dict[Category, float], float, float]:
+        """The population's rates per category, the abuse categories' sum (what the
+        broadcast-wide view counts) and every category's (what the history counts):
+        learned, else the priors."""
+        if learner is None:
+            return self.priors, self.prior_abuse_total, self.prior_total
+        policy = self.policy
+        return learner.rates(policy), learner.abuse_rate(policy), learner.total_rate(policy)
+
+    def rates(
+        self, state: BroadcastState, population: tuple[dict[Category, float], float, float]
+    ) -> Rates:
+        """The rates a decision uses, scaled by the broadcast's own history.
+
+        A broadcast whose audience is unknown (no report has carried ``viewer_count``) has
+        no scale: the default audience may be a thousand times too small or too large,
+        and against it an ordinary large broadcast pages within seconds. Its only scale is
+        itself: the factor makes the broadcast-wide expectation exactly the weight its
+        window holds, so each category expects its population share of the broadcast's
+        own reporters. What can then be improbable is a category taking far more than its
+        share (a surge filed under one category), whatever the broadcast's size.
+        """
+        by_category, total, every = population
+        audience = self.figures.audience(state.viewers)
+        if state.viewers is None:
+            factor = self._own_scale(state, every, audience)
+        else:
+            factor = state.history.factor(self.history_policy)
+        return Rates(by_category, total, factor, audience)
+
+    def _own_scale(self, state: BroadcastState, every: float, audience: int) -> float:
+        """The factor of a broadcast of unknown audience: its reporters in every category
+        over what the population's rates expect of the default audience.
+
+        Every category, not only the abuse ones the broadcast-wide window holds: a surge is
+        filed under abuse categories alone, and that no spam or copyright reports came
+        with it is part of what makes its share improbable. The low-harm categories'
+        windows are added to the broadcast's, so a reporter who chose both counts twice,
+        which only makes every share's expectation larger.
+        """
+        weight_milli = state.combined.weight_milli
+        for category, window in state.windows.items():
+            if category not in self.abuse:
+                weight_milli += window.weight_milli
+        scale = every * audience * self.shape.length_seconds
+        return weight_milli / WEIGHT_UNIT / scale if scale > 0 else 0.0
+
+    def exposure(
+        self, state: BroadcastState, previous_watermark: float | None, event_time: float
+    ) -> float:
+        """Viewer-seconds since the broadcast's previous report, the gap capped.
+
+        The viewers are the audience the expectation uses (:func:`audience_of`). Neither
+        the learner, which estimates reports per viewer, nor the broadcast's history learns
+        from a broadcast whose audience is still unknown (see :meth:`DetectionEngine.observe` and
+        :meth:`rates`): its reports counted against the default audience would make the
+        whole platform, or the broadcast itself, look louder than it is.
+        """
+        if previous_watermark is None or event_time <= previous_watermark:
+            return 0.0
+        gap = min(event_time - previous_watermark, self.policy.learning.max_gap_seconds)
+        return gap * self.figures.audience(state.viewers)
