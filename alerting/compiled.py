@@ -45,6 +45,7 @@ COMPILED_MODULES = (
     "incidents",
     "outcomes",
     "ramp",
+    "report_views",
     "routing",
     "standing",
     "state",

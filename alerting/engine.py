@@ -41,7 +41,6 @@ Where an incident pages is :mod:`alerting.routing`'s; how much a reporter weighs
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from alerting.baseline import BaseRateLearner
@@ -67,11 +66,12 @@ from alerting.incidents import (
 from alerting.outcomes import ClockCorrection, Observation, TickResult
 from alerting.policy import Policy, abuse_categories
 from alerting.ramp import RampState
+from alerting.report_views import ReportViews, adds_nothing
 from alerting.routing import Routing
 from alerting.standing import reporter_standing
 from alerting.state import BroadcastState, reporter_key
-from alerting.views import CategoryView, PolicyFigures, ViewOdds
-from alerting.window import WEIGHT_UNIT, CategoryWindow, WindowShape
+from alerting.views import PolicyFigures, ViewOdds
+from alerting.window import CategoryWindow, WindowShape
 from models.escalation import EventAction
 from models.escalation_v2 import (
     EscalationV2,
@@ -119,9 +119,9 @@ class DetectionEngine:
             allowed_lateness_seconds=window.allowed_lateness_seconds,
             max_reporters=window.max_reporters_per_category,
         )
-        self.burst_buckets = max(1, math.ceil(policy.spike.burst_seconds / window.bucket_seconds))
         self.abuse = abuse_categories(policy)
         self.expectation = Expectation(policy, self.figures, self.shape, self.abuse)
+        self.views = ReportViews(policy, self.figures, self.shape)
         self.desk = IncidentDesk(
             policy,
             self.shape,
@@ -382,60 +382,6 @@ class DetectionEngine:
             self.policy, self.shape, state, incident, EventAction.RESOLVE, [why], at, rates
         )
 
-    def _view(
-        self,
-        state: BroadcastState,
-        category: Category,
-        window: CategoryWindow,
-        rate: float,
-        audience: int,
-        *,
-        established: bool,
-        short_test: bool = True,
-        all_categories: bool = False,
-    ) -> CategoryView:
-        """The view of ``window``, with the newest span's reporters where that span expects
-        enough reports for the short test to mean anything (mid-size and large audiences).
-
-        The short test judges a jump against the broadcast's own level. Until its history
-        is ``established`` that level is known only roughly (a large audience may draw
-        several times the population's rate), so the test then allows for the unsettled
-        level's wider wandering instead of staying off: a surge on a mid-size broadcast is
-        caught in its first half-minute, not once the whole window notices it.
-        """
-        shape = self.shape
-        ramp = None if all_categories else state.ramps.get(category)
-        recent_seconds = self.burst_buckets * shape.bucket_seconds
-        recent_weighted = 0.0
-        if (
-            short_test
-            and state.watermark is not None
-            and rate * audience * recent_seconds >= self.figures.burst_min_expected
-        ):
-            first = shape.bucket_of(state.watermark) - self.burst_buckets + 1
-            recent_weighted = window.weight_since(first) / WEIGHT_UNIT
-        else:
-            recent_seconds = 0.0
-        recent_variation = (
-            self.figures.rate_variation if established else self.figures.unsettled_rate_variation
-        )
-        return CategoryView(
-            category=category,
-            reports=window.reports,
-            distinct_reporters=window.distinct_reporters,
-            credible_reporters=window.credible_reporters,
-            viewers=state.viewers,
-            window_seconds=shape.length_seconds,
-            weighted_reporters=window.weighted_reporters,
-            suspect_reporters=window.suspect_reporters,
-            base_rate=rate,
-            ramp_statistic=ramp.statistic if ramp is not None else 0.0,
-            recent_weighted=recent_weighted,
-            recent_seconds=recent_seconds,
-            recent_variation=recent_variation,
-            all_categories=all_categories,
-        )
-
     def _decide(
         self,
         state: BroadcastState,
@@ -447,42 +393,21 @@ class DetectionEngine:
     ) -> tuple[list[EscalationV2], bool]:
         """Assess both views and move the incidents; also say whether anything was active."""
         policy = self.policy
-        established = state.history.is_established(self.history_policy)
         sized = state.viewers is not None
         broadcast_wide = sized and category in self.abuse
-        category_odds = ViewOdds(
-            self._view(
-                state,
-                category,
-                window,
-                rates.of(category),
-                rates.audience,
-                established=established,
-                short_test=sized,
-            ),
-            policy,
-            self.figures,
-        )
-        broadcast_odds = ViewOdds(
-            self._view(
-                state,
-                category,
-                state.combined,
-                rates.total * rates.factor,
-                rates.audience,
-                established=established,
-                all_categories=True,
-            ),
-            policy,
-            self.figures,
+        category_odds, broadcast_odds = self.views.of_report(
+            state,
+            category,
+            window,
+            rates,
+            established=state.history.is_established(self.history_policy),
         )
         active: list[tuple[Assessment, tuple[Category, ...]]] = [
             (a, (category,)) for d in self.detectors if (a := _assess(d, category_odds)) is not None
         ]
         for detector in (
             ()
-            if not broadcast_wide
-            or self._adds_nothing(state, window, broadcast_odds, category_odds)
+            if not broadcast_wide or adds_nothing(state, window, broadcast_odds, category_odds)
             else self.broadcast_detectors
         ):
             assessment = _assess(detector, broadcast_odds)
@@ -524,21 +449,3 @@ class DetectionEngine:
                 state, coordination, suspects_odds, rates, event_time, moment
             )
         return sent, bool(active or coordination)
-
-    @staticmethod
-    def _adds_nothing(
-        state: BroadcastState,
-        window: CategoryWindow,
-        broadcast_odds: ViewOdds,
-        category_odds: ViewOdds,
-    ) -> bool:
-        """Whether the broadcast-wide view holds just the category's reporters, so it cannot
-        be more improbable than the category's (its expectation is larger) and need not be
-        assessed: the common case of a broadcast reported under one category, which saves a
-        Poisson tail per report. Its short test is then on only where the category's is."""
-        combined = state.combined
-        return (
-            combined.distinct_reporters == window.distinct_reporters
-            and combined.weight_milli == window.weight_milli
-            and (category_odds.view.recent_seconds > 0 or broadcast_odds.view.recent_seconds == 0)
-        )

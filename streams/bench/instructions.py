@@ -1,8 +1,11 @@
 """Instructions per report: the worker's per-report work without Kafka, counted by
 callgrind, a figure that does not move with the machine's load.
 
-Wall-clock figures on a shared machine move by tens of percent between identical runs;
-the instructions the same work executes move by well under one. This counts what the
+Wall-clock figures on a shared machine move by tens of percent between identical runs.
+The instructions the same work executes move only with what the run does not fix:
+string hashing (it decides how dictionaries probe, a couple of percent here) and
+where the traffic's times fall in the window's buckets. Both are pinned: the child
+runs with ``PYTHONHASHSEED=0`` and the traffic ends on a whole hour. This counts what the
 worker does for a report once Kafka has handed it over (decode, pipeline, decision core,
 state encoding after every fetch), on the benchmark's own traffic, in fetches as the
 worker takes them. It needs valgrind (Debian's ``valgrind`` package): ``spikewatch bench
@@ -18,6 +21,7 @@ everything else a run does once.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -61,10 +65,11 @@ class InstructionCount:
 
 
 def traffic(reports: int, broadcasts: int) -> list[InputMessage]:
-    """The benchmark's traffic (seed 7), spread over the input topic's partitions."""
-    values = [
-        v for _, v in realistic_mix(reports=reports, broadcasts=broadcasts, seed=7, end=time.time())
-    ]
+    """The benchmark's traffic (seed 7), spread over the input topic's partitions, ending
+    on the latest whole hour: recent, as the worker's admission wants, and falling in the
+    same buckets from run to run."""
+    end = time.time() // 3600 * 3600
+    values = [v for _, v in realistic_mix(reports=reports, broadcasts=broadcasts, seed=7, end=end)]
     return list(file_messages(values, PARTITIONS, "bench"))
 
 
@@ -136,7 +141,13 @@ def _callgrind(valgrind: str, reports: int, broadcasts: int, fetch: int) -> int:
             str(broadcasts),
             str(fetch),
         ]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
         if done.returncode != 0 or not output.exists():
             sys.stderr.write(done.stderr[-4000:])
             raise BenchError(f"callgrind exited with status {done.returncode}; see above")

@@ -6,6 +6,9 @@ what it runs and how its output is read are tested here.
 
 from __future__ import annotations
 
+import subprocess
+from typing import Any
+
 import pytest
 
 from alerting.policy import load_policy
@@ -53,3 +56,24 @@ def test_without_valgrind_it_says_how_to_install_it(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr("shutil.which", lambda _name: None)
     with pytest.raises(BenchError, match="apt-get install valgrind"):
         count_instructions(reports=10, broadcasts=2, fetch=10)
+
+
+def test_the_traffic_is_the_same_from_run_to_run() -> None:
+    first, second = traffic(50, 5), traffic(50, 5)
+    assert [m.value for m in first] == [m.value for m in second]
+
+
+def test_the_counted_run_pins_string_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hashing decides how dictionaries probe: with a random seed the same work counts
+    a couple of percent differently from run to run."""
+    seen: list[dict[str, str]] = []
+
+    def refuse(command: list[str], **options: Any) -> subprocess.CompletedProcess[str]:
+        seen.append(options["env"])
+        return subprocess.CompletedProcess(command, 1, "", "")
+
+    monkeypatch.setattr("shutil.which", lambda _name: "/usr/bin/valgrind")
+    monkeypatch.setattr("subprocess.run", refuse)
+    with pytest.raises(BenchError, match="callgrind exited"):
+        count_instructions(reports=10, broadcasts=2, fetch=10)
+    assert seen[0]["PYTHONHASHSEED"] == "0"

@@ -1,0 +1,143 @@
+"""The two views a report is judged in: its category's window and the broadcast-wide one.
+
+The category view is what the credible-report, spike and ramp rules read; the
+broadcast-wide view holds every abuse category's reporters, each counted once,
+against the sum of those categories' rates. Both carry the short test (the newest
+half-minute alone) where that span expects enough reports for it to mean anything.
+"""
+
+from __future__ import annotations
+
+import math
+
+from alerting.evidence import Rates
+from alerting.policy import Policy
+from alerting.state import BroadcastState
+from alerting.views import CategoryView, PolicyFigures, ViewOdds
+from alerting.window import WEIGHT_UNIT, CategoryWindow, WindowShape
+from models.report import Category
+
+
+class ReportViews:
+    """Builds a report's two views; what they need of the policy is read once, at start."""
+
+    def __init__(self, policy: Policy, figures: PolicyFigures, shape: WindowShape) -> None:
+        self.policy = policy
+        self.figures = figures
+        self.shape = shape
+        self.burst_buckets = max(
+            1, math.ceil(policy.spike.burst_seconds / policy.window.bucket_seconds)
+        )
+
+    def of_report(
+        self,
+        state: BroadcastState,
+        category: Category,
+        window: CategoryWindow,
+        rates: Rates,
+        *,
+        established: bool,
+    ) -> tuple[ViewOdds, ViewOdds]:
+        """The category's view and the broadcast-wide one, with the odds their detectors
+        share. A broadcast of unknown audience gets no short test in its category view:
+        its scale is its own window, so half a minute of it says nothing new."""
+        sized = state.viewers is not None
+        category_odds = ViewOdds(
+            self.view(
+                state,
+                category,
+                window,
+                rates.of(category),
+                rates.audience,
+                established=established,
+                short_test=sized,
+            ),
+            self.policy,
+            self.figures,
+        )
+        broadcast_odds = ViewOdds(
+            self.view(
+                state,
+                category,
+                state.combined,
+                rates.total * rates.factor,
+                rates.audience,
+                established=established,
+                all_categories=True,
+            ),
+            self.policy,
+            self.figures,
+        )
+        return category_odds, broadcast_odds
+
+    def view(
+        self,
+        state: BroadcastState,
+        category: Category,
+        window: CategoryWindow,
+        rate: float,
+        audience: int,
+        *,
+        established: bool,
+        short_test: bool = True,
+        all_categories: bool = False,
+    ) -> CategoryView:
+        """The view of ``window``, with the newest span's reporters where that span expects
+        enough reports for the short test to mean anything (mid-size and large audiences).
+
+        The short test judges a jump against the broadcast's own level. Until its history
+        is ``established`` that level is known only roughly (a large audience may draw
+        several times the population's rate), so the test then allows for the unsettled
+        level's wider wandering instead of staying off: a surge on a mid-size broadcast is
+        caught in its first half-minute, not once the whole window notices it.
+        """
+        shape = self.shape
+        ramp = None if all_categories else state.ramps.get(category)
+        recent_seconds = self.burst_buckets * shape.bucket_seconds
+        recent_weighted = 0.0
+        if (
+            short_test
+            and state.watermark is not None
+            and rate * audience * recent_seconds >= self.figures.burst_min_expected
+        ):
+            first = shape.bucket_of(state.watermark) - self.burst_buckets + 1
+            recent_weighted = window.weight_since(first) / WEIGHT_UNIT
+        else:
+            recent_seconds = 0.0
+        recent_variation = (
+            self.figures.rate_variation if established else self.figures.unsettled_rate_variation
+        )
+        return CategoryView(
+            category=category,
+            reports=window.reports,
+            distinct_reporters=window.distinct_reporters,
+            credible_reporters=window.credible_reporters,
+            viewers=state.viewers,
+            window_seconds=shape.length_seconds,
+            weighted_reporters=window.weighted_reporters,
+            suspect_reporters=window.suspect_reporters,
+            base_rate=rate,
+            ramp_statistic=ramp.statistic if ramp is not None else 0.0,
+            recent_weighted=recent_weighted,
+            recent_seconds=recent_seconds,
+            recent_variation=recent_variation,
+            all_categories=all_categories,
+        )
+
+
+def adds_nothing(
+    state: BroadcastState,
+    window: CategoryWindow,
+    broadcast_odds: ViewOdds,
+    category_odds: ViewOdds,
+) -> bool:
+    """Whether the broadcast-wide view holds just the category's reporters, so it cannot
+    be more improbable than the category's (its expectation is larger) and need not be
+    assessed: the common case of a broadcast reported under one category, which saves a
+    Poisson tail per report. Its short test is then on only where the category's is."""
+    combined = state.combined
+    return (
+        combined.distinct_reporters == window.distinct_reporters
+        and combined.weight_milli == window.weight_milli
+        and (category_odds.view.recent_seconds > 0 or broadcast_odds.view.recent_seconds == 0)
+    )
