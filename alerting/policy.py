@@ -306,6 +306,23 @@ class Policy(_Strict):
             raise ValueError(f"categories: no route for {', '.join(missing)}")
         return self
 
+    @model_validator(mode="after")
+    def _quiet_outlasts_the_window(self) -> Policy:
+        """An incident resolves after its quiet period and the allowed lateness. Were that
+        shorter than the window, it would resolve while the reporters who opened it still
+        count, and the broadcast's next report, however ordinary, would page again for the
+        same abuse: one incident, two pages."""
+        window, quiet = self.window, self.lifecycle.resolve_after_quiet_seconds
+        if quiet + window.allowed_lateness_seconds < window.length_seconds:
+            raise ValueError(
+                f"lifecycle.resolve_after_quiet_seconds ({quiet:g}) plus "
+                f"window.allowed_lateness_seconds ({window.allowed_lateness_seconds:g}) is "
+                f"shorter than window.length_seconds ({window.length_seconds:g}): an incident "
+                "would resolve while its reporters still count and page again on the next "
+                "report; lengthen the quiet period or shorten the window"
+            )
+        return self
+
     def category(self, category: Category) -> CategoryPolicy:
         return self.categories[category]
 

@@ -8,8 +8,8 @@ The incident console runs beside the worker: open the URL it prints to watch
 the incidents arrive, acknowledge them and record verdicts. The pages also show
 where on-call would see them: in a real Alertmanager fed by ``spikewatch notify``
 (see :mod:`streams.tools.demo_pages`), its UI URL printed. The demo policy is
-the default one with a 20-second quiet period, so incidents also resolve while
-you watch.
+the default one with a 25-second quiet period and a 30-second window, so incidents
+also resolve while you watch.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import orjson
 import yaml
 from aiokafka import AIOKafkaProducer
 
-from alerting.policy import load_policy
+from alerting.policy import Policy, load_policy
 from models.report import Category
 from streams.kafka.clients import follow_escalations, producer
 from streams.replay.traffic import TrafficGenerator, paced
@@ -39,10 +39,14 @@ from streams.tools.render import describe
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = REPO_ROOT / ".run" / "demo"
-DEMO_QUIET_SECONDS = 20.0
+DEMO_QUIET_SECONDS = 25.0
 DEMO_ALLOWED_LATENESS_SECONDS = 5.0
 """The demo's own reports are never late; a short lateness keeps the resolve in view."""
 DEMO_RESOLVE_SECONDS = DEMO_QUIET_SECONDS + DEMO_ALLOWED_LATENESS_SECONDS
+DEMO_WINDOW_SECONDS, DEMO_BUCKET_SECONDS = DEMO_RESOLVE_SECONDS, 5.0
+"""A window no longer than the quiet period and lateness, as the policy requires: with the
+default five minutes, the surge's reporters would still count when its incident resolves,
+and the broadcast's next report would page for it again."""
 SURGE_AT, CHILD_SAFETY_AT, MALFORMED_AT = 12.0, 30.0, 40.0
 SURGE_REPORTERS, SURGE_SPREAD_SECONDS = 10, 5.0
 
@@ -140,23 +144,23 @@ def _start_pages(bootstrap: str, options: DemoOptions, started: float) -> DemoPa
     return pages
 
 
+def demo_policy() -> Policy:
+    """The default policy with the demo's short quiet period, lateness and window,
+    validated (a pydantic copy is not, and the worker would refuse an invalid file)."""
+    document = load_policy().model_dump(mode="json")
+    document["policy_version"] = f"{document['policy_version']}-demo"
+    document["lifecycle"]["resolve_after_quiet_seconds"] = DEMO_QUIET_SECONDS
+    document["window"].update(
+        allowed_lateness_seconds=DEMO_ALLOWED_LATENESS_SECONDS,
+        length_seconds=DEMO_WINDOW_SECONDS,
+        bucket_seconds=DEMO_BUCKET_SECONDS,
+    )
+    return Policy.model_validate(document)
+
+
 def _write_demo_policy() -> None:
-    policy = load_policy()
-    lifecycle = policy.lifecycle.model_copy(
-        update={"resolve_after_quiet_seconds": DEMO_QUIET_SECONDS}
-    )
-    window = policy.window.model_copy(
-        update={"allowed_lateness_seconds": DEMO_ALLOWED_LATENESS_SECONDS}
-    )
-    demo = policy.model_copy(
-        update={
-            "lifecycle": lifecycle,
-            "window": window,
-            "policy_version": f"{policy.policy_version}-demo",
-        }
-    )
     path = RUN_DIR / "policy.yaml"
-    path.write_text(yaml.safe_dump(orjson.loads(demo.model_dump_json())), encoding="utf-8")
+    path.write_text(yaml.safe_dump(orjson.loads(demo_policy().model_dump_json())), encoding="utf-8")
 
 
 def stop_worker_and_broker(worker: LaunchedWorker, kafka_dir: Path) -> None:

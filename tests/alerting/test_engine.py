@@ -297,6 +297,36 @@ def test_tick_resolves_after_the_quiet_period_and_not_before(
     assert engine.tick(state, last_active + quiet + 1).escalations == []
 
 
+def pages_after_resolution(policy: Policy) -> list[EscalationV2]:
+    """A surge, its incident resolved by the quiet timer, then one ordinary report on the
+    same broadcast as soon as it resolved: what that report sends."""
+    engine = DetectionEngine(policy)
+    state = BroadcastState("b-1")
+    assert len(flat(observe_each(engine, state, burst(8)))) == 1
+    resolved_at = T0 + 7 + resolve_wait(policy)
+    assert [e.event_action for e in engine.tick(state, resolved_at).escalations] == [
+        EventAction.RESOLVE
+    ]
+    return engine.observe(state, make_report("passer-by", at=resolved_at)).escalations
+
+
+def test_a_resolved_surge_does_not_page_again_on_the_next_report(policy: Policy) -> None:
+    """At the shortest quiet period the policy allows (quiet + lateness = window), the
+    surge's reporters have left the window by the time its incident resolves."""
+    shortest = with_changes(
+        policy,
+        window={"length_seconds": 60, "allowed_lateness_seconds": 10},
+        lifecycle={"resolve_after_quiet_seconds": 50},
+    )
+    assert pages_after_resolution(shortest) == []
+    too_short = shortest.model_copy(  # what the policy refuses, built around its check
+        update={
+            "lifecycle": shortest.lifecycle.model_copy(update={"resolve_after_quiet_seconds": 20})
+        }
+    )
+    assert [e.event_action for e in pages_after_resolution(too_short)] == [EventAction.TRIGGER]
+
+
 def test_sustained_reports_keep_the_incident_open(engine: DetectionEngine, policy: Policy) -> None:
     state = BroadcastState("b-1")
     quiet = resolve_wait(policy)

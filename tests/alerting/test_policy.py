@@ -134,6 +134,11 @@ BAD_POLICIES: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ("sustain_below_trigger", _set("spike.sustain_p_value", 1e-7), ("sustain_p_value",)),
     ("bucket_longer_than_window", _set("window.bucket_seconds", 600), ("bucket_seconds",)),
     (
+        "quiet_period_shorter_than_the_window",
+        _set("lifecycle.resolve_after_quiet_seconds", 20),
+        ("resolve_after_quiet_seconds (20)", "window.length_seconds (300)", "lengthen"),
+    ),
+    (
         "unknown_category",
         _set(
             "categories.spamm",

@@ -7,7 +7,8 @@ spread over the backlog must still trigger once, and once it has caught up every
 broadcast's state must be evicted (tombstoned in the changelog).
 
 The policy is the default with a short window (10 s + 4 s lateness, resolve
-after 5 quiet seconds), so eviction is observable within the test.
+after 6 quiet seconds: with the lateness, no shorter than the window), so eviction
+is observable within the test.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def short_window_policy(path: Path) -> Path:
         bucket_seconds=BUCKET_SECONDS,
         allowed_lateness_seconds=ALLOWED_LATENESS_SECONDS,
     )
-    policy["lifecycle"]["resolve_after_quiet_seconds"] = 5
+    policy["lifecycle"]["resolve_after_quiet_seconds"] = 6
     path.write_text(yaml.safe_dump(policy))
     return path
 

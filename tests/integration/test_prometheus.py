@@ -63,10 +63,11 @@ class Scenario:
 
 
 def fast_policy(path: Path) -> Path:
-    """The default policy with a 2 s critical SLA and a 6 s quiet timer, so both happen."""
+    """The default policy with a 2 s critical SLA and a 6 s quiet timer, so both happen;
+    the window no longer than the quiet timer and lateness, as a policy must be."""
     policy = yaml.safe_load(DEFAULT_POLICY_PATH.read_text())
     policy["lifecycle"]["resolve_after_quiet_seconds"] = 6
-    policy["window"]["allowed_lateness_seconds"] = 1
+    policy["window"].update(allowed_lateness_seconds=1, length_seconds=7, bucket_seconds=1)
     policy["oncall"]["ack_sla_seconds"] = {"critical": 2, "error": 600}
     path.write_text(yaml.safe_dump(policy))
     return path
