@@ -73,9 +73,11 @@ def escalation(
     if incident.category in abuse_categories(policy):
         combined = state.combined
         rate = rates.total * rates.factor
+        scope = "across the abuse categories"
     else:
         combined = state.windows.get(incident.category, state.combined)
         rate = rates.of(incident.category)
+        scope = f"in {incident.category.value}"
     expected = rate * rates.audience * window_seconds
     window_end = state.watermark if state.watermark is not None else moment
     first_bucket = shape.first_bucket(window_end)
@@ -123,7 +125,7 @@ def escalation(
         event_action=action,
         severity=incident.severity,
         escalation_class=incident.escalation_class,
-        summary=_summary(state, incident, action, combined, expected, verdicts),
+        summary=_summary(state, incident, action, combined, expected, scope, verdicts),
         labels=EscalationLabels(
             broadcast_id=state.broadcast_id,
             broadcaster_id=state.broadcaster_id,
@@ -173,14 +175,19 @@ def _summary(
     action: EventAction,
     combined: CategoryWindow,
     expected: float,
+    scope: str,
     verdicts: list[Verdict],
 ) -> str:
+    """One line for the page: what fired, then the window it was judged on, named, since a
+    single credible report beside a broadcast-wide expectation of one or two would
+    otherwise read as nothing unusual."""
     names = ", ".join(c.value for c in incident.categories) or incident.category.value
     subject = f"{names} on broadcast {state.broadcast_id}"
     if action is EventAction.RESOLVE:
         return f"Resolved: {subject}: no detector above its low mark since the last signal"
     reasons = "; ".join(v.reason for v in verdicts if v.signal is Signal.FIRE) or "still active"
     prefix = "Updated" if action is EventAction.UPDATE else incident.escalation_class.value
+    reports = f"{combined.reports} report{'' if combined.reports == 1 else 's'}"
     return (
-        f"{prefix}: {subject}: {reasons} ({combined.reports} reports, {expected:.2f} expected)"
+        f"{prefix}: {subject}: {reasons} ({reports} {scope} in the window, {expected:.2f} expected)"
     )[:MAX_SUMMARY_LENGTH]

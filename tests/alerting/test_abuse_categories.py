@@ -85,3 +85,4 @@ def test_a_campaign_filed_as_spam_is_still_classed_coordinated(
     assert evidence.coordinated_share == 1.0
     spam_rate = policy.category(Category.SPAM).base_rate_per_viewer_second
     assert evidence.expected_reports == pytest.approx(spam_rate * 100 * 300)
+    assert "(8 reports in spam in the window," in sent[0].summary

@@ -154,6 +154,10 @@ def test_trusted_flagger_child_safety_report_pages_critical_at_once(
     assert sent[0].escalation_class is EscalationClass.CRITICAL_REPORT
     assert sent[0].labels.team == "child-safety"
     assert sent[0].evidence.reports == 1
+    assert sent[0].summary.endswith(
+        f"(1 report across the abuse categories in the window, "
+        f"{sent[0].evidence.expected_reports:.2f} expected)"
+    )
 
 
 @pytest.mark.parametrize(
