@@ -59,13 +59,27 @@ def calibrate(reports: Iterable[ReportEvent], policy: Policy) -> dict[Category, 
     }
 
 
+CALIBRATED_SUFFIX = "-calibrated"
+MAX_POLICY_VERSION_LENGTH = 64
+
+
+def calibrated_version(version: str) -> str:
+    """The version of a policy calibrated from one versioned ``version``: its rates differ,
+    so its pages must not carry the version of rates that did not produce them. Calibrating
+    a calibrated policy again does not stack the suffix."""
+    base = version.removesuffix(CALIBRATED_SUFFIX)
+    return base[: MAX_POLICY_VERSION_LENGTH - len(CALIBRATED_SUFFIX)] + CALIBRATED_SUFFIX
+
+
 def with_base_rates(document: dict[str, Any], rates: dict[Category, float]) -> dict[str, Any]:
-    """A policy document (as read from YAML) with its categories' base rates replaced."""
+    """A policy document (as read from YAML) with its categories' base rates replaced and
+    its version marked calibrated (:func:`calibrated_version`)."""
     categories = {
         name: {**route, "base_rate_per_viewer_second": rates[Category(name)]}
         for name, route in document["categories"].items()
     }
-    return {**document, "categories": categories}
+    version = calibrated_version(str(document["policy_version"]))
+    return {**document, "policy_version": version, "categories": categories}
 
 
 def _three_figures(rate: float) -> float:

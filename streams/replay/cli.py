@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 
-from alerting.policy import load_policy
+from alerting.policy import Policy, load_policy
 from models.decode import Rejection
+from models.report import Category
 from streams.commands import Subcommands
 from streams.settings import load_settings
 
@@ -105,7 +107,9 @@ def _run_replay(args: argparse.Namespace) -> int:
 
 
 def _run_calibrate(args: argparse.Namespace) -> int:
-    """Read the log as replay does, learn as the worker does, write the policy with its rates."""
+    """Read the log as replay does, learn as the worker does, write the policy with its rates,
+    and tell on stderr what the rates were learned from and how far each moved: an operator
+    pinning priors reviews them, and a message that is not a report is counted, not lost."""
     import yaml
 
     from alerting.calibration import calibrate, with_base_rates
@@ -116,13 +120,8 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     policy_file = args.policy or settings.policy_file
     policy = load_policy(policy_file)
     messages = read_messages(settings, args.log, args.topic)
-    reports = (
-        report
-        for message in messages
-        if not isinstance(
-            report := decode_report(message.value, settings.max_message_bytes), Rejection
-        )
-    )
+    decoded = [decode_report(message.value, settings.max_message_bytes) for message in messages]
+    reports = [report for report in decoded if not isinstance(report, Rejection)]
     rates = calibrate(reports, policy)
     with open(policy_file, encoding="utf-8") as source:
         document = with_base_rates(yaml.safe_load(source), rates)
@@ -132,4 +131,26 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     else:
         with open(args.output, "w", encoding="utf-8") as sink:
             sink.write(text)
+    broadcasts = len({report.broadcast_id for report in reports})
+    learned = f"calibrated from {len(reports):,} reports on {broadcasts:,} broadcasts"
+    skipped = len(decoded) - len(reports)
+    if skipped:
+        learned += (
+            "; 1 message was not a valid report and was skipped"
+            if skipped == 1
+            else f"; {skipped:,} messages were not valid reports and were skipped"
+        )
+    where = "stdout" if args.output == "-" else args.output
+    summary = [learned, f"wrote {where} (policy_version {document['policy_version']})"]
+    sys.stderr.write("".join(f"{line}\n" for line in summary + rate_changes(policy, rates)))
     return 0
+
+
+def rate_changes(policy: Policy, rates: Mapping[Category, float]) -> list[str]:
+    """One line per category: its prior, its calibrated rate, and the ratio between them."""
+    lines = [f"{'category':<18} {'prior':>9} {'calibrated':>11} {'x prior':>8}"]
+    for category in Category:
+        prior = policy.category(category).base_rate_per_viewer_second
+        rate = rates[category]
+        lines.append(f"{category.value:<18} {prior:>9.3g} {rate:>11.3g} {rate / prior:>8.2f}")
+    return lines

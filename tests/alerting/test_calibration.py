@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from alerting.calibration import calibrate, with_base_rates
+from alerting.calibration import calibrate, calibrated_version, with_base_rates
 from alerting.policy import DEFAULT_POLICY_PATH, Policy
 from models.report import Category
 from tests.alerting.helpers import HIGH_TRUST, burst
@@ -40,4 +40,13 @@ def test_the_written_policy_is_the_old_one_with_the_new_rates(policy: Policy) ->
     for category in Category:
         assert written.category(category).base_rate_per_viewer_second == rates[category]
         assert written.category(category).team == policy.category(category).team
-    assert written.model_dump(exclude={"categories"}) == policy.model_dump(exclude={"categories"})
+    untouched = {"categories", "policy_version"}
+    assert written.model_dump(exclude=untouched) == policy.model_dump(exclude=untouched)
+    assert written.policy_version == f"{policy.policy_version}-calibrated"
+
+
+def test_a_calibrated_version_stays_within_the_limit_and_is_not_stacked() -> None:
+    assert calibrated_version("v1-calibrated") == "v1-calibrated"
+    long = calibrated_version("x" * 64)
+    assert len(long) == 64
+    assert long.endswith("-calibrated")

@@ -52,7 +52,9 @@ def test_unknown_command_exits_with_usage(capsys: pytest.CaptureFixture[str]) ->
     assert exit_info.value.code == 2
 
 
-def test_calibrate_writes_the_policy_with_the_logs_rates(tmp_path: Path) -> None:
+def test_calibrate_writes_the_policy_with_the_logs_rates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from alerting.policy import load_policy
     from models.report import Category
     from tests.alerting.platform import Platform, platform_reports
@@ -60,14 +62,25 @@ def test_calibrate_writes_the_policy_with_the_logs_rates(tmp_path: Path) -> None
     policy = load_policy()
     log = tmp_path / "reports.jsonl"
     reports = platform_reports(policy, Platform(scale=4.0, minutes=8, broadcasts=60))
-    log.write_bytes(b"".join(r.model_dump_json().encode() + b"\n" for r in reports))
+    lines = [r.model_dump_json().encode() + b"\n" for r in reports]
+    log.write_bytes(b"".join(lines) + b"not a report\n")
     written = tmp_path / "calibrated.yaml"
 
     assert main(["calibrate", str(log), "--output", str(written)]) == 0
+
+    told = capsys.readouterr().err.splitlines()
+    broadcasts = len({r.broadcast_id for r in reports})
+    assert told[0] == (
+        f"calibrated from {len(reports):,} reports on {broadcasts:,} broadcasts; "
+        "1 message was not a valid report and was skipped"
+    )
+    assert told[1] == f"wrote {written} (policy_version {policy.policy_version}-calibrated)"
+    assert len(told) == 3 + len(Category)
+    assert [line.split()[0] for line in told[3:]] == [c.value for c in Category]
 
     calibrated = load_policy(written)
     harassment = calibrated.category(Category.HARASSMENT).base_rate_per_viewer_second
     assert (
         2.0 <= harassment / policy.category(Category.HARASSMENT).base_rate_per_viewer_second <= 8.0
     )
-    assert calibrated.policy_version == policy.policy_version
+    assert calibrated.policy_version == f"{policy.policy_version}-calibrated"
