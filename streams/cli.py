@@ -17,6 +17,7 @@ from streams.console.cli import add_console
 from streams.kafka.clients import KafkaUnreachableError
 from streams.notify.cli import add_notify
 from streams.replay.cli import add_calibrate, add_replay
+from streams.settings import SettingsError, load_settings
 from streams.tools.cli import add_demo, add_produce, add_respond, add_schema, add_soak, add_tail
 from streams.worker.cli import add_worker
 
@@ -29,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except KafkaConnectionError:
         problem: SpikewatchError = KafkaUnreachableError(
-            "cannot reach Kafka at SPIKEWATCH_KAFKA_BOOTSTRAP"
+            f"cannot reach Kafka at {_bootstrap_named(args)}"
         )
     except SpikewatchError as error:
         problem = error
@@ -37,6 +38,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     print(f"error: {problem.line()}", file=sys.stderr)
     return problem.exit_code
+
+
+def _bootstrap_named(args: argparse.Namespace) -> str:
+    """The address the command tried, and where it came from, so the line says what to fix."""
+    given = getattr(args, "bootstrap", None)
+    if given:
+        return f"{given} (--bootstrap)"
+    try:
+        return f"{load_settings().kafka_bootstrap} (SPIKEWATCH_KAFKA_BOOTSTRAP)"
+    except SettingsError:
+        return "SPIKEWATCH_KAFKA_BOOTSTRAP"
 
 
 def _parser() -> argparse.ArgumentParser:

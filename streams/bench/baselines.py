@@ -60,8 +60,8 @@ async def read_all(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
     )
-    await consumer.start()
     try:
+        await consumer.start()
         assigned = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)

@@ -87,8 +87,8 @@ def one_per_broadcast(*, broadcasts: int, seed: int, at: float) -> Iterator[Mess
 
 async def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
     try:
+        await admin.start()
         await admin.create_topics(
             [NewTopic(topic, num_partitions=partitions, replication_factor=1)]
         )
@@ -101,8 +101,8 @@ async def topic_messages(bootstrap: str, topic: str, partitions_count: int) -> i
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
     )
-    await consumer.start()
     try:
+        await consumer.start()
         partitions = [TopicPartition(topic, p) for p in range(partitions_count)]
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
@@ -125,9 +125,9 @@ def bulk_producer(bootstrap: str) -> AIOKafkaProducer:
 async def fill(bootstrap: str, topic: str, messages: Iterable[Message]) -> int:
     """Send everything and wait for every acknowledgement; return the count."""
     producer = bulk_producer(bootstrap)
-    await producer.start()
     sent = 0
     try:
+        await producer.start()
         pending: list[asyncio.Future[Any]] = []
         for key, value in messages:
             pending.append(await producer.send(topic, value, key=key))

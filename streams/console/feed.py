@@ -99,8 +99,8 @@ class ConsoleFeed:
             **self.options,
         )
         consumer.subscribe(pattern=self.pattern())
-        await consumer.start()
         try:
+            await consumer.start()
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=500)
                 if consumer.assignment():

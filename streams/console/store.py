@@ -71,8 +71,8 @@ async def ensure_console_topics(settings: Settings, options: dict[str, Any]) -> 
     place an incident's messages on the same partition number.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, **options)
-    await admin.start()
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
         wanted = {
             settings.resolved_console_store_topic: (1, STORE_CONFIG),
@@ -104,9 +104,9 @@ async def restore_records(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, **options
     )
-    await consumer.start()
     records: dict[str, IncidentRecord] = {}
     try:
+        await consumer.start()
         partitions = [TopicPartition(topic, number) for number in range(partition_count)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)

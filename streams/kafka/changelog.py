@@ -101,7 +101,11 @@ class ChangelogWriter:
             max_request_size=2 * MAX_BATCH_BYTES,
             **self._options,
         )
-        await producer.start()
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()  # a client that failed to start still holds its connections
+            raise
         self._producer = producer
 
     async def stop(self) -> None:

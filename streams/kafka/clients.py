@@ -31,8 +31,8 @@ async def producer(bootstrap: str, **options: Any) -> AsyncIterator[AIOKafkaProd
     client = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5, **options
     )
-    await client.start()
     try:
+        await client.start()
         yield client
     finally:
         await client.stop()
@@ -56,8 +56,8 @@ async def follow_escalations(
         **options,
     )
     consumer.subscribe(pattern=f"^{re.escape(topic_prefix)}.*")
-    await consumer.start()
     try:
+        await consumer.start()
         async for record in consumer:
             if record.value is None:
                 continue

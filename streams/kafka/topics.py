@@ -98,8 +98,8 @@ async def ensure_topics(settings: Settings, policy: Policy) -> TopicLayout:
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap, **client_options(settings)
     )
-    await admin.start()
     try:
+        await admin.start()
         keyed_inputs = [settings.input_topic, settings.ack_topic]
         plain = [*keyed_inputs, *output_topics(settings, policy)]
         existing = set(await admin.list_topics())

@@ -32,8 +32,8 @@ async def ensure_notify_topics(settings: Settings) -> None:
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap, **client_options(settings)
     )
-    await admin.start()
     try:
+        await admin.start()
         await create_missing_topics(
             admin, settings, [settings.notify_dead_letter_topic, settings.ack_topic]
         )

@@ -115,7 +115,11 @@ class SinkWorker:
             pattern=f"^{re.escape(settings.oncall_topic_prefix)}.*",
             listener=_Rebalances(consumer, self.start_ms, self.builder),
         )
-        await consumer.start()
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()  # a client that failed to start still holds its connections
+            raise
         reposting = asyncio.create_task(self._repost_forever())
         log.info("sink consumer started", sink=self.sink.name, group=self.group)
         try:

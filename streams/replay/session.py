@@ -238,8 +238,8 @@ async def topic_messages(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, **options
     )
-    await consumer.start()
     try:
+        await consumer.start()
         assigned = [TopicPartition(span.topic, p) for p in partitions]
         consumer.assign(assigned)
         starts = await _bounds(consumer, assigned, span.from_offset, span.from_time_ms, start=True)
@@ -272,8 +272,8 @@ async def topic_messages(
 
 async def _partitions_of(bootstrap: str, topic: str, **options: Any) -> list[int]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
-    await admin.start()
     try:
+        await admin.start()
         described = await admin.describe_topics([topic])
     finally:
         await admin.close()

@@ -43,7 +43,28 @@ def test_unreachable_kafka_is_one_actionable_line() -> None:
     result = run_cli("worker", env=env)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert lines[-1].startswith("error: cannot reach Kafka"), result.stderr
+    assert lines[-1].startswith(
+        "error: cannot reach Kafka at 127.0.0.1:1 (SPIKEWATCH_KAFKA_BOOTSTRAP)"
+    ), result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("tail",), ("replay", "--topic", "reports"), ("calibrate", "--topic", "reports")],
+    ids=["tail", "replay", "calibrate"],
+)
+def test_a_client_that_cannot_connect_is_closed_before_the_error(command: tuple[str, ...]) -> None:
+    """A Kafka client whose start failed still holds its connections: unstopped, Python
+    warns "Unclosed AIOKafkaConsumer" with the object after the one line the person reads."""
+    env = {**os.environ, "SPIKEWATCH_KAFKA_BOOTSTRAP": "127.0.0.1:1"}
+    result = run_cli(*command, env=env)
+    assert result.returncode == 2
+    assert "Unclosed" not in result.stderr, result.stderr
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("error: cannot reach Kafka at 127.0.0.1:1")
+    ), result.stderr
 
 
 def test_unknown_command_exits_with_usage(capsys: pytest.CaptureFixture[str]) -> None:
