@@ -19,7 +19,7 @@ from streams.kafka.tables import key_partition
 from streams.logs import configure_logging
 from streams.replay.scenarios.catalogue import build_scenario, write_jsonl
 from streams.replay.scoring import LabelKind, ScoreCard
-from streams.replay.session import Replay, ReplayResult, file_messages
+from streams.replay.session import Replay, ReplayResult, card_lines, file_messages
 
 POLICY = load_policy()
 PARTITIONS = 4
@@ -180,3 +180,43 @@ def test_same_seed_same_bytes() -> None:
     second = build_scenario("coordinated", seed=11)
     assert first == second
     assert first != build_scenario("coordinated", seed=12)
+
+
+SCORED_RULE = {
+    "recall": 0.5,
+    "detected": 1,
+    "abuse_incidents": 2,
+    "precision": 0.25,
+    "false_pages": 3,
+    "false_pages_per_hour": 18.04,
+    "false_pages_by_kind": {"viral": 1, "background": 2},
+    "incidents_paged_once": 1,
+    "pages_per_incident": 1.0,
+    "campaigns_paged": 0,
+    "coordinated_incidents": 1,
+    "coordinated_classed": 1,
+    "median_delay_seconds": {"surge": 4.26, "child_safety": None},
+    "max_delay_seconds": {"surge": 9.0, "child_safety": None},
+}
+"""A rule's figures as ``ScoreCard.as_dict`` gives them."""
+
+
+def test_a_scored_rule_reads_as_one_line_of_words() -> None:
+    assert card_lines({"policy": SCORED_RULE, "seconds": 1.0}) == [
+        "policy: recall 50% (1/2); precision 25%; false pages 3 (18.0 an hour: background 2, "
+        "viral 1); paged once 1/2 (1.00 pages per incident); campaigns paged 0/1 (1 classed "
+        "coordinated); median delay surge 4.3 s; longest surge 9.0 s"
+    ]
+
+
+def test_a_rule_that_paged_no_incident_says_so_instead_of_a_ratio() -> None:
+    unpaged = {
+        **SCORED_RULE,
+        "pages_per_incident": None,
+        "median_delay_seconds": {},
+        "max_delay_seconds": {"surge": None},
+    }
+
+    [line] = card_lines({"policy": unpaged})
+    assert "(no incident paged)" in line
+    assert line.endswith("median delay none; longest none")
