@@ -142,7 +142,7 @@ def _score_escalations(policy: Policy, options: ReplayOptions, log: str, escalat
     if not labels:
         raise ReplaySourceError(f"report log {log} carries no labels to score against")
     try:
-        triggers = triggers_of_wire(_read_lines(escalations))
+        triggers = triggers_of_wire(_read_lines(escalations, "escalations file"))
     except ValidationError as error:
         raise ReplaySourceError(
             f"{escalations} holds a line that is no Escalation v1 or v2: {error.errors()[0]['msg']}"
@@ -215,13 +215,13 @@ async def _replay_topic(
         progress.update(replay.result.messages, len(replay.result.escalations))
 
 
-def _read_lines(log: str) -> list[bytes]:
+def _read_lines(log: str, what: str = "report log") -> list[bytes]:
     try:
         if log == "-":
             return sys.stdin.buffer.read().splitlines()
         return Path(log).read_bytes().splitlines()
     except OSError as error:
-        raise ReplaySourceError(f"cannot read report log {log}: {error.strerror}") from error
+        raise ReplaySourceError(f"cannot read {what} {log}: {error.strerror}") from error
 
 
 def _millis(text: str | None) -> int | None:

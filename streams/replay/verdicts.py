@@ -176,7 +176,16 @@ def load_verdicts(source: str, bootstrap: str, **options: Any) -> tuple[list[Ver
     path = Path(source)
     if path.is_file():
         return verdicts_from_lines(path.read_bytes().splitlines(), source), 0
+    if names_a_file(source):
+        raise VerdictSourceError(f"verdicts file {source}: no such file")
     return asyncio.run(_verdicts_from_topic(source, bootstrap, **options))
+
+
+def names_a_file(source: str) -> bool:
+    """Whether ``source`` can only be a file's name: a path, or a JSON-lines suffix. A Kafka
+    topic's name has no slash, and a mistyped file name would otherwise be read as a topic
+    and fail as an unreachable broker or an empty topic."""
+    return "/" in source or source.endswith((".jsonl", ".json", ".ndjson"))
 
 
 async def _verdicts_from_topic(

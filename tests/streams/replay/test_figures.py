@@ -69,3 +69,6 @@ def test_escalations_decided_elsewhere_are_scored_against_the_log(
     escalations.write_bytes(b'{"schema_version": 1}\n')
     assert main(["replay", str(log), "--escalations", str(escalations)]) == 2
     assert "no Escalation v1 or v2" in capsysbinary.readouterr()[1].decode()
+    missing = tmp_path / "missing.jsonl"
+    assert main(["replay", str(log), "--escalations", str(missing)]) == 2
+    assert f"cannot read escalations file {missing}" in capsysbinary.readouterr()[1].decode()

@@ -20,6 +20,7 @@ from streams.replay.scenarios.catalogue import build_scenario, write_jsonl
 from streams.replay.verdicts import (
     VerdictSourceError,
     judged,
+    names_a_file,
     score_verdicts,
     verdicts_from_lines,
 )
@@ -172,6 +173,24 @@ def test_verdicts_that_are_neither_file_nor_topic_say_so(
     assert main(["replay", str(log), "--verdicts", "no-such-topic-or-file"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: no-such-topic-or-file is neither a file nor a readable topic")
+
+
+@pytest.mark.parametrize("name", ["labels.jsonl", "out/verdicts", "labels.json"])
+def test_a_missing_verdict_file_is_named_without_asking_kafka(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv("SPIKEWATCH_KAFKA_BOOTSTRAP", "127.0.0.1:1")
+    log = tmp_path / "empty.jsonl"
+    log.write_bytes(b"")
+    assert main(["replay", str(log), "--verdicts", str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: verdicts file {tmp_path / name}: no such file"), err
+
+
+def test_only_a_path_or_a_json_lines_name_is_taken_for_a_file() -> None:
+    assert names_a_file("labels.jsonl")
+    assert names_a_file("./verdicts")
+    assert not names_a_file("spikewatch.oncall-verdicts")
 
 
 @pytest.mark.kafka
