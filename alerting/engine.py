@@ -207,6 +207,8 @@ class DetectionEngine:
             added_combined = combined.add(shape, bucket, event_time, key, standing, report_id)
         window.expire(shape, watermark)
         combined.expire(shape, watermark)
+        if not abuse and state.shared is not None and combined.is_empty:
+            self._drop_shared_window(state)
         quiet = not state.incidents and not state.coordination
         population = self.expectation.population(learner)
         unsized = state.viewers is None
@@ -353,6 +355,17 @@ class DetectionEngine:
             combined = state.combined = combined.copy()
             state.shared = None
         return combined
+
+    @staticmethod
+    def _drop_shared_window(state: BroadcastState) -> None:
+        """Drop the abuse category's window that a low-harm report's clock has just emptied
+        while it was also the broadcast's window. A tick drops an empty window too, and a
+        stored state leaves it out, so the broadcast goes on as it would after a restart:
+        its next report in that category opens a fresh window. A tick may have dropped
+        that window already."""
+        if state.shared is not None:
+            state.windows.pop(state.shared, None)
+        state.combined, state.shared = CategoryWindow(), None
 
     def _route_restored(self, state: BroadcastState) -> None:
         """Key incidents restored from an older state format by the team they route to."""

@@ -725,6 +725,24 @@ def test_state_round_trip_mid_stream_changes_no_escalation(
     assert final_state.to_bytes() == expected_state.to_bytes()
 
 
+def test_a_spam_report_emptying_the_broadcast_window_leaves_what_a_restart_would(
+    policy: Policy,
+) -> None:
+    """Harassment reports share their window with the broadcast's; a spam report five
+    minutes on expires it to empty. A stored state leaves an empty window out, so the
+    engine drops it too: the next harassment report opens a fresh window either way
+    (found by the round-trip property above)."""
+    harassment = ("report", 0, 0, "harassment", 0, None)
+    raw: list[Step] = [harassment] * 5
+    raw += [("tick", 100, 0, "", 0, None), ("report", 200, 0, "spam", 0, None), harassment]
+    steps = build_steps(raw)
+    engine = DetectionEngine(policy)
+    _, straight = play(engine, steps)
+    _, restarted = play(engine, steps, restart_at=len(steps) - 1)
+    assert straight.to_bytes() == restarted.to_bytes()
+    assert list(straight.windows) == [Category.SPAM, Category.HARASSMENT]
+
+
 # --- tick and eviction ------------------------------------------------------------------
 
 
