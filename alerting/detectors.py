@@ -371,3 +371,17 @@ def default_detectors() -> tuple[Detector, ...]:
 
 def default_coordination_detectors() -> tuple[Detector, ...]:
     return (CoordinationDetector(),)
+
+
+def quiet_period(
+    severity: Severity, escalation_class: EscalationClass, quiet: float, resolve_after: float
+) -> Verdict:
+    """Why an incident quiet for ``quiet`` seconds resolves: the lifecycle's own rule."""
+    return Verdict(
+        rule="quiet_period",
+        signal=Signal.FIRE,
+        severity=severity,
+        escalation_class=escalation_class,
+        reason=f"no detector above its low mark for {quiet:.0f} s",
+        figures={"quiet_seconds": round(quiet, 3), "resolve_after_quiet_seconds": resolve_after},
+    )

@@ -24,8 +24,8 @@ included, and neither counts in nor dilutes the broadcast-wide statistic. Both
 expectations use the learned population rates (:mod:`alerting.baseline`) scaled
 by the broadcast's own history (:mod:`alerting.history`).
 
-One broadcast in trouble is one incident: which incident a report's signals open,
-join or update is :mod:`alerting.incident_desk`'s.
+Elsewhere: the two views (:mod:`alerting.report_views`), the incidents they open or join
+(:mod:`alerting.incident_desk`), teams (:mod:`alerting.routing`), weight (:mod:`alerting.standing`)
 
 Coordinated reporting is its own track and class, never proof of abuse: while
 an abuse incident is open none opens, and an open one is resolved as superseded.
@@ -34,9 +34,6 @@ A broadcast whose audience is unknown (no report has carried ``viewer_count``) h
 no scale to judge a count by: it is judged by its categories' shares of its own
 reporters (:meth:`alerting.expectation.Expectation.rates`), with neither the broadcast-wide test,
 the short test, the ramp nor the coordination detector, all of which need a scale.
-
-Where an incident pages is :mod:`alerting.routing`'s; how much a reporter weighs,
-:mod:`alerting.standing`'s.
 """
 
 from __future__ import annotations
@@ -54,6 +51,7 @@ from alerting.detectors import (
     category_severity,
     default_coordination_detectors,
     default_detectors,
+    quiet_period,
 )
 from alerting.evidence import Rates, escalation
 from alerting.expectation import Expectation
@@ -178,7 +176,7 @@ class DetectionEngine:
         )
         state.watermark = watermark
         if state.unrouted:
-            self._route_restored(state)
+            self.routing.route_restored(state)
         exposure = self.expectation.exposure(state, previous_watermark, event_time)
         audience_was_known = state.viewers is not None
         state.remember_context(
@@ -192,7 +190,7 @@ class DetectionEngine:
         standing = reporter_standing(report.reporter, self.figures)
         abuse = category in self.abuse
         if abuse:
-            combined = self._broadcast_window(state, category, window)
+            combined = state.broadcast_window(category, window)
         else:
             if state.combined is window:
                 state.combined, state.shared = CategoryWindow(), None
@@ -208,7 +206,7 @@ class DetectionEngine:
         window.expire(shape, watermark)
         combined.expire(shape, watermark)
         if not abuse and state.shared is not None and combined.is_empty:
-            self._drop_shared_window(state)
+            state.drop_shared_window()
         quiet = not state.incidents and not state.coordination
         population = self.expectation.population(learner)
         unsized = state.viewers is None
@@ -294,35 +292,20 @@ class DetectionEngine:
     def _tick_in_full(self, state: BroadcastState, now: float) -> TickResult:
         """Every step of a tick: resolve quiet incidents, expire and drop windows."""
         if state.unrouted:
-            self._route_restored(state)
+            self.routing.route_restored(state)
         result = TickResult()
         for incidents in (state.incidents, state.coordination):
             for incident in list(incidents.values()):
                 if resolve_due(
                     incident, now, self.policy.lifecycle, self.shape.allowed_lateness_seconds
                 ):
-                    quiet = now - incident.last_active_at
-                    result.escalations.append(
-                        self._resolve(
-                            state,
-                            incidents,
-                            incident,
-                            Verdict(
-                                rule="quiet_period",
-                                signal=Signal.FIRE,
-                                severity=incident.severity,
-                                escalation_class=incident.escalation_class,
-                                reason=f"no detector above its low mark for {quiet:.0f} s",
-                                figures={
-                                    "quiet_seconds": round(quiet, 3),
-                                    "resolve_after_quiet_seconds": (
-                                        self.policy.lifecycle.resolve_after_quiet_seconds
-                                    ),
-                                },
-                            ),
-                            now,
-                        )
+                    why = quiet_period(
+                        incident.severity,
+                        incident.escalation_class,
+                        now - incident.last_active_at,
+                        self.policy.lifecycle.resolve_after_quiet_seconds,
                     )
+                    result.escalations.append(self._resolve(state, incidents, incident, why, now))
         window_end = self._window_end(state, now)
         if window_end is not None:
             state.combined.expire(self.shape, window_end)
@@ -332,53 +315,6 @@ class DetectionEngine:
                     del state.windows[category]
         result.evictable = state.is_idle
         return result
-
-    @staticmethod
-    def _broadcast_window(
-        state: BroadcastState, category: Category, window: CategoryWindow
-    ) -> CategoryWindow:
-        """The broadcast-wide window a report of ``category`` goes into.
-
-        While a broadcast's window holds one category alone (most broadcasts: a report or
-        two), the category's window *is* the broadcast's (``state.shared``): one window to
-        count into and to keep in memory. A report of another category splits them: the
-        broadcast's window becomes a copy of its own. An empty broadcast window is shared
-        with the window of the category that arrives next.
-        """
-        combined = state.combined
-        if combined is window:
-            return window
-        if combined.is_empty:
-            state.combined, state.shared = window, category
-            return window
-        if state.shared is not None:
-            combined = state.combined = combined.copy()
-            state.shared = None
-        return combined
-
-    @staticmethod
-    def _drop_shared_window(state: BroadcastState) -> None:
-        """Drop the abuse category's window that a low-harm report's clock has just emptied
-        while it was also the broadcast's window. A tick drops an empty window too, and a
-        stored state leaves it out, so the broadcast goes on as it would after a restart:
-        its next report in that category opens a fresh window. A tick may have dropped
-        that window already."""
-        if state.shared is not None:
-            state.windows.pop(state.shared, None)
-        state.combined, state.shared = CategoryWindow(), None
-
-    def _route_restored(self, state: BroadcastState) -> None:
-        """Key incidents restored from an older state format by the team they route to."""
-        for incidents in (state.incidents, state.coordination):
-            restored = list(incidents.values())
-            incidents.clear()
-            for incident in restored:
-                if not incident.team:
-                    incident.team = self.routing.team(
-                        state, incident.escalation_class.is_abuse, incident.category
-                    )
-                incidents[incident.team] = incident
-        state.unrouted = False
 
     def _resolve(
         self,

@@ -41,3 +41,16 @@ class Routing:
         if self.is_high_profile(state):
             return self.policy.high_profile.team
         return self.policy.category(category).team_for(state.region)
+
+    def route_restored(self, state: BroadcastState) -> None:
+        """Key incidents restored from an older state format by the team they route to."""
+        for incidents in (state.incidents, state.coordination):
+            restored = list(incidents.values())
+            incidents.clear()
+            for incident in restored:
+                if not incident.team:
+                    incident.team = self.team(
+                        state, incident.escalation_class.is_abuse, incident.category
+                    )
+                incidents[incident.team] = incident
+        state.unrouted = False

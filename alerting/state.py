@@ -96,6 +96,36 @@ class BroadcastState:
         if viewers is not None and (newest or self.viewers is None):
             self.viewers = viewers
 
+    def broadcast_window(self, category: Category, window: CategoryWindow) -> CategoryWindow:
+        """The broadcast-wide window a report of ``category`` (its window ``window``) goes into.
+
+        While a broadcast's window holds one category alone (most broadcasts: a report or
+        two), the category's window *is* the broadcast's (``shared``): one window to
+        count into and to keep in memory. A report of another category splits them: the
+        broadcast's window becomes a copy of its own. An empty broadcast window is shared
+        with the window of the category that arrives next.
+        """
+        combined = self.combined
+        if combined is window:
+            return window
+        if combined.is_empty:
+            self.combined, self.shared = window, category
+            return window
+        if self.shared is not None:
+            combined = self.combined = combined.copy()
+            self.shared = None
+        return combined
+
+    def drop_shared_window(self) -> None:
+        """Drop the abuse category's window that a low-harm report's clock has just emptied
+        while it was also the broadcast's window. A tick drops an empty window too, and a
+        stored state leaves it out, so the broadcast goes on as it would after a restart:
+        its next report in that category opens a fresh window. A tick may have dropped
+        that window already."""
+        if self.shared is not None:
+            self.windows.pop(self.shared, None)
+        self.combined, self.shared = CategoryWindow(), None
+
     @property
     def is_idle(self) -> bool:
         return (

@@ -37,15 +37,13 @@ from streams.replay.session import (
     Replay,
     ReplaySourceError,
     TopicRange,
-    card_lines,
     file_messages,
     label_of,
-    print_lines,
     report_card,
-    summary_lines,
     topic_messages,
     write_escalations,
 )
+from streams.replay.terminal import card_lines, print_lines, summary_lines
 from streams.replay.verdicts import DEFAULT_WINDOW_SECONDS, load_verdicts, score_verdicts
 from streams.settings import Settings
 from streams.worker.pipeline import InputMessage

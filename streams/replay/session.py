@@ -33,7 +33,6 @@ said.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -352,63 +351,3 @@ def report_card(result: ReplayResult, policy: Policy, fixed_reports: int) -> dic
         "policy": result.score().as_dict(),
         f"fixed_threshold_{fixed_reports}_reports_in_5_min": fixed.as_dict(),
     }
-
-
-def summary_lines(result: ReplayResult, seconds: float) -> list[str]:
-    actions: dict[str, int] = {}
-    for escalation in result.escalations:
-        name = f"{escalation.event_action.value}/{escalation.severity.value}"
-        actions[name] = actions.get(name, 0) + 1
-    return [
-        f"replayed {result.messages} messages in {seconds:.1f} s "
-        f"({result.messages / max(seconds, 1e-9):,.0f}/s); {result.dead_letters} dead letters",
-        "escalations: " + (", ".join(f"{k}={v}" for k, v in sorted(actions.items())) or "none"),
-    ]
-
-
-def card_lines(card: dict[str, Any]) -> list[str]:
-    """One line per rule scored, in words a person reads at the terminal (``--card``
-    writes the same figures as JSON)."""
-    lines = []
-    for name, figures in card.items():
-        if not isinstance(figures, dict):
-            continue
-        incidents = figures["abuse_incidents"]
-        false_pages = (
-            f"false pages {figures['false_pages']} ({figures['false_pages_per_hour']:.1f} an hour"
-        )
-        by_kind = sorted(figures["false_pages_by_kind"].items(), key=lambda item: -item[1])
-        if by_kind:
-            false_pages += ": " + ", ".join(f"{kind} {count}" for kind, count in by_kind)
-        parts = [
-            f"{name}: recall {figures['recall']:.0%} ({figures['detected']}/{incidents})",
-            f"precision {figures['precision']:.0%}",
-            false_pages + ")",
-            f"paged once {figures['incidents_paged_once']}/{incidents} "
-            f"({_per_incident(figures['pages_per_incident'])})",
-            f"campaigns paged {figures['campaigns_paged']}/{figures['coordinated_incidents']} "
-            f"({figures['coordinated_classed']} classed coordinated)",
-            f"median delay {_delays(figures['median_delay_seconds'])}",
-            f"longest {_delays(figures['max_delay_seconds'])}",
-        ]
-        lines.append("; ".join(parts))
-    return lines
-
-
-def _per_incident(pages: float | None) -> str:
-    """None: no abuse incident was paged, so there is no ratio to give."""
-    return "no incident paged" if pages is None else f"{pages:.2f} pages per incident"
-
-
-def _delays(by_kind: dict[str, float | None]) -> str:
-    named = [
-        f"{kind.replace('_', ' ')} {seconds:.1f} s"
-        for kind, seconds in by_kind.items()
-        if seconds is not None
-    ]
-    return ", ".join(named) or "none"
-
-
-def print_lines(lines: list[str]) -> None:
-    for line in lines:
-        print(line, file=sys.stderr)

@@ -19,7 +19,8 @@ from streams.kafka.tables import key_partition
 from streams.logs import configure_logging
 from streams.replay.scenarios.catalogue import build_scenario, write_jsonl
 from streams.replay.scoring import LabelKind, ScoreCard
-from streams.replay.session import Replay, ReplayResult, card_lines, file_messages
+from streams.replay.session import Replay, ReplayResult, file_messages
+from streams.replay.terminal import card_lines
 
 POLICY = load_policy()
 PARTITIONS = 4
