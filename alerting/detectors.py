@@ -198,7 +198,7 @@ class AudienceSpikeDetector(Rule):
         )
         if signal is Signal.FIRE and p_value > odds.policy.spike.trigger_p_value:
             return (
-                f"{odds.recent_observed} weighted distinct reporters in the last "
+                f"{odds.recent_observed} weighted distinct reporters within "
                 f"{odds.view.recent_seconds:.0f} s where {odds.recent_expected:.2f} are expected "
                 f"{basis} (p={odds.recent_p_value:.1e})"
             )

@@ -177,10 +177,16 @@ class DetectionEngine:
         state.watermark = watermark
         if state.unrouted:
             self.routing.route_restored(state)
-        exposure = self.expectation.exposure(state, previous_watermark, event_time)
+        exposure = self.expectation.exposure(state, previous_watermark, event_time, record_time)
+        if record_time is not None and (
+            state.record_clock is None or record_time > state.record_clock
+        ):
+            state.record_clock = record_time
         audience_was_known = state.viewers is not None
         state.remember_context(
-            report, newest=previous_watermark is None or event_time >= previous_watermark
+            report,
+            newest=clock is None
+            and (previous_watermark is None or event_time >= previous_watermark),
         )
         category = report.category
         window = state.windows.get(category)
@@ -230,7 +236,7 @@ class DetectionEngine:
             )
             ramp.add(added)
         moment = event_time if decided_at is None else decided_at
-        sent, active = self._decide(state, category, window, rates, event_time, moment)
+        sent, active = self._decide(state, category, window, rates, bucket, event_time, moment)
         if (
             learner is not None
             and quiet
@@ -337,6 +343,7 @@ class DetectionEngine:
         category: Category,
         window: CategoryWindow,
         rates: Rates,
+        bucket: int,
         event_time: float,
         moment: float,
     ) -> tuple[list[EscalationV2], bool]:
@@ -349,6 +356,7 @@ class DetectionEngine:
             category,
             window,
             rates,
+            bucket,
             established=state.history.is_established(self.history_policy),
         )
         active: list[tuple[Assessment, tuple[Category, ...]]] = [

@@ -87,9 +87,23 @@ class Expectation:
         return weight_milli / WEIGHT_UNIT / scale if scale > 0 else 0.0
 
     def exposure(
-        self, state: BroadcastState, previous_watermark: float | None, event_time: float
+        self,
+        state: BroadcastState,
+        previous_watermark: float | None,
+        event_time: float,
+        record_time: float | None,
     ) -> float:
         """Viewer-seconds since the broadcast's previous report, the gap capped.
+
+        The gap is measured in Kafka record time where the report and the broadcast's
+        previous one both carry it (:attr:`BroadcastState.record_clock`), else in event
+        time. Event time is a device's claim: a broadcast's first report from a phone
+        minutes behind starts the broadcast's clock minutes early, and the gap to its next
+        (correct) report would count minutes of viewers during which nobody could have
+        reported. On a large broadcast that is worth hundreds of expected reports, and
+        the learner took it for a platform ten times quieter than it was. Record times
+        cannot be skewed by a device, and a report delivered late only moves the clock
+        ahead early: the gaps still add up to the time that passed.
 
         The viewers are the audience the expectation uses (:func:`audience_of`). Neither
         the learner, which estimates reports per viewer, nor the broadcast's history learns
@@ -97,7 +111,14 @@ class Expectation:
         :meth:`rates`): its reports counted against the default audience would make the
         whole platform, or the broadcast itself, look louder than it is.
         """
-        if previous_watermark is None or event_time <= previous_watermark:
+        clock = state.record_clock
+        if record_time is not None and clock is not None:
+            gap = record_time - clock
+        elif previous_watermark is not None:
+            gap = event_time - previous_watermark
+        else:
             return 0.0
-        gap = min(event_time - previous_watermark, self.policy.learning.max_gap_seconds)
+        if gap <= 0.0:
+            return 0.0
+        gap = min(gap, self.policy.learning.max_gap_seconds)
         return gap * self.figures.audience(state.viewers)

@@ -91,10 +91,11 @@ class SpikePolicy(_Strict):
     ``trigger_p_value`` is the high mark that opens an incident; ``sustain_p_value``
     the low mark that keeps one open.
 
-    The window is also tested over its newest ``burst_seconds`` alone, where that
-    span expects at least ``burst_min_expected`` reports: a surge on a mid-size or
-    large audience is improbable in half a minute long before it is over five. On
-    the smallest audiences the whole window already fires on the minimum of
+    The window is also tested over the ``burst_seconds`` ending with each report's
+    bucket alone (the newest, for a report on time), where that span expects at least
+    ``burst_min_expected`` reports: a surge on a mid-size or large audience is
+    improbable in half a minute long before it is over five. On the smallest audiences
+    the whole window already fires on the minimum of
     ``min_distinct_reporters``, so the short test would add nothing there.
 
     ``rate_variation`` is how far an ordinary broadcast's own rate wanders around its
@@ -222,7 +223,7 @@ class HistoryPolicy(_Strict):
     history than the population's raises the expectation: the population's rate
     stays the floor. Nothing is learned while an incident is open.
 
-    The short test over the newest seconds (``spike.burst_seconds``) judges a jump
+    The short test over a few seconds (``spike.burst_seconds``) judges a jump
     against the broadcast's own level, which is settled once the history holds what
     the population rate expects of ``burst_after_reports`` reports; until then the
     level is known only within ``unsettled_rate_variation`` (a coefficient of

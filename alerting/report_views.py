@@ -35,6 +35,7 @@ class ReportViews:
         category: Category,
         window: CategoryWindow,
         rates: Rates,
+        bucket: int,
         *,
         established: bool,
     ) -> tuple[ViewOdds, ViewOdds]:
@@ -49,6 +50,7 @@ class ReportViews:
                 window,
                 rates.of(category),
                 rates.audience,
+                bucket,
                 established=established,
                 short_test=sized,
             ),
@@ -62,6 +64,7 @@ class ReportViews:
                 state.combined,
                 rates.total * rates.factor,
                 rates.audience,
+                bucket,
                 established=established,
                 all_categories=True,
             ),
@@ -77,13 +80,22 @@ class ReportViews:
         window: CategoryWindow,
         rate: float,
         audience: int,
+        bucket: int,
         *,
         established: bool,
         short_test: bool = True,
         all_categories: bool = False,
     ) -> CategoryView:
-        """The view of ``window``, with the newest span's reporters where that span expects
-        enough reports for the short test to mean anything (mid-size and large audiences).
+        """The view of ``window``, with the reporters of the short span ending in the
+        report's ``bucket`` where that span expects enough reports for the short test to
+        mean anything (mid-size and large audiences).
+
+        The span ends at the report's own bucket, not at the broadcast's newest: that is
+        the span the report changed. Anchored at the newest, one report from a phone
+        clock ahead (counted at its Kafka record time) moved the span past a surge that
+        was delivered late, and the surge's own reports, arriving after it, were never
+        judged in a short span at all. For a report that is the broadcast's newest, the
+        two are the same span.
 
         The short test judges a jump against the broadcast's own level. Until its history
         is ``established`` that level is known only roughly (a large audience may draw
@@ -95,13 +107,9 @@ class ReportViews:
         ramp = None if all_categories else state.ramps.get(category)
         recent_seconds = self.burst_buckets * shape.bucket_seconds
         recent_weighted = 0.0
-        if (
-            short_test
-            and state.watermark is not None
-            and rate * audience * recent_seconds >= self.figures.burst_min_expected
-        ):
-            first = shape.bucket_of(state.watermark) - self.burst_buckets + 1
-            recent_weighted = window.weight_since(first) / WEIGHT_UNIT
+        if short_test and rate * audience * recent_seconds >= self.figures.burst_min_expected:
+            first = bucket - self.burst_buckets + 1
+            recent_weighted = window.weight_between(first, bucket) / WEIGHT_UNIT
         else:
             recent_seconds = 0.0
         recent_variation = (

@@ -76,6 +76,11 @@ class BroadcastState:
     ramps: dict[Category, RampState] = field(default_factory=dict)
     unrouted: bool = False
     """Restored from format 1 or 2: ``incidents`` are keyed by category, not yet by team."""
+    record_clock: float | None = None
+    """The newest Kafka record time of the reports counted here (None: none carried one),
+    the clock the learner's exposure runs on (:meth:`Expectation.exposure`). Stored under
+    ``"rc"`` when known, without a format of its own: a worker that does not know it
+    measures exposure in event time, as before it existed."""
     input_offset: int | None = None
     """Offset of the newest input message counted into this state, on the broadcast's
     partition: a message re-delivered after a crash (at or below it) is already here."""
@@ -87,6 +92,8 @@ class BroadcastState:
         while none is known): a report delivered late carries the audience of when it
         was made, and during a raid (an audience a hundred times larger within a
         minute) that older, smaller figure would make the current reports improbable.
+        The engine does not call a report whose clock it corrected newest: counted at its
+        record time, it was made at some time before that, its audience as old as that.
         """
         self.broadcaster_id = report.broadcaster_id or self.broadcaster_id
         self.platform = report.platform or self.platform
@@ -162,6 +169,8 @@ class BroadcastState:
         }
         if self.input_offset is not None:
             plain["o"] = self.input_offset
+        if self.record_clock is not None:
+            plain["rc"] = self.record_clock
         parts = [orjson.dumps(plain, option=orjson.OPT_NON_STR_KEYS)[:-1], b',"w":{']
         for category, window in self.windows.items():
             if not window.is_empty:
@@ -209,6 +218,7 @@ class BroadcastState:
                 {k: int(ms) for k, ms in plain.get("ck", {}).items()} if routed else {}
             ),
             ramps={Category(c): RampState.from_plain(r) for c, r in plain.get("r", {}).items()},
+            record_clock=None if plain.get("rc") is None else float(plain["rc"]),
             input_offset=plain.get("o"),
             unrouted=not routed and bool(plain["i"] or plain.get("c")),
         )

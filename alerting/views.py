@@ -22,9 +22,10 @@ class CategoryView:
     ``base_rate`` is the rate the expectation uses, per viewer-second: learned and
     scaled by the broadcast's own history (None: the category's prior).
     ``ramp_statistic`` is the broadcast's CUSUM (:mod:`alerting.ramp`).
-    ``recent_weighted`` is the weighted distinct reporters active in the newest
-    ``recent_seconds`` (0 seconds: the short test does not apply), whose expectation is
-    known within ``recent_variation`` (:func:`alerting.stats.wandering_rate_upper_tail`).
+    ``recent_weighted`` is the weighted distinct reporters last active in the
+    ``recent_seconds`` ending with the report's bucket (0 seconds: the short test does
+    not apply), whose expectation is known within ``recent_variation``
+    (:func:`alerting.stats.wandering_rate_upper_tail`).
     ``all_categories`` marks the broadcast-wide view: every category's reporters,
     each counted once, against the sum of the categories' rates; ``category`` is
     then the incident's leading category.
@@ -238,7 +239,7 @@ class ViewOdds:
 
     @property
     def recent_expected(self) -> float:
-        """What the newest ``recent_seconds`` of the window expect (0: no short test)."""
+        """What ``recent_seconds`` of the window expect (0: no short test)."""
         view = self.view
         if view.recent_seconds <= 0 or view.window_seconds <= 0:
             return 0.0
@@ -250,7 +251,7 @@ class ViewOdds:
 
     @property
     def recent_p_value(self) -> float:
-        """Poisson upper tail of the newest span's weighted reporters (1 without a short test)."""
+        """Poisson upper tail of the short span's weighted reporters (1 without a short test)."""
         if self._recent_p_value == _NOT_YET:
             expected = self.recent_expected
             self._recent_p_value = (

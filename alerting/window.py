@@ -311,10 +311,13 @@ class CategoryWindow:
             else:
                 del self.bucket_weights[bucket]
 
-    def weight_since(self, first_bucket: int) -> int:
-        """Trust weight (thousandths) of the distinct reporters active from ``first_bucket`` on."""
+    def weight_between(self, first_bucket: int, last_bucket: int) -> int:
+        """Trust weight (thousandths) of the distinct reporters last active in
+        ``first_bucket`` to ``last_bucket``, both included."""
         return sum(
-            weight for bucket, weight in self.bucket_weights.items() if bucket >= first_bucket
+            weight
+            for bucket, weight in self.bucket_weights.items()
+            if first_bucket <= bucket <= last_bucket
         )
 
     @property

@@ -110,6 +110,40 @@ def test_the_engine_teaches_exposure_from_gaps_between_a_broadcasts_reports(
     )
 
 
+def test_a_first_report_from_a_clock_minutes_behind_teaches_no_minutes_of_viewers(
+    engine: DetectionEngine,
+) -> None:
+    """The gap between a broadcast's reports is measured on their Kafka records: the first
+    report's device clock is 280 s behind, and in event time the gap to the next one would
+    be 281 s of 300,000 viewers, worth hundreds of reports the platform never had."""
+    learner = BaseRateLearner()
+    state = BroadcastState("b-1")
+    first = make_report("a", at=T0 - 280, viewers=300_000, reporter=ORDINARY)
+    engine.observe(state, first, learner=learner, record_time=T0)
+    second = make_report("b", at=T0 + 1, viewers=300_000, reporter=ORDINARY)
+    engine.observe(state, second, learner=learner, record_time=T0 + 1)
+
+    assert learner.exposure == pytest.approx(300_000 * 1.0)
+    assert state.record_clock == T0 + 1
+
+
+def test_a_report_delivered_late_adds_no_exposure_twice(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """A late report moves the record clock on early; a report that reached Kafka before
+    it then adds nothing, so the gaps add up to the 50 s that passed (40 s taught with the
+    late report, made at 5 s, and decayed until the last one, made at 50 s)."""
+    learner = BaseRateLearner()
+    state = BroadcastState("b-1")
+    for reporter, made, reached in [("a", 0, 0), ("b", 5, 40), ("c", 10, 12), ("d", 50, 50)]:
+        report = make_report(reporter, at=T0 + made, viewers=100_000, reporter=ORDINARY)
+        engine.observe(state, report, learner=learner, record_time=T0 + reached)
+
+    half_life = policy.learning.level_half_life_seconds
+    taught = 100_000 * 40.0 * 0.5 ** (45 / half_life) + 100_000 * 10.0
+    assert learner.exposure == pytest.approx(taught)
+
+
 def test_a_broadcast_with_an_open_incident_teaches_nothing(engine: DetectionEngine) -> None:
     learner = BaseRateLearner()
     state = BroadcastState("b-1")

@@ -962,6 +962,23 @@ def test_a_report_whose_record_is_too_late_as_well_is_late(engine: DetectionEngi
     assert state.combined.distinct_reporters == 1
 
 
+def test_a_clock_ahead_does_not_bring_the_audience_of_when_its_report_was_made(
+    engine: DetectionEngine,
+) -> None:
+    """During a raid: a report made when the broadcast had 200 viewers, from a phone clock
+    minutes ahead, reaches Kafka now that it has 20,000. It counts at its record time,
+    the newest of the broadcast, but its audience is as old as the report."""
+    state = BroadcastState("b-1")
+    engine.observe(state, make_report("now", at=ONSET, viewers=20_000), record_time=ONSET)
+    earlier = make_report("earlier", at=ONSET + 300, viewers=200)
+
+    observation = engine.observe(state, earlier, record_time=ONSET + 1)
+
+    assert observation.clock is ClockCorrection.AHEAD
+    assert state.watermark == ONSET + 1
+    assert state.viewers == 20_000
+
+
 def test_within_the_tolerance_the_device_clock_is_kept(
     engine: DetectionEngine, policy: Policy
 ) -> None:
@@ -1009,6 +1026,41 @@ def test_a_surge_delivered_late_counts_towards_itself_and_is_decided_on_arrival(
     assert triggers[0].detected_at.timestamp() - ONSET <= max(lags) + 10
     assert triggers[0].labels.category is Category.HARASSMENT
     assert state.windows[Category.HARASSMENT].distinct_reporters == len(lags)
+
+
+def test_a_late_surge_is_judged_in_its_own_half_minute_after_a_clock_ahead_moved_the_newest(
+    engine: DetectionEngine,
+) -> None:
+    """Twelve viewers of a 30,000-viewer broadcast within 14 s, every report reaching Kafka
+    40 s later; the first to arrive comes from a phone clock five minutes ahead and counts
+    at its record time, 40 s after the surge. The broadcast's newest half-minute then holds
+    that report alone; the surge is improbable only in its own half-minute (the whole
+    window expects a few reports of this audience), so that is where each of its reports
+    is judged."""
+    lag = 40.0
+    reports = [
+        (
+            make_report(
+                f"surge-{n}",
+                at=ONSET + 1.2 * n + (300.0 if n == 0 else 0.0),
+                viewers=30_000,
+                reporter=ORDINARY,
+            ),
+            ONSET + 1.2 * n + lag + 0.5 * n,
+        )
+        for n in range(12)
+    ]
+    state = BroadcastState("b-1")
+    observations = [
+        engine.observe(state, report, decided_at=record, record_time=record)
+        for report, record in reports
+    ]
+
+    assert [o.clock for o in observations].count(ClockCorrection.AHEAD) == 1
+    assert state.watermark == ONSET + lag
+    triggers = [e for o in observations for e in o.escalations]
+    assert [e.event_action for e in triggers] == [EventAction.TRIGGER]
+    assert triggers[0].detected_at.timestamp() < reports[-1][1], "before the surge is all in"
 
 
 # --- trust mix: reporters the front end said nothing about ----------------------------------

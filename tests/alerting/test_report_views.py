@@ -25,8 +25,9 @@ def views_after(
         )
     category = Category(reports[-1][1])
     rates = engine.expectation.rates(state, engine.expectation.population(None))
+    bucket = engine.shape.bucket_of(T0 + reports[-1][2])
     category_odds, broadcast_odds = engine.views.of_report(
-        state, category, state.windows[category], rates, established=False
+        state, category, state.windows[category], rates, bucket, established=False
     )
     return state, category_odds, broadcast_odds
 
@@ -66,6 +67,21 @@ def test_the_short_test_runs_where_half_a_minute_expects_enough(engine: Detectio
     assert tiny.view.recent_weighted == 0.0
 
 
+def test_a_late_report_is_judged_in_the_short_span_it_belongs_to(
+    engine: DetectionEngine,
+) -> None:
+    """Four viewers within 4 s, then one report a minute on (the newest), then a fifth
+    viewer of the first span delivered late: the span judged ends at the late report's
+    bucket and holds the five of them, not the newest report alone."""
+    surge = [(f"v-{index}", "harassment", float(index)) for index in range(4)]
+    reports = [*surge, ("newest", "harassment", 50.0), ("late", "harassment", 4.5)]
+    state, odds, _ = views_after(engine, reports, viewers=500_000)
+
+    assert state.watermark == T0 + 50.0
+    assert odds.view.recent_seconds > 0
+    assert odds.view.recent_weighted == 5.0
+
+
 def test_an_unknown_audience_gets_no_short_test_in_its_category_view(
     engine: DetectionEngine,
 ) -> None:
@@ -82,8 +98,9 @@ def test_an_unsettled_level_is_allowed_to_wander_more(engine: DetectionEngine) -
     window = state.windows[Category.HARASSMENT]
 
     def variation(established: bool) -> float:
+        bucket = engine.shape.bucket_of(T0)
         odds, _ = engine.views.of_report(
-            state, Category.HARASSMENT, window, rates, established=established
+            state, Category.HARASSMENT, window, rates, bucket, established=established
         )
         return odds.view.recent_variation
 

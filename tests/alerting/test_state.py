@@ -115,7 +115,11 @@ def busy_state(engine: DetectionEngine) -> BroadcastState:
                 reporter={"trusted_flagger": number == 0},
             ),
         )
-    engine.observe(state, make_report(99, category="hateful_conduct", at=T0 + 20, viewer_count=100))
+    engine.observe(
+        state,
+        make_report(99, category="hateful_conduct", at=T0 + 20, viewer_count=100),
+        record_time=T0 + 20.5,
+    )
     assert state.incidents, "the burst should have opened an incident"
     return state
 
@@ -127,6 +131,14 @@ def test_state_bytes_round_trip_mid_incident(engine: DetectionEngine) -> None:
     assert restored.to_bytes() == state.to_bytes()
     assert restored.platform is Platform.PERISCOPE
     assert set(restored.windows) == {Category.HARASSMENT, Category.HATEFUL_CONDUCT}
+    assert restored.record_clock == T0 + 20.5
+
+
+def test_a_state_stored_without_a_record_clock_loads_without_one(engine: DetectionEngine) -> None:
+    plain = orjson.loads(busy_state(engine).to_bytes())
+    del plain["rc"]
+
+    assert BroadcastState.from_bytes(orjson.dumps(plain)).record_clock is None
 
 
 def test_state_bytes_never_contain_raw_reporter_ids(engine: DetectionEngine) -> None:

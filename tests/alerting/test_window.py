@@ -109,16 +109,18 @@ def test_window_counts_distinct_reporters() -> None:
     assert window.distinct_reporters == 7
 
 
-def test_window_weight_since_counts_each_reporter_in_their_newest_bucket() -> None:
+def test_window_weight_between_counts_each_reporter_in_their_newest_bucket() -> None:
     window = CategoryWindow()
     add(window, 1000.0, "early", weight_milli=1500)
     add(window, 1012.0, "moves", weight_milli=2000)
     add(window, 1025.0, "late", weight_milli=700)
     add(window, 1031.0, "moves", weight_milli=2000)
-    assert window.weight_since(100) == window.weight_milli == 4200
-    assert window.weight_since(101) == 2700
-    assert window.weight_since(103) == 2000
-    assert window.weight_since(104) == 0
+    assert window.weight_between(100, 103) == window.weight_milli == 4200
+    assert window.weight_between(101, 103) == 2700
+    assert window.weight_between(100, 102) == 2200
+    assert window.weight_between(101, 101) == 0
+    assert window.weight_between(103, 103) == 2000
+    assert window.weight_between(104, 110) == 0
 
 
 def test_window_reporter_stays_credible_once_seen_credible() -> None:
