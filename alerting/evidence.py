@@ -32,17 +32,24 @@ from models.report import Category
 
 class Rates:
     """The rates one decision used: per category and their sum, already scaled by the
-    broadcast's own history (``factor``)."""
+    broadcast's own history (``factor``). ``own_weight`` is, for a broadcast of unknown
+    audience, the weighted reporters its scale comes from (0: the audience is known)."""
 
-    __slots__ = ("audience", "by_category", "factor", "total")
+    __slots__ = ("audience", "by_category", "factor", "own_weight", "total")
 
     def __init__(
-        self, by_category: dict[Category, float], total: float, factor: float, audience: int
+        self,
+        by_category: dict[Category, float],
+        total: float,
+        factor: float,
+        audience: int,
+        own_weight: float = 0.0,
     ) -> None:
         self.by_category = by_category
         self.total = total
         self.factor = factor
         self.audience = audience
+        self.own_weight = own_weight
 
     def of(self, category: Category) -> float:
         return self.by_category[category] * self.factor

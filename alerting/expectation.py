@@ -63,15 +63,17 @@ class Expectation:
         """
         by_category, total, every = population
         audience = self.figures.audience(state.viewers)
-        if state.viewers is None:
-            factor = self._own_scale(state, every, audience)
-        else:
-            factor = state.history.factor(self.history_policy)
-        return Rates(by_category, total, factor, audience)
+        if state.viewers is not None:
+            return Rates(by_category, total, state.history.factor(self.history_policy), audience)
+        own_weight = self._own_weight(state)
+        scale = every * audience * self.shape.length_seconds
+        factor = own_weight / scale if scale > 0 else 0.0
+        return Rates(by_category, total, factor, audience, own_weight)
 
-    def _own_scale(self, state: BroadcastState, every: float, audience: int) -> float:
-        """The factor of a broadcast of unknown audience: its reporters in every category
-        over what the population's rates expect of the default audience.
+    def _own_weight(self, state: BroadcastState) -> float:
+        """The scale of a broadcast of unknown audience: its weighted reporters in every
+        category, against which the factor sets what the population's rates expect of
+        the default audience.
 
         Every category, not only the abuse ones the broadcast-wide window holds: a surge is
         filed under abuse categories alone, and that no spam or copyright reports came
@@ -83,8 +85,7 @@ class Expectation:
         for category, window in state.windows.items():
             if category not in self.abuse:
                 weight_milli += window.weight_milli
-        scale = every * audience * self.shape.length_seconds
-        return weight_milli / WEIGHT_UNIT / scale if scale > 0 else 0.0
+        return weight_milli / WEIGHT_UNIT
 
     def exposure(
         self,

@@ -41,7 +41,8 @@ class ReportViews:
     ) -> tuple[ViewOdds, ViewOdds]:
         """The category's view and the broadcast-wide one, with the odds their detectors
         share. A broadcast of unknown audience gets no short test in its category view:
-        its scale is its own window, so half a minute of it says nothing new."""
+        its scale is its own window, so half a minute of it says nothing new; its category
+        is judged by its share of the broadcast's own weighted reporters."""
         sized = state.viewers is not None
         category_odds = ViewOdds(
             self.view(
@@ -53,6 +54,7 @@ class ReportViews:
                 bucket,
                 established=established,
                 short_test=sized,
+                own_weight=rates.own_weight,
             ),
             self.policy,
             self.figures,
@@ -85,6 +87,7 @@ class ReportViews:
         established: bool,
         short_test: bool = True,
         all_categories: bool = False,
+        own_weight: float = 0.0,
     ) -> CategoryView:
         """The view of ``window``, with the reporters of the short span ending in the
         report's ``bucket`` where that span expects enough reports for the short test to
@@ -130,6 +133,7 @@ class ReportViews:
             recent_seconds=recent_seconds,
             recent_variation=recent_variation,
             all_categories=all_categories,
+            own_weight=own_weight,
         )
 
 

@@ -43,6 +43,72 @@ def poisson_upper_tail(observed: int, expected: float) -> float:
     return min(1.0, total)
 
 
+def binomial_upper_tail(observed: int, trials: int, share: float) -> float:
+    """P(X >= observed) for X ~ Binomial(trials, share).
+
+    Summed term by term from ``observed`` upward, like :func:`poisson_upper_tail`: only
+    the far upper tail decides anything; at or below the mean a normal approximation is
+    plenty.
+
+    >>> round(binomial_upper_tail(3, 4, 0.5), 4)
+    0.3125
+    """
+    if observed <= 0:
+        return 1.0
+    if observed > trials or share <= 0.0:
+        return 0.0
+    if share >= 1.0:
+        return 1.0
+    mean = trials * share
+    if observed <= mean:
+        z = (observed - 0.5 - mean) / math.sqrt(mean * (1.0 - share))
+        return 0.5 * erfc(z / _SQRT_2)
+    log_term = (
+        lgamma(trials + 1)
+        - lgamma(observed + 1)
+        - lgamma(trials - observed + 1)
+        + observed * math.log(share)
+        + (trials - observed) * math.log1p(-share)
+    )
+    term = math.exp(log_term)
+    if term == 0.0:
+        return 0.0
+    total = term
+    odds = share / (1.0 - share)
+    index = observed
+    while term > total * _RELATIVE_PRECISION and index < trials:
+        term *= (trials - index) / (index + 1) * odds
+        index += 1
+        total += term
+    return min(1.0, total)
+
+
+def wandering_share_upper_tail(observed: int, trials: int, share: float, variation: float) -> float:
+    """P(X >= observed) for ``observed`` of ``trials`` reporters when ``share`` of them
+    are expected and the share itself is uncertain by ``variation``.
+
+    The test of a broadcast whose audience is unknown, judged by a category's share of
+    its own reporters: given how many reporters the broadcast has, how many chose the
+    category is binomial, not Poisson. The Poisson tail of the same expectation allows a
+    count above the total, and when every reporter chose one category it was too lenient
+    by orders of magnitude: fifteen viewers of such a broadcast, all reporting
+    harassment (a fifth of the platform's reports), paged no one. As in
+    :func:`wandering_rate_upper_tail`, the answer is the larger of the exact tail and a
+    normal one whose variance adds the share's own spread.
+
+    >>> wandering_share_upper_tail(3, 4, 0.5, 0.0) == binomial_upper_tail(3, 4, 0.5)
+    True
+    """
+    exact = binomial_upper_tail(observed, trials, share)
+    mean = trials * share
+    spread = variation * mean
+    if spread <= 0.0 or observed <= mean:
+        return exact
+    z = (observed - 0.5 - mean) / math.sqrt(mean * (1.0 - min(share, 1.0)) + spread * spread)
+    normal = 0.5 * erfc(z / _SQRT_2)
+    return exact if exact > normal else normal
+
+
 def wandering_rate_upper_tail(observed: int, expected: float, variation: float) -> float:
     """P(X >= observed) when the rate behind ``expected`` is itself uncertain.
 

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from alerting.baseline import prior_rate
 from alerting.policy import Policy, SpikePolicy
-from alerting.stats import poisson_upper_tail, wandering_rate_upper_tail
+from alerting.stats import (
+    poisson_upper_tail,
+    wandering_rate_upper_tail,
+    wandering_share_upper_tail,
+)
 from models.report import Category
 
 
@@ -28,7 +32,9 @@ class CategoryView:
     (:func:`alerting.stats.wandering_rate_upper_tail`).
     ``all_categories`` marks the broadcast-wide view: every category's reporters,
     each counted once, against the sum of the categories' rates; ``category`` is
-    then the incident's leading category.
+    then the incident's leading category. ``own_weight`` is, for a broadcast of unknown
+    audience, its weighted reporters in every category: the category is then judged by
+    its share of them (0: the audience is known).
 
     A plain class with slots rather than a named tuple or a frozen dataclass: two are
     built for every report, and compiled (mypyc) a plain class is a native object built
@@ -43,6 +49,7 @@ class CategoryView:
         "category",
         "credible_reporters",
         "distinct_reporters",
+        "own_weight",
         "ramp_statistic",
         "recent_seconds",
         "recent_variation",
@@ -70,6 +77,7 @@ class CategoryView:
         recent_seconds: float = 0.0,
         recent_variation: float = 0.0,
         all_categories: bool = False,
+        own_weight: float = 0.0,
     ) -> None:
         self.category = category
         self.reports = reports
@@ -85,6 +93,7 @@ class CategoryView:
         self.recent_seconds = recent_seconds
         self.recent_variation = recent_variation
         self.all_categories = all_categories
+        self.own_weight = own_weight
 
     @property
     def weighted(self) -> float:
@@ -230,11 +239,22 @@ class ViewOdds:
     @property
     def p_value(self) -> float:
         """Upper tail of :attr:`observed` under :attr:`expected`, the rate wandering by the
-        policy's ``rate_variation`` (:func:`alerting.stats.wandering_rate_upper_tail`)."""
+        policy's ``rate_variation`` (:func:`alerting.stats.wandering_rate_upper_tail`);
+        of a broadcast of unknown audience, the tail of the category's share of its own
+        weighted reporters (:func:`alerting.stats.wandering_share_upper_tail`)."""
         if self._p_value == _NOT_YET:
-            self._p_value = wandering_rate_upper_tail(
-                self.observed, self.expected, self.figures.rate_variation
-            )
+            own_weight = self.view.own_weight
+            if own_weight > 0.0:
+                self._p_value = wandering_share_upper_tail(
+                    self.observed,
+                    int(own_weight + 1e-9),
+                    self.expected / own_weight,
+                    self.figures.rate_variation,
+                )
+            else:
+                self._p_value = wandering_rate_upper_tail(
+                    self.observed, self.expected, self.figures.rate_variation
+                )
         return self._p_value
 
     @property

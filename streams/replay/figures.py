@@ -24,6 +24,7 @@ from streams.replay.scenarios.catalogue import SCENARIOS, ScenarioError, build_s
 from streams.replay.scenarios.confounders import CONFOUNDERS
 from streams.replay.scoring import LabelKind, ScoreCard, fixed_threshold_triggers, score
 from streams.replay.session import Replay, ReplayResult, file_messages
+from streams.replay.terminal import floored_percent
 
 SURGE_KINDS = (LabelKind.SURGE, LabelKind.SPREAD_SURGE)
 LATE_MARGIN_SECONDS = 10.0
@@ -156,7 +157,7 @@ def _seconds(value: float | None) -> str:
 
 
 def _share(part: int, whole: int) -> str:
-    return "-" if not whole else f"{part / whole:.0%} ({part}/{whole})"
+    return "-" if not whole else f"{floored_percent(part / whole)} ({part}/{whole})"
 
 
 def _row(name: str, rule: str, card: ScoreCard) -> str:

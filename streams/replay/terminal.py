@@ -3,10 +3,17 @@ scored rule's figures in words (``--card`` writes the same figures as JSON)."""
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
 from streams.replay.session import ReplayResult
+
+
+def floored_percent(ratio: float) -> str:
+    """A share in whole percent, rounded down: the figures are read against targets of
+    100% (recall), and 1,296 incidents paged of 1,300 rounded to "100%" read as met."""
+    return f"{math.floor(ratio * 100 + 1e-9)}%"
 
 
 def summary_lines(result: ReplayResult, seconds: float) -> list[str]:
@@ -36,8 +43,9 @@ def card_lines(card: dict[str, Any]) -> list[str]:
         if by_kind:
             false_pages += ": " + ", ".join(f"{kind} {count}" for kind, count in by_kind)
         parts = [
-            f"{name}: recall {figures['recall']:.0%} ({figures['detected']}/{incidents})",
-            f"precision {figures['precision']:.0%}",
+            f"{name}: recall {floored_percent(figures['recall'])} "
+            f"({figures['detected']}/{incidents})",
+            f"precision {floored_percent(figures['precision'])}",
             false_pages + ")",
             f"paged once {figures['incidents_paged_once']}/{incidents} "
             f"({_per_incident(figures['pages_per_incident'])})",

@@ -1,4 +1,5 @@
-"""Tests for alerting/stats.py: the Poisson upper tail, checked against exact sums."""
+"""Tests for alerting/stats.py: the Poisson and binomial upper tails, checked against
+exact sums."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerting.stats import poisson_upper_tail, wandering_rate_upper_tail
+from alerting.stats import (
+    binomial_upper_tail,
+    poisson_upper_tail,
+    wandering_rate_upper_tail,
+    wandering_share_upper_tail,
+)
 
 
 def exact_upper_tail(observed: int, expected: float) -> float:
@@ -150,3 +156,63 @@ def test_a_wandering_rate_keeps_a_large_audiences_ordinary_excess_probable() -> 
 
 def test_without_variation_the_tail_is_poisson() -> None:
     assert wandering_rate_upper_tail(400, 300.0, 0.0) == poisson_upper_tail(400, 300.0)
+
+
+# --- binomial: a category's share of a broadcast's own reporters ----------------------------
+
+
+def exact_binomial_upper_tail(observed: int, trials: int, share: float) -> float:
+    return math.fsum(
+        math.comb(trials, k) * share**k * (1 - share) ** (trials - k)
+        for k in range(observed, trials + 1)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    trials=st.integers(min_value=1, max_value=400),
+    share=st.floats(min_value=0.001, max_value=0.95),
+    data=st.data(),
+)
+def test_binomial_upper_tail_above_the_mean_equals_exact_sum(
+    trials: int, share: float, data: st.DataObject
+) -> None:
+    observed = data.draw(st.integers(min_value=math.floor(trials * share) + 1, max_value=trials))
+    assert binomial_upper_tail(observed, trials, share) == pytest.approx(
+        exact_binomial_upper_tail(observed, trials, share), rel=1e-9, abs=1e-200
+    )
+
+
+def test_binomial_upper_tail_at_or_below_the_mean_is_large_and_close_to_exact() -> None:
+    for observed in (10, 15, 20):
+        approximate = binomial_upper_tail(observed, 100, 0.2)
+        assert approximate > 0.5
+        assert approximate == pytest.approx(exact_binomial_upper_tail(observed, 100, 0.2), abs=0.05)
+
+
+def test_binomial_upper_tail_edges() -> None:
+    assert binomial_upper_tail(0, 10, 0.2) == 1.0
+    assert binomial_upper_tail(11, 10, 0.2) == 0.0
+    assert binomial_upper_tail(3, 10, 0.0) == 0.0
+    assert binomial_upper_tail(3, 10, 1.0) == 1.0
+    assert binomial_upper_tail(10, 10, 0.2) == pytest.approx(0.2**10)
+
+
+def test_every_reporter_in_one_category_is_far_less_probable_than_poisson_says() -> None:
+    """Fifteen of sixteen reporters in a category that takes a fifth of the reports: the
+    Poisson tail of the same expectation allows counts above the total, and missed the
+    trigger mark (1e-6) where the binomial is thousands of times below it."""
+    assert wandering_rate_upper_tail(15, 16 * 0.2, 0.15) > 1e-6
+    assert wandering_share_upper_tail(15, 16, 0.2, 0.15) < 1e-9
+
+
+def test_a_wandering_share_keeps_a_large_broadcasts_ordinary_excess_probable() -> None:
+    """A category with 230 of 1,000 reporters where a fifth are expected: improbable for a
+    fixed share, ordinary for a share that wanders by 15 %."""
+    assert binomial_upper_tail(230, 1000, 0.2) < 0.02
+    assert wandering_share_upper_tail(230, 1000, 0.2, 0.15) > 0.1
+    assert wandering_share_upper_tail(400, 1000, 0.2, 0.15) < 1e-6
+
+
+def test_without_variation_the_share_tail_is_binomial() -> None:
+    assert wandering_share_upper_tail(30, 100, 0.2, 0.0) == binomial_upper_tail(30, 100, 0.2)

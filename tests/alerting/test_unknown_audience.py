@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from alerting.baseline import BaseRateLearner
+from alerting.baseline import BaseRateLearner, prior_rates
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from alerting.state import BroadcastState
@@ -104,3 +104,20 @@ def test_a_surge_in_one_category_on_a_broadcast_without_a_viewer_count_pages(
     assert paged[0].labels.category is Category.HARASSMENT
     assert paged[0].detected_at.timestamp() <= T0 + 300 + 20
     assert "viewer count unknown" in paged[0].summary
+
+
+def test_a_small_surge_in_one_category_on_a_broadcast_without_a_viewer_count_pages(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """Nine ordinary viewers within 16 s, all reporting harassment, on a broadcast none of
+    whose reports carries a viewer count: given nine reporters, all nine choosing a
+    category that takes a sixth of the platform's reports is the improbable part. Judged
+    as a Poisson count of the same expectation it was not improbable enough."""
+    share = prior_rates(policy)[Category.HARASSMENT] / sum(prior_rates(policy).values())
+    assert share < 0.2
+    state = BroadcastState("b-1")
+    surge = unmeasured(burst(9, spacing=2.0, reporter=ORDINARY))
+    sent = [e for report in surge for e in engine.observe(state, report).escalations]
+
+    paged = [e for e in sent if e.severity.pages]
+    assert [e.labels.category for e in paged] == [Category.HARASSMENT]

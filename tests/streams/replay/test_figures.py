@@ -12,6 +12,7 @@ from streams.cli import main
 from streams.replay.figures import parse_seeds, scenario_names
 from streams.replay.scenarios.catalogue import ScenarioError, build_scenario, write_jsonl
 from streams.replay.scenarios.confounders import CONFOUNDERS
+from streams.replay.terminal import floored_percent
 
 
 def test_seeds_are_ranges_and_lists() -> None:
@@ -72,3 +73,9 @@ def test_escalations_decided_elsewhere_are_scored_against_the_log(
     missing = tmp_path / "missing.jsonl"
     assert main(["replay", str(log), "--escalations", str(missing)]) == 2
     assert f"cannot read escalations file {missing}" in capsysbinary.readouterr()[1].decode()
+
+
+def test_the_figures_tables_never_round_a_missed_target_up_to_it() -> None:
+    assert floored_percent(1296 / 1300) == "99%"
+    assert floored_percent(1.0) == "100%"
+    assert floored_percent(0.29) == "29%", "a share that is exact in decimal stays what it is"

@@ -221,3 +221,10 @@ def test_a_rule_that_paged_no_incident_says_so_instead_of_a_ratio() -> None:
     [line] = card_lines({"policy": unpaged})
     assert "(no incident paged)" in line
     assert line.endswith("median delay none; longest none")
+
+
+def test_a_recall_short_of_every_incident_never_reads_as_100_percent() -> None:
+    """1,296 of 1,300 is 99.7%: rounded, the line would claim the 100% target met."""
+    nearly = {**SCORED_RULE, "recall": 1296 / 1300, "detected": 1296, "abuse_incidents": 1300}
+    [line] = card_lines({"policy": nearly})
+    assert line.startswith("policy: recall 99% (1296/1300); precision 25%")
