@@ -178,10 +178,7 @@ class DetectionEngine:
         if state.unrouted:
             self.routing.route_restored(state)
         exposure = self.expectation.exposure(state, previous_watermark, event_time, record_time)
-        if record_time is not None and (
-            state.record_clock is None or record_time > state.record_clock
-        ):
-            state.record_clock = record_time
+        state.advance_record_clock(record_time)
         audience_was_known = state.viewers is not None
         state.remember_context(
             report,
@@ -269,31 +266,9 @@ class DetectionEngine:
         to do: no incident open and no window with a bucket to drop. Those cost a
         few comparisons (:meth:`CategoryWindow.is_expired_by`) and change nothing.
         """
-        if state.incidents or state.coordination or self._windows_due(state, now):
+        if state.incidents or state.coordination or state.windows_due(self.shape, now):
             return self._tick_in_full(state, now)
         return TickResult(evictable=state.is_idle)
-
-    def _window_end(self, state: BroadcastState, now: float) -> float | None:
-        """Where a tick at ``now`` ends the broadcast's windows (None: it has had no report).
-
-        The broadcast's own watermark, unless it has been quiet for longer than a
-        window and its lateness: then ``now``, so its windows empty and it can go.
-        """
-        if state.watermark is None:
-            return None
-        horizon = now - self.shape.length_seconds - self.shape.allowed_lateness_seconds
-        return now if state.watermark < horizon else state.watermark
-
-    def _windows_due(self, state: BroadcastState, now: float) -> bool:
-        """Whether a tick at ``now`` would drop a bucket or an empty window."""
-        window_end = self._window_end(state, now)
-        return window_end is not None and (
-            state.combined.is_expired_by(self.shape, window_end)
-            or any(
-                window.is_empty or window.is_expired_by(self.shape, window_end)
-                for window in state.windows.values()
-            )
-        )
 
     def _tick_in_full(self, state: BroadcastState, now: float) -> TickResult:
         """Every step of a tick: resolve quiet incidents, expire and drop windows."""
@@ -312,13 +287,7 @@ class DetectionEngine:
                         self.policy.lifecycle.resolve_after_quiet_seconds,
                     )
                     result.escalations.append(self._resolve(state, incidents, incident, why, now))
-        window_end = self._window_end(state, now)
-        if window_end is not None:
-            state.combined.expire(self.shape, window_end)
-            for category, window in list(state.windows.items()):
-                window.expire(self.shape, window_end)
-                if window.is_empty:
-                    del state.windows[category]
+        state.expire_windows(self.shape, now)
         result.evictable = state.is_idle
         return result
 

@@ -19,7 +19,7 @@ import orjson
 from alerting.history import BroadcastHistory
 from alerting.incidents import Incident
 from alerting.ramp import RampState
-from alerting.window import CategoryWindow
+from alerting.window import CategoryWindow, WindowShape
 from models.report import Category, MediaType, Platform, ReportEvent
 
 _STATE_FORMAT = 4
@@ -102,6 +102,46 @@ class BroadcastState:
         viewers = report.viewer_count
         if viewers is not None and (newest or self.viewers is None):
             self.viewers = viewers
+
+    def advance_record_clock(self, record_time: float | None) -> None:
+        """Move :attr:`record_clock` on to a counted report's record time, never back."""
+        if record_time is not None and (
+            self.record_clock is None or record_time > self.record_clock
+        ):
+            self.record_clock = record_time
+
+    def window_end(self, shape: WindowShape, now: float) -> float | None:
+        """Where a tick at ``now`` ends the broadcast's windows (None: it has had no report).
+
+        The broadcast's own watermark, unless it has been quiet for longer than a
+        window and its lateness: then ``now``, so its windows empty and it can go.
+        """
+        if self.watermark is None:
+            return None
+        horizon = now - shape.length_seconds - shape.allowed_lateness_seconds
+        return now if self.watermark < horizon else self.watermark
+
+    def windows_due(self, shape: WindowShape, now: float) -> bool:
+        """Whether a tick at ``now`` would drop a bucket or an empty window."""
+        window_end = self.window_end(shape, now)
+        return window_end is not None and (
+            self.combined.is_expired_by(shape, window_end)
+            or any(
+                window.is_empty or window.is_expired_by(shape, window_end)
+                for window in self.windows.values()
+            )
+        )
+
+    def expire_windows(self, shape: WindowShape, now: float) -> None:
+        """Expire every window to where a tick at ``now`` ends them; drop the empty ones."""
+        window_end = self.window_end(shape, now)
+        if window_end is None:
+            return
+        self.combined.expire(shape, window_end)
+        for category, window in list(self.windows.items()):
+            window.expire(shape, window_end)
+            if window.is_empty:
+                del self.windows[category]
 
     def broadcast_window(self, category: Category, window: CategoryWindow) -> CategoryWindow:
         """The broadcast-wide window a report of ``category`` (its window ``window``) goes into.

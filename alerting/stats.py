@@ -99,14 +99,14 @@ def wandering_share_upper_tail(observed: int, trials: int, share: float, variati
     >>> wandering_share_upper_tail(3, 4, 0.5, 0.0) == binomial_upper_tail(3, 4, 0.5)
     True
     """
-    exact = binomial_upper_tail(observed, trials, share)
     mean = trials * share
-    spread = variation * mean
-    if spread <= 0.0 or observed <= mean:
-        return exact
-    z = (observed - 0.5 - mean) / math.sqrt(mean * (1.0 - min(share, 1.0)) + spread * spread)
-    normal = 0.5 * erfc(z / _SQRT_2)
-    return exact if exact > normal else normal
+    return _wandering(
+        binomial_upper_tail(observed, trials, share),
+        observed,
+        mean,
+        mean * (1.0 - min(share, 1.0)),
+        variation,
+    )
 
 
 def wandering_rate_upper_tail(observed: int, expected: float, variation: float) -> float:
@@ -124,10 +124,19 @@ def wandering_rate_upper_tail(observed: int, expected: float, variation: float) 
     >>> wandering_rate_upper_tail(3, 1.0, 0.0) == poisson_upper_tail(3, 1.0)
     True
     """
-    poisson = poisson_upper_tail(observed, expected)
-    spread = variation * expected
-    if spread <= 0.0 or observed <= expected:
-        return poisson
-    z = (observed - 0.5 - expected) / math.sqrt(expected + spread * spread)
+    return _wandering(
+        poisson_upper_tail(observed, expected), observed, expected, expected, variation
+    )
+
+
+def _wandering(
+    exact: float, observed: int, mean: float, variance: float, variation: float
+) -> float:
+    """The larger of ``exact`` and a normal tail whose variance adds the mean's own spread,
+    ``variance + (variation x mean)^2``."""
+    spread = variation * mean
+    if spread <= 0.0 or observed <= mean:
+        return exact
+    z = (observed - 0.5 - mean) / math.sqrt(variance + spread * spread)
     normal = 0.5 * erfc(z / _SQRT_2)
-    return poisson if poisson > normal else normal
+    return exact if exact > normal else normal
