@@ -227,6 +227,8 @@ class AudienceSpikeDetector(Rule):
             "recent_expected_reports": round(odds.recent_expected, 6),
             "recent_p_value": odds.recent_p_value,
             "recent_trigger_p_value": self.recent_trigger_p_value(odds),
+            "own_weighted_reporters": round(odds.view.own_weight, 3),
+            "recent_own_weighted_reporters": round(odds.view.recent_own_weight, 3),
         }
 
 

@@ -119,7 +119,7 @@ class DetectionEngine:
         )
         self.abuse = abuse_categories(policy)
         self.expectation = Expectation(policy, self.figures, self.shape, self.abuse)
-        self.views = ReportViews(policy, self.figures, self.shape)
+        self.views = ReportViews(self.expectation)
         self.desk = IncidentDesk(
             policy,
             self.shape,

@@ -65,27 +65,10 @@ class Expectation:
         audience = self.figures.audience(state.viewers)
         if state.viewers is not None:
             return Rates(by_category, total, state.history.factor(self.history_policy), audience)
-        own_weight = self._own_weight(state)
+        own_weight = state.own_weight_milli(self.abuse) / WEIGHT_UNIT
         scale = every * audience * self.shape.length_seconds
         factor = own_weight / scale if scale > 0 else 0.0
         return Rates(by_category, total, factor, audience, own_weight)
-
-    def _own_weight(self, state: BroadcastState) -> float:
-        """The scale of a broadcast of unknown audience: its weighted reporters in every
-        category, against which the factor sets what the population's rates expect of
-        the default audience.
-
-        Every category, not only the abuse ones the broadcast-wide window holds: a surge is
-        filed under abuse categories alone, and that no spam or copyright reports came
-        with it is part of what makes its share improbable. The low-harm categories'
-        windows are added to the broadcast's, so a reporter who chose both counts twice,
-        which only makes every share's expectation larger.
-        """
-        weight_milli = state.combined.weight_milli
-        for category, window in state.windows.items():
-            if category not in self.abuse:
-                weight_milli += window.weight_milli
-        return weight_milli / WEIGHT_UNIT
 
     def exposure(
         self,

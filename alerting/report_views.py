@@ -11,22 +11,21 @@ from __future__ import annotations
 import math
 
 from alerting.evidence import Rates
-from alerting.policy import Policy
+from alerting.expectation import Expectation
 from alerting.state import BroadcastState
-from alerting.views import CategoryView, PolicyFigures, ViewOdds
-from alerting.window import WEIGHT_UNIT, CategoryWindow, WindowShape
+from alerting.views import CategoryView, ViewOdds
+from alerting.window import WEIGHT_UNIT, CategoryWindow
 from models.report import Category
 
 
 class ReportViews:
     """Builds a report's two views; what they need of the policy is read once, at start."""
 
-    def __init__(self, policy: Policy, figures: PolicyFigures, shape: WindowShape) -> None:
-        self.policy = policy
-        self.figures = figures
-        self.shape = shape
+    def __init__(self, expectation: Expectation) -> None:
+        self.policy, self.figures = expectation.policy, expectation.figures
+        self.shape, self.abuse = expectation.shape, expectation.abuse
         self.burst_buckets = max(
-            1, math.ceil(policy.spike.burst_seconds / policy.window.bucket_seconds)
+            1, math.ceil(self.policy.spike.burst_seconds / self.shape.bucket_seconds)
         )
 
     def of_report(
@@ -40,10 +39,8 @@ class ReportViews:
         established: bool,
     ) -> tuple[ViewOdds, ViewOdds]:
         """The category's view and the broadcast-wide one, with the odds their detectors
-        share. A broadcast of unknown audience gets no short test in its category view:
-        its scale is its own window, so half a minute of it says nothing new; its category
-        is judged by its share of the broadcast's own weighted reporters."""
-        sized = state.viewers is not None
+        share. A broadcast of unknown audience is judged by its category's share of its
+        own weighted reporters (see :meth:`view`)."""
         category_odds = ViewOdds(
             self.view(
                 state,
@@ -53,7 +50,6 @@ class ReportViews:
                 rates.audience,
                 bucket,
                 established=established,
-                short_test=sized,
                 own_weight=rates.own_weight,
             ),
             self.policy,
@@ -85,7 +81,6 @@ class ReportViews:
         bucket: int,
         *,
         established: bool,
-        short_test: bool = True,
         all_categories: bool = False,
         own_weight: float = 0.0,
     ) -> CategoryView:
@@ -105,18 +100,35 @@ class ReportViews:
         several times the population's rate), so the test then allows for the unsettled
         level's wider wandering instead of staying off: a surge on a mid-size broadcast is
         caught in its first half-minute, not once the whole window notices it.
+
+        A broadcast of unknown audience (``own_weight`` > 0) has no level to jump from; its
+        short test is the category's share of the reporters of the span alone, against the
+        same population share as the window's test. Judged in the whole window only, a
+        category jumping tenfold on a large broadcast of unknown audience was diluted by the
+        minutes of ordinary reports before it and paged twenty seconds late; in the span
+        alone its share is plain within seconds. The share does not depend on the
+        broadcast's level, so the short test allows only for the share's usual wandering.
         """
         shape = self.shape
         ramp = None if all_categories else state.ramps.get(category)
         recent_seconds = self.burst_buckets * shape.bucket_seconds
+        first = bucket - self.burst_buckets + 1
+        recent_own_weight = 0.0
+        if own_weight > 0.0:
+            share = rate * audience * shape.length_seconds / own_weight
+            recent_own_weight = state.own_weight_milli(self.abuse, (first, bucket)) / WEIGHT_UNIT
+            recent_expected = share * recent_own_weight
+        else:
+            recent_expected = rate * audience * recent_seconds
         recent_weighted = 0.0
-        if short_test and rate * audience * recent_seconds >= self.figures.burst_min_expected:
-            first = bucket - self.burst_buckets + 1
+        if recent_expected >= self.figures.burst_min_expected:
             recent_weighted = window.weight_between(first, bucket) / WEIGHT_UNIT
         else:
             recent_seconds = 0.0
         recent_variation = (
-            self.figures.rate_variation if established else self.figures.unsettled_rate_variation
+            self.figures.rate_variation
+            if established or own_weight > 0.0
+            else self.figures.unsettled_rate_variation
         )
         return CategoryView(
             category=category,
@@ -134,6 +146,7 @@ class ReportViews:
             recent_variation=recent_variation,
             all_categories=all_categories,
             own_weight=own_weight,
+            recent_own_weight=recent_own_weight,
         )
 
 

@@ -173,6 +173,25 @@ class BroadcastState:
             self.windows.pop(self.shared, None)
         self.combined, self.shared = CategoryWindow(), None
 
+    def own_weight_milli(
+        self, abuse: frozenset[Category], span: tuple[int, int] | None = None
+    ) -> int:
+        """Trust weight (thousandths) of the broadcast's reporters in every category, in the
+        buckets ``span`` (first, last; both included) or the whole window: the scale of a
+        broadcast of unknown audience (:meth:`alerting.expectation.Expectation.rates`).
+
+        Every category, not only the abuse ones the broadcast-wide window holds: a surge is
+        filed under abuse categories alone, and that no spam or copyright reports came with
+        it is part of what makes its share improbable. The low-harm categories' windows are
+        added to the broadcast's, so a reporter who chose both counts twice, which only
+        makes every share's expectation larger.
+        """
+        windows = [self.combined, *(w for c, w in self.windows.items() if c not in abuse)]
+        if span is None:
+            return sum(w.weight_milli for w in windows)
+        first, last = span
+        return sum(w.weight_between(first, last) for w in windows)
+
     @property
     def is_idle(self) -> bool:
         return (

@@ -34,7 +34,8 @@ class CategoryView:
     each counted once, against the sum of the categories' rates; ``category`` is
     then the incident's leading category. ``own_weight`` is, for a broadcast of unknown
     audience, its weighted reporters in every category: the category is then judged by
-    its share of them (0: the audience is known).
+    its share of them (0: the audience is known), and its short test the category's
+    share of ``recent_own_weight``, the broadcast's weighted reporters in the short span.
 
     A plain class with slots rather than a named tuple or a frozen dataclass: two are
     built for every report, and compiled (mypyc) a plain class is a native object built
@@ -51,6 +52,7 @@ class CategoryView:
         "distinct_reporters",
         "own_weight",
         "ramp_statistic",
+        "recent_own_weight",
         "recent_seconds",
         "recent_variation",
         "recent_weighted",
@@ -78,6 +80,7 @@ class CategoryView:
         recent_variation: float = 0.0,
         all_categories: bool = False,
         own_weight: float = 0.0,
+        recent_own_weight: float = 0.0,
     ) -> None:
         self.category = category
         self.reports = reports
@@ -94,6 +97,7 @@ class CategoryView:
         self.recent_variation = recent_variation
         self.all_categories = all_categories
         self.own_weight = own_weight
+        self.recent_own_weight = recent_own_weight
 
     @property
     def weighted(self) -> float:
@@ -259,10 +263,13 @@ class ViewOdds:
 
     @property
     def recent_expected(self) -> float:
-        """What ``recent_seconds`` of the window expect (0: no short test)."""
+        """What ``recent_seconds`` of the window expect (0: no short test); of a broadcast of
+        unknown audience, the category's share of the span's own reporters."""
         view = self.view
         if view.recent_seconds <= 0 or view.window_seconds <= 0:
             return 0.0
+        if view.own_weight > 0.0:
+            return self.expected / view.own_weight * view.recent_own_weight
         return self.expected * view.recent_seconds / view.window_seconds
 
     @property
@@ -271,16 +278,28 @@ class ViewOdds:
 
     @property
     def recent_p_value(self) -> float:
-        """Poisson upper tail of the short span's weighted reporters (1 without a short test)."""
+        """Upper tail of the short span's weighted reporters (1 without a short test): as
+        :attr:`p_value`, the rate's tail, or the share's of a broadcast of unknown audience.
+        A reporter counts in the span where it was last active, in the category and in the
+        broadcast alike; a late report's span can hold a reporter of the category who has
+        been active in another since, so the span's reporters are at least the category's."""
         if self._recent_p_value == _NOT_YET:
+            view = self.view
             expected = self.recent_expected
-            self._recent_p_value = (
-                wandering_rate_upper_tail(
-                    self.recent_observed, expected, self.view.recent_variation
+            if expected < self.figures.burst_min_expected:
+                self._recent_p_value = 1.0
+            elif view.own_weight > 0.0:
+                observed = self.recent_observed
+                self._recent_p_value = wandering_share_upper_tail(
+                    observed,
+                    max(observed, int(view.recent_own_weight + 1e-9)),
+                    self.expected / view.own_weight,
+                    view.recent_variation,
                 )
-                if expected >= self.figures.burst_min_expected
-                else 1.0
-            )
+            else:
+                self._recent_p_value = wandering_rate_upper_tail(
+                    self.recent_observed, expected, view.recent_variation
+                )
         return self._recent_p_value
 
     @property

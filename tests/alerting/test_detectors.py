@@ -16,6 +16,7 @@ from alerting.detectors import (
     default_detectors,
 )
 from alerting.policy import Policy
+from alerting.stats import wandering_share_upper_tail
 from alerting.views import CategoryView, ViewOdds, expected_reports
 from models.escalation import EscalationClass, Severity
 from models.report import Category
@@ -313,3 +314,47 @@ def test_the_short_test_shares_the_windows_mark_among_its_half_minutes(policy: P
     assert below_the_mark is None or below_the_mark.signal is not Signal.FIRE
     assert twelve.recent_p_value <= mark
     assert detector.assess(twelve) == (Signal.FIRE, Severity.ERROR, EscalationClass.REPORT_SPIKE)
+
+
+def unknown_audience_span(recent: float, recent_own: float, share: float) -> CategoryView:
+    """A broadcast of unknown audience whose window holds 100 weighted reporters, ``share``
+    of them expected in the category, and ``recent`` of the span's ``recent_own`` in it."""
+    own = 100.0
+    return CategoryView(
+        category=Category.HARASSMENT,
+        reports=int(recent),
+        distinct_reporters=int(recent),
+        credible_reporters=0,
+        viewers=None,
+        window_seconds=300.0,
+        weighted_reporters=recent,
+        base_rate=share * own / (200 * 300.0),
+        recent_weighted=recent,
+        recent_seconds=30.0,
+        recent_variation=0.15,
+        own_weight=own,
+        recent_own_weight=recent_own,
+    )
+
+
+def test_the_short_test_of_an_unknown_audience_is_the_categorys_share_of_the_span(
+    policy: Policy,
+) -> None:
+    """No level to jump from: the span's reporters in the category against its population
+    share of the span's own reporters, not a tenth of the window's average."""
+    odds = ViewOdds(unknown_audience_span(9.0, 12.0, share=0.15), policy)
+    assert odds.audience == 200, "the default audience, which the share cancels"
+    assert odds.recent_expected == pytest.approx(0.15 * 12.0)
+    assert odds.recent_p_value == pytest.approx(wandering_share_upper_tail(9, 12, 0.15, 0.15))
+    assert odds.recent_p_value < 1e-4
+
+
+def test_a_late_reports_span_never_holds_fewer_reporters_than_its_category(
+    policy: Policy,
+) -> None:
+    """A reporter counts in the span where it was last active, so a late report's span can
+    hold a reporter of the category who has been active elsewhere since: the span's
+    reporters are then taken to be the category's, every one of them in it."""
+    odds = ViewOdds(unknown_audience_span(6.0, 5.0, share=0.15), policy)
+    assert odds.recent_p_value == pytest.approx(wandering_share_upper_tail(6, 6, 0.15, 0.15))
+    assert 0.0 < odds.recent_p_value < 1e-4

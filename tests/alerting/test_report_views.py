@@ -82,13 +82,20 @@ def test_a_late_report_is_judged_in_the_short_span_it_belongs_to(
     assert odds.view.recent_weighted == 5.0
 
 
-def test_an_unknown_audience_gets_no_short_test_in_its_category_view(
+def test_an_unknown_audiences_short_test_counts_the_spans_own_reporters(
     engine: DetectionEngine,
 ) -> None:
-    reports = [(f"v-{index}", "harassment", float(index)) for index in range(6)]
+    """Three spam reporters a minute before, six harassment ones now: the span's own
+    reporters are the six (the spam ones are in the window, not in the span), and the
+    share's wandering is the usual one, not an unsettled level's."""
+    reports = [(f"s-{index}", "spam", float(index)) for index in range(3)]
+    reports += [(f"v-{index}", "harassment", 60.0 + index) for index in range(6)]
     _, category_odds, _ = views_after(engine, reports, viewers=None)
 
-    assert category_odds.view.recent_seconds == 0.0
+    view = category_odds.view
+    assert view.recent_seconds == 30.0
+    assert (view.own_weight, view.recent_own_weight, view.recent_weighted) == (9.0, 6.0, 6.0)
+    assert view.recent_variation == engine.policy.spike.rate_variation
 
 
 def test_an_unsettled_level_is_allowed_to_wander_more(engine: DetectionEngine) -> None:

@@ -7,6 +7,8 @@ per viewer) nor its own history learns from it.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from alerting.baseline import BaseRateLearner, prior_rates
@@ -14,7 +16,16 @@ from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from alerting.state import BroadcastState
 from models.report import Category, ReportEvent
-from tests.alerting.helpers import HIGH_TRUST, ORDINARY, T0, burst, make_report, steady_broadcast
+from tests.alerting.helpers import (
+    HIGH_TRUST,
+    ORDINARY,
+    T0,
+    burst,
+    make_report,
+    ordinary_reports,
+    poisson_arrivals,
+    steady_broadcast,
+)
 
 CATEGORIES = ("harassment", "spam", "hateful_conduct", "other")
 """One ordinary reporter each: too few for any detector, so every report may teach."""
@@ -121,3 +132,68 @@ def test_a_small_surge_in_one_category_on_a_broadcast_without_a_viewer_count_pag
 
     paged = [e for e in sent if e.severity.pages]
     assert [e.labels.category for e in paged] == [Category.HARASSMENT]
+
+
+def tenfold_harassment(
+    policy: Policy, onset: float, viewers: int, scale: float
+) -> list[ReportEvent]:
+    """Ordinary viewers adding nine times harassment's usual rate from ``onset`` on."""
+    rate = policy.category(Category.HARASSMENT).base_rate_per_viewer_second * viewers * scale
+    return unmeasured(
+        burst(
+            60,
+            start=onset,
+            spacing=1.0 / (9 * rate),
+            prefix="surge",
+            reporter=ORDINARY,
+            broadcast_id="big",
+        )
+    )
+
+
+def test_a_category_jumping_tenfold_on_a_large_broadcast_without_a_viewer_count_pages_in_seconds(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """Judged in the whole window only, the jump was diluted by the minutes of ordinary
+    reports before it; in the last half-minute alone, the category's share is plain."""
+    viewers, scale, onset = 300_000, 2.0, T0 + 300
+    background = unmeasured(steady_broadcast(policy, viewers=viewers, scale=scale, seconds=400))
+    state = BroadcastState("big")
+    sent = [
+        escalation
+        for report in sorted(
+            background + tenfold_harassment(policy, onset, viewers, scale),
+            key=lambda r: r.event_time,
+        )
+        for escalation in engine.observe(state, report).escalations
+    ]
+    paged = [e for e in sent if e.severity.pages]
+    assert paged, "the jump pages"
+    assert paged[0].labels.category is Category.HARASSMENT
+    assert paged[0].detected_at.timestamp() - onset <= 10.0
+    assert "within 30 s" in paged[0].summary
+
+
+def test_a_raid_on_a_broadcast_without_a_viewer_count_pages_nobody(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """An audience jumping a hundredfold: every category's count jumps, none's share."""
+    generator = random.Random(5)
+
+    def arrivals(viewers: int, start: float, end: float) -> list[tuple[float, str, Category, int]]:
+        return [
+            (at, "big", category, viewers)
+            for category in Category
+            for at in poisson_arrivals(
+                policy.category(category).base_rate_per_viewer_second * viewers * 3.0,
+                start,
+                end,
+                generator,
+            )
+        ]
+
+    reports = unmeasured(ordinary_reports(arrivals(3_000, 0, 200) + arrivals(300_000, 200, 300)))
+    state = BroadcastState("big")
+    sent = [e for report in reports for e in engine.observe(state, report).escalations]
+    assert len(reports) > 100
+    assert [e for e in sent if e.severity.pages] == []
