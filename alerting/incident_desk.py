@@ -6,8 +6,8 @@ it is *strictly more* severe than every open one (a credible child-safety report
 broadcast already in a harassment incident), when the other team gets its own trigger
 and the two name each other in ``related``. A category joining, or the severity
 rising, is an ``update``. The broadcast-wide view names its *leading* category: the
-most severe of the abuse categories holding a fair share of the weighted reporters
-(:data:`LEADING_SHARE`), the heaviest among equals.
+heaviest of the most severe abuse categories that hold a fair share of the weighted
+reporters (:data:`LEADING_SHARE`) together with the graver ones.
 
 Coordinated reporting is its own track (:meth:`IncidentDesk.advance_coordination`),
 on its own team, never paging.
@@ -78,7 +78,16 @@ class IncidentDesk:
 
     def leading(self, state: BroadcastState) -> tuple[Category, ...]:
         """The categories the broadcast-wide view names, leading one first (see the module doc);
-        a category that cannot page (spam) never joins one that can."""
+        a category that cannot page (spam) never joins one that can.
+
+        The incident's severity is the highest at which the categories of that severity or
+        above hold a fair share together, and its leading category the heaviest of that
+        severity. Asked of each category alone, a surge spread evenly over three paging
+        categories and ``other`` could leave each paging one just short of the share while
+        ``other``, no heavier than their sum, held it, and the broadcast's incident opened
+        at ``other``'s warning: on-call was paged only at the next report. A stray report
+        in a graver category still leads nothing on its own.
+        """
         total = state.combined.weight_milli
         floor = max(WEIGHT_UNIT, LEADING_SHARE * total)
         weights = {
@@ -86,15 +95,22 @@ class IncidentDesk:
             for c, w in state.windows.items()
             if w.weight_milli > 0 and c in self.abuse
         }
-        named = [c for c, weight in weights.items() if weight >= floor]
-        if not named:
-            named = [max(weights, key=lambda c: weights[c])] if weights else []
-        ranked = sorted(
-            named,
-            key=lambda c: (category_severity(c, self.policy).rank, weights[c]),
+        if not weights:
+            return ()
+        ranks = {c: category_severity(c, self.policy).rank for c in weights}
+        leader = max(weights, key=lambda c: weights[c])
+        held = 0
+        for rank in sorted(set(ranks.values()), reverse=True):
+            held += sum(weights[c] for c in weights if ranks[c] == rank)
+            if held >= floor:
+                leader = max((c for c in weights if ranks[c] == rank), key=lambda c: weights[c])
+                break
+        joined = sorted(
+            (c for c in weights if c is not leader and weights[c] >= floor),
+            key=lambda c: (ranks[c], weights[c]),
             reverse=True,
         )
-        return tuple(c for c in ranked if c is ranked[0] or category_severity(c, self.policy).pages)
+        return (leader, *(c for c in joined if category_severity(c, self.policy).pages))
 
     def advance_abuse(
         self,

@@ -8,7 +8,7 @@ from alerting.engine import DetectionEngine
 from alerting.state import BroadcastState
 from models.escalation import EventAction, Severity
 from models.report import Category, ReportEvent
-from tests.alerting.helpers import ORDINARY, T0, TRUSTED_FLAGGER, burst, make_report
+from tests.alerting.helpers import HIGH_TRUST, ORDINARY, T0, TRUSTED_FLAGGER, burst, make_report
 
 SPREAD = ["violent_threat", "harassment", "hateful_conduct", "other"]
 
@@ -121,3 +121,25 @@ def test_an_equally_severe_category_of_another_team_joins_the_open_incident(
     assert [e.event_action for e in sent].count(EventAction.TRIGGER) == 1
     assert set(state.incidents) == {"hate-harassment"}
     assert Category.VIOLENT_THREAT in state.incidents["hate-harassment"].categories
+
+
+def test_paging_categories_that_hold_the_share_together_lead_over_other(
+    engine: DetectionEngine,
+) -> None:
+    """One viewer files harassment, one hateful conduct, then two high-trust viewers file
+    ``other`` (a warning): neither paging category holds a fifth of the weight alone,
+    together they hold a third of it, and the broadcast's incident pages at once, led by
+    a paging category rather than opened at ``other``'s warning."""
+    reports = [
+        make_report("viewer-1", at=T0, category="harassment", reporter=ORDINARY),
+        make_report("viewer-2", at=T0 + 1, category="hateful_conduct", reporter=ORDINARY),
+        make_report("trusted-1", at=T0 + 2, category="other", reporter=HIGH_TRUST),
+        make_report("trusted-2", at=T0 + 3, category="other", reporter=HIGH_TRUST),
+    ]
+    state = BroadcastState("b-1")
+    sent = [e for r in reports for e in engine.observe(state, r).escalations]
+
+    assert [e.event_action for e in sent] == [EventAction.TRIGGER]
+    assert sent[0].severity is Severity.ERROR
+    assert sent[0].labels.category in {Category.HARASSMENT, Category.HATEFUL_CONDUCT}
+    assert sent[0].labels.team == "hate-harassment"
