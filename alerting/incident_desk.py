@@ -75,6 +75,11 @@ class IncidentDesk:
         self.broadcast_detectors = tuple(broadcast_detectors)
         self.coordination_detectors = tuple(coordination_detectors)
         self.abuse = abuse
+        severities = {c: category_severity(c, policy) for c in Category}
+        self.ranks = {c: severity.rank for c, severity in severities.items()}
+        """Each category's severity rank, read once: :meth:`leading` runs on every report
+        of a broadcast whose broadcast-wide view fires."""
+        self.paging = frozenset(c for c, severity in severities.items() if severity.pages)
 
     def leading(self, state: BroadcastState) -> tuple[Category, ...]:
         """The categories the broadcast-wide view names, leading one first (see the module doc);
@@ -97,20 +102,19 @@ class IncidentDesk:
         }
         if not weights:
             return ()
-        ranks = {c: category_severity(c, self.policy).rank for c in weights}
+        ranks = self.ranks
+        ordered = sorted(weights, key=lambda c: (ranks[c], weights[c]), reverse=True)
         leader = max(weights, key=lambda c: weights[c])
         held = 0
-        for rank in sorted(set(ranks.values()), reverse=True):
-            held += sum(weights[c] for c in weights if ranks[c] == rank)
+        for category in ordered:
+            held += weights[category]
             if held >= floor:
-                leader = max((c for c in weights if ranks[c] == rank), key=lambda c: weights[c])
+                level = ranks[category]
+                leader = next(c for c in ordered if ranks[c] == level)
                 break
-        joined = sorted(
-            (c for c in weights if c is not leader and weights[c] >= floor),
-            key=lambda c: (ranks[c], weights[c]),
-            reverse=True,
-        )
-        return (leader, *(c for c in joined if category_severity(c, self.policy).pages))
+        paging = self.paging
+        joined = (c for c in ordered if c is not leader and weights[c] >= floor and c in paging)
+        return (leader, *joined)
 
     def advance_abuse(
         self,
