@@ -105,7 +105,7 @@ class ReportViews:
         short test is the category's share of the reporters of the span alone, against the
         same population share as the window's test. Judged in the whole window only, a
         category jumping tenfold on a large broadcast of unknown audience was diluted by the
-        minutes of ordinary reports before it and paged twenty seconds late; in the span
+        minutes of ordinary reports before it and paged long after the jump; in the span
         alone its share is plain within seconds. The share does not depend on the
         broadcast's level, so the short test allows only for the share's usual wandering.
         """
