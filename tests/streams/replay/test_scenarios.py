@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -137,6 +137,33 @@ def test_large_broadcasts_report_at_their_own_rates_not_the_priors() -> None:
         assert 150_000 <= viewers <= 400_000
         factor = len(members) / (viewers * priors * DURATION)
         assert 1.2 < factor < 5.0, broadcast
+
+
+def test_own_mix_broadcasts_over_report_some_categories_steadily() -> None:
+    """Each larger broadcast of ``own_mix`` draws some category at nearly twice its share
+    of the platform's reports or more, as much in its first half as in its second: a mix
+    of its own, not a climb."""
+    viral: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    platform: Counter[str] = Counter()
+    for report in reports("own_mix"):
+        if report["broadcast_id"].startswith("mix-") and report["label"]["kind"] == "viral":
+            viral[report["broadcast_id"]].append(report)
+        elif report["label"]["kind"] == "background":
+            platform[report["category"]] += 1
+    assert len(viral) == 6
+    larger = {b: members for b, members in viral.items() if len(members) >= 40}
+    assert larger
+    for broadcast, members in larger.items():
+        counts = Counter(m["category"] for m in members)
+        tilted = [
+            c
+            for c, n in counts.most_common()
+            if n >= 8 and n / len(members) >= 1.8 * platform[c] / platform.total()
+        ]
+        assert tilted, broadcast
+        middle = min(made_at(m) for m in members) + DURATION / 2
+        first_half = sum(1 for m in members if m["category"] == tilted[0] and made_at(m) < middle)
+        assert 0.25 < first_half / counts[tilted[0]] < 0.75, "steady, not a climb"
 
 
 def test_a_genuine_surge_on_a_large_broadcast_is_one_category_jumping_ten_times() -> None:
@@ -353,6 +380,10 @@ def card(name: str) -> ScoreCard:
 
 
 NOT_YET: dict[tuple[str, str], str] = {
+    ("own_mix", "false_pages"): (
+        "a broadcast over-reporting a category steadily is paged by the ramp detector: its "
+        "history learns its level, not its mix (docs/detection.md, own_mix)"
+    ),
     ("large_broadcasts", "surge_delay"): (
         "five minutes in, a large broadcast's history is two minutes old when its surge "
         "starts: median 13.5 s from the onset (full-length runs: see docs/detection.md)"
