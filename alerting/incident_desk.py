@@ -104,7 +104,6 @@ class IncidentDesk:
             return ()
         ranks = self.ranks
         ordered = sorted(weights, key=lambda c: (ranks[c], weights[c]), reverse=True)
-        leader = max(weights, key=lambda c: weights[c])
         held = 0
         for category in ordered:
             held += weights[category]
@@ -112,6 +111,8 @@ class IncidentDesk:
                 level = ranks[category]
                 leader = next(c for c in ordered if ranks[c] == level)
                 break
+        else:
+            leader = max(weights, key=lambda c: weights[c])
         paging = self.paging
         joined = (c for c in ordered if c is not leader and weights[c] >= floor and c in paging)
         return (leader, *joined)

@@ -247,18 +247,9 @@ class ViewOdds:
         of a broadcast of unknown audience, the tail of the category's share of its own
         weighted reporters (:func:`alerting.stats.wandering_share_upper_tail`)."""
         if self._p_value == _NOT_YET:
-            own_weight = self.view.own_weight
-            if own_weight > 0.0:
-                self._p_value = wandering_share_upper_tail(
-                    self.observed,
-                    int(own_weight + 1e-9),
-                    self.expected / own_weight,
-                    self.figures.rate_variation,
-                )
-            else:
-                self._p_value = wandering_rate_upper_tail(
-                    self.observed, self.expected, self.figures.rate_variation
-                )
+            self._p_value = self._upper_tail(
+                self.observed, self.expected, self.view.own_weight, self.figures.rate_variation
+            )
         return self._p_value
 
     @property
@@ -286,21 +277,30 @@ class ViewOdds:
         if self._recent_p_value == _NOT_YET:
             view = self.view
             expected = self.recent_expected
-            if expected < self.figures.burst_min_expected:
-                self._recent_p_value = 1.0
-            elif view.own_weight > 0.0:
-                observed = self.recent_observed
-                self._recent_p_value = wandering_share_upper_tail(
-                    observed,
-                    max(observed, int(view.recent_own_weight + 1e-9)),
-                    self.expected / view.own_weight,
-                    view.recent_variation,
+            self._recent_p_value = (
+                self._upper_tail(
+                    self.recent_observed, expected, view.recent_own_weight, view.recent_variation
                 )
-            else:
-                self._recent_p_value = wandering_rate_upper_tail(
-                    self.recent_observed, expected, view.recent_variation
-                )
+                if expected >= self.figures.burst_min_expected
+                else 1.0
+            )
         return self._recent_p_value
+
+    def _upper_tail(
+        self, observed: int, expected: float, own_reporters: float, variation: float
+    ) -> float:
+        """The tail both tests share: of the rate, or, for a broadcast of unknown audience,
+        of the category's share of ``own_reporters``, the broadcast's weighted reporters
+        in the span judged (never fewer than the category's own)."""
+        own_weight = self.view.own_weight
+        if own_weight > 0.0:
+            return wandering_share_upper_tail(
+                observed,
+                max(observed, int(own_reporters + 1e-9)),
+                self.expected / own_weight,
+                variation,
+            )
+        return wandering_rate_upper_tail(observed, expected, variation)
 
     @property
     def suspect_p_value(self) -> float:
