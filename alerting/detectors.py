@@ -279,7 +279,7 @@ class RampDetector(Rule):
         if view.ramp_statistic < figures.ramp_threshold:
             return Signal.NONE
         if (
-            odds.p_value <= figures.ramp_window_p_value
+            odds.ramp_p_value <= figures.ramp_window_p_value
             and view.weighted >= figures.ramp_min_weighted_reporters
         ):
             return Signal.FIRE
@@ -293,7 +293,7 @@ class RampDetector(Rule):
         if signal is Signal.FIRE:
             return (
                 f"report rate climbing: CUSUM {statistic:.1f} >= {threshold:g} "
-                f"with {odds.observed} weighted reporters (p={odds.p_value:.1e})"
+                f"with {odds.observed} weighted reporters (p={odds.ramp_p_value:.1e})"
             )
         if signal is Signal.SUSTAIN:
             return f"CUSUM {statistic:.1f} still above {threshold:g}"
@@ -306,7 +306,8 @@ class RampDetector(Rule):
             "threshold": ramp.threshold,
             "rate_multiplier": ramp.rate_multiplier,
             "weighted_reporters": round(odds.view.weighted, 3),
-            "window_p_value": odds.p_value,
+            "window_p_value": odds.ramp_p_value,
+            "own_rate_multiple": round(odds.view.ramp_tilt, 6),
         }
 
 

@@ -220,6 +220,8 @@ class DetectionEngine:
                 exposure * population[2],
                 shape.bucket_seconds,
                 self.history_policy,
+                category,
+                added,
             )
         rates = self.expectation.rates(state, population)
         if not unsized:
@@ -228,8 +230,10 @@ class DetectionEngine:
                 ramp = state.ramps[category] = RampState()
             ramp.advance(
                 bucket,
-                rates.of(category) * rates.audience * shape.bucket_seconds,
+                rates.level_of(category) * rates.audience * shape.bucket_seconds,
+                shape.bucket_seconds,
                 self.ramp_policy,
+                learn=quiet,
             )
             ramp.add(added)
         moment = event_time if decided_at is None else decided_at

@@ -31,11 +31,13 @@ from models.report import Category
 
 
 class Rates:
-    """The rates one decision used: per category and their sum, already scaled by the
-    broadcast's own history (``factor``). ``own_weight`` is, for a broadcast of unknown
-    audience, the weighted reporters its scale comes from (0: the audience is known)."""
+    """The rates one decision used: per category and their sum over the abuse categories,
+    already scaled by the broadcast's own history (``factor``, its level, and ``tilt``, the
+    categories it over-reports beyond its level). ``own_weight`` is, for a broadcast of
+    unknown audience, the weighted reporters its scale comes from (0: the audience is
+    known)."""
 
-    __slots__ = ("audience", "by_category", "factor", "own_weight", "total")
+    __slots__ = ("abuse_rate", "audience", "by_category", "factor", "own_weight", "tilt", "total")
 
     def __init__(
         self,
@@ -44,14 +46,34 @@ class Rates:
         factor: float,
         audience: int,
         own_weight: float = 0.0,
+        tilt: dict[Category, float] | None = None,
+        abuse: frozenset[Category] = frozenset(),
     ) -> None:
         self.by_category = by_category
         self.total = total
         self.factor = factor
         self.audience = audience
         self.own_weight = own_weight
+        self.tilt = tilt
+        abuse_rate = total
+        if tilt:
+            for category, tilted in tilt.items():
+                if category in abuse:
+                    abuse_rate += by_category[category] * (tilted - 1.0)
+        self.abuse_rate = abuse_rate * factor
+        """The broadcast-wide view's rate: the abuse categories' scaled rates summed."""
 
     def of(self, category: Category) -> float:
+        rate = self.by_category[category] * self.factor
+        tilt = self.tilt
+        if tilt:
+            return rate * tilt.get(category, 1.0)
+        return rate
+
+    def level_of(self, category: Category) -> float:
+        """The category's rate at the broadcast's level, without its tilt: the ramp's
+        baseline, to which the ramp applies a reference of its own (:mod:`alerting.ramp`)
+        since the tilt follows a climb within a minute."""
         return self.by_category[category] * self.factor
 
 
@@ -79,7 +101,7 @@ def escalation(
     window_seconds = shape.length_seconds
     if incident.category in abuse_categories(policy):
         combined = state.combined
-        rate = rates.total * rates.factor
+        rate = rates.abuse_rate
         scope = "across the abuse categories"
     else:
         combined = state.windows.get(incident.category, state.combined)
@@ -114,7 +136,7 @@ def escalation(
     )
     series = None
     if not resolving:
-        bucket_expected = rates.total * rates.factor * rates.audience * shape.bucket_seconds
+        bucket_expected = rates.abuse_rate * rates.audience * shape.bucket_seconds
         newest = shape.bucket_of(window_end)
         series = [
             SeriesPoint(

@@ -64,7 +64,10 @@ class Expectation:
         by_category, total, every = population
         audience = self.figures.audience(state.viewers)
         if state.viewers is not None:
-            return Rates(by_category, total, state.history.factor(self.history_policy), audience)
+            history, policy = state.history, self.history_policy
+            level = history.factor(policy)
+            tilt = history.tilt(by_category, every, level, policy) if history.mix else None
+            return Rates(by_category, total, level, audience, tilt=tilt, abuse=self.abuse)
         own_weight = state.own_weight_milli(self.abuse) / WEIGHT_UNIT
         scale = every * audience * self.shape.length_seconds
         factor = own_weight / scale if scale > 0 else 0.0

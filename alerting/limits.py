@@ -13,7 +13,8 @@ The broadcast's window across its categories (state format 3) holds up to the ca
 of reporters too, so the largest state holds one window more than there are
 categories; its incidents are counted one per category (more than the routed
 teams a broadcast can page), each with the longest team name a policy accepts
-and naming every category, and its history with every bucket of its lag pending.
+and naming every category, its history with every bucket of its lag pending, and
+each ramp's reference with every block of its lag pending.
 
 The figure is measured on the real encoding rather than restated by hand, so a
 change to the encoding cannot make it stale: a state with one reporter in every
@@ -30,7 +31,7 @@ from functools import lru_cache
 
 from alerting.history import BroadcastHistory
 from alerting.incidents import Incident, dedup_key_for
-from alerting.ramp import RampState
+from alerting.ramp import REFERENCE_BLOCKS, OwnReference, RampState
 from alerting.state import BroadcastState
 from alerting.window import CategoryWindow, ReporterStanding, WindowShape
 from models.escalation import MAX_SAMPLE_REPORT_IDS, EscalationClass, Severity
@@ -121,6 +122,8 @@ def largest_state(
         WIDEST_FLOAT,
         WIDEST_COUNT,
         {bucket - n: (WIDEST_COUNT, WIDEST_FLOAT) for n in range(HISTORY_BUCKETS)},
+        dict.fromkeys(Category, WIDEST_FLOAT),
+        {bucket - n: dict.fromkeys(Category, WIDEST_COUNT) for n in range(HISTORY_BUCKETS)},
     )
     for index, category in enumerate(Category):
         team = f"{WIDEST_TEAM[:-2]}{index:02d}"
@@ -131,7 +134,18 @@ def largest_state(
         )
         state.last_incident_key_ms[team] = key_ms
         state.last_coordination_key_ms[team] = key_ms
-        state.ramps[category] = RampState(WIDEST_FLOAT, bucket, WIDEST_COUNT)
+        state.ramps[category] = RampState(
+            WIDEST_FLOAT,
+            bucket,
+            WIDEST_COUNT,
+            OwnReference(
+                WIDEST_FLOAT,
+                WIDEST_FLOAT,
+                WIDEST_COUNT,
+                WIDEST_COUNT,
+                {bucket - n: (WIDEST_FLOAT, WIDEST_FLOAT) for n in range(REFERENCE_BLOCKS + 2)},
+            ),
+        )
     return state
 
 

@@ -179,12 +179,27 @@ class RampPolicy(_Strict):
     reaches ``threshold`` while the window is at least above ``window_p_value``
     with ``min_weighted_reporters``: a climb that never looks like a burst in any
     single window is still caught, and an old excursion alone cannot page.
+
+    The baseline is the category's own rate on the broadcast as it was at least
+    ``reference_lag_seconds`` before (over its first ``reference_opening_seconds``, as
+    it has been so far), decayed with ``reference_half_life_seconds``, the platform's
+    share worth ``reference_prior_reports`` reports, and taken ``reference_doubt``
+    standard errors below its estimate (:class:`alerting.ramp.OwnReference`). The lag
+    must be longer than a ramp takes to reach ``threshold``, or the climb teaches its
+    own baseline. The opening is the window's length by default: a broadcast is known
+    by its first window, and a ramp that begins within it is judged against its own
+    beginning (the trade-off, measured, is in ``docs/detection.md``).
     """
 
     rate_multiplier: Annotated[float, Field(gt=1, le=20)] = 2.0
     threshold: Annotated[float, Field(gt=0)] = 8.0
     window_p_value: Annotated[float, Field(gt=0, lt=1)] = 1e-2
     min_weighted_reporters: Annotated[float, Field(ge=1)] = 8.0
+    reference_lag_seconds: Annotated[float, Field(gt=0)] = 600.0
+    reference_opening_seconds: Annotated[float, Field(ge=0)] = 300.0
+    reference_half_life_seconds: Annotated[float, Field(gt=0)] = 900.0
+    reference_prior_reports: Annotated[float, Field(gt=0)] = 2.0
+    reference_doubt: Annotated[float, Field(ge=0)] = 0.75
 
 
 class LearningPolicy(_Strict):
@@ -228,9 +243,18 @@ class HistoryPolicy(_Strict):
     the population rate expects of ``burst_after_reports`` reports; until then the
     level is known only within ``unsettled_rate_variation`` (a coefficient of
     variation), and the short test asks for that much more.
+
+    Each category's share of the broadcast's reports is its own as well (its *tilt*
+    above the level, :meth:`alerting.history.BroadcastHistory.tilt`), the population's
+    mix worth ``mix_prior_reports`` reports of the category: mixes differ between
+    broadcasts by several times (what is on screen decides what viewers report), so
+    the population's is a weak prior. It is not weaker still because a small
+    broadcast's few reports, a surge delivered late among them (its buckets already
+    past the lag), would otherwise lift the category's expectation by half for each.
     """
 
     prior_reports: Annotated[float, Field(gt=0)] = 10.0
+    mix_prior_reports: Annotated[float, Field(gt=0)] = 10.0
     lag_seconds: Annotated[float, Field(ge=0)] = 30
     half_life_seconds: PositiveSeconds = 900
     burst_after_reports: Annotated[float, Field(ge=0)] = 50.0

@@ -6,14 +6,26 @@ window, yet the climb is there. Page's CUSUM accumulates the log-likelihood
 ratio of "rate is ``m`` x baseline" against "rate is the baseline" bucket by
 bucket::
 
-    S <- max(0, S + x * ln(m) - (m - 1) * lambda0)
+    S <- max(0, S + x * ln(m) - (m - 1) * tilt * lambda0)
 
 where ``x`` is the trust weight of the reporters first seen in the bucket (a
-reporter clicking again adds nothing) and ``lambda0`` the reports a benign
-broadcast of this audience draws in one bucket (learned base rate x viewers x
-bucket length). The baseline is therefore per broadcast through its audience;
-it is not learned from the broadcast's own history, since a ramp would teach it
-the ramp.
+reporter clicking again adds nothing) and ``lambda0`` the reports the
+broadcast's expectation allows the category in one bucket (learned base rate x
+the broadcast's own level x viewers x bucket length).
+
+A ramp is a climb, so its baseline is the category's *own* rate on this
+broadcast, not the platform's: ``tilt`` is how many times ``lambda0`` the
+category drew on this broadcast before (:class:`OwnReference`). A gaming stream
+whose audience reports harassment steadily at four times the platform's share
+has a tilt of four, and no steady rate climbs against itself; judged against the
+platform's share, it paged within minutes of a perfectly steady rate. What the
+reference must not learn is the climb it is there to judge, so it takes in a
+bucket only ``reference_lag_seconds`` after it closed, longer than a ramp takes
+to reach the threshold. The exception is the category's first
+``reference_lag_seconds`` on the broadcast: with nothing older to go by, the
+reference is whatever the broadcast has shown so far, so a broadcast first seen
+with a mix of its own is judged against that mix from its first minutes, and a
+ramp that starts later is judged against the minutes before it.
 
 Buckets close when a report of a later bucket arrives, so the statistic moves
 with event time only and a replay computes the same figures as the live worker.
@@ -22,11 +34,108 @@ with event time only and a replay computes the same figures as the live worker.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from alerting.policy import RampPolicy
 from alerting.window import WEIGHT_UNIT
+
+REFERENCE_BLOCKS = 5
+"""Buckets waiting out the reference's lag are summed in blocks of at least a fifth of the
+lag, so a category's state holds a handful of pending sums (at most two more than this),
+not one per bucket of the lag."""
+
+
+@dataclass(slots=True)
+class OwnReference:
+    """A category's own rate on one broadcast, as a multiple of the ramp's ``lambda0``.
+
+    Two decayed sums (the category's weight and what ``lambda0`` allowed it over the
+    same buckets) and the sums of the buckets still waiting out the lag, in blocks.
+    Its :meth:`tilt` is the upper end of the estimate, ``reference_margin`` standard
+    errors above it: a reference of a few reports is uncertain, and a low guess would
+    make an ordinary rate look like a climb; as the reference fills, the margin shrinks.
+    It never goes below 1: a category the broadcast under-reports is judged against
+    the platform's share, so that rising back to the ordinary share is not a ramp.
+    """
+
+    weight: float = 0.0
+    expected: float = 0.0
+    first_bucket: int | None = None
+    """The category's first bucket on the broadcast (the start of its reference)."""
+    folded_bucket: int | None = None
+    """The newest bucket taken in (the decay's clock)."""
+    pending: dict[int, tuple[float, float]] = field(default_factory=dict)
+    """Blocks waiting out the lag: ``block -> (weight, expected)``."""
+
+    def tilt(self, policy: RampPolicy) -> float:
+        prior = policy.reference_prior_reports
+        exposure = prior + self.expected
+        lower = (prior + self.weight - policy.reference_doubt * math.sqrt(prior + self.weight)) / (
+            exposure
+        )
+        return lower if lower > 1.0 else 1.0
+
+    def add(
+        self,
+        bucket: int,
+        weight: float,
+        expected: float,
+        bucket_seconds: float,
+        policy: RampPolicy,
+    ) -> None:
+        """Take in a closed bucket: at once within the category's first lag on the
+        broadcast, else once it is older than the lag (with the blocks now due)."""
+        lag = max(1, round(policy.reference_lag_seconds / bucket_seconds))
+        if self.first_bucket is None:
+            self.first_bucket = bucket
+        halvings = bucket_seconds / policy.reference_half_life_seconds
+        if bucket < self.first_bucket + round(policy.reference_opening_seconds / bucket_seconds):
+            self._fold(bucket, weight, expected, halvings)
+            return
+        block_buckets = -(-lag // REFERENCE_BLOCKS)
+        block = bucket // block_buckets
+        known = self.pending.get(block)
+        self.pending[block] = (
+            (weight, expected) if known is None else (known[0] + weight, known[1] + expected)
+        )
+        for due in sorted(self.pending):
+            last = (due + 1) * block_buckets - 1
+            if last > bucket - lag:
+                break
+            due_weight, due_expected = self.pending.pop(due)
+            self._fold(last, due_weight, due_expected, halvings)
+
+    def _fold(self, bucket: int, weight: float, expected: float, halvings: float) -> None:
+        """Decay the sums to ``bucket`` (``halvings`` half-lives a bucket) and add to them."""
+        if self.folded_bucket is not None and bucket > self.folded_bucket:
+            decay = 0.5 ** ((bucket - self.folded_bucket) * halvings)
+            self.weight *= decay
+            self.expected *= decay
+        if self.folded_bucket is None or bucket > self.folded_bucket:
+            self.folded_bucket = bucket
+        self.weight += weight
+        self.expected += expected
+
+    def to_plain(self) -> list[Any]:
+        return [
+            self.weight,
+            self.expected,
+            self.first_bucket,
+            self.folded_bucket,
+            [[block, weight, expected] for block, (weight, expected) in self.pending.items()],
+        ]
+
+    @classmethod
+    def from_plain(cls, plain: list[Any]) -> OwnReference:
+        weight, expected, first, folded, pending = plain
+        return cls(
+            weight=float(weight),
+            expected=float(expected),
+            first_bucket=None if first is None else int(first),
+            folded_bucket=None if folded is None else int(folded),
+            pending={int(b): (float(w), float(e)) for b, w, e in pending},
+        )
 
 
 @dataclass(slots=True)
@@ -34,19 +143,39 @@ class RampState:
     statistic: float = 0.0
     bucket: int | None = None
     pending_milli: int = 0
+    reference: OwnReference = field(default_factory=OwnReference)
 
-    def advance(self, bucket: int, bucket_mean: float, policy: RampPolicy) -> None:
-        """Close every bucket before ``bucket``; ``bucket_mean`` is lambda0 per bucket."""
+    def advance(
+        self,
+        bucket: int,
+        bucket_mean: float,
+        bucket_seconds: float,
+        policy: RampPolicy,
+        *,
+        learn: bool = True,
+    ) -> None:
+        """Close every bucket before ``bucket``; ``bucket_mean`` is lambda0 per bucket.
+
+        The closed buckets are judged against the reference as it stood before them,
+        then taken into it unless ``learn`` is false (an incident is open on the
+        broadcast: an ongoing incident never becomes the category's own rate).
+        """
         if self.bucket is None:
             self.bucket = bucket
             return
         if bucket <= self.bucket:
             return
-        drift = (policy.rate_multiplier - 1) * bucket_mean
+        reference = self.reference
+        baseline = reference.tilt(policy) * bucket_mean
+        drift = (policy.rate_multiplier - 1) * baseline
         closed = self.pending_milli / WEIGHT_UNIT
         statistic = max(0.0, self.statistic + closed * math.log(policy.rate_multiplier) - drift)
         empty = bucket - self.bucket - 1
         self.statistic = max(0.0, statistic - empty * drift)
+        if learn:
+            reference.add(self.bucket, closed, bucket_mean, bucket_seconds, policy)
+            if empty:
+                reference.add(bucket - 1, 0.0, empty * bucket_mean, bucket_seconds, policy)
         self.bucket = bucket
         self.pending_milli = 0
 
@@ -54,9 +183,16 @@ class RampState:
         self.pending_milli += weight_milli
 
     def to_plain(self) -> list[Any]:
-        return [self.statistic, self.bucket, self.pending_milli]
+        """``[statistic, bucket, pending_milli, reference]``; a state stored before the
+        reference existed reads as one whose reference starts now."""
+        return [self.statistic, self.bucket, self.pending_milli, self.reference.to_plain()]
 
     @classmethod
     def from_plain(cls, plain: list[Any]) -> RampState:
-        statistic, bucket, pending = plain
-        return cls(float(statistic), None if bucket is None else int(bucket), int(pending))
+        statistic, bucket, pending, *reference = plain
+        return cls(
+            float(statistic),
+            None if bucket is None else int(bucket),
+            int(pending),
+            OwnReference.from_plain(reference[0]) if reference else OwnReference(),
+        )

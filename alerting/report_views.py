@@ -51,6 +51,7 @@ class ReportViews:
                 bucket,
                 established=established,
                 own_weight=rates.own_weight,
+                ramp_rate=rates.level_of(category),
             ),
             self.policy,
             self.figures,
@@ -60,7 +61,7 @@ class ReportViews:
                 state,
                 category,
                 state.combined,
-                rates.total * rates.factor,
+                rates.abuse_rate,
                 rates.audience,
                 bucket,
                 established=established,
@@ -83,6 +84,7 @@ class ReportViews:
         established: bool,
         all_categories: bool = False,
         own_weight: float = 0.0,
+        ramp_rate: float = 0.0,
     ) -> CategoryView:
         """The view of ``window``, with the reporters of the short span ending in the
         report's ``bucket`` where that span expects enough reports for the short test to
@@ -141,12 +143,16 @@ class ReportViews:
             suspect_reporters=window.suspect_reporters,
             base_rate=rate,
             ramp_statistic=ramp.statistic if ramp is not None else 0.0,
+            ramp_tilt=ramp.reference.tilt(self.policy.ramp)
+            if ramp is not None and ramp.statistic >= self.figures.ramp_threshold
+            else 1.0,
             recent_weighted=recent_weighted,
             recent_seconds=recent_seconds,
             recent_variation=recent_variation,
             all_categories=all_categories,
             own_weight=own_weight,
             recent_own_weight=recent_own_weight,
+            ramp_rate=ramp_rate,
         )
 
 

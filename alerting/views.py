@@ -25,7 +25,11 @@ class CategoryView:
     reporters weigh nothing); None means every reporter weighs 1.
     ``base_rate`` is the rate the expectation uses, per viewer-second: learned and
     scaled by the broadcast's own history (None: the category's prior).
-    ``ramp_statistic`` is the broadcast's CUSUM (:mod:`alerting.ramp`).
+    ``ramp_statistic`` is the broadcast's CUSUM (:mod:`alerting.ramp`), ``ramp_tilt`` the
+    multiple of the broadcast's level it judges the category by (its own earlier rate;
+    read only once the CUSUM reaches its threshold), and ``ramp_rate`` the category's rate
+    at the broadcast's level without the tilt ``base_rate`` carries (0: the same), which
+    the ramp's window condition reads.
     ``recent_weighted`` is the weighted distinct reporters last active in the
     ``recent_seconds`` ending with the report's bucket (0 seconds: the short test does
     not apply), whose expectation is known within ``recent_variation``
@@ -51,7 +55,9 @@ class CategoryView:
         "credible_reporters",
         "distinct_reporters",
         "own_weight",
+        "ramp_rate",
         "ramp_statistic",
+        "ramp_tilt",
         "recent_own_weight",
         "recent_seconds",
         "recent_variation",
@@ -81,6 +87,8 @@ class CategoryView:
         all_categories: bool = False,
         own_weight: float = 0.0,
         recent_own_weight: float = 0.0,
+        ramp_rate: float = 0.0,
+        ramp_tilt: float = 1.0,
     ) -> None:
         self.category = category
         self.reports = reports
@@ -98,6 +106,8 @@ class CategoryView:
         self.all_categories = all_categories
         self.own_weight = own_weight
         self.recent_own_weight = recent_own_weight
+        self.ramp_rate = ramp_rate
+        self.ramp_tilt = ramp_tilt
 
     @property
     def weighted(self) -> float:
@@ -301,6 +311,22 @@ class ViewOdds:
                 variation,
             )
         return wandering_rate_upper_tail(observed, expected, variation)
+
+    @property
+    def ramp_p_value(self) -> float:
+        """:attr:`p_value` at the broadcast's level without the category's tilt: the tilt
+        follows a climb within a minute, and the window's tail under it would keep a ramp
+        from ever paging. The CUSUM judges the category against its own earlier rate; the
+        window only has to be above the ordinary level, so that an excursion long past
+        cannot page on its own."""
+        view = self.view
+        if view.base_rate is None or view.base_rate <= 0.0 or view.ramp_rate <= 0.0:
+            return self.p_value
+        return wandering_rate_upper_tail(
+            self.observed,
+            self.expected * view.ramp_rate / view.base_rate,
+            self.figures.rate_variation,
+        )
 
     @property
     def suspect_p_value(self) -> float:

@@ -17,6 +17,7 @@ from tests.alerting.helpers import (
     ORDINARY,
     T0,
     make_report,
+    ordinary_reports,
     poisson_arrivals,
     steady_broadcast,
 )
@@ -142,3 +143,65 @@ def test_a_tenfold_jump_of_one_category_on_a_large_audience_pages_within_seconds
     assert trigger.severity.pages
     assert trigger.labels.category is Category.HARASSMENT
     assert T0 + jump <= trigger.detected_at.timestamp() <= T0 + jump + 30
+
+
+def test_a_category_enters_the_mix_only_once_its_bucket_is_older_than_the_lag_and_decays(
+    policy: Policy,
+) -> None:
+    history = BroadcastHistory()
+    lag_buckets = int(policy.history.lag_seconds / BUCKET)
+    half_life_buckets = int(policy.history.half_life_seconds / BUCKET)
+    history.add(0, 4000, 1e6, BUCKET, policy.history, Category.HARASSMENT, 4000)
+    assert history.mix == {}, "still within the lag"
+    history.add(half_life_buckets, 0, 1.0, BUCKET, policy.history)
+    history.add(half_life_buckets + lag_buckets + 1, 0, 0.0, BUCKET, policy.history)
+    assert history.mix == {Category.HARASSMENT: pytest.approx(2.0)}
+
+
+def test_a_category_over_reported_beyond_the_level_carries_its_tilt(policy: Policy) -> None:
+    """Harassment at four times its share, the rest at theirs: the level absorbs part of
+    the excess, the tilt the rest, shrunk towards none by the prior."""
+    rates = {Category.HARASSMENT: 0.25, Category.SPAM: 0.75}
+    expected = 1000.0
+    weights = {Category.HARASSMENT: 4 * 0.25 * expected, Category.SPAM: 0.75 * expected}
+    history = BroadcastHistory(weight=sum(weights.values()), expected=expected, mix=weights)
+    prior, mix_prior = policy.history.prior_reports, policy.history.mix_prior_reports
+    level = history.factor(policy.history)
+    assert level == pytest.approx((prior + 1750) / (prior + 1000))
+
+    tilts = history.tilt(rates, 1.0, level, policy.history)
+
+    assert set(tilts) == {Category.HARASSMENT}, "spam, below the level, gets none"
+    assert tilts[Category.HARASSMENT] == pytest.approx(
+        (mix_prior + 1000) / (mix_prior + level * 250)
+    )
+    assert level * tilts[Category.HARASSMENT] == pytest.approx(4.0, rel=0.05)
+
+
+def test_a_history_stored_without_its_mix_reads_as_one_with_none_yet(policy: Policy) -> None:
+    history = BroadcastHistory(weight=3.0, expected=2.0, folded_bucket=7, pending={9: (1000, 0.5)})
+    history.add(9, 0, 0.0, BUCKET, policy.history, Category.SPAM, 1000)
+    plain = history.to_plain()
+    assert BroadcastHistory.from_plain(plain) == history
+    assert BroadcastHistory.from_plain(plain[:4]) == BroadcastHistory(3.0, 2.0, 7, {9: (1000, 0.5)})
+
+
+def test_a_large_audience_over_reporting_one_category_steadily_pages_nobody(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """300k viewers, harassment at four times its share and everything else at the
+    population's rates, for ten minutes: a mix of its own, not a climb."""
+    generator = random.Random(3)
+    rates = {c: policy.category(c).base_rate_per_viewer_second for c in Category}
+    rates[Category.HARASSMENT] *= 4
+    reports = ordinary_reports(
+        [
+            (at, "big", category, LARGE)
+            for category in Category
+            for at in poisson_arrivals(rates[category] * LARGE, 0.0, 600.0, generator)
+        ]
+    )
+    state = BroadcastState("big")
+    sent = [e for report in reports for e in engine.observe(state, report).escalations]
+    assert [e for e in sent if e.severity.pages] == []
+    assert state.history.mix[Category.HARASSMENT] > 0

@@ -3,51 +3,148 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 
 from alerting.detectors import AudienceSpikeDetector, CredibleReportDetector
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
-from alerting.ramp import RampState
+from alerting.ramp import REFERENCE_BLOCKS, OwnReference, RampState
 from alerting.state import BroadcastState
 from models.escalation import EscalationClass, EventAction
 from models.escalation_v2 import EscalationV2
 from models.report import Category, ReportEvent
-from tests.alerting.helpers import HARASSMENT_RATE, ORDINARY, T0, make_report, steady_broadcast
+from tests.alerting.helpers import (
+    HARASSMENT_RATE,
+    ORDINARY,
+    T0,
+    make_report,
+    steady_broadcast,
+)
 
 VIEWERS = 200_000
 
 
+BUCKET_SECONDS = 10.0
+
+
 def test_cusum_adds_the_log_likelihood_ratio_of_each_closed_bucket(policy: Policy) -> None:
     ramp = RampState()
-    ramp.advance(100, 0.5, policy.ramp)
+    ramp.advance(100, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)
     ramp.add(3000)
-    ramp.advance(101, 0.5, policy.ramp)
+    ramp.advance(101, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)
     m = policy.ramp.rate_multiplier
     assert ramp.statistic == pytest.approx(3 * math.log(m) - (m - 1) * 0.5)
-    ramp.advance(104, 0.5, policy.ramp)  # one bucket with nothing, two empty ones
+    ramp.advance(104, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)  # one bucket, two empty
     assert ramp.statistic == pytest.approx(max(0.0, 3 * math.log(m) - 4 * (m - 1) * 0.5))
 
 
 def test_cusum_never_goes_below_zero_and_ignores_late_buckets(policy: Policy) -> None:
     ramp = RampState()
-    ramp.advance(10, 5.0, policy.ramp)
-    ramp.advance(20, 5.0, policy.ramp)
+    ramp.advance(10, 5.0, BUCKET_SECONDS, policy.ramp)
+    ramp.advance(20, 5.0, BUCKET_SECONDS, policy.ramp)
     assert ramp.statistic == 0.0
     ramp.add(1000)
-    ramp.advance(15, 5.0, policy.ramp)
+    ramp.advance(15, 5.0, BUCKET_SECONDS, policy.ramp)
     assert (ramp.bucket, ramp.pending_milli) == (20, 1000)
 
 
+def test_the_cusum_judges_a_category_against_its_own_reference(policy: Policy) -> None:
+    """The same closed bucket adds less to a category the broadcast has over-reported."""
+    fresh, tilted = RampState(), RampState()
+    tilted.reference = OwnReference(weight=40.0, expected=10.0, first_bucket=0, folded_bucket=0)
+    for ramp in (fresh, tilted):
+        ramp.advance(100, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)
+        ramp.add(4000)
+        ramp.advance(101, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)
+    m = policy.ramp.rate_multiplier
+    tilt = tilted.reference.tilt(policy.ramp)
+    assert 1.0 < tilt < 40.0 / 10.0, "the estimate, less its doubt"
+    assert tilted.statistic == pytest.approx(max(0.0, 4 * math.log(m) - (m - 1) * 0.5 * tilt))
+    assert tilted.statistic < fresh.statistic
+
+
+def test_a_reference_of_a_few_reports_is_doubted_down_to_the_level(policy: Policy) -> None:
+    few = OwnReference(weight=3.0, expected=1.0)
+    many = OwnReference(weight=300.0, expected=100.0)
+    quiet = OwnReference(weight=1.0, expected=10.0)
+    assert few.tilt(policy.ramp) < many.tilt(policy.ramp) < 3.0
+    assert many.tilt(policy.ramp) > 2.5
+    assert quiet.tilt(policy.ramp) == 1.0, "an under-reported category is judged at its share"
+
+
+def test_the_reference_takes_the_opening_at_once_and_later_buckets_after_the_lag(
+    policy: Policy,
+) -> None:
+    ramp_policy = policy.ramp
+    opening = round(ramp_policy.reference_opening_seconds / BUCKET_SECONDS)
+    lag = round(ramp_policy.reference_lag_seconds / BUCKET_SECONDS)
+    reference = OwnReference()
+    for bucket in range(opening):
+        reference.add(bucket, 1.0, 1.0, BUCKET_SECONDS, ramp_policy)
+    assert 0.8 * opening < reference.weight < opening, "all of it, decayed a little"
+    assert not reference.pending
+    taken = reference.weight
+    for bucket in range(opening, opening + lag):
+        reference.add(bucket, 5.0, 1.0, BUCKET_SECONDS, ramp_policy)
+    assert reference.weight <= taken, "nothing newer than the lag yet"
+    for bucket in range(opening + lag, opening + 2 * lag):
+        reference.add(bucket, 5.0, 1.0, BUCKET_SECONDS, ramp_policy)
+    assert reference.weight > taken * 3
+    assert len(reference.pending) <= REFERENCE_BLOCKS + 2
+
+
+def test_an_open_incident_teaches_the_reference_nothing(policy: Policy) -> None:
+    ramp = RampState()
+    for bucket in range(100, 110):
+        ramp.add(5000)
+        ramp.advance(bucket, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)
+    assert ramp.reference == OwnReference()
+
+
+def test_the_reference_survives_the_state_round_trip_and_old_states_read_without_one(
+    policy: Policy,
+) -> None:
+    ramp = RampState()
+    for bucket in range(100, 200):
+        ramp.add(1000)
+        ramp.advance(bucket, 0.5, BUCKET_SECONDS, policy.ramp)
+    assert ramp.reference.pending
+    assert RampState.from_plain(ramp.to_plain()) == ramp
+    old = RampState.from_plain([1.5, 7, 2000])
+    assert (old.statistic, old.bucket, old.pending_milli, old.reference) == (
+        1.5,
+        7,
+        2000,
+        OwnReference(),
+    )
+
+
+def reports_at(multiple: Callable[[float], float], minutes: int) -> list[ReportEvent]:
+    """Harassment reports at ``multiple(seconds)`` x its base rate, each where the expected
+    count passes a whole number (deterministic, so the tests do not ride on one draw)."""
+    base = HARASSMENT_RATE * VIEWERS
+    reports: list[ReportEvent] = []
+    expected, at, step = 0.0, 0.0, 0.5
+    while at < minutes * 60:
+        expected += base * multiple(at) * step
+        at += step
+        while expected >= len(reports) + 1:
+            index = len(reports)
+            reports.append(
+                make_report(f"viewer-{index}", at=T0 + at, viewers=VIEWERS, reporter=ORDINARY)
+            )
+    return reports
+
+
 def steady_reports(rate_multiplier: float, minutes: int) -> list[ReportEvent]:
-    """Reports at exactly ``rate_multiplier`` x the harassment base rate, evenly spaced."""
-    spacing = 1 / (HARASSMENT_RATE * VIEWERS * rate_multiplier)
-    count = int(minutes * 60 / spacing)
-    return [
-        make_report(f"viewer-{i}", at=T0 + i * spacing, viewers=VIEWERS, reporter=ORDINARY)
-        for i in range(count)
-    ]
+    return reports_at(lambda _: rate_multiplier, minutes)
+
+
+def climbing_reports(minutes: int = 25) -> list[ReportEvent]:
+    """The base rate for ten minutes, then climbing to 2.5x over five and held."""
+    return reports_at(lambda at: 1.0 + 1.5 * min(1.0, max(0.0, (at - 600.0) / 300.0)), minutes)
 
 
 def run(engine: DetectionEngine, reports: list[ReportEvent]) -> list[EscalationV2]:
@@ -55,33 +152,39 @@ def run(engine: DetectionEngine, reports: list[ReportEvent]) -> list[EscalationV
     return [e for report in reports for e in engine.observe(state, report).escalations]
 
 
-def test_a_doubled_rate_held_for_twenty_minutes_is_missed_by_the_burst_detector(
-    policy: Policy,
-) -> None:
+def test_a_climb_is_missed_by_the_burst_detector(policy: Policy) -> None:
     bursts_only = DetectionEngine(
         policy, detectors=(CredibleReportDetector(), AudienceSpikeDetector())
     )
-    assert run(bursts_only, steady_reports(2.0, 20)) == []
+    assert run(bursts_only, climbing_reports()) == []
 
 
-def test_the_same_doubled_rate_is_caught_once_as_a_ramp(engine: DetectionEngine) -> None:
-    sent = run(engine, steady_reports(2.0, 20))
+def test_the_same_climb_is_caught_once_as_a_ramp(engine: DetectionEngine) -> None:
+    sent = run(engine, climbing_reports())
     assert [(e.event_action, e.escalation_class) for e in sent] == [
         (EventAction.TRIGGER, EscalationClass.REPORT_RAMP)
     ]
     fired = {r.rule: r.figures for r in sent[0].evidence.rules if r.fired}
     assert set(fired) == {"report_ramp"}
     assert float(fired["report_ramp"]["cusum"]) >= engine.policy.ramp.threshold
-    assert sent[0].detected_at.timestamp() - T0 < 15 * 60
+    assert float(fired["report_ramp"]["own_rate_multiple"]) >= 1.0
+    assert 600 < sent[0].detected_at.timestamp() - T0 < 20 * 60
 
 
-def test_the_base_rate_itself_never_ramps(engine: DetectionEngine) -> None:
-    assert run(engine, steady_reports(1.0, 40)) == []
+@pytest.mark.parametrize("rate_multiplier", [1.0, 2.0, 4.0])
+def test_a_steady_rate_never_ramps_whatever_its_multiple_of_the_share(
+    engine: DetectionEngine, rate_multiplier: float
+) -> None:
+    """A category reported steadily at several times its platform share from the
+    broadcast's first report is that broadcast's own rate, not a climb (on the
+    platform's share as the baseline, the doubled rate paged as a ramp)."""
+    sent = run(engine, steady_reports(rate_multiplier, 40))
+    assert [e for e in sent if e.escalation_class is EscalationClass.REPORT_RAMP] == []
 
 
 def test_ramp_statistic_survives_the_state_round_trip(engine: DetectionEngine) -> None:
     state = BroadcastState("b-ramp")
-    for report in steady_reports(2.0, 5):
+    for report in climbing_reports(14):
         engine.observe(state, report)
     restored = BroadcastState.from_bytes(state.to_bytes())
     assert restored.ramps == state.ramps

@@ -11,6 +11,7 @@ import pytest
 
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
+from alerting.ramp import OwnReference
 from alerting.state import BroadcastState, reporter_key
 from models.escalation import EventAction
 from models.report import Category, MediaType, Platform, ReportEvent
@@ -281,7 +282,11 @@ def test_state_written_in_format_1_by_main_restores_the_windows_it_had(
 ) -> None:
     reports, live = traffic_until_the_cut(engine)
     restored = BroadcastState.from_bytes(FORMAT_1_MAIN_STATE.read_bytes())
-    assert restored.ramps == live.ramps
+    for category, ramp in live.ramps.items():
+        stored = restored.ramps[category]
+        assert (stored.bucket, stored.pending_milli) == (ramp.bucket, ramp.pending_milli)
+        assert stored.statistic == pytest.approx(ramp.statistic, rel=0.01)
+        assert stored.reference == OwnReference(), "format 1 had none: it starts afresh"
     assert set(restored.windows) == set(live.windows)
     for category, window in live.windows.items():
         again = restored.windows[category]
