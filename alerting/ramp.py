@@ -52,11 +52,18 @@ class OwnReference:
 
     Two decayed sums (the category's weight and what ``lambda0`` allowed it over the
     same buckets) and the sums of the buckets still waiting out the lag, in blocks.
-    Its :meth:`tilt` is the upper end of the estimate, ``reference_margin`` standard
-    errors above it: a reference of a few reports is uncertain, and a low guess would
-    make an ordinary rate look like a climb; as the reference fills, the margin shrinks.
+    Its :meth:`tilt` is the estimate less ``reference_doubt`` standard errors: a
+    reference of a few reports is uncertain, and a guess above the truth hides a climb
+    (one 22% high by chance kept a x1-to-x2.5 climb below the mark), while one below it
+    only leaves the category nearer the level; as the reference fills, the doubt shrinks.
     It never goes below 1: a category the broadcast under-reports is judged against
     the platform's share, so that rising back to the ordinary share is not a ramp.
+
+    The ratio is against ``lambda0`` as it was, which moves with the learned platform
+    rates: a reference taken while a cold-started learner was still low carries that
+    error until the lag lets newer buckets in. A share of the broadcast's own reports
+    would not, but a broadcast reported under one category alone has a share of one,
+    and the level's floor then made its baseline several times its rate.
     """
 
     weight: float = 0.0
