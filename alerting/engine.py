@@ -230,7 +230,8 @@ class DetectionEngine:
                 ramp = state.ramps[category] = RampState()
             ramp.advance(
                 bucket,
-                rates.level_of(category) * rates.audience * shape.bucket_seconds,
+                rates.by_category[category],
+                rates.factor * rates.audience * shape.bucket_seconds,
                 shape.bucket_seconds,
                 self.ramp_policy,
                 learn=quiet,

@@ -10,8 +10,8 @@ bucket::
 
 where ``x`` is the trust weight of the reporters first seen in the bucket (a
 reporter clicking again adds nothing) and ``lambda0`` the reports the
-broadcast's expectation allows the category in one bucket (learned base rate x
-the broadcast's own level x viewers x bucket length).
+broadcast's expectation allows the category in one bucket (the category's learned
+population rate x the broadcast's own level x viewers x bucket length).
 
 A ramp is a climb, so its baseline is the category's *own* rate on this
 broadcast, not the platform's: ``tilt`` is how many times ``lambda0`` the
@@ -48,46 +48,47 @@ not one per bucket of the lag."""
 
 @dataclass(slots=True)
 class OwnReference:
-    """A category's own rate on one broadcast, as a multiple of the ramp's ``lambda0``.
+    """A category's own rate on one broadcast, as a multiple of its population rate.
 
-    Two decayed sums (the category's weight and what ``lambda0`` allowed it over the
-    same buckets) and the sums of the buckets still waiting out the lag, in blocks.
+    Two decayed sums, the category's weight and its exposure over the same buckets
+    (the broadcast's level x viewers x seconds: ``lambda0`` without the population's
+    rate), and the sums of the buckets still waiting out the lag, in blocks. The
+    population's rate is applied when the tilt is read, at its value then: kept in the
+    sums, a reference taken while a cold-started learner was still low carried that
+    error for as long as the lag (a category at the platform's true rate looked twice
+    over-reported, and its climb was judged against twice its rate). The price is that
+    a broadcast's own mix does not follow a rise of the whole platform until the lag
+    lets newer buckets in; the level above it still does.
+
     Its :meth:`tilt` is the estimate less ``reference_doubt`` standard errors: a
     reference of a few reports is uncertain, and a guess above the truth hides a climb
     (one 22% high by chance kept a x1-to-x2.5 climb below the mark), while one below it
     only leaves the category nearer the level; as the reference fills, the doubt shrinks.
     It never goes below 1: a category the broadcast under-reports is judged against
     the platform's share, so that rising back to the ordinary share is not a ramp.
-
-    The ratio is against ``lambda0`` as it was, which moves with the learned platform
-    rates: a reference taken while a cold-started learner was still low carries that
-    error until the lag lets newer buckets in. A share of the broadcast's own reports
-    would not, but a broadcast reported under one category alone has a share of one,
-    and the level's floor then made its baseline several times its rate.
     """
 
     weight: float = 0.0
-    expected: float = 0.0
+    exposure: float = 0.0
     first_bucket: int | None = None
     """The category's first bucket on the broadcast (the start of its reference)."""
     folded_bucket: int | None = None
     """The newest bucket taken in (the decay's clock)."""
     pending: dict[int, tuple[float, float]] = field(default_factory=dict)
-    """Blocks waiting out the lag: ``block -> (weight, expected)``."""
+    """Blocks waiting out the lag: ``block -> (weight, exposure)``."""
 
-    def tilt(self, policy: RampPolicy) -> float:
+    def tilt(self, rate: float, policy: RampPolicy) -> float:
+        """How many times ``rate`` (the category's population rate now) it drew here."""
         prior = policy.reference_prior_reports
-        exposure = prior + self.expected
-        lower = (prior + self.weight - policy.reference_doubt * math.sqrt(prior + self.weight)) / (
-            exposure
-        )
+        own = prior + self.weight
+        lower = (own - policy.reference_doubt * math.sqrt(own)) / (prior + self.exposure * rate)
         return lower if lower > 1.0 else 1.0
 
     def add(
         self,
         bucket: int,
         weight: float,
-        expected: float,
+        exposure: float,
         bucket_seconds: float,
         policy: RampPolicy,
     ) -> None:
@@ -98,47 +99,47 @@ class OwnReference:
             self.first_bucket = bucket
         halvings = bucket_seconds / policy.reference_half_life_seconds
         if bucket < self.first_bucket + round(policy.reference_opening_seconds / bucket_seconds):
-            self._fold(bucket, weight, expected, halvings)
+            self._fold(bucket, weight, exposure, halvings)
             return
         block_buckets = -(-lag // REFERENCE_BLOCKS)
         block = bucket // block_buckets
         known = self.pending.get(block)
         self.pending[block] = (
-            (weight, expected) if known is None else (known[0] + weight, known[1] + expected)
+            (weight, exposure) if known is None else (known[0] + weight, known[1] + exposure)
         )
         for due in sorted(self.pending):
             last = (due + 1) * block_buckets - 1
             if last > bucket - lag:
                 break
-            due_weight, due_expected = self.pending.pop(due)
-            self._fold(last, due_weight, due_expected, halvings)
+            due_weight, due_exposure = self.pending.pop(due)
+            self._fold(last, due_weight, due_exposure, halvings)
 
-    def _fold(self, bucket: int, weight: float, expected: float, halvings: float) -> None:
+    def _fold(self, bucket: int, weight: float, exposure: float, halvings: float) -> None:
         """Decay the sums to ``bucket`` (``halvings`` half-lives a bucket) and add to them."""
         if self.folded_bucket is not None and bucket > self.folded_bucket:
             decay = 0.5 ** ((bucket - self.folded_bucket) * halvings)
             self.weight *= decay
-            self.expected *= decay
+            self.exposure *= decay
         if self.folded_bucket is None or bucket > self.folded_bucket:
             self.folded_bucket = bucket
         self.weight += weight
-        self.expected += expected
+        self.exposure += exposure
 
     def to_plain(self) -> list[Any]:
         return [
             self.weight,
-            self.expected,
+            self.exposure,
             self.first_bucket,
             self.folded_bucket,
-            [[block, weight, expected] for block, (weight, expected) in self.pending.items()],
+            [[block, weight, exposure] for block, (weight, exposure) in self.pending.items()],
         ]
 
     @classmethod
     def from_plain(cls, plain: list[Any]) -> OwnReference:
-        weight, expected, first, folded, pending = plain
+        weight, exposure, first, folded, pending = plain
         return cls(
             weight=float(weight),
-            expected=float(expected),
+            exposure=float(exposure),
             first_bucket=None if first is None else int(first),
             folded_bucket=None if folded is None else int(folded),
             pending={int(b): (float(w), float(e)) for b, w, e in pending},
@@ -155,13 +156,16 @@ class RampState:
     def advance(
         self,
         bucket: int,
-        bucket_mean: float,
+        rate: float,
+        bucket_exposure: float,
         bucket_seconds: float,
         policy: RampPolicy,
         *,
         learn: bool = True,
     ) -> None:
-        """Close every bucket before ``bucket``; ``bucket_mean`` is lambda0 per bucket.
+        """Close every bucket before ``bucket``; lambda0 per bucket is ``rate`` (the
+        category's population rate) x ``bucket_exposure`` (the broadcast's level x
+        viewers x the bucket's seconds).
 
         The closed buckets are judged against the reference as it stood before them,
         then taken into it unless ``learn`` is false (an incident is open on the
@@ -173,16 +177,16 @@ class RampState:
         if bucket <= self.bucket:
             return
         reference = self.reference
-        baseline = reference.tilt(policy) * bucket_mean
+        baseline = reference.tilt(rate, policy) * rate * bucket_exposure
         drift = (policy.rate_multiplier - 1) * baseline
         closed = self.pending_milli / WEIGHT_UNIT
         statistic = max(0.0, self.statistic + closed * math.log(policy.rate_multiplier) - drift)
         empty = bucket - self.bucket - 1
         self.statistic = max(0.0, statistic - empty * drift)
         if learn:
-            reference.add(self.bucket, closed, bucket_mean, bucket_seconds, policy)
+            reference.add(self.bucket, closed, bucket_exposure, bucket_seconds, policy)
             if empty:
-                reference.add(bucket - 1, 0.0, empty * bucket_mean, bucket_seconds, policy)
+                reference.add(bucket - 1, 0.0, empty * bucket_exposure, bucket_seconds, policy)
         self.bucket = bucket
         self.pending_milli = 0
 

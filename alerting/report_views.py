@@ -52,6 +52,7 @@ class ReportViews:
                 established=established,
                 own_weight=rates.own_weight,
                 ramp_rate=rates.level_of(category),
+                ramp_tilt=self._ramp_tilt(state, category, rates),
             ),
             self.policy,
             self.figures,
@@ -85,6 +86,7 @@ class ReportViews:
         all_categories: bool = False,
         own_weight: float = 0.0,
         ramp_rate: float = 0.0,
+        ramp_tilt: float = 1.0,
     ) -> CategoryView:
         """The view of ``window``, with the reporters of the short span ending in the
         report's ``bucket`` where that span expects enough reports for the short test to
@@ -143,9 +145,7 @@ class ReportViews:
             suspect_reporters=window.suspect_reporters,
             base_rate=rate,
             ramp_statistic=ramp.statistic if ramp is not None else 0.0,
-            ramp_tilt=ramp.reference.tilt(self.policy.ramp)
-            if ramp is not None and ramp.statistic >= self.figures.ramp_threshold
-            else 1.0,
+            ramp_tilt=ramp_tilt,
             recent_weighted=recent_weighted,
             recent_seconds=recent_seconds,
             recent_variation=recent_variation,
@@ -154,6 +154,14 @@ class ReportViews:
             recent_own_weight=recent_own_weight,
             ramp_rate=ramp_rate,
         )
+
+    def _ramp_tilt(self, state: BroadcastState, category: Category, rates: Rates) -> float:
+        """The multiple of the level the ramp judges ``category`` by, where its CUSUM has
+        reached the threshold (1 elsewhere: nothing reads it then)."""
+        ramp = state.ramps.get(category)
+        if ramp is None or ramp.statistic < self.figures.ramp_threshold:
+            return 1.0
+        return ramp.reference.tilt(rates.by_category[category], self.policy.ramp)
 
 
 def adds_nothing(

@@ -31,47 +31,57 @@ BUCKET_SECONDS = 10.0
 
 def test_cusum_adds_the_log_likelihood_ratio_of_each_closed_bucket(policy: Policy) -> None:
     ramp = RampState()
-    ramp.advance(100, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)
+    ramp.advance(100, 1.0, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)
     ramp.add(3000)
-    ramp.advance(101, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)
+    ramp.advance(101, 1.0, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)
     m = policy.ramp.rate_multiplier
     assert ramp.statistic == pytest.approx(3 * math.log(m) - (m - 1) * 0.5)
-    ramp.advance(104, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)  # one bucket, two empty
+    ramp.advance(104, 1.0, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)  # one bucket, two empty
     assert ramp.statistic == pytest.approx(max(0.0, 3 * math.log(m) - 4 * (m - 1) * 0.5))
 
 
 def test_cusum_never_goes_below_zero_and_ignores_late_buckets(policy: Policy) -> None:
     ramp = RampState()
-    ramp.advance(10, 5.0, BUCKET_SECONDS, policy.ramp)
-    ramp.advance(20, 5.0, BUCKET_SECONDS, policy.ramp)
+    ramp.advance(10, 1.0, 5.0, BUCKET_SECONDS, policy.ramp)
+    ramp.advance(20, 1.0, 5.0, BUCKET_SECONDS, policy.ramp)
     assert ramp.statistic == 0.0
     ramp.add(1000)
-    ramp.advance(15, 5.0, BUCKET_SECONDS, policy.ramp)
+    ramp.advance(15, 1.0, 5.0, BUCKET_SECONDS, policy.ramp)
     assert (ramp.bucket, ramp.pending_milli) == (20, 1000)
 
 
 def test_the_cusum_judges_a_category_against_its_own_reference(policy: Policy) -> None:
     """The same closed bucket adds less to a category the broadcast has over-reported."""
     fresh, tilted = RampState(), RampState()
-    tilted.reference = OwnReference(weight=40.0, expected=10.0, first_bucket=0, folded_bucket=0)
+    tilted.reference = OwnReference(weight=40.0, exposure=10.0, first_bucket=0, folded_bucket=0)
     for ramp in (fresh, tilted):
-        ramp.advance(100, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)
+        ramp.advance(100, 1.0, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)
         ramp.add(4000)
-        ramp.advance(101, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)
+        ramp.advance(101, 1.0, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)
     m = policy.ramp.rate_multiplier
-    tilt = tilted.reference.tilt(policy.ramp)
+    tilt = tilted.reference.tilt(1.0, policy.ramp)
     assert 1.0 < tilt < 40.0 / 10.0, "the estimate, less its doubt"
     assert tilted.statistic == pytest.approx(max(0.0, 4 * math.log(m) - (m - 1) * 0.5 * tilt))
     assert tilted.statistic < fresh.statistic
 
 
 def test_a_reference_of_a_few_reports_is_doubted_down_to_the_level(policy: Policy) -> None:
-    few = OwnReference(weight=3.0, expected=1.0)
-    many = OwnReference(weight=300.0, expected=100.0)
-    quiet = OwnReference(weight=1.0, expected=10.0)
-    assert few.tilt(policy.ramp) < many.tilt(policy.ramp) < 3.0
-    assert many.tilt(policy.ramp) > 2.5
-    assert quiet.tilt(policy.ramp) == 1.0, "an under-reported category is judged at its share"
+    few = OwnReference(weight=3.0, exposure=1.0)
+    many = OwnReference(weight=300.0, exposure=100.0)
+    quiet = OwnReference(weight=1.0, exposure=10.0)
+    assert few.tilt(1.0, policy.ramp) < many.tilt(1.0, policy.ramp) < 3.0
+    assert many.tilt(1.0, policy.ramp) > 2.5
+    assert quiet.tilt(1.0, policy.ramp) == 1.0, "an under-reported category is at its share"
+
+
+def test_the_population_rate_is_applied_when_the_tilt_is_read(policy: Policy) -> None:
+    """A category that ran at the platform's true rate while a cold-started learner was
+    still at half of it is not over-reported once the learner has caught up."""
+    reference = OwnReference(weight=400.0, exposure=200.0)
+    while_learning = reference.tilt(1.0, policy.ramp)
+    caught_up = reference.tilt(2.0, policy.ramp)
+    assert while_learning > 1.8
+    assert caught_up == 1.0
 
 
 def test_the_reference_takes_the_opening_at_once_and_later_buckets_after_the_lag(
@@ -99,7 +109,7 @@ def test_an_open_incident_teaches_the_reference_nothing(policy: Policy) -> None:
     ramp = RampState()
     for bucket in range(100, 110):
         ramp.add(5000)
-        ramp.advance(bucket, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)
+        ramp.advance(bucket, 1.0, 0.5, BUCKET_SECONDS, policy.ramp, learn=False)
     assert ramp.reference == OwnReference()
 
 
@@ -109,7 +119,7 @@ def test_the_reference_survives_the_state_round_trip_and_old_states_read_without
     ramp = RampState()
     for bucket in range(100, 200):
         ramp.add(1000)
-        ramp.advance(bucket, 0.5, BUCKET_SECONDS, policy.ramp)
+        ramp.advance(bucket, 1.0, 0.5, BUCKET_SECONDS, policy.ramp)
     assert ramp.reference.pending
     assert RampState.from_plain(ramp.to_plain()) == ramp
     old = RampState.from_plain([1.5, 7, 2000])
