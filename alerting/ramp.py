@@ -15,14 +15,15 @@ population rate x the broadcast's own level x viewers x bucket length).
 
 A ramp is a climb, so its baseline is the category's *own* rate on this
 broadcast, not the platform's: ``tilt`` is how many times ``lambda0`` the
-category drew on this broadcast before (:class:`OwnReference`). A gaming stream
+category drew on this broadcast before, against its population rate
+(:class:`OwnReference`). A gaming stream
 whose audience reports harassment steadily at four times the platform's share
 has a tilt of four, and no steady rate climbs against itself; judged against the
 platform's share, it paged within minutes of a perfectly steady rate. What the
 reference must not learn is the climb it is there to judge, so it takes in a
 bucket only ``reference_lag_seconds`` after it closed, longer than a ramp takes
 to reach the threshold. The exception is the category's first
-``reference_lag_seconds`` on the broadcast: with nothing older to go by, the
+``reference_opening_seconds`` on the broadcast: with nothing older to go by, the
 reference is whatever the broadcast has shown so far, so a broadcast first seen
 with a mix of its own is judged against that mix from its first minutes, and a
 ramp that starts later is judged against the minutes before it.
@@ -92,7 +93,7 @@ class OwnReference:
         bucket_seconds: float,
         policy: RampPolicy,
     ) -> None:
-        """Take in a closed bucket: at once within the category's first lag on the
+        """Take in a closed bucket: at once within the category's opening on the
         broadcast, else once it is older than the lag (with the blocks now due)."""
         lag = max(1, round(policy.reference_lag_seconds / bucket_seconds))
         if self.first_bucket is None:
