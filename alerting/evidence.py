@@ -71,9 +71,9 @@ class Rates:
         return rate
 
     def level_of(self, category: Category) -> float:
-        """The category's rate at the broadcast's level, without its tilt: the ramp's
-        baseline, to which the ramp applies a reference of its own (:mod:`alerting.ramp`)
-        since the tilt follows a climb within a minute."""
+        """The category's rate at the broadcast's level, without its tilt: what the ramp's
+        window condition reads, since the tilt follows a climb within a minute (the ramp's
+        CUSUM applies a reference of its own, :mod:`alerting.ramp`)."""
         return self.by_category[category] * self.factor
 
 

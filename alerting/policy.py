@@ -180,15 +180,9 @@ class RampPolicy(_Strict):
     with ``min_weighted_reporters``: a climb that never looks like a burst in any
     single window is still caught, and an old excursion alone cannot page.
 
-    The baseline is the category's own rate on the broadcast as it was at least
-    ``reference_lag_seconds`` before (over its first ``reference_opening_seconds``, as
-    it has been so far), decayed with ``reference_half_life_seconds``, the platform's
-    share worth ``reference_prior_reports`` reports, and taken ``reference_doubt``
-    standard errors below its estimate (:class:`alerting.ramp.OwnReference`). The lag
-    must be longer than a ramp takes to reach ``threshold``, or the climb teaches its
-    own baseline. The opening is the window's length by default: a broadcast is known
-    by its first window, and a ramp that begins within it is judged against its own
-    beginning (the trade-off, measured, is in ``docs/detection.md``).
+    The baseline is the category's own earlier rate on the broadcast; the ``reference_``
+    figures shape it, as :mod:`alerting.ramp` explains (the lag must be longer than a
+    ramp takes to reach ``threshold``, or the climb teaches its own baseline).
     """
 
     rate_multiplier: Annotated[float, Field(gt=1, le=20)] = 2.0

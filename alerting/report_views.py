@@ -52,7 +52,7 @@ class ReportViews:
                 established=established,
                 own_weight=rates.own_weight,
                 ramp_rate=rates.level_of(category),
-                ramp_tilt=self._ramp_tilt(state, category, rates),
+                population_rate=rates.by_category[category],
             ),
             self.policy,
             self.figures,
@@ -86,11 +86,14 @@ class ReportViews:
         all_categories: bool = False,
         own_weight: float = 0.0,
         ramp_rate: float = 0.0,
-        ramp_tilt: float = 1.0,
+        population_rate: float = 0.0,
     ) -> CategoryView:
         """The view of ``window``, with the reporters of the short span ending in the
         report's ``bucket`` where that span expects enough reports for the short test to
-        mean anything (mid-size and large audiences).
+        mean anything (mid-size and large audiences). ``ramp_rate`` and
+        ``population_rate`` are the category's rate at the broadcast's level and its
+        population rate, which the ramp's window condition and its reference are read
+        against (:class:`alerting.views.CategoryView`).
 
         The span ends at the report's own bucket, not at the broadcast's newest: that is
         the span the report changed. Anchored at the newest, one report from a phone
@@ -145,7 +148,9 @@ class ReportViews:
             suspect_reporters=window.suspect_reporters,
             base_rate=rate,
             ramp_statistic=ramp.statistic if ramp is not None else 0.0,
-            ramp_tilt=ramp_tilt,
+            ramp_tilt=ramp.reference.tilt(population_rate, self.policy.ramp)
+            if ramp is not None and ramp.statistic >= self.figures.ramp_threshold
+            else 1.0,
             recent_weighted=recent_weighted,
             recent_seconds=recent_seconds,
             recent_variation=recent_variation,
@@ -154,14 +159,6 @@ class ReportViews:
             recent_own_weight=recent_own_weight,
             ramp_rate=ramp_rate,
         )
-
-    def _ramp_tilt(self, state: BroadcastState, category: Category, rates: Rates) -> float:
-        """The multiple of the level the ramp judges ``category`` by, where its CUSUM has
-        reached the threshold (1 elsewhere: nothing reads it then)."""
-        ramp = state.ramps.get(category)
-        if ramp is None or ramp.statistic < self.figures.ramp_threshold:
-            return 1.0
-        return ramp.reference.tilt(rates.by_category[category], self.policy.ramp)
 
 
 def adds_nothing(

@@ -320,7 +320,12 @@ class ViewOdds:
         window only has to be above the ordinary level, so that an excursion long past
         cannot page on its own."""
         view = self.view
-        if view.base_rate is None or view.base_rate <= 0.0 or view.ramp_rate <= 0.0:
+        if (
+            view.base_rate is None
+            or view.base_rate <= 0.0
+            or view.ramp_rate <= 0.0
+            or view.ramp_rate == view.base_rate
+        ):
             return self.p_value
         return wandering_rate_upper_tail(
             self.observed,
