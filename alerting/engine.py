@@ -59,17 +59,18 @@ from alerting.incident_desk import IncidentDesk
 from alerting.incidents import (
     Incident,
     close_incident,
+    incident_categories,
     resolve_due,
 )
 from alerting.outcomes import ClockCorrection, Observation, TickResult
 from alerting.policy import Policy, abuse_categories
-from alerting.ramp import RampState
+from alerting.ramp import RampState, loudness_elsewhere
 from alerting.report_views import ReportViews, adds_nothing
 from alerting.routing import Routing
 from alerting.standing import reporter_standing
 from alerting.state import BroadcastState, reporter_key
 from alerting.views import PolicyFigures, ViewOdds
-from alerting.window import CategoryWindow, WindowShape
+from alerting.window import WEIGHT_UNIT, CategoryWindow, WindowShape
 from models.escalation import EventAction
 from models.escalation_v2 import (
     EscalationV2,
@@ -118,6 +119,9 @@ class DetectionEngine:
             max_reporters=window.max_reporters_per_category,
         )
         self.abuse = abuse_categories(policy)
+        self.elsewhere_buckets = max(
+            1, round(policy.ramp.elsewhere_seconds / self.shape.bucket_seconds)
+        )
         self.expectation = Expectation(policy, self.figures, self.shape, self.abuse)
         self.views = ReportViews(self.expectation)
         self.desk = IncidentDesk(
@@ -213,25 +217,35 @@ class DetectionEngine:
         quiet = not state.incidents and not state.coordination
         population = self.expectation.population(learner)
         unsized = state.viewers is None
-        if quiet and not unsized:
+        if not unsized and not state.coordination:
+            every, taught = population[2], True
+            if state.incidents:
+                unlearned = incident_categories(state.incidents.values())
+                every -= sum(population[0][c] for c in unlearned)
+                taught = category not in unlearned
             state.history.add(
                 bucket,
-                added_combined if abuse else added,
-                exposure * population[2],
+                (added_combined if abuse else added) if taught else 0,
+                exposure * every,
                 shape.bucket_seconds,
                 self.history_policy,
                 category,
-                added,
+                added if taught else 0,
             )
         rates = self.expectation.rates(state, population)
         if not unsized:
             ramp = state.ramps.get(category)
             if ramp is None:
                 ramp = state.ramps[category] = RampState()
+            bucket_exposure = rates.factor * rates.audience * shape.bucket_seconds
+            if ramp.bucket is not None and bucket > ramp.bucket and combined is not window:
+                bucket_exposure *= self._loudness_elsewhere(
+                    category, window, combined, rates, bucket
+                )
             ramp.advance(
                 bucket,
                 rates.by_category[category],
-                rates.factor * rates.audience * shape.bucket_seconds,
+                bucket_exposure,
                 shape.bucket_seconds,
                 self.ramp_policy,
                 learn=quiet,
@@ -248,6 +262,29 @@ class DetectionEngine:
         ):
             learner.learn(event_time, exposure, category, added, self.policy)
         return Observation(sent, clock=clock)
+
+    def _loudness_elsewhere(
+        self,
+        category: Category,
+        window: CategoryWindow,
+        combined: CategoryWindow,
+        rates: Rates,
+        bucket: int,
+    ) -> float:
+        """How much louder than its level the broadcast's abuse categories other than
+        ``category`` were over the buckets just closed (``ramp.elsewhere_seconds``): the
+        ramp's ``lambda0`` follows the whole broadcast getting louder
+        (:func:`alerting.ramp.loudness_elsewhere`)."""
+        first, last = bucket - self.elsewhere_buckets, bucket - 1
+        abuse = category in self.abuse
+        own_milli = window.weight_between(first, last) if abuse else 0
+        rest_milli = combined.weight_between(first, last) - own_milli
+        rest_rate = rates.abuse_rate - (rates.of(category) if abuse else 0.0)
+        return loudness_elsewhere(
+            max(0, rest_milli) / WEIGHT_UNIT,
+            rest_rate * rates.audience * self.elsewhere_buckets * self.shape.bucket_seconds,
+            self.history_policy.prior_reports,
+        )
 
     def _too_late(self, event_time: float, watermark: float) -> bool:
         """Whether a report stamped ``event_time`` is beyond the allowed lateness of a

@@ -22,9 +22,14 @@ history's half-life and turning every large broadcast into a ramp.
 
 What the history must not learn is the surge it is there to judge. Three things
 keep it out: evidence enters only ``lag_seconds`` after its bucket (a jump is
-tested against the level before it), nothing enters while an incident is open
-(an ongoing incident never becomes normal), and the factor never goes below 1
-(a broadcast's quiet past does not make an ordinary level look like abuse).
+tested against the level before it), nothing of an open incident's categories
+enters while it is open (an ongoing incident never becomes normal), and the factor
+never goes below 1 (a broadcast's quiet past does not make an ordinary level look
+like abuse). The other categories go on teaching the level meanwhile, their share of
+the population's rate the only expectation that enters: frozen at the incident's
+start, the level of a broadcast that kept getting louder fell behind it, every
+category in turn looked abusive against it and joined the incident, and a rare one
+paged a second team.
 
 A broadcast's mix is its own too: a gaming stream draws harassment at several times
 the platform's share, a cooking stream hardly any, whatever their level. So each

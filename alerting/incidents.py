@@ -20,6 +20,7 @@ restored its state keeps using the same key.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -66,6 +67,12 @@ class Incident:
             team=str(plain.get("team", "")),
             categories=[Category(c) for c in plain.get("categories", [plain["category"]])],
         )
+
+
+def incident_categories(incidents: Iterable[Incident]) -> frozenset[Category]:
+    """Every category that has fired in any of ``incidents``: what a broadcast's history
+    must not learn from while they are open (:meth:`alerting.history.BroadcastHistory.add`)."""
+    return frozenset(category for incident in incidents for category in incident.categories)
 
 
 def dedup_key_for(

@@ -182,11 +182,13 @@ class RampPolicy(_Strict):
 
     The baseline is the category's own earlier rate on the broadcast; the ``reference_``
     figures shape it, as :mod:`alerting.ramp` explains (the lag must be longer than a
-    ramp takes to reach ``threshold``, or the climb teaches its own baseline).
+    ramp takes to reach ``threshold``, or the climb teaches its own baseline). It rises
+    with the broadcast's other categories over their last ``elsewhere_seconds``, so a
+    whole broadcast getting louder is not a ramp of each of its categories.
     """
 
     rate_multiplier: Annotated[float, Field(gt=1, le=20)] = 2.0
-    threshold: Annotated[float, Field(gt=0)] = 8.0
+    threshold: Annotated[float, Field(gt=0)] = 10.0
     window_p_value: Annotated[float, Field(gt=0, lt=1)] = 1e-2
     min_weighted_reporters: Annotated[float, Field(ge=1)] = 8.0
     reference_lag_seconds: Annotated[float, Field(gt=0)] = 600.0
@@ -194,6 +196,7 @@ class RampPolicy(_Strict):
     reference_half_life_seconds: Annotated[float, Field(gt=0)] = 900.0
     reference_prior_reports: Annotated[float, Field(gt=0)] = 2.0
     reference_doubt: Annotated[float, Field(ge=0)] = 0.75
+    elsewhere_seconds: PositiveSeconds = 60
 
 
 class LearningPolicy(_Strict):
@@ -230,7 +233,7 @@ class HistoryPolicy(_Strict):
     enough to move far from the population; a large one soon carries its own
     rate, so its steady or slowly varying level is normal for it. Only a louder
     history than the population's raises the expectation: the population's rate
-    stays the floor. Nothing is learned while an incident is open.
+    stays the floor. An open incident's categories teach nothing while it is open.
 
     The short test over a few seconds (``spike.burst_seconds``) judges a jump
     against the broadcast's own level, which is settled once the history holds what
@@ -339,6 +342,16 @@ class Policy(_Strict):
                 f"shorter than window.length_seconds ({window.length_seconds:g}): an incident "
                 "would resolve while its reporters still count and page again on the next "
                 "report; lengthen the quiet period or shorten the window"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _ramp_looks_within_the_window(self) -> Policy:
+        """The ramp's look at the other categories reads the window's buckets."""
+        if self.ramp.elsewhere_seconds > self.window.length_seconds:
+            raise ValueError(
+                f"ramp.elsewhere_seconds ({self.ramp.elsewhere_seconds:g}) is longer than "
+                f"window.length_seconds ({self.window.length_seconds:g}); shorten it"
             )
         return self
 

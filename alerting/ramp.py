@@ -11,7 +11,9 @@ bucket::
 where ``x`` is the trust weight of the reporters first seen in the bucket (a
 reporter clicking again adds nothing) and ``lambda0`` the reports the
 broadcast's expectation allows the category in one bucket (the category's learned
-population rate x the broadcast's own level x viewers x bucket length).
+population rate x the broadcast's own level x viewers x bucket length, raised by as
+much as the broadcast's other categories are above that level now:
+:func:`loudness_elsewhere`).
 
 A ramp is a climb, so its baseline is the category's *own* rate on this
 broadcast, not the platform's: ``tilt`` is how many times ``lambda0`` the
@@ -45,6 +47,26 @@ REFERENCE_BLOCKS = 5
 """Buckets waiting out the reference's lag are summed in blocks of at least a fifth of the
 lag, so a category's state holds a handful of pending sums (at most two more than this),
 not one per bucket of the lag."""
+
+
+def loudness_elsewhere(rest_weight: float, rest_expected: float, prior_reports: float) -> float:
+    """How many times louder the broadcast's other categories are in its window than its
+    level expects of them, at least 1: the factor by which a category's ``lambda0`` follows
+    the whole broadcast getting louder.
+
+    The level is the broadcast's history, behind by its lag and half-life, and rightly so
+    for the spike tests. A ramp read against it alone paged large broadcasts whose whole
+    rate rose by two or three times over twenty minutes to an hour: each category ran
+    above the lagging level by a fifth or more, and a CUSUM for a doubling drifts upwards
+    from about 1.44 times its baseline. What tells a category climbing from a broadcast
+    getting louder is whether the other categories climb with it, and the window holds
+    them now. The category itself is left out, or its own ramp would raise its baseline;
+    a broadcast that reports one category only gets no help, and is judged against its
+    level as before. The prior (the history's, worth that many reports) keeps a small
+    broadcast's few other reports from moving it.
+    """
+    rise = (prior_reports + rest_weight) / (prior_reports + rest_expected)
+    return rise if rise > 1.0 else 1.0
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from alerting.history import BroadcastHistory
 from alerting.policy import Policy
 from alerting.state import BroadcastState
 from models.escalation import EventAction
-from models.report import Category
+from models.report import Category, ReportEvent
 from tests.alerting.helpers import (
     ORDINARY,
     T0,
@@ -113,14 +113,9 @@ def test_a_large_audience_keeps_its_factor_while_the_whole_platform_gets_louder(
     assert factors[3] == pytest.approx(factors[1], rel=0.2), "and still as much louder"
 
 
-def test_a_tenfold_jump_of_one_category_on_a_large_audience_pages_within_seconds(
-    engine: DetectionEngine, policy: Policy
-) -> None:
-    """Ten minutes at 3 x the population, then harassment jumps tenfold."""
-    jump = 600.0
-    reports = steady_broadcast(policy, viewers=LARGE, scale=3.0, seconds=900)
-    rate = 9 * 3.0 * policy.category(Category.HARASSMENT).base_rate_per_viewer_second * LARGE
-    extra = [
+def harassment_jump(rate: float, begin: float, end: float) -> list[ReportEvent]:
+    """Ordinary viewers of the large broadcast reporting harassment at ``rate`` a second."""
+    return [
         make_report(
             f"jump-{number}",
             at=T0 + at,
@@ -129,8 +124,18 @@ def test_a_tenfold_jump_of_one_category_on_a_large_audience_pages_within_seconds
             broadcast_id="big",
             report_id=f"jump-{number}",
         )
-        for number, at in enumerate(poisson_arrivals(rate, jump, 900.0, random.Random(5)))
+        for number, at in enumerate(poisson_arrivals(rate, begin, end, random.Random(5)))
     ]
+
+
+def test_a_tenfold_jump_of_one_category_on_a_large_audience_pages_within_seconds(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """Ten minutes at 3 x the population, then harassment jumps tenfold."""
+    jump = 600.0
+    reports = steady_broadcast(policy, viewers=LARGE, scale=3.0, seconds=900)
+    rate = 9 * 3.0 * policy.category(Category.HARASSMENT).base_rate_per_viewer_second * LARGE
+    extra = harassment_jump(rate, jump, 900.0)
     state = BroadcastState("big")
     sent = [
         escalation
@@ -205,3 +210,29 @@ def test_a_large_audience_over_reporting_one_category_steadily_pages_nobody(
     sent = [e for report in reports for e in engine.observe(state, report).escalations]
     assert [e for e in sent if e.severity.pages] == []
     assert state.history.mix[Category.HARASSMENT] > 0
+
+
+def test_a_broadcast_getting_louder_after_a_surge_pages_once(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """300k viewers at three times the priors, every category rising to twice that over an
+    hour, and harassment jumping tenfold for three minutes twenty minutes in. While the
+    incident is open, harassment teaches the history nothing, but the other categories go
+    on teaching its level: frozen at the incident's start, the level fell behind the
+    broadcast's growth, every category in turn looked abusive against it and joined the
+    incident, and a rare one paged a second team."""
+    jump, seconds = 1200.0, 3600.0
+    reports = steady_broadcast(policy, viewers=LARGE, scale=3.0, seconds=seconds, rise=2.0)
+    grown = 1.0 + jump / seconds
+    rate = 9 * 3.0 * grown * policy.category(Category.HARASSMENT).base_rate_per_viewer_second
+    extra = harassment_jump(rate * LARGE, jump, jump + 180.0)
+    state, sent, ticked = BroadcastState("big"), [], T0
+    for report in sorted(reports + extra, key=lambda r: r.event_time):
+        sent += engine.observe(state, report).escalations
+        if report.event_time >= ticked + BUCKET:
+            ticked = report.event_time
+            sent += engine.tick(state, ticked).escalations
+    assert [(e.event_action, e.labels.category, e.severity.pages) for e in sent] == [
+        (EventAction.TRIGGER, Category.HARASSMENT, True)
+    ]
+    assert jump <= sent[0].detected_at.timestamp() - T0 <= jump + 30

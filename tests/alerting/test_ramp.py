@@ -10,7 +10,7 @@ import pytest
 from alerting.detectors import AudienceSpikeDetector, CredibleReportDetector
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
-from alerting.ramp import REFERENCE_BLOCKS, OwnReference, RampState
+from alerting.ramp import REFERENCE_BLOCKS, OwnReference, RampState, loudness_elsewhere
 from alerting.state import BroadcastState
 from models.escalation import EscalationClass, EventAction
 from models.escalation_v2 import EscalationV2
@@ -214,3 +214,43 @@ def test_the_ramp_never_fires_on_a_steady_rate_whatever_the_prior(
         for escalation in engine.observe(state, report).escalations
     ]
     assert [e for e in sent if e.escalation_class is EscalationClass.REPORT_RAMP] == []
+
+
+def test_loudness_elsewhere_is_the_other_categories_excess_and_never_below_one() -> None:
+    assert loudness_elsewhere(30.0, 10.0, prior_reports=10.0) == pytest.approx(2.0)
+    assert loudness_elsewhere(0.0, 10.0, prior_reports=10.0) == 1.0
+    assert loudness_elsewhere(3.0, 0.5, prior_reports=10.0) < 1.3, "a few reports hardly move it"
+
+
+@pytest.mark.parametrize("seed", range(1, 13))
+def test_a_whole_broadcast_getting_louder_slowly_never_ramps(
+    engine: DetectionEngine, policy: Policy, seed: int
+) -> None:
+    """300k viewers at three times the priors, every category rising together to twice that
+    over an hour: the broadcast getting louder, not one category climbing. Judged against
+    the broadcast's level alone, which follows at the history's half-life, each category ran
+    above it for long enough that one of them paged as a ramp."""
+    state = BroadcastState("big")
+    reports = steady_broadcast(
+        policy, viewers=300_000, scale=3.0, seconds=3600, rise=2.0, seed=seed
+    )
+    sent = [e for report in reports for e in engine.observe(state, report).escalations]
+    assert [e for e in sent if e.severity.pages] == []
+
+
+def test_a_category_climbing_while_the_others_hold_still_is_a_ramp(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """The climb of the tests above, on a broadcast whose other categories report steadily
+    at the priors: the others do not get louder, so they do not raise its baseline."""
+    others = [
+        report.model_copy(update={"reporter_id": f"other-{report.reporter_id}"})
+        for report in steady_broadcast(policy, viewers=VIEWERS, scale=1.0, seconds=25 * 60)
+        if report.category is not Category.HARASSMENT
+    ]
+    sent = run(engine, sorted(others + climbing_reports(), key=lambda r: r.event_time))
+    triggers = [e for e in sent if e.event_action is EventAction.TRIGGER]
+    assert [(e.escalation_class, e.labels.category) for e in triggers] == [
+        (EscalationClass.REPORT_RAMP, Category.HARASSMENT)
+    ]
+    assert 600 < triggers[0].detected_at.timestamp() - T0 < 20 * 60

@@ -7,8 +7,9 @@ reference, an evening rise, very large broadcasts with and without a surge,
 raids, surges spread across categories, reports without a ``reporter``, skewed
 device clocks, late delivery, client retries, false-reporting campaigns and
 broadcasts whose reports carry no ``viewer_count`` (large ones too). ``own_mix``
-(broadcasts whose category mix is their own) came later and plays on its own: the
-core does not yet hold it (docs/detection.md).
+(broadcasts whose category mix is their own) and ``growing_broadcasts`` (large ones
+getting louder over an hour, the one scenario longer than ten minutes) came later and
+play on their own.
 
 Times are fractions of the run, so short test runs hold every incident too.
 """
@@ -16,7 +17,7 @@ Times are fractions of the run, so short test runs hold every incident too.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from models.report import Category
@@ -112,6 +113,24 @@ def _own_mix(b: ScenarioBuilder) -> dict[Category, float]:
     }
 
 
+def _grown(b: ScenarioBuilder, grows: float, offset: float) -> float:
+    """How many times its start a rate growing linearly to ``grows`` by the end is at ``offset``."""
+    return 1.0 + (grows - 1.0) * offset / b.duration
+
+
+def _growing(b: ScenarioBuilder, rate: float, grows: float) -> Iterator[float]:
+    """Arrivals of a rate that starts at ``rate``, follows the evening rise and grows to
+    ``grows`` times its start by the end of the run."""
+    if grows == 1.0:
+        return b.organic(rate, 0.0, b.duration)
+    return b.arrivals(
+        rate * b.world.evening_rise * grows,
+        0.0,
+        b.duration,
+        lambda at: b.level(at) * _grown(b, grows, at) / grows,
+    )
+
+
 def _large_broadcasts(
     b: ScenarioBuilder,
     count: int = 4,
@@ -122,22 +141,26 @@ def _large_broadcasts(
     audiences: tuple[int, int] = (150_000, 400_000),
     viewer_count_habits: tuple[ViewerCountHabit, ...] = (),
     own_mix: bool = False,
+    growth: tuple[float, float] | None = None,
 ) -> None:
     """Very large audiences at their own steady rates (the platform's times ``own_factor``);
     on the first ``with_surge``, one category jumps to x10 of its current rate for three
     minutes. ``viewer_count_habits`` are the first broadcasts' (the others get the world's).
     With ``own_mix``, each broadcast's categories keep a mix of their own
-    (:func:`_own_mix`), and the surge is in the category its audience already over-reports."""
+    (:func:`_own_mix`), and the surge is in the category its audience already over-reports.
+    With ``growth``, each broadcast's whole rate, every category together, rises linearly to
+    that many times its start by the end of the run: an audience getting louder, slowly."""
     for index in range(count):
         viewers = b.random.randint(*audiences)
         own = log_uniform(b, *own_factor)
         tilt = _own_mix(b) if own_mix else {}
+        grows = log_uniform(b, *growth) if growth else 1.0
         target = b.broadcast(f"{prefix}-{index}", viewers, REGIONS[index % 3])
         if index < len(viewer_count_habits):
             b.viewer_count_habits[target.broadcast_id] = viewer_count_habits[index]
         for category, rate in b.generator.rates.items():
             steady = rate * own * tilt.get(category, 1.0) * viewers
-            for offset in b.organic(steady, 0.0, b.duration):
+            for offset in _growing(b, steady, grows):
                 report = b.generator.benign(target, category, b.start + offset)
                 b.add(offset, report, LabelKind.VIRAL)
         if index >= with_surge:
@@ -147,7 +170,7 @@ def _large_broadcasts(
         )
         begin = b.duration * (0.4 + 0.15 * index)
         end = min(b.duration, begin + 180.0)
-        now = b.level(begin) * b.world.evening_rise
+        now = b.level(begin) * b.world.evening_rise * _grown(b, grows, begin)
         extra = 9.0 * b.generator.rates[category] * own * tilt.get(category, 1.0) * viewers * now
         reports = [
             (offset, b.generator.surge(target, category, b.start + offset))
@@ -293,6 +316,13 @@ def _own_mix_broadcasts(b: ScenarioBuilder) -> None:
     _large_broadcasts(b, 6, 3, own, prefix="mix", audiences=(20_000, 400_000), own_mix=True)
 
 
+def _growing_broadcasts(b: ScenarioBuilder) -> None:
+    """Very large broadcasts whose whole rate doubles or triples over an hour, two with a
+    surge on top: slowly varying is normal for a broadcast too (issue 13), and an hour is
+    what it takes, since a ten-minute run ends before a broadcast's own reference moves."""
+    _large_broadcasts(b, prefix="grow", growth=(2.0, 3.0))
+
+
 def _real_world(b: ScenarioBuilder) -> None:
     background(b)
     _large_broadcasts(
@@ -336,6 +366,7 @@ CONFOUNDERS: dict[str, tuple[World, Part]] = {
     "evening_rise": (World(evening_rise=3.0), _with_background(_surges_and_child_safety)),
     "large_broadcasts": (World(), _with_background(_large_broadcasts)),
     "own_mix": (World(), _with_background(_own_mix_broadcasts)),
+    "growing_broadcasts": (World(duration=3600.0), _with_background(_growing_broadcasts)),
     "raids": (World(), _with_background(_raids, lambda b: _surge_set(b, 2, "surge"))),
     "spread_surges": (World(), _with_background(lambda b: _spread_surges(b, 5))),
     "anonymous_reporters": (

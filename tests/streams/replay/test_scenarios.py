@@ -456,6 +456,28 @@ def test_a_late_surge_is_paged_within_its_delivery_lag_and_ten_seconds_at_the_me
     assert all(delay <= lag + 60.0 for delay, lag in late), "none waits for the window to fill"
 
 
+def test_broadcasts_growing_for_an_hour_page_only_for_their_surges() -> None:
+    """``growing_broadcasts`` at its full hour (the shrunk run ends before a broadcast's own
+    reference moves): a whole broadcast getting louder is no ramp, and an incident on it
+    stays one page while it goes on growing (the level learns from the other categories)."""
+    configure_logging("error")
+    scored = replay_log(
+        POLICY,
+        [
+            m.value
+            for m in build_scenario(
+                "growing_broadcasts", seed=SEED, background_rate=4.0, broadcasts=80
+            )
+        ],
+        partitions=PARTITIONS,
+        max_message_bytes=65536,
+    ).score()
+    assert scored.abuse_incidents == 2
+    assert scored.missed == []
+    assert scored.false_pages_by_kind == {}
+    assert scored.incidents_paged_once == scored.detected
+
+
 @pytest.mark.parametrize("name", [target(n, "campaigns") for n in ("campaigns", "real_world")])
 def test_campaigns_never_page_with_or_without_real_viewers(name: str) -> None:
     scored = card(name)
