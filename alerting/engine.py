@@ -120,7 +120,11 @@ class DetectionEngine:
         )
         self.abuse = abuse_categories(policy)
         self.elsewhere_buckets = max(
-            1, round(policy.ramp.elsewhere_seconds / self.shape.bucket_seconds)
+            1,
+            min(
+                self.shape.bucket_count,
+                round(policy.ramp.elsewhere_seconds / self.shape.bucket_seconds),
+            ),
         )
         self.expectation = Expectation(policy, self.figures, self.shape, self.abuse)
         self.views = ReportViews(self.expectation)

@@ -183,8 +183,9 @@ class RampPolicy(_Strict):
     The baseline is the category's own earlier rate on the broadcast; the ``reference_``
     figures shape it, as :mod:`alerting.ramp` explains (the lag must be longer than a
     ramp takes to reach ``threshold``, or the climb teaches its own baseline). It rises
-    with the broadcast's other categories over their last ``elsewhere_seconds``, so a
-    whole broadcast getting louder is not a ramp of each of its categories.
+    with the broadcast's other categories over their last ``elsewhere_seconds`` (the
+    window at most), so a whole broadcast getting louder is not a ramp of each of its
+    categories.
     """
 
     rate_multiplier: Annotated[float, Field(gt=1, le=20)] = 2.0
@@ -342,16 +343,6 @@ class Policy(_Strict):
                 f"shorter than window.length_seconds ({window.length_seconds:g}): an incident "
                 "would resolve while its reporters still count and page again on the next "
                 "report; lengthen the quiet period or shorten the window"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _ramp_looks_within_the_window(self) -> Policy:
-        """The ramp's look at the other categories reads the window's buckets."""
-        if self.ramp.elsewhere_seconds > self.window.length_seconds:
-            raise ValueError(
-                f"ramp.elsewhere_seconds ({self.ramp.elsewhere_seconds:g}) is longer than "
-                f"window.length_seconds ({self.window.length_seconds:g}); shorten it"
             )
         return self
 

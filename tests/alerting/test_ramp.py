@@ -222,6 +222,14 @@ def test_loudness_elsewhere_is_the_other_categories_excess_and_never_below_one()
     assert loudness_elsewhere(3.0, 0.5, prior_reports=10.0) < 1.3, "a few reports hardly move it"
 
 
+def test_a_window_shorter_than_the_span_bounds_it(policy: Policy) -> None:
+    short = policy.model_copy(
+        update={"window": policy.window.model_copy(update={"length_seconds": 30.0})}
+    )
+    assert DetectionEngine(short).elsewhere_buckets == 3
+    assert DetectionEngine(policy).elsewhere_buckets == 6
+
+
 @pytest.mark.parametrize("seed", range(1, 13))
 def test_a_whole_broadcast_getting_louder_slowly_never_ramps(
     engine: DetectionEngine, policy: Policy, seed: int
