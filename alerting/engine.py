@@ -242,10 +242,13 @@ class DetectionEngine:
             if ramp is None:
                 ramp = state.ramps[category] = RampState()
             bucket_exposure = rates.factor * rates.audience * shape.bucket_seconds
-            if ramp.bucket is not None and bucket > ramp.bucket and combined is not window:
-                bucket_exposure *= self._loudness_elsewhere(
-                    category, window, combined, rates, bucket
+            if ramp.bucket is not None and bucket > ramp.bucket:
+                ramp.loudness = (
+                    1.0
+                    if combined is window
+                    else self._loudness_elsewhere(category, window, combined, rates, bucket)
                 )
+                bucket_exposure *= ramp.loudness
             ramp.advance(
                 bucket,
                 rates.by_category[category],

@@ -145,6 +145,7 @@ def largest_state(
                 WIDEST_COUNT,
                 {bucket - n: (WIDEST_FLOAT, WIDEST_FLOAT) for n in range(REFERENCE_BLOCKS + 2)},
             ),
+            WIDEST_FLOAT,
         )
     return state
 

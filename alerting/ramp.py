@@ -175,6 +175,9 @@ class RampState:
     bucket: int | None = None
     pending_milli: int = 0
     reference: OwnReference = field(default_factory=OwnReference)
+    loudness: float = 1.0
+    """:func:`loudness_elsewhere` at the last bucket closed: the window guard reads the
+    level raised by it too, or a broadcast getting louder passes the guard on its own."""
 
     def advance(
         self,
@@ -217,16 +220,24 @@ class RampState:
         self.pending_milli += weight_milli
 
     def to_plain(self) -> list[Any]:
-        """``[statistic, bucket, pending_milli, reference]``; a state stored before the
-        reference existed reads as one whose reference starts now."""
-        return [self.statistic, self.bucket, self.pending_milli, self.reference.to_plain()]
+        """``[statistic, bucket, pending_milli, reference, loudness]``; a state stored
+        before the reference existed reads as one whose reference starts now, and one
+        stored before the loudness as one at 1."""
+        return [
+            self.statistic,
+            self.bucket,
+            self.pending_milli,
+            self.reference.to_plain(),
+            self.loudness,
+        ]
 
     @classmethod
     def from_plain(cls, plain: list[Any]) -> RampState:
-        statistic, bucket, pending, *reference = plain
+        statistic, bucket, pending, *rest = plain
         return cls(
             float(statistic),
             None if bucket is None else int(bucket),
             int(pending),
-            OwnReference.from_plain(reference[0]) if reference else OwnReference(),
+            OwnReference.from_plain(rest[0]) if rest else OwnReference(),
+            float(rest[1]) if len(rest) > 1 else 1.0,
         )

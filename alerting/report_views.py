@@ -157,7 +157,7 @@ class ReportViews:
             all_categories=all_categories,
             own_weight=own_weight,
             recent_own_weight=recent_own_weight,
-            ramp_rate=ramp_rate,
+            ramp_rate=ramp_rate * ramp.loudness if ramp is not None else ramp_rate,
         )
 
 

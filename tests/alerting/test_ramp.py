@@ -120,15 +120,19 @@ def test_the_reference_survives_the_state_round_trip_and_old_states_read_without
     for bucket in range(100, 200):
         ramp.add(1000)
         ramp.advance(bucket, 1.0, 0.5, BUCKET_SECONDS, policy.ramp)
+    ramp.loudness = 1.25
     assert ramp.reference.pending
     assert RampState.from_plain(ramp.to_plain()) == ramp
     old = RampState.from_plain([1.5, 7, 2000])
-    assert (old.statistic, old.bucket, old.pending_milli, old.reference) == (
+    assert (old.statistic, old.bucket, old.pending_milli, old.reference, old.loudness) == (
         1.5,
         7,
         2000,
         OwnReference(),
+        1.0,
     )
+    without_loudness = RampState.from_plain(ramp.to_plain()[:4])
+    assert (without_loudness.reference, without_loudness.loudness) == (ramp.reference, 1.0)
 
 
 def reports_at(multiple: Callable[[float], float], minutes: int) -> list[ReportEvent]:
@@ -244,6 +248,30 @@ def test_a_whole_broadcast_getting_louder_slowly_never_ramps(
     )
     sent = [e for report in reports for e in engine.observe(state, report).escalations]
     assert [e for e in sent if e.severity.pages] == []
+
+
+def test_the_window_guard_reads_the_level_raised_by_the_other_categories(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """A broadcast whose every category tripled over half an hour: its window is above a
+    level that lags the growth, so the guard, read against the level alone, would let the
+    CUSUM page on its own; the loudness the ramp last saw raises it as it raises the
+    CUSUM's baseline."""
+    state = BroadcastState("big")
+    for report in steady_broadcast(policy, viewers=300_000, scale=1.0, seconds=1800, rise=3.0):
+        engine.observe(state, report)
+    ramp = state.ramps[Category.HARASSMENT]
+    assert ramp.loudness > 1.1
+    rates = engine.expectation.rates(state, engine.expectation.population(None))
+    odds, _ = engine.views.of_report(
+        state,
+        Category.HARASSMENT,
+        state.windows[Category.HARASSMENT],
+        rates,
+        ramp.bucket or 0,
+        established=True,
+    )
+    assert odds.view.ramp_rate == pytest.approx(rates.level_of(Category.HARASSMENT) * ramp.loudness)
 
 
 def test_a_category_climbing_while_the_others_hold_still_is_a_ramp(
