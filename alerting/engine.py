@@ -64,13 +64,13 @@ from alerting.incidents import (
 )
 from alerting.outcomes import ClockCorrection, Observation, TickResult
 from alerting.policy import Policy, abuse_categories
-from alerting.ramp import RampState, loudness_elsewhere
+from alerting.ramp import RampState
 from alerting.report_views import ReportViews, adds_nothing
 from alerting.routing import Routing
 from alerting.standing import reporter_standing
 from alerting.state import BroadcastState, reporter_key
 from alerting.views import PolicyFigures, ViewOdds
-from alerting.window import WEIGHT_UNIT, CategoryWindow, WindowShape
+from alerting.window import CategoryWindow, WindowShape
 from models.escalation import EventAction
 from models.escalation_v2 import (
     EscalationV2,
@@ -119,13 +119,6 @@ class DetectionEngine:
             max_reporters=window.max_reporters_per_category,
         )
         self.abuse = abuse_categories(policy)
-        self.elsewhere_buckets = max(
-            1,
-            min(
-                self.shape.bucket_count,
-                round(policy.ramp.elsewhere_seconds / self.shape.bucket_seconds),
-            ),
-        )
         self.expectation = Expectation(policy, self.figures, self.shape, self.abuse)
         self.views = ReportViews(self.expectation)
         self.desk = IncidentDesk(
@@ -246,7 +239,9 @@ class DetectionEngine:
                 ramp.loudness = (
                     1.0
                     if combined is window
-                    else self._loudness_elsewhere(category, window, combined, rates, bucket)
+                    else self.expectation.loudness_elsewhere(
+                        category, window, combined, rates, bucket
+                    )
                 )
                 bucket_exposure *= ramp.loudness
             ramp.advance(
@@ -269,29 +264,6 @@ class DetectionEngine:
         ):
             learner.learn(event_time, exposure, category, added, self.policy)
         return Observation(sent, clock=clock)
-
-    def _loudness_elsewhere(
-        self,
-        category: Category,
-        window: CategoryWindow,
-        combined: CategoryWindow,
-        rates: Rates,
-        bucket: int,
-    ) -> float:
-        """How much louder than its level the broadcast's abuse categories other than
-        ``category`` were over the buckets just closed (``ramp.elsewhere_seconds``): the
-        ramp's ``lambda0`` follows the whole broadcast getting louder
-        (:func:`alerting.ramp.loudness_elsewhere`)."""
-        first, last = bucket - self.elsewhere_buckets, bucket - 1
-        abuse = category in self.abuse
-        own_milli = window.weight_between(first, last) if abuse else 0
-        rest_milli = combined.weight_between(first, last) - own_milli
-        rest_rate = rates.abuse_rate - (rates.of(category) if abuse else 0.0)
-        return loudness_elsewhere(
-            max(0, rest_milli) / WEIGHT_UNIT,
-            rest_rate * rates.audience * self.elsewhere_buckets * self.shape.bucket_seconds,
-            self.history_policy.prior_reports,
-        )
 
     def _too_late(self, event_time: float, watermark: float) -> bool:
         """Whether a report stamped ``event_time`` is beyond the allowed lateness of a

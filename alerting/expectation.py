@@ -14,9 +14,10 @@ import math
 from alerting.baseline import BaseRateLearner, prior_rates
 from alerting.evidence import Rates
 from alerting.policy import Policy
+from alerting.ramp import loudness_elsewhere
 from alerting.state import BroadcastState
 from alerting.views import PolicyFigures
-from alerting.window import WEIGHT_UNIT, WindowShape
+from alerting.window import WEIGHT_UNIT, CategoryWindow, WindowShape
 from models.report import Category
 
 
@@ -36,6 +37,9 @@ class Expectation:
         self.priors = prior_rates(policy)
         self.prior_abuse_total = math.fsum(self.priors[c] for c in abuse)
         self.prior_total = math.fsum(self.priors.values())
+        self.elsewhere_buckets = max(
+            1, min(shape.bucket_count, round(policy.ramp.elsewhere_seconds / shape.bucket_seconds))
+        )
 
     def population(
         self, learner: BaseRateLearner | None
@@ -72,6 +76,29 @@ class Expectation:
         scale = every * audience * self.shape.length_seconds
         factor = own_weight / scale if scale > 0 else 0.0
         return Rates(by_category, total, factor, audience, own_weight)
+
+    def loudness_elsewhere(
+        self,
+        category: Category,
+        window: CategoryWindow,
+        combined: CategoryWindow,
+        rates: Rates,
+        bucket: int,
+    ) -> float:
+        """How much louder than its level the broadcast's abuse categories other than
+        ``category`` were over the buckets just closed (``ramp.elsewhere_seconds``, the
+        window at most): the ramp's ``lambda0`` and window guard follow the whole broadcast
+        getting louder (:func:`alerting.ramp.loudness_elsewhere`)."""
+        first, last = bucket - self.elsewhere_buckets, bucket - 1
+        abuse = category in self.abuse
+        own_milli = window.weight_between(first, last) if abuse else 0
+        rest_milli = combined.weight_between(first, last) - own_milli
+        rest_rate = rates.abuse_rate - (rates.of(category) if abuse else 0.0)
+        return loudness_elsewhere(
+            max(0, rest_milli) / WEIGHT_UNIT,
+            rest_rate * rates.audience * self.elsewhere_buckets * self.shape.bucket_seconds,
+            self.policy.history.prior_reports,
+        )
 
     def exposure(
         self,

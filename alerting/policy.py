@@ -180,12 +180,9 @@ class RampPolicy(_Strict):
     with ``min_weighted_reporters``: a climb that never looks like a burst in any
     single window is still caught, and an old excursion alone cannot page.
 
-    The baseline is the category's own earlier rate on the broadcast; the ``reference_``
-    figures shape it, as :mod:`alerting.ramp` explains (the lag must be longer than a
-    ramp takes to reach ``threshold``, or the climb teaches its own baseline). It rises
-    with the broadcast's other categories over their last ``elsewhere_seconds`` (the
-    window at most), so a whole broadcast getting louder is not a ramp of each of its
-    categories.
+    The baseline is the category's own earlier rate on the broadcast, risen with its
+    other categories over their last ``elsewhere_seconds``; :mod:`alerting.ramp` explains
+    both (the ``reference_`` lag must be longer than a ramp takes to reach ``threshold``).
     """
 
     rate_multiplier: Annotated[float, Field(gt=1, le=20)] = 2.0

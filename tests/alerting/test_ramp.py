@@ -230,8 +230,8 @@ def test_a_window_shorter_than_the_span_bounds_it(policy: Policy) -> None:
     short = policy.model_copy(
         update={"window": policy.window.model_copy(update={"length_seconds": 30.0})}
     )
-    assert DetectionEngine(short).elsewhere_buckets == 3
-    assert DetectionEngine(policy).elsewhere_buckets == 6
+    assert DetectionEngine(short).expectation.elsewhere_buckets == 3
+    assert DetectionEngine(policy).expectation.elsewhere_buckets == 6
 
 
 @pytest.mark.parametrize("seed", range(1, 13))

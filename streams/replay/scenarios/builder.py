@@ -211,11 +211,24 @@ class ScenarioBuilder:
         rise = self.world.evening_rise
         return (1.0 + (rise - 1.0) * offset / self.duration) / rise
 
-    def organic(self, rate: float, begin: float, end: float) -> Iterator[float]:
-        """Arrivals of a rate that follows the platform's evening rise from ``rate``."""
+    def organic(self, rate: float, begin: float, end: float, grows: float = 1.0) -> Iterator[float]:
+        """Arrivals of a rate that follows the platform's evening rise from ``rate``; with
+        ``grows``, the broadcast's own rate rises too, to that many times by the end."""
+        if grows != 1.0:
+            return self.arrivals(
+                rate * self.world.evening_rise * grows,
+                begin,
+                end,
+                lambda at: self.level(at) * self.grown(grows, at) / grows,
+            )
         if self.world.evening_rise == 1.0:
             return self.arrivals(rate, begin, end)
         return self.arrivals(rate * self.world.evening_rise, begin, end, self.level)
+
+    def grown(self, grows: float, offset: float) -> float:
+        """How many times its start a rate growing linearly to ``grows`` by the end is at
+        ``offset``."""
+        return 1.0 + (grows - 1.0) * offset / self.duration
 
     def _drops_viewer_count(self, broadcast_id: str) -> bool:
         habit = self.viewer_count_habits.get(broadcast_id)

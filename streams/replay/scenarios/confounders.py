@@ -17,7 +17,7 @@ Times are fractions of the run, so short test runs hold every incident too.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from models.report import Category
@@ -113,24 +113,6 @@ def _own_mix(b: ScenarioBuilder) -> dict[Category, float]:
     }
 
 
-def _grown(b: ScenarioBuilder, grows: float, offset: float) -> float:
-    """How many times its start a rate growing linearly to ``grows`` by the end is at ``offset``."""
-    return 1.0 + (grows - 1.0) * offset / b.duration
-
-
-def _growing(b: ScenarioBuilder, rate: float, grows: float) -> Iterator[float]:
-    """Arrivals of a rate that starts at ``rate``, follows the evening rise and grows to
-    ``grows`` times its start by the end of the run."""
-    if grows == 1.0:
-        return b.organic(rate, 0.0, b.duration)
-    return b.arrivals(
-        rate * b.world.evening_rise * grows,
-        0.0,
-        b.duration,
-        lambda at: b.level(at) * _grown(b, grows, at) / grows,
-    )
-
-
 def _large_broadcasts(
     b: ScenarioBuilder,
     count: int = 4,
@@ -160,7 +142,7 @@ def _large_broadcasts(
             b.viewer_count_habits[target.broadcast_id] = viewer_count_habits[index]
         for category, rate in b.generator.rates.items():
             steady = rate * own * tilt.get(category, 1.0) * viewers
-            for offset in _growing(b, steady, grows):
+            for offset in b.organic(steady, 0.0, b.duration, grows):
                 report = b.generator.benign(target, category, b.start + offset)
                 b.add(offset, report, LabelKind.VIRAL)
         if index >= with_surge:
@@ -170,7 +152,7 @@ def _large_broadcasts(
         )
         begin = b.duration * (0.4 + 0.15 * index)
         end = min(b.duration, begin + 180.0)
-        now = b.level(begin) * b.world.evening_rise * _grown(b, grows, begin)
+        now = b.level(begin) * b.world.evening_rise * b.grown(grows, begin)
         extra = 9.0 * b.generator.rates[category] * own * tilt.get(category, 1.0) * viewers * now
         reports = [
             (offset, b.generator.surge(target, category, b.start + offset))
