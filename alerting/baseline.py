@@ -133,6 +133,15 @@ class BaseRateLearner:
         weight_milli: int,
         policy: Policy,
     ) -> None:
+        self._advance(event_time, policy)
+        self.exposure += viewer_seconds
+        if weight_milli:
+            weight = weight_milli / WEIGHT_UNIT
+            self.level_weight += weight
+            self.weights[category] = self.weights.get(category, 0.0) + weight
+
+    def _advance(self, event_time: float, policy: Policy) -> None:
+        """Decay the evidence to ``event_time``; the clock never goes back."""
         if self.clock is None or event_time > self.clock:
             if self.clock is not None:
                 learning = policy.learning
@@ -144,11 +153,26 @@ class BaseRateLearner:
                 for known in self.weights:
                     self.weights[known] *= mix_decay
             self.clock = event_time
+
+    def hold(self, event_time: float, viewer_seconds: float, rate: float, policy: Policy) -> None:
+        """Count the viewer-seconds of a broadcast the learner may not learn from (a detector
+        sees something on it, or an incident is open) at ``rate``, the rate per viewer-second
+        it was last taught at (:attr:`alerting.state.BroadcastState.taught_rate`).
+
+        The estimate is a sum over broadcasts, and a very large one makes much of it.
+        Left out, a partition's loudest broadcast took the platform's rate down by its
+        share within the level's half-life, and every broadcast with a history of its own,
+        whose level follows over a quarter of an hour, looked louder than it was: on a
+        growing broadcast, an incident on its neighbour made its window twice what it
+        expected, and it paged again minutes after its own incident had resolved. Held at
+        the rate it last showed, it counts as it was, teaches nothing of what is going on
+        on it, and its mix nothing at all. The rate is fixed, not its level times the
+        learner's rate: the level is relative to that rate, and a large broadcast held
+        that way would feed the learner's estimate back into itself.
+        """
+        self._advance(event_time, policy)
         self.exposure += viewer_seconds
-        if weight_milli:
-            weight = weight_milli / WEIGHT_UNIT
-            self.level_weight += weight
-            self.weights[category] = self.weights.get(category, 0.0) + weight
+        self.level_weight += viewer_seconds * rate
 
     def to_plain(self) -> dict[str, Any]:
         return {

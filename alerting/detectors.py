@@ -182,7 +182,7 @@ class AudienceSpikeDetector(Rule):
             return Signal.FIRE
         if self._recent_fires(odds):
             return Signal.FIRE
-        if odds.p_value <= figures.sustain_p_value and odds.observed >= 1:
+        if odds.observed >= 1 and odds.sustain_p_value <= figures.sustain_p_value:
             return Signal.SUSTAIN
         return Signal.NONE
 
@@ -208,8 +208,10 @@ class AudienceSpikeDetector(Rule):
                 f"{basis} (p={p_value:.1e})"
             )
         if signal is Signal.SUSTAIN:
-            return f"{observed} weighted reporters, still above the low mark (p={p_value:.1e})"
-        return f"{observed} weighted reporters is within the normal range (p={p_value:.2g})"
+            return f"{observed} weighted reporters over the low mark (p={odds.sustain_p_value:.1e})"
+        loud = odds.view.incident_loudness
+        beside = f", the rest of the broadcast {loud:.2f}x its level" if loud > 1.0 else ""
+        return f"{observed} weighted reporters is normal (p={odds.sustain_p_value:.2g}{beside})"
 
     def figures(self, odds: ViewOdds) -> Figures:
         spike = odds.policy.spike
@@ -221,6 +223,7 @@ class AudienceSpikeDetector(Rule):
             "p_value": odds.p_value,
             "trigger_p_value": spike.trigger_p_value,
             "sustain_p_value": spike.sustain_p_value,
+            "incident_loudness": round(odds.view.incident_loudness, 6),
             "min_distinct_reporters": spike.min_distinct_reporters,
             "recent_seconds": odds.view.recent_seconds,
             "recent_weighted_reporters": round(odds.view.recent_weighted, 3),
@@ -267,8 +270,10 @@ class CredibleReportDetector(Rule):
 class RampDetector(Rule):
     """A steady climb: the CUSUM has accumulated enough and the window agrees.
 
-    The window condition (its own low mark and a weighted floor) keeps an old,
-    long-past excursion from paging on its own.
+    The window condition (its own low mark, and a weighted floor to page) keeps an old
+    excursion from paging or keeping an incident open on its own: the CUSUM remembers a
+    surge on a large broadcast until the drift pays it off, far longer than the surge,
+    and an incident sustained by that memory alone stayed open for an hour.
     """
 
     name = "report_ramp"
@@ -276,12 +281,12 @@ class RampDetector(Rule):
 
     def signal(self, odds: ViewOdds) -> Signal:
         figures, view = odds.figures, odds.view
-        if view.ramp_statistic < figures.ramp_threshold:
-            return Signal.NONE
         if (
-            odds.ramp_p_value <= figures.ramp_window_p_value
-            and view.weighted >= figures.ramp_min_weighted_reporters
+            view.ramp_statistic < figures.ramp_threshold
+            or odds.ramp_p_value > figures.ramp_window_p_value
         ):
+            return Signal.NONE
+        if view.weighted >= figures.ramp_min_weighted_reporters:
             return Signal.FIRE
         return Signal.SUSTAIN
 
@@ -295,8 +300,12 @@ class RampDetector(Rule):
                 f"report rate climbing: CUSUM {statistic:.1f} >= {threshold:g} "
                 f"with {odds.observed} weighted reporters (p={odds.ramp_p_value:.1e})"
             )
-        if signal is Signal.SUSTAIN:
-            return f"CUSUM {statistic:.1f} still above {threshold:g}"
+        if statistic >= threshold:
+            window = "above" if signal is Signal.SUSTAIN else "at"
+            return (
+                f"CUSUM {statistic:.1f} above {threshold:g}, the window {window} the "
+                f"ordinary level (p={odds.ramp_p_value:.1e})"
+            )
         return f"CUSUM {statistic:.1f} below {threshold:g}"
 
     def figures(self, odds: ViewOdds) -> Figures:

@@ -72,9 +72,7 @@ from alerting.state import BroadcastState, reporter_key
 from alerting.views import PolicyFigures, ViewOdds
 from alerting.window import CategoryWindow, WindowShape
 from models.escalation import EventAction
-from models.escalation_v2 import (
-    EscalationV2,
-)
+from models.escalation_v2 import EscalationV2
 from models.report import Category, ReportEvent
 
 
@@ -144,9 +142,10 @@ class DetectionEngine:
 
         ``decided_at`` stamps ``detected_at``: wall-clock time live, and left None in
         replay, where the report's event time is the time of the decision.
-        ``learner`` supplies learned base rates and learns from the report; without
-        one the policy's priors are used. ``event_time`` is ``report.event_time``
-        when the caller has it already (it costs about half a microsecond).
+        ``learner`` supplies learned base rates and learns from the report while no detector
+        (nor a ramp's CUSUM) sees anything on the broadcast, else holds the broadcast at the
+        rate it last taught (:meth:`BaseRateLearner.hold`); without one, the priors.
+        ``event_time`` is ``report.event_time`` when the caller has it already.
         ``record_time`` is the Kafka record's timestamp when known: the event time
         never runs ahead of it by more than the policy's clock tolerance, and a report
         too late for the broadcast's window counts at it while it is not (a device
@@ -255,14 +254,13 @@ class DetectionEngine:
             ramp.add(added)
         moment = event_time if decided_at is None else decided_at
         sent, active = self._decide(state, category, window, rates, bucket, event_time, moment)
-        if (
-            learner is not None
-            and quiet
-            and not active
-            and previous_watermark is not None
-            and audience_was_known
-        ):
-            learner.learn(event_time, exposure, category, added, self.policy)
+        if learner is not None and previous_watermark is not None and audience_was_known:
+            climbing = not unsized and state.ramps[category].statistic >= self.ramp_policy.threshold
+            if quiet and not (active or climbing):
+                learner.learn(event_time, exposure, category, added, self.policy)
+                state.taught_rate = rates.factor * population[2]
+            elif state.taught_rate is not None:
+                learner.hold(event_time, exposure, state.taught_rate, self.policy)
         return Observation(sent, clock=clock)
 
     def _too_late(self, event_time: float, watermark: float) -> bool:
@@ -322,6 +320,8 @@ class DetectionEngine:
     ) -> EscalationV2:
         close_incident(incident, at)
         del incidents[incident.team]
+        if incidents is state.incidents and not incidents:
+            state.restart_ramps()
         rates = self.expectation.rates(state, self.expectation.population(None))
         return escalation(
             self.policy, self.shape, state, incident, EventAction.RESOLVE, [why], at, rates

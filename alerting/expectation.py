@@ -13,6 +13,7 @@ import math
 
 from alerting.baseline import BaseRateLearner, prior_rates
 from alerting.evidence import Rates
+from alerting.incidents import incident_categories
 from alerting.policy import Policy
 from alerting.ramp import loudness_elsewhere
 from alerting.state import BroadcastState
@@ -97,6 +98,26 @@ class Expectation:
         return loudness_elsewhere(
             max(0, rest_milli) / WEIGHT_UNIT,
             rest_rate * rates.audience * self.elsewhere_buckets * self.shape.bucket_seconds,
+            self.policy.history.prior_reports,
+        )
+
+    def loudness_beside(self, state: BroadcastState, rates: Rates) -> float:
+        """How many times louder than its level the broadcast's categories outside its open
+        incidents are over the window (:func:`alerting.ramp.loudness_elsewhere`), each
+        category at its own tilt: what an open incident is kept open against
+        (:attr:`alerting.views.ViewOdds.sustain_p_value`). 1 for a broadcast of unknown
+        audience, whose scale is its own reporters already."""
+        if rates.own_weight > 0.0:
+            return 1.0
+        inside = incident_categories(state.incidents.values())
+        windows = state.windows
+        rest_milli = state.own_weight_milli(self.abuse) - sum(
+            windows[c].weight_milli for c in inside if c in windows
+        )
+        rest_rate = sum(rates.of(c) for c in rates.by_category if c not in inside)
+        return loudness_elsewhere(
+            max(0, rest_milli) / WEIGHT_UNIT,
+            rest_rate * rates.audience * self.shape.length_seconds,
             self.policy.history.prior_reports,
         )
 

@@ -115,6 +115,8 @@ def largest_state(
         region=WIDEST_TEXT_CHAR * MAX_REGION_LENGTH,
         viewers=MAX_VIEWER_COUNT,
         input_offset=WIDEST_COUNT,
+        record_clock=WIDEST_TIME,
+        taught_rate=WIDEST_FLOAT,
     )
     state.combined = _full_window(shape, bucket, count)
     state.history = BroadcastHistory(

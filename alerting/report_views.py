@@ -22,6 +22,7 @@ class ReportViews:
     """Builds a report's two views; what they need of the policy is read once, at start."""
 
     def __init__(self, expectation: Expectation) -> None:
+        self.expectation = expectation
         self.policy, self.figures = expectation.policy, expectation.figures
         self.shape, self.abuse = expectation.shape, expectation.abuse
         self.burst_buckets = max(
@@ -41,6 +42,7 @@ class ReportViews:
         """The category's view and the broadcast-wide one, with the odds their detectors
         share. A broadcast of unknown audience is judged by its category's share of its
         own weighted reporters (see :meth:`view`)."""
+        loudness = self.expectation.loudness_beside(state, rates) if state.incidents else 1.0
         category_odds = ViewOdds(
             self.view(
                 state,
@@ -53,6 +55,7 @@ class ReportViews:
                 own_weight=rates.own_weight,
                 ramp_rate=rates.level_of(category),
                 population_rate=rates.by_category[category],
+                incident_loudness=loudness,
             ),
             self.policy,
             self.figures,
@@ -67,6 +70,7 @@ class ReportViews:
                 bucket,
                 established=established,
                 all_categories=True,
+                incident_loudness=loudness,
             ),
             self.policy,
             self.figures,
@@ -87,6 +91,7 @@ class ReportViews:
         own_weight: float = 0.0,
         ramp_rate: float = 0.0,
         population_rate: float = 0.0,
+        incident_loudness: float = 1.0,
     ) -> CategoryView:
         """The view of ``window``, with the reporters of the short span ending in the
         report's ``bucket`` where that span expects enough reports for the short test to
@@ -158,6 +163,7 @@ class ReportViews:
             own_weight=own_weight,
             recent_own_weight=recent_own_weight,
             ramp_rate=ramp_rate * ramp.loudness if ramp is not None else ramp_rate,
+            incident_loudness=incident_loudness,
         )
 
 

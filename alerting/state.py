@@ -81,6 +81,10 @@ class BroadcastState:
     the clock the learner's exposure runs on (:meth:`Expectation.exposure`). Stored under
     ``"rc"`` when known, without a format of its own: a worker that does not know it
     measures exposure in event time, as before it existed."""
+    taught_rate: float | None = None
+    """The broadcast's rate per viewer-second (its level times the platform's total) when it
+    last taught the learner: what it is held at while it may not (:meth:`BaseRateLearner.hold`).
+    Stored under ``"tr"`` when known; a state without it is held at nothing until it teaches."""
     input_offset: int | None = None
     """Offset of the newest input message counted into this state, on the broadcast's
     partition: a message re-delivered after a crash (at or below it) is already here."""
@@ -102,6 +106,15 @@ class BroadcastState:
         viewers = report.viewer_count
         if viewers is not None and (newest or self.viewers is None):
             self.viewers = viewers
+
+    def restart_ramps(self) -> None:
+        """Start every category's CUSUM again from zero: the broadcast's last incident has
+        resolved. What the statistic held was the excess the incident answered for, and
+        the reference did not learn during it; kept, that excess would let an ordinary
+        fluctuation of the window page a second time for the same trouble. A new climb
+        has to show its own evidence, as a CUSUM does after an alarm."""
+        for ramp in self.ramps.values():
+            ramp.statistic = 0.0
 
     def advance_record_clock(self, record_time: float | None) -> None:
         """Move :attr:`record_clock` on to a counted report's record time, never back."""
@@ -230,6 +243,8 @@ class BroadcastState:
             plain["o"] = self.input_offset
         if self.record_clock is not None:
             plain["rc"] = self.record_clock
+        if self.taught_rate is not None:
+            plain["tr"] = self.taught_rate
         parts = [orjson.dumps(plain, option=orjson.OPT_NON_STR_KEYS)[:-1], b',"w":{']
         for category, window in self.windows.items():
             if not window.is_empty:
@@ -278,6 +293,7 @@ class BroadcastState:
             ),
             ramps={Category(c): RampState.from_plain(r) for c, r in plain.get("r", {}).items()},
             record_clock=None if plain.get("rc") is None else float(plain["rc"]),
+            taught_rate=None if plain.get("tr") is None else float(plain["tr"]),
             input_offset=plain.get("o"),
             unrouted=not routed and bool(plain["i"] or plain.get("c")),
         )

@@ -40,6 +40,10 @@ class CategoryView:
     audience, its weighted reporters in every category: the category is then judged by
     its share of them (0: the audience is known), and its short test the category's
     share of ``recent_own_weight``, the broadcast's weighted reporters in the short span.
+    ``incident_loudness`` is, while an abuse incident is open on the broadcast, how many
+    times louder than its level its categories outside the incident are
+    (:meth:`alerting.expectation.Expectation.loudness_beside`; 1 otherwise): what keeps
+    the incident open is read against the level raised by it.
 
     A plain class with slots rather than a named tuple or a frozen dataclass: two are
     built for every report, and compiled (mypyc) a plain class is a native object built
@@ -54,6 +58,7 @@ class CategoryView:
         "category",
         "credible_reporters",
         "distinct_reporters",
+        "incident_loudness",
         "own_weight",
         "ramp_rate",
         "ramp_statistic",
@@ -89,6 +94,7 @@ class CategoryView:
         recent_own_weight: float = 0.0,
         ramp_rate: float = 0.0,
         ramp_tilt: float = 1.0,
+        incident_loudness: float = 1.0,
     ) -> None:
         self.category = category
         self.reports = reports
@@ -108,6 +114,7 @@ class CategoryView:
         self.recent_own_weight = recent_own_weight
         self.ramp_rate = ramp_rate
         self.ramp_tilt = ramp_tilt
+        self.incident_loudness = incident_loudness
 
     @property
     def weighted(self) -> float:
@@ -311,6 +318,23 @@ class ViewOdds:
                 variation,
             )
         return wandering_rate_upper_tail(observed, expected, variation)
+
+    @property
+    def sustain_p_value(self) -> float:
+        """:attr:`p_value` with the expectation raised by the view's ``incident_loudness``:
+        the tail an open incident is kept open by. A large broadcast that keeps getting
+        louder runs ahead of its level (behind by its lag and half-life) in every category,
+        spam and copyright as much as abuse, and judged against the level alone its window
+        stayed above the low mark somewhere every few minutes: an incident opened by a
+        surge stayed open for half an hour or more after the surge. Abuse still going on
+        is loud in the incident's categories beside the rest; a broadcast louder all over
+        is not."""
+        loudness = self.view.incident_loudness
+        if loudness <= 1.0:
+            return self.p_value
+        return wandering_rate_upper_tail(
+            self.observed, self.expected * loudness, self.figures.rate_variation
+        )
 
     @property
     def ramp_p_value(self) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
@@ -11,7 +12,16 @@ from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from alerting.state import BroadcastState
 from models.report import Category
-from tests.alerting.helpers import HIGH_TRUST, ORDINARY, T0, burst, make_report, with_changes
+from tests.alerting.helpers import (
+    HIGH_TRUST,
+    ORDINARY,
+    T0,
+    burst,
+    make_report,
+    poisson_arrivals,
+    steady_broadcast,
+    with_changes,
+)
 from tests.alerting.platform import Platform, simulate
 
 PRIOR = 3e-7  # harassment
@@ -144,16 +154,66 @@ def test_a_report_delivered_late_adds_no_exposure_twice(
     assert learner.exposure == pytest.approx(taught)
 
 
-def test_a_broadcast_with_an_open_incident_teaches_nothing(engine: DetectionEngine) -> None:
+def test_a_broadcast_with_an_open_incident_teaches_nothing_and_is_held_at_its_last_rate(
+    engine: DetectionEngine,
+) -> None:
     learner = BaseRateLearner()
     state = BroadcastState("b-1")
-    for report in burst(6, reporter=HIGH_TRUST):
+    for n in range(3):
+        report = make_report(f"quiet-{n}", at=T0 + 60 * n, viewers=1_000, reporter=ORDINARY)
+        engine.observe(state, report, learner=learner)
+    taught_rate = state.taught_rate
+    assert taught_rate is not None, "an ordinary report taught the learner"
+    weights, exposure = dict(learner.weights), learner.exposure
+    for report in burst(50, start=T0 + 200, viewers=1_000, prefix="more", reporter=HIGH_TRUST):
         engine.observe(state, report, learner=learner)
     assert state.incidents
-    taught = dict(learner.weights), learner.exposure
-    for report in burst(50, start=T0 + 10, prefix="more", reporter=HIGH_TRUST):
+    assert all(learner.weights[c] <= w for c, w in weights.items()), "its mix teaches nothing"
+    assert learner.exposure > exposure / 2, "its viewers still count"
+    assert state.taught_rate == taught_rate, "held at the rate it last taught, not its level now"
+
+
+def test_a_held_broadcast_adds_its_viewer_seconds_at_the_rate_it_is_held_at(
+    policy: Policy,
+) -> None:
+    learner = BaseRateLearner()
+    learner.hold(T0, 1_000.0, 4e-6, policy)
+    assert (learner.exposure, learner.level_weight, learner.weights) == (1_000.0, 4e-3, {})
+
+
+def test_the_loudest_broadcast_in_an_incident_does_not_make_the_platform_quieter(
+    policy: Policy,
+) -> None:
+    """One broadcast of 300k viewers at three times the priors makes most of what the
+    learner hears; ten of 5k viewers at the priors the rest. Harassment on the big one
+    jumps tenfold for three minutes, and its incident stays open for minutes after. Left
+    out of the learner meanwhile, it took the platform's total down to the small ones'
+    within the level's half-life, and every broadcast's level with it."""
+    seconds, jump = 1200.0, 600.0
+    reports = steady_broadcast(policy, viewers=300_000, scale=3.0, seconds=seconds)
+    for index in range(10):
+        reports += steady_broadcast(
+            policy, viewers=5_000, scale=1.0, seconds=seconds, seed=index, broadcast_id=f"s{index}"
+        )
+    surge_rate = 27 * PRIOR * 300_000
+    generator = random.Random(3)
+    reports += [
+        make_report(f"jump-{n}", at=T0 + at, viewers=300_000, reporter=ORDINARY, broadcast_id="big")
+        for n, at in enumerate(poisson_arrivals(surge_rate, jump, jump + 180.0, generator))
+    ]
+    engine, learner = DetectionEngine(policy), BaseRateLearner()
+    states: dict[str, BroadcastState] = {}
+    totals: dict[float, float] = {}
+    for report in sorted(reports, key=lambda r: r.event_time):
+        state = states.setdefault(report.broadcast_id, BroadcastState(report.broadcast_id))
         engine.observe(state, report, learner=learner)
-    assert (dict(learner.weights), learner.exposure) == taught
+        for mark in (jump - 10.0, jump + 300.0):
+            if mark not in totals and report.event_time >= T0 + mark:
+                totals[mark] = learner.total_rate(policy)
+    assert states["big"].incidents, "the incident is still open at the end of the surge's window"
+    before, during = totals[jump - 10.0], totals[jump + 300.0]
+    assert before > 2.0 * sum(prior_rates(policy).values()), "the big broadcast makes most of it"
+    assert during == pytest.approx(before, rel=0.2)
 
 
 def test_evidence_shows_the_expectation_the_decision_used(

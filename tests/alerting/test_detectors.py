@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from alerting.detectors import (
     AudienceSpikeDetector,
     CredibleReportDetector,
+    RampDetector,
     Signal,
     Verdict,
     capped_severity,
@@ -16,7 +17,7 @@ from alerting.detectors import (
     default_detectors,
 )
 from alerting.policy import Policy
-from alerting.stats import wandering_share_upper_tail
+from alerting.stats import wandering_rate_upper_tail, wandering_share_upper_tail
 from alerting.views import CategoryView, ViewOdds, expected_reports
 from models.escalation import EscalationClass, Severity
 from models.report import Category
@@ -109,6 +110,55 @@ def test_audience_spike_between_the_marks_sustains(policy: Policy) -> None:
     assert count >= 1
     verdict = AudienceSpikeDetector().evaluate(view(distinct=count, viewers=2_000), policy)
     assert verdict.signal is Signal.SUSTAIN
+
+
+def large_view(
+    weighted: int, expected: float, *, ramp_statistic: float = 0.0, incident_loudness: float = 1.0
+) -> CategoryView:
+    """Harassment on a 50k-viewer broadcast whose window expects ``expected`` reporters."""
+    return CategoryView(
+        category=Category.HARASSMENT,
+        reports=weighted,
+        distinct_reporters=weighted,
+        credible_reporters=0,
+        viewers=50_000,
+        window_seconds=300.0,
+        base_rate=expected / (50_000 * 300.0),
+        ramp_statistic=ramp_statistic,
+        incident_loudness=incident_loudness,
+    )
+
+
+def test_a_window_above_the_low_mark_only_as_loud_as_the_rest_of_the_broadcast_sustains_nothing(
+    policy: Policy,
+) -> None:
+    """An open incident is kept open against the level raised by how loud the broadcast is
+    outside it: a large broadcast getting louder all over is not an incident going on."""
+    count = next(
+        k
+        for k in range(100, 400)
+        if wandering_rate_upper_tail(k, 100.0, policy.spike.rate_variation)
+        <= policy.spike.sustain_p_value
+    )
+    detector = AudienceSpikeDetector()
+    assert detector.evaluate(large_view(count, 100.0), policy).signal is Signal.SUSTAIN
+    verdict = detector.evaluate(large_view(count, 100.0, incident_loudness=1.6), policy)
+    assert verdict.signal is Signal.NONE
+    assert "1.60x its level" in verdict.reason
+
+
+def test_a_ramp_remembered_over_an_ordinary_window_neither_pages_nor_sustains(
+    policy: Policy,
+) -> None:
+    """The CUSUM remembers a burst until the drift pays it off, far longer than the burst on
+    a large broadcast: kept as a sustaining signal, it held an incident open for an hour."""
+    ordinary = RampDetector().evaluate(large_view(20, 20.0, ramp_statistic=40.0), policy)
+    assert ordinary.signal is Signal.NONE
+    assert "ordinary level" in ordinary.reason
+    above = RampDetector().evaluate(large_view(60, 20.0, ramp_statistic=40.0), policy)
+    assert above.signal is Signal.FIRE
+    few = RampDetector().evaluate(large_view(6, 0.5, ramp_statistic=40.0), policy)
+    assert few.signal is Signal.SUSTAIN, "above the window's mark, below the weighted floor"
 
 
 def test_audience_spike_on_a_huge_audience_is_normal(policy: Policy) -> None:
@@ -230,6 +280,7 @@ def views(draw: st.DrawFn) -> CategoryView:
         suspect_reporters=draw(st.integers(min_value=0, max_value=distinct)),
         base_rate=draw(st.none() | st.floats(min_value=1e-9, max_value=1e-5)),
         ramp_statistic=draw(st.floats(min_value=0.0, max_value=30.0)),
+        incident_loudness=draw(st.floats(min_value=1.0, max_value=5.0)),
     )
 
 

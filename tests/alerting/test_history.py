@@ -19,6 +19,7 @@ from tests.alerting.helpers import (
     make_report,
     ordinary_reports,
     poisson_arrivals,
+    resolve_wait,
     steady_broadcast,
 )
 
@@ -220,19 +221,31 @@ def test_a_broadcast_getting_louder_after_a_surge_pages_once(
     incident is open, harassment teaches the history nothing, but the other categories go
     on teaching its level: frozen at the incident's start, the level fell behind the
     broadcast's growth, every category in turn looked abusive against it and joined the
-    incident, and a rare one paged a second team."""
+    incident, and a rare one paged a second team. And it resolves once the surge has left
+    the window and a quiet period has passed: judged against the lagging level alone, the
+    window stayed above the low mark somewhere every few minutes and it never did, nor
+    while the ramp's CUSUM still remembered the surge."""
     jump, seconds = 1200.0, 3600.0
     reports = steady_broadcast(policy, viewers=LARGE, scale=3.0, seconds=seconds, rise=2.0)
     grown = 1.0 + jump / seconds
     rate = 9 * 3.0 * grown * policy.category(Category.HARASSMENT).base_rate_per_viewer_second
     extra = harassment_jump(rate * LARGE, jump, jump + 180.0)
-    state, sent, ticked = BroadcastState("big"), [], T0
+    state, sent, ticked, restarted = BroadcastState("big"), [], T0, []
     for report in sorted(reports + extra, key=lambda r: r.event_time):
         sent += engine.observe(state, report).escalations
         if report.event_time >= ticked + BUCKET:
             ticked = report.event_time
-            sent += engine.tick(state, ticked).escalations
+            resolved = engine.tick(state, ticked).escalations
+            if resolved:
+                restarted = [ramp.statistic for ramp in state.ramps.values()]
+            sent += resolved
     assert [(e.event_action, e.labels.category, e.severity.pages) for e in sent] == [
-        (EventAction.TRIGGER, Category.HARASSMENT, True)
+        (EventAction.TRIGGER, Category.HARASSMENT, True),
+        (EventAction.RESOLVE, Category.HARASSMENT, True),
     ]
     assert jump <= sent[0].detected_at.timestamp() - T0 <= jump + 30
+    surge_left_window = jump + 180.0 + policy.window.length_seconds
+    resolved_at = sent[1].detected_at.timestamp() - T0
+    assert resolved_at <= surge_left_window + resolve_wait(policy) + 2 * BUCKET
+    assert restarted, "the broadcast has ramps"
+    assert not any(restarted), "the CUSUMs start again with the incident's end"

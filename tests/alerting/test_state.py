@@ -142,6 +142,17 @@ def test_a_state_stored_without_a_record_clock_loads_without_one(engine: Detecti
     assert BroadcastState.from_bytes(orjson.dumps(plain)).record_clock is None
 
 
+def test_the_rate_a_broadcast_last_taught_survives_the_round_trip_and_may_be_missing(
+    engine: DetectionEngine,
+) -> None:
+    state = busy_state(engine)
+    state.taught_rate = 3.5e-6
+    assert BroadcastState.from_bytes(state.to_bytes()).taught_rate == 3.5e-6
+    plain = orjson.loads(state.to_bytes())
+    del plain["tr"]
+    assert BroadcastState.from_bytes(orjson.dumps(plain)).taught_rate is None
+
+
 def test_state_bytes_never_contain_raw_reporter_ids(engine: DetectionEngine) -> None:
     data = busy_state(engine).to_bytes()
     assert b"secret-reporter" not in data

@@ -23,6 +23,7 @@ import orjson
 import pytest
 
 from alerting.policy import load_policy
+from models.escalation import EventAction
 from models.report import Category
 from streams.cli import main
 from streams.logs import configure_logging
@@ -458,10 +459,14 @@ def test_a_late_surge_is_paged_within_its_delivery_lag_and_ten_seconds_at_the_me
 
 def test_broadcasts_growing_for_an_hour_page_only_for_their_surges() -> None:
     """``growing_broadcasts`` at its full hour (the shrunk run ends before a broadcast's own
-    reference moves): a whole broadcast getting louder is no ramp, and an incident on it
-    stays one page while it goes on growing (the level learns from the other categories)."""
+    reference moves): a whole broadcast getting louder is no ramp, an incident on it stays
+    one page while it goes on growing (the level learns from the other categories), and it
+    resolves once the surge has left the window and the quiet period has passed. Kept open
+    by the ramp's memory of the surge and by a level behind the broadcast's growth (and a
+    learner that lost the loudest broadcasts while their incidents were open), every such
+    incident stayed open to the end of the hour."""
     configure_logging("error")
-    scored = replay_log(
+    result = replay_log(
         POLICY,
         [
             m.value
@@ -471,11 +476,27 @@ def test_broadcasts_growing_for_an_hour_page_only_for_their_surges() -> None:
         ],
         partitions=PARTITIONS,
         max_message_bytes=65536,
-    ).score()
+    )
+    scored = result.score()
     assert scored.abuse_incidents == 2
     assert scored.missed == []
     assert scored.false_pages_by_kind == {}
     assert scored.incidents_paged_once == scored.detected
+    surge_ends: defaultdict[str, float] = defaultdict(float)
+    for label in result.labels:
+        if label.kind is LabelKind.SURGE:
+            surge_ends[label.broadcast_id] = max(surge_ends[label.broadcast_id], label.at)
+    resolved = {
+        e.labels.broadcast_id: e.detected_at.timestamp()
+        for e in result.escalations
+        if e.event_action is EventAction.RESOLVE
+    }
+    window, lifecycle = POLICY.window, POLICY.lifecycle
+    longest = window.length_seconds + lifecycle.resolve_after_quiet_seconds
+    longest += window.allowed_lateness_seconds + 2 * window.bucket_seconds
+    assert set(resolved) == set(surge_ends)
+    late = {b: resolved[b] - end for b, end in surge_ends.items() if resolved[b] - end > longest}
+    assert late == {}, "seconds from the surge's last report to the resolve"
 
 
 @pytest.mark.parametrize("name", [target(n, "campaigns") for n in ("campaigns", "real_world")])
