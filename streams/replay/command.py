@@ -31,7 +31,8 @@ from streams.replay.figures import (
     scenario_figures,
     scenario_names,
 )
-from streams.replay.scoring import fixed_threshold_triggers, score, triggers_of_wire
+from streams.replay.fixed_rule import fixed_threshold_triggers
+from streams.replay.scoring import score, triggers_of_wire
 from streams.replay.session import (
     Progress,
     Replay,

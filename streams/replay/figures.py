@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 from alerting.policy import Policy
 from streams.logs import configure_logging
+from streams.replay.fixed_rule import fixed_threshold_triggers
 from streams.replay.scenarios.catalogue import SCENARIOS, ScenarioError, build_scenario
 from streams.replay.scenarios.confounders import CONFOUNDERS
-from streams.replay.scoring import LabelKind, ScoreCard, fixed_threshold_triggers, score
+from streams.replay.scoring import LabelKind, ScoreCard, score
 from streams.replay.session import Replay, ReplayResult, file_messages
 from streams.replay.terminal import floored_percent
 
@@ -189,6 +190,7 @@ def figures_markdown(
 ) -> str:
     """The tables for docs/detection.md: per scenario, then the targets over all of them."""
     fixed_name = f"fixed {fixed_reports}/5 min"
+    quiet = policy.lifecycle.resolve_after_quiet_seconds + policy.window.allowed_lateness_seconds
     lines = [
         f"Seeds {_seed_text(seeds)}, policy `{policy.policy_version}`, cold start, each seed "
         f"replayed on its own and the seeds pooled; `{fixed_name}` pages at {fixed_reports} "
@@ -244,9 +246,19 @@ def figures_markdown(
         f"| late surges: delay <= delivery lag + 10 s | {_late(mine)} | {_late(theirs)} |",
         f"| campaigns paged, 0 | {mine.campaigns_paged}/{mine.coordinated_incidents} | "
         f"{theirs.campaigns_paged}/{theirs.coordinated_incidents} |",
+        f"| abuse incidents open after the abuse's last report, median / max (resolved "
+        f"{quiet:g} s after the last signal) | {_open(mine)} | {_open(theirs)} |",
         "",
     ]
     return "\n".join(lines)
+
+
+def _open(card: ScoreCard) -> str:
+    spans = card.open_after_abuse()
+    never = f"; {card.never_resolved} never resolved" if card.never_resolved else ""
+    if spans is None:
+        return f"-{never}"
+    return f"{spans[0]:.0f} / {spans[1]:.0f} s{never}"
 
 
 def _beyond_lag(card: ScoreCard) -> str:

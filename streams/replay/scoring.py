@@ -27,20 +27,23 @@ extra pages):
   whatever the device clock said); an incident's delivery lag is the median of
   its reports' record timestamp minus the time they were made.
 
-The fixed-threshold rule ("page at N reports of a category in five minutes",
-counted as reports reach Kafka) is the yardstick on the same log.
+* an incident's *time open after the abuse* runs from its last report's true time to
+  when the incident it paged was resolved (its first paging trigger's ``dedup_key``):
+  on-call's open list and the paging tool's auto-resolve follow it. The floor is the
+  window (its reporters still count) plus the quiet period and the allowed lateness.
+
+The fixed-threshold rule (:mod:`streams.replay.fixed_rule`) is the yardstick on the
+same log.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from alerting.detectors import category_severity
-from alerting.policy import Policy
 from models.escalation import EscalationClass, EventAction, Severity
 from models.escalation_v2 import EscalationV2, parse_escalation
 from models.report import Category
@@ -96,6 +99,8 @@ class Trigger:
     severity: Severity
     escalation_class: EscalationClass
     team: str
+    dedup_key: str = ""
+    """The incident it opened (none for the fixed rule): its resolve ends it."""
 
     @classmethod
     def of(cls, escalation: EscalationV2, decided_at: float | None = None) -> Trigger:
@@ -107,6 +112,7 @@ class Trigger:
             escalation.severity,
             escalation.escalation_class,
             escalation.labels.team,
+            escalation.dedup_key,
         )
 
 
@@ -115,6 +121,7 @@ class _Incident:
     name: str
     kind: LabelKind
     onset: float
+    ended: float
     categories: set[Category] = field(default_factory=set)
     lags: list[float] = field(default_factory=list)
     triggers: list[Trigger] = field(default_factory=list)
@@ -138,6 +145,11 @@ class ScoreCard:
     lags_by_kind: dict[str, list[float]]
     """Delivery lag of each detected incident, in the order of ``delays_by_kind``."""
     missed: list[str]
+    open_after: list[float] = field(default_factory=list)
+    """Seconds each detected incident stayed open after its abuse's last report (those whose
+    incidents were resolved, when the resolves were scored: see the module doc)."""
+    never_resolved: int = 0
+    """Detected incidents whose incident was not resolved by the end of the log."""
 
     @property
     def recall(self) -> float:
@@ -154,6 +166,12 @@ class ScoreCard:
     @property
     def pages_per_incident(self) -> float | None:
         return self.abuse_pages / self.detected if self.detected else None
+
+    def open_after_abuse(self) -> tuple[float, float] | None:
+        """Median and longest time open after the abuse ended (None: nothing resolved)."""
+        if not self.open_after:
+            return None
+        return round(statistics.median(self.open_after), 3), round(max(self.open_after), 3)
 
     def delays(self, *kinds: LabelKind) -> list[float]:
         """Delays of the detected incidents whose reports reached Kafka on time.
@@ -220,6 +238,8 @@ class ScoreCard:
             delays_by_kind=dict(delays),
             lags_by_kind=dict(lags),
             missed=[name for c in cards for name in c.missed],
+            open_after=[seconds for c in cards for seconds in c.open_after],
+            never_resolved=sum(c.never_resolved for c in cards),
         )
 
     def as_dict(self) -> dict[str, object]:
@@ -248,6 +268,8 @@ class ScoreCard:
             "max_delay_seconds": {
                 kind.value: self.max_delay(kind) for kind in LabelKind if kind.is_abuse
             },
+            "open_after_abuse_seconds": self.open_after_abuse(),
+            "never_resolved": self.never_resolved,
             "late_incidents": [
                 {"delay_seconds": round(delay, 3), "delivery_lag_seconds": round(lag, 3)}
                 for delay, lag in self.late(*(kind for kind in LabelKind if kind.is_abuse))
@@ -272,9 +294,12 @@ def _incidents(labels: list[LabelledReport]) -> dict[str, _Incident]:
         onset = label.at if label.onset is None else label.onset
         known = incidents.get(label.incident)
         if known is None:
-            known = incidents[label.incident] = _Incident(label.incident, label.kind, onset)
+            known = incidents[label.incident] = _Incident(
+                label.incident, label.kind, onset, label.at
+            )
         else:
             known.onset = min(known.onset, onset)
+            known.ended = max(known.ended, label.at)
         known.categories.add(label.category)
         known.lags.append(label.delivered_at - label.at)
     return incidents
@@ -287,7 +312,13 @@ def _owner(candidates: list[_Incident], trigger: Trigger) -> _Incident | None:
     return max(chosen, key=lambda i: i.onset) if chosen else None
 
 
-def score(labels: list[LabelledReport], triggers: list[Trigger]) -> ScoreCard:
+def score(
+    labels: list[LabelledReport],
+    triggers: list[Trigger],
+    resolves: Mapping[str, float] | None = None,
+) -> ScoreCard:
+    """``resolves`` maps the ``dedup_key`` of each resolved incident to when it was resolved;
+    without them (the fixed rule, a worker's output scored alone) nothing is open or closed."""
     incidents = _incidents(labels)
     by_broadcast: dict[str, list[_Incident]] = defaultdict(list)
     kinds: dict[str, LabelKind] = {}
@@ -314,8 +345,9 @@ def score(labels: list[LabelledReport], triggers: list[Trigger]) -> ScoreCard:
     campaigns = [i for i in incidents.values() if i.kind is LabelKind.COORDINATED]
     delays: dict[str, list[float]] = defaultdict(list)
     lags: dict[str, list[float]] = defaultdict(list)
-    detected = abuse_pages = paged_once = 0
+    detected = abuse_pages = paged_once = never_resolved = 0
     missed = []
+    open_after: list[float] = []
     for incident in abuse:
         paged = sorted((t for t in incident.triggers if t.severity.pages), key=lambda t: t.at)
         abuse_pages += len(paged)
@@ -327,6 +359,12 @@ def score(labels: list[LabelledReport], triggers: list[Trigger]) -> ScoreCard:
         delay = round(max(0.0, paged[0].at - incident.onset), 3)
         delays[incident.kind.value].append(delay)
         lags[incident.kind.value].append(round(statistics.median(incident.lags), 3))
+        if resolves is not None:
+            closed = [resolves[t.dedup_key] for t in paged if t.dedup_key in resolves]
+            if len(closed) < len(paged):
+                never_resolved += 1
+            else:
+                open_after.append(round(max(closed) - incident.ended, 3))
     times = [label.delivered_at for label in labels]
     return ScoreCard(
         abuse_incidents=len(abuse),
@@ -347,39 +385,6 @@ def score(labels: list[LabelledReport], triggers: list[Trigger]) -> ScoreCard:
         delays_by_kind=dict(delays),
         lags_by_kind=dict(lags),
         missed=sorted(missed),
+        open_after=open_after,
+        never_resolved=never_resolved,
     )
-
-
-def fixed_threshold_triggers(
-    labels: list[LabelledReport], policy: Policy, *, reports: int = 5, window_seconds: float = 300
-) -> list[Trigger]:
-    """ "Page at ``reports`` reports of a category in ``window_seconds``", one page until quiet.
-
-    Counts reports (retries too) as they reach Kafka, and knows nothing of
-    audiences, trust or clocks: the rule the issue says cannot do the job,
-    measured on the same log.
-    """
-    recent: dict[tuple[str, Category], deque[float]] = defaultdict(deque)
-    open_until: dict[tuple[str, Category], float] = {}
-    triggers: list[Trigger] = []
-    for label in sorted(labels, key=lambda label: label.delivered_at):
-        key = (label.broadcast_id, label.category)
-        now = label.delivered_at
-        times = recent[key]
-        times.append(now)
-        while times[0] <= now - window_seconds:
-            times.popleft()
-        if len(times) >= reports and now > open_until.get(key, float("-inf")):
-            triggers.append(
-                Trigger(
-                    label.broadcast_id,
-                    label.category,
-                    now,
-                    category_severity(label.category, policy),
-                    EscalationClass.REPORT_SPIKE,
-                    policy.category(label.category).team,
-                )
-            )
-        if len(times) >= reports or now <= open_until.get(key, float("-inf")):
-            open_until[key] = now + window_seconds
-    return triggers

@@ -19,7 +19,8 @@ Where live and replay can still differ, and why that is accepted:
   comes round again; a topic replay sees both copies where live saw them, a
   file replay (no keys) decides it in place;
 * live resolves by the wall clock once caught up, replay by the newest event
-  time of the partition (and, at the end of the log, after the quiet period):
+  time of the partition (and, after the end of the log, a bucket at a time until
+  every incident has resolved):
   trigger and update ``event_id``\\ s are identical, a resolve may be stamped a
   little differently.
 
@@ -50,12 +51,12 @@ from models.escalation import EventAction
 from models.escalation_v2 import EscalationV2
 from models.report import Category
 from streams.kafka.tables import key_partition
+from streams.replay.fixed_rule import fixed_threshold_triggers
 from streams.replay.scoring import (
     LabelKind,
     LabelledReport,
     ScoreCard,
     Trigger,
-    fixed_threshold_triggers,
     score,
 )
 from streams.worker.metrics import WorkerMetrics
@@ -80,15 +81,19 @@ class ReplayResult:
     dead_letters: int = 0
     labels: list[LabelledReport] = field(default_factory=list)
     triggers: list[Trigger] = field(default_factory=list)
+    resolves: dict[str, float] = field(default_factory=dict)
+    """When each incident was resolved, by ``dedup_key``."""
 
     def score(self) -> ScoreCard:
-        return score(self.labels, self.triggers)
+        return score(self.labels, self.triggers, self.resolves)
 
     def record(self, escalations: Sequence[EscalationV2], decided_at: float | None) -> None:
         self.escalations.extend(escalations)
-        self.triggers.extend(
-            Trigger.of(e, decided_at) for e in escalations if e.event_action is EventAction.TRIGGER
-        )
+        for e in escalations:
+            if e.event_action is EventAction.TRIGGER:
+                self.triggers.append(Trigger.of(e, decided_at))
+            elif e.event_action is EventAction.RESOLVE:
+                self.resolves[e.dedup_key] = e.detected_at.timestamp()
 
 
 class Replay:
@@ -124,12 +129,22 @@ class Replay:
         return sent
 
     def drain(self) -> list[EscalationV2]:
-        """End of log: let the quiet period pass on every partition, as it would live."""
+        """End of log: let time pass on every partition, as it would live, until every
+        incident open at the end has been quiet long enough to resolve (the quiet period
+        and the allowed lateness after its last signal, at the latest the log's end). It
+        ticks a bucket at a time, so each incident resolves when it would have, give or
+        take a bucket, not all at the drain's last moment."""
         sent: list[EscalationV2] = []
-        quiet = self.policy.lifecycle.resolve_after_quiet_seconds
+        window = self.policy.window
+        quiet = self.policy.lifecycle.resolve_after_quiet_seconds + window.allowed_lateness_seconds
         for lane in self.lanes.values():
-            if lane.pipeline.stream_time is not None:
-                sent.extend(lane.pipeline.settle(lane.pipeline.stream_time + quiet))
+            end = lane.pipeline.stream_time
+            if end is None:
+                continue
+            at = end
+            while at < end + quiet:
+                at = min(at + window.bucket_seconds, end + quiet)
+                sent.extend(lane.pipeline.settle(at))
         self.result.record(sent, None)
         return sent
 

@@ -44,6 +44,11 @@ def test_the_figures_command_writes_both_rules_tables_for_the_seeds(
     figures = orjson.loads(card.read_bytes())
     assert figures["campaigns"]["policy"]["coordinated_incidents"] == 12
     assert figures["campaigns"]["fixed"]["campaigns_paged"] == 12
+    open_row = next(line for line in text.splitlines() if "open after the abuse's" in line)
+    assert open_row.endswith("| - |"), "the fixed rule opens no incident to resolve"
+    assert figures["campaigns"]["policy"]["never_resolved"] == 0, "the drain resolves them all"
+    median, longest = figures["campaigns"]["policy"]["open_after_abuse_seconds"]
+    assert 0 < median <= longest
     assert "campaigns: recall 100% (4/4)" in capsys.readouterr().err
 
 

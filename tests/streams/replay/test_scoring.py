@@ -10,12 +10,12 @@ from alerting.policy import Policy
 from models.escalation import Escalation, EscalationClass, EscalationLabels, EventAction, Severity
 from models.escalation_v2 import upgrade_v1
 from models.report import Category
+from streams.replay.fixed_rule import fixed_threshold_triggers
 from streams.replay.scoring import (
     LabelKind,
     LabelledReport,
     ScoreCard,
     Trigger,
-    fixed_threshold_triggers,
     score,
     triggers_of_wire,
 )
@@ -35,8 +35,9 @@ def page(
     broadcast: str,
     cls: EscalationClass = EscalationClass.REPORT_SPIKE,
     category: Category = H,
+    key: str = "",
 ) -> Trigger:
-    return Trigger(broadcast, category, at, Severity.ERROR, cls, "hate-harassment")
+    return Trigger(broadcast, category, at, Severity.ERROR, cls, "hate-harassment", key)
 
 
 LABELS = [
@@ -76,18 +77,6 @@ def test_paging_a_coordinated_burst_or_before_the_abuse_began_is_a_false_page() 
     assert card.false_pages == 2
     assert card.detected == 0
     assert card.false_pages_by_kind == {"coordinated": 1, "surge": 1}
-
-
-def test_fixed_threshold_pages_once_per_busy_spell(policy: Policy) -> None:
-    busy = [label(float(t), "v", LabelKind.VIRAL) for t in range(0, 600, 20)]
-    later = [label(2000.0 + t, "v", LabelKind.VIRAL) for t in range(5)]
-    triggers = fixed_threshold_triggers(busy + later, policy, reports=5)
-    assert [t.at for t in triggers] == [80.0, 2004.0]
-    assert all(t.severity is Severity.ERROR for t in triggers)
-
-
-def test_fixed_threshold_never_fires_on_a_single_report(policy: Policy) -> None:
-    assert fixed_threshold_triggers([label(0, "cs", LabelKind.CHILD_SAFETY, "cs")], policy) == []
 
 
 def test_triggers_on_several_categories_of_one_broadcast_are_one_incident_paged_thrice() -> None:
@@ -138,6 +127,18 @@ def test_warnings_never_detect_and_a_paged_campaign_is_counted() -> None:
     assert (card.campaigns_paged, card.false_pages_by_kind) == (1, {"coordinated": 1})
 
 
+def test_an_incident_is_open_from_its_abuses_last_report_to_its_resolve() -> None:
+    """s1's last report was made at 105 s; its one page's incident resolved at 800 s. s2's
+    second page opened an incident that never resolved."""
+    triggers = [page(104, "s1", key="k1"), page(201, "s2", key="k2"), page(260, "s2", key="k3")]
+    card = score(LABELS, triggers, {"k1": 800.0, "k2": 900.0})
+    assert card.open_after == [695.0]
+    assert card.never_resolved == 1
+    assert card.open_after_abuse() == (695.0, 695.0)
+    assert card.as_dict()["open_after_abuse_seconds"] == (695.0, 695.0)
+    assert score(LABELS, triggers).open_after_abuse() is None, "no resolves, nothing scored"
+
+
 def test_cards_of_several_seeds_pool_counts_and_delays() -> None:
     first = score(LABELS, [page(104, "s1"), page(50, "bg")])
     second = score(LABELS, [page(206, "s2")])
@@ -145,6 +146,8 @@ def test_cards_of_several_seeds_pool_counts_and_delays() -> None:
     assert (both.abuse_incidents, both.detected, both.false_pages) == (4, 2, 1)
     assert both.delays(LabelKind.SURGE) == [4.0, 6.0]
     assert both.missed == ["s2", "s1"]
+    closed = score(LABELS, [page(104, "s1", key="k")], {"k": 705.0})
+    assert ScoreCard.combined([closed, closed, first]).open_after == [600.0, 600.0]
 
 
 def test_escalations_of_either_version_are_read_from_their_wire_form() -> None:

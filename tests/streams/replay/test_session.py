@@ -117,7 +117,8 @@ def test_replaying_twice_gives_the_same_event_ids(
 def test_the_fixed_threshold_rule_does_worse_on_the_same_log(
     mixed: ReplayResult, card: ScoreCard
 ) -> None:
-    from streams.replay.scoring import fixed_threshold_triggers, score
+    from streams.replay.fixed_rule import fixed_threshold_triggers
+    from streams.replay.scoring import score
 
     fixed = score(mixed.labels, fixed_threshold_triggers(mixed.labels, POLICY))
     assert fixed.recall < card.recall
