@@ -268,12 +268,11 @@ class CredibleReportDetector(Rule):
 
 
 class RampDetector(Rule):
-    """A steady climb: the CUSUM has accumulated enough and the window agrees.
+    """A steady climb: the CUSUM has reached the broadcast's mark and the window agrees.
 
     The window condition (its own low mark, and a weighted floor to page) keeps an old
     excursion from paging or keeping an incident open on its own: the CUSUM remembers a
-    surge on a large broadcast until the drift pays it off, far longer than the surge,
-    and an incident sustained by that memory alone stayed open for an hour.
+    surge on a large broadcast far longer than the surge, which held incidents open.
     """
 
     name = "report_ramp"
@@ -282,7 +281,7 @@ class RampDetector(Rule):
     def signal(self, odds: ViewOdds) -> Signal:
         figures, view = odds.figures, odds.view
         if (
-            view.ramp_statistic < figures.ramp_threshold
+            view.ramp_statistic < view.ramp_threshold
             or odds.ramp_p_value > figures.ramp_window_p_value
         ):
             return Signal.NONE
@@ -294,25 +293,26 @@ class RampDetector(Rule):
         return category_severity(odds.view.category, odds.policy)
 
     def reason(self, odds: ViewOdds, signal: Signal) -> str:
-        statistic, threshold = odds.view.ramp_statistic, odds.policy.ramp.threshold
+        statistic, threshold = odds.view.ramp_statistic, odds.view.ramp_threshold
         if signal is Signal.FIRE:
             return (
-                f"report rate climbing: CUSUM {statistic:.1f} >= {threshold:g} "
+                f"report rate climbing: CUSUM {statistic:.1f} >= {threshold:.1f} "
                 f"with {odds.observed} weighted reporters (p={odds.ramp_p_value:.1e})"
             )
         if statistic >= threshold:
             window = "above" if signal is Signal.SUSTAIN else "at"
             return (
-                f"CUSUM {statistic:.1f} above {threshold:g}, the window {window} the "
+                f"CUSUM {statistic:.1f} above {threshold:.1f}, the window {window} the "
                 f"ordinary level (p={odds.ramp_p_value:.1e})"
             )
-        return f"CUSUM {statistic:.1f} below {threshold:g}"
+        return f"CUSUM {statistic:.1f} below {threshold:.1f}"
 
     def figures(self, odds: ViewOdds) -> Figures:
         ramp = odds.policy.ramp
         return {
             "cusum": round(odds.view.ramp_statistic, 6),
-            "threshold": ramp.threshold,
+            "threshold": round(odds.view.ramp_threshold, 6),
+            "threshold_every_category": ramp.threshold,
             "rate_multiplier": ramp.rate_multiplier,
             "weighted_reporters": round(odds.view.weighted, 3),
             "window_p_value": odds.ramp_p_value,

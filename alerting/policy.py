@@ -8,6 +8,7 @@ instead of silently using a default), and versioned: every escalation carries
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -176,9 +177,9 @@ class RampPolicy(_Strict):
 
     The CUSUM tests "rate is ``rate_multiplier`` x the broadcast's baseline" against
     "rate is the baseline" and fires when the accumulated log-likelihood ratio
-    reaches ``threshold`` while the window is at least above ``window_p_value``
-    with ``min_weighted_reporters``: a climb that never looks like a burst in any
-    single window is still caught, and an old excursion alone cannot page.
+    reaches the broadcast's mark (``threshold`` for one reporting every category, less
+    ``ln(N / k)`` for one reporting k of the N: :func:`alerting.ramp.broadcast_threshold`)
+    while the window is at least above ``window_p_value`` with ``min_weighted_reporters``.
 
     The baseline is the category's own earlier rate on the broadcast, risen with its
     other categories over their last ``elsewhere_seconds``; :mod:`alerting.ramp` explains
@@ -186,7 +187,7 @@ class RampPolicy(_Strict):
     """
 
     rate_multiplier: Annotated[float, Field(gt=1, le=20)] = 2.0
-    threshold: Annotated[float, Field(gt=0)] = 10.0
+    threshold: Annotated[float, Field(gt=math.log(len(Category)))] = 10.0
     window_p_value: Annotated[float, Field(gt=0, lt=1)] = 1e-2
     min_weighted_reporters: Annotated[float, Field(ge=1)] = 8.0
     reference_lag_seconds: Annotated[float, Field(gt=0)] = 600.0

@@ -42,11 +42,28 @@ from typing import Any
 
 from alerting.policy import RampPolicy
 from alerting.window import WEIGHT_UNIT
+from models.report import Category
+
+ALL_CATEGORIES = tuple(Category)
 
 REFERENCE_BLOCKS = 5
 """Buckets waiting out the reference's lag are summed in blocks of at least a fifth of the
 lag, so a category's state holds a handful of pending sums (at most two more than this),
 not one per bucket of the lag."""
+
+
+def broadcast_threshold(threshold: float, categories_reported: int) -> float:
+    """The mark a broadcast's CUSUMs are held to when it reports ``categories_reported`` of
+    the categories: ``threshold`` is the mark for one that reports every category.
+
+    A broadcast runs one CUSUM per category it reports, and each reaches a mark ``h`` by
+    chance about once in ``e^h`` of its steps, so the broadcast's false ramps come at about
+    ``k e^-h`` for ``k`` categories. Held to one mark for all of them, a broadcast reporting
+    one category (a classic ramp) waited for the evidence that twelve need, minutes after
+    the climb was plain; held to ``threshold - ln(N / k)``, every broadcast gets about the
+    same rate of false ramps, whatever the number of categories its audience uses.
+    """
+    return threshold - math.log(len(ALL_CATEGORIES) / max(1, categories_reported))
 
 
 def loudness_elsewhere(rest_weight: float, rest_expected: float, prior_reports: float) -> float:

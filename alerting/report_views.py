@@ -12,6 +12,7 @@ import math
 
 from alerting.evidence import Rates
 from alerting.expectation import Expectation
+from alerting.ramp import broadcast_threshold
 from alerting.state import BroadcastState
 from alerting.views import CategoryView, ViewOdds
 from alerting.window import WEIGHT_UNIT, CategoryWindow
@@ -123,6 +124,7 @@ class ReportViews:
         """
         shape = self.shape
         ramp = None if all_categories else state.ramps.get(category)
+        threshold = broadcast_threshold(self.figures.ramp_threshold, len(state.ramps))
         recent_seconds = self.burst_buckets * shape.bucket_seconds
         first = bucket - self.burst_buckets + 1
         recent_own_weight = 0.0
@@ -154,7 +156,7 @@ class ReportViews:
             base_rate=rate,
             ramp_statistic=ramp.statistic if ramp is not None else 0.0,
             ramp_tilt=ramp.reference.tilt(population_rate, self.policy.ramp)
-            if ramp is not None and ramp.statistic >= self.figures.ramp_threshold
+            if ramp is not None and ramp.statistic >= threshold
             else 1.0,
             recent_weighted=recent_weighted,
             recent_seconds=recent_seconds,
@@ -164,6 +166,7 @@ class ReportViews:
             recent_own_weight=recent_own_weight,
             ramp_rate=ramp_rate * ramp.loudness if ramp is not None else ramp_rate,
             incident_loudness=incident_loudness,
+            ramp_threshold=threshold,
         )
 
 

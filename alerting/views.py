@@ -8,6 +8,8 @@ first use. The rules that read them are in :mod:`alerting.detectors`.
 
 from __future__ import annotations
 
+import math
+
 from alerting.baseline import prior_rate
 from alerting.policy import Policy, SpikePolicy
 from alerting.stats import (
@@ -29,7 +31,8 @@ class CategoryView:
     multiple of the broadcast's level it judges the category by (its own earlier rate;
     read only once the CUSUM reaches its threshold), and ``ramp_rate`` the category's rate
     at the broadcast's level without the tilt ``base_rate`` carries (0: the same), which
-    the ramp's window condition reads.
+    the ramp's window condition reads; ``ramp_threshold`` the mark the CUSUM is held to on
+    this broadcast (:func:`alerting.ramp.broadcast_threshold`; infinite: no ramp).
     ``recent_weighted`` is the weighted distinct reporters last active in the
     ``recent_seconds`` ending with the report's bucket (0 seconds: the short test does
     not apply), whose expectation is known within ``recent_variation``
@@ -62,6 +65,7 @@ class CategoryView:
         "own_weight",
         "ramp_rate",
         "ramp_statistic",
+        "ramp_threshold",
         "ramp_tilt",
         "recent_own_weight",
         "recent_seconds",
@@ -95,6 +99,7 @@ class CategoryView:
         ramp_rate: float = 0.0,
         ramp_tilt: float = 1.0,
         incident_loudness: float = 1.0,
+        ramp_threshold: float = math.inf,
     ) -> None:
         self.category = category
         self.reports = reports
@@ -115,6 +120,7 @@ class CategoryView:
         self.ramp_rate = ramp_rate
         self.ramp_tilt = ramp_tilt
         self.incident_loudness = incident_loudness
+        self.ramp_threshold = ramp_threshold
 
     @property
     def weighted(self) -> float:

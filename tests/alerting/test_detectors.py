@@ -126,6 +126,7 @@ def large_view(
         base_rate=expected / (50_000 * 300.0),
         ramp_statistic=ramp_statistic,
         incident_loudness=incident_loudness,
+        ramp_threshold=10.0,
     )
 
 
@@ -281,6 +282,7 @@ def views(draw: st.DrawFn) -> CategoryView:
         base_rate=draw(st.none() | st.floats(min_value=1e-9, max_value=1e-5)),
         ramp_statistic=draw(st.floats(min_value=0.0, max_value=30.0)),
         incident_loudness=draw(st.floats(min_value=1.0, max_value=5.0)),
+        ramp_threshold=draw(st.floats(min_value=7.0, max_value=12.0)),
     )
 
 

@@ -168,6 +168,8 @@ BAD_POLICIES: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ("suspect_share_zero", _set("coordination.min_suspect_share", 0), ("min_suspect_share",)),
     ("ramp_multiplier_one", _set("ramp.rate_multiplier", 1), ("ramp.rate_multiplier",)),
     ("ramp_threshold_zero", _set("ramp.threshold", 0), ("ramp.threshold",)),
+    # a broadcast of one category is held to threshold - ln(12): it must stay above zero
+    ("ramp_threshold_below_ln_categories", _set("ramp.threshold", 2.4), ("ramp.threshold",)),
     ("learning_band_below_one", _set("learning.max_factor", 0.5), ("learning.max_factor",)),
     ("learning_unknown_key", _set("learning.half_life", 60), ("learning.half_life",)),
     ("flagger_weight_below_one", _set("trust.trusted_flagger_weight", 0.5), ("trust",)),

@@ -10,7 +10,13 @@ import pytest
 from alerting.detectors import AudienceSpikeDetector, CredibleReportDetector
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
-from alerting.ramp import REFERENCE_BLOCKS, OwnReference, RampState, loudness_elsewhere
+from alerting.ramp import (
+    REFERENCE_BLOCKS,
+    OwnReference,
+    RampState,
+    broadcast_threshold,
+    loudness_elsewhere,
+)
 from alerting.state import BroadcastState
 from models.escalation import EscalationClass, EventAction
 from models.escalation_v2 import EscalationV2
@@ -180,7 +186,9 @@ def test_the_same_climb_is_caught_once_as_a_ramp(engine: DetectionEngine) -> Non
     ]
     fired = {r.rule: r.figures for r in sent[0].evidence.rules if r.fired}
     assert set(fired) == {"report_ramp"}
-    assert float(fired["report_ramp"]["cusum"]) >= engine.policy.ramp.threshold
+    mark = float(fired["report_ramp"]["threshold"])
+    assert float(fired["report_ramp"]["cusum"]) >= mark
+    assert mark < engine.policy.ramp.threshold, "one category reported: one CUSUM's mark"
     assert float(fired["report_ramp"]["own_rate_multiple"]) >= 1.0
     assert 600 < sent[0].detected_at.timestamp() - T0 < 20 * 60
 
@@ -218,6 +226,17 @@ def test_the_ramp_never_fires_on_a_steady_rate_whatever_the_prior(
         for escalation in engine.observe(state, report).escalations
     ]
     assert [e for e in sent if e.escalation_class is EscalationClass.REPORT_RAMP] == []
+
+
+def test_a_broadcast_is_held_to_a_mark_for_the_categories_it_reports() -> None:
+    """k CUSUMs reach a mark h by chance about k times as often as one: held to
+    threshold - ln(N / k), every broadcast's false ramps come about as often."""
+    every = len(Category)
+    assert broadcast_threshold(10.0, every) == 10.0
+    assert broadcast_threshold(10.0, 1) == pytest.approx(10.0 - math.log(every))
+    assert broadcast_threshold(10.0, 0) == broadcast_threshold(10.0, 1)
+    marks = [broadcast_threshold(10.0, k) for k in range(1, every + 1)]
+    assert marks == sorted(marks)
 
 
 def test_loudness_elsewhere_is_the_other_categories_excess_and_never_below_one() -> None:

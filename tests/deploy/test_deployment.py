@@ -188,6 +188,10 @@ def test_k8s_workers_read_their_settings_and_policy_from_config_maps_that_valida
     policy_text = policy_map["data"][settings.policy_file.name]
     policy = Policy.model_validate(yaml.safe_load(policy_text))
     assert policy.teams == load_policy().teams, "the on-call topics the tools listen to"
+    shipped = load_policy().model_dump(exclude={"policy_version"})
+    assert policy.model_dump(exclude={"policy_version"}) == shipped, (
+        "the deployment's policy has drifted from alerting/policies/default.yaml"
+    )
     assert any(settings.data_dir.is_relative_to(m["mountPath"]) for m in mounts.values()), (
         "Faust's data dir must be writable under a read-only root filesystem"
     )
