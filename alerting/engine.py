@@ -64,7 +64,7 @@ from alerting.incidents import (
 )
 from alerting.outcomes import ClockCorrection, Observation, TickResult
 from alerting.policy import Policy, abuse_categories
-from alerting.ramp import RampState, broadcast_threshold
+from alerting.ramp import RampState
 from alerting.report_views import ReportViews, adds_nothing
 from alerting.routing import Routing
 from alerting.standing import reporter_standing
@@ -255,7 +255,7 @@ class DetectionEngine:
         moment = event_time if decided_at is None else decided_at
         sent, active = self._decide(state, category, window, rates, bucket, event_time, moment)
         if learner is not None and previous_watermark is not None and audience_was_known:
-            mark = broadcast_threshold(self.ramp_policy.threshold, len(state.ramps))
+            mark = self.figures.ramp_marks[len(state.ramps)]
             climbing = not unsized and state.ramps[category].statistic >= mark
             if quiet and not (active or climbing):
                 learner.learn(event_time, exposure, category, added, self.policy)

@@ -44,8 +44,6 @@ from alerting.policy import RampPolicy
 from alerting.window import WEIGHT_UNIT
 from models.report import Category
 
-ALL_CATEGORIES = tuple(Category)
-
 REFERENCE_BLOCKS = 5
 """Buckets waiting out the reference's lag are summed in blocks of at least a fifth of the
 lag, so a category's state holds a handful of pending sums (at most two more than this),
@@ -63,7 +61,7 @@ def broadcast_threshold(threshold: float, categories_reported: int) -> float:
     the climb was plain; held to ``threshold - ln(N / k)``, every broadcast gets about the
     same rate of false ramps, whatever the number of categories its audience uses.
     """
-    return threshold - math.log(len(ALL_CATEGORIES) / max(1, categories_reported))
+    return threshold - math.log(len(Category) / max(1, categories_reported))
 
 
 def loudness_elsewhere(rest_weight: float, rest_expected: float, prior_reports: float) -> float:

@@ -12,7 +12,6 @@ import math
 
 from alerting.evidence import Rates
 from alerting.expectation import Expectation
-from alerting.ramp import broadcast_threshold
 from alerting.state import BroadcastState
 from alerting.views import CategoryView, ViewOdds
 from alerting.window import WEIGHT_UNIT, CategoryWindow
@@ -124,7 +123,7 @@ class ReportViews:
         """
         shape = self.shape
         ramp = None if all_categories else state.ramps.get(category)
-        threshold = broadcast_threshold(self.figures.ramp_threshold, len(state.ramps))
+        threshold = self.figures.ramp_marks[len(state.ramps)]
         recent_seconds = self.burst_buckets * shape.bucket_seconds
         first = bucket - self.burst_buckets + 1
         recent_own_weight = 0.0

@@ -12,6 +12,7 @@ import math
 
 from alerting.baseline import prior_rate
 from alerting.policy import Policy, SpikePolicy
+from alerting.ramp import broadcast_threshold
 from alerting.stats import (
     poisson_upper_tail,
     wandering_rate_upper_tail,
@@ -156,6 +157,7 @@ class PolicyFigures:
         "min_viewers",
         "neutral_trust",
         "new_account_days",
+        "ramp_marks",
         "ramp_min_weighted_reporters",
         "ramp_threshold",
         "ramp_window_p_value",
@@ -178,6 +180,11 @@ class PolicyFigures:
         self.rate_variation: float = spike.rate_variation
         self.unsettled_rate_variation: float = policy.history.unsettled_rate_variation
         self.ramp_threshold: float = ramp.threshold
+        self.ramp_marks: tuple[float, ...] = tuple(
+            broadcast_threshold(ramp.threshold, reported) for reported in range(len(Category) + 1)
+        )
+        """A broadcast's ramp mark by the number of categories it reports, worked out once:
+        every report reads it (:func:`alerting.ramp.broadcast_threshold`)."""
         self.ramp_window_p_value: float = ramp.window_p_value
         self.ramp_min_weighted_reporters: float = ramp.min_weighted_reporters
         self.coordination_min_suspects: int = coordination.min_suspect_reporters

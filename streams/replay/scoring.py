@@ -29,8 +29,9 @@ extra pages):
 
 * an incident's *time open after the abuse* runs from its last report's true time to
   when the incident it paged was resolved (its first paging trigger's ``dedup_key``):
-  on-call's open list and the paging tool's auto-resolve follow it. The floor is the
-  window (its reporters still count) plus the quiet period and the allowed lateness.
+  on-call's open list and the paging tool's auto-resolve follow it. The least it can be
+  is the quiet period and the allowed lateness after the last signal; a surge's
+  reporters can keep the low mark crossed for up to the window after its last report.
 
 The fixed-threshold rule (:mod:`streams.replay.fixed_rule`) is the yardstick on the
 same log.
