@@ -7,6 +7,7 @@ import sys
 from collections.abc import Mapping
 
 from alerting.policy import Policy, load_policy
+from alerting.policy_overrides import with_overrides
 from models.decode import Rejection
 from models.report import Category
 from streams.commands import Subcommands
@@ -25,6 +26,14 @@ def add_replay(commands: Subcommands) -> None:
     replay.add_argument("--from-time", default=None, help="RFC 3339; Kafka message timestamps")
     replay.add_argument("--to-time", default=None, help="RFC 3339, exclusive")
     replay.add_argument("--policy", default=None, help="policy file (default: the worker's)")
+    replay.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one figure of the policy for this run, e.g. ramp.threshold=11 "
+        "(repeatable; the policy's version names the changes)",
+    )
     replay.add_argument(
         "--fixed-threshold", type=int, default=5, help="reports in 5 min of the comparison rule"
     )
@@ -81,7 +90,7 @@ def _run_replay(args: argparse.Namespace) -> int:
     from streams.replay.command import ReplayOptions, run_replay
 
     settings = load_settings()
-    policy = load_policy(args.policy or settings.policy_file)
+    policy = with_overrides(load_policy(args.policy or settings.policy_file), args.set)
     return run_replay(
         settings,
         policy,

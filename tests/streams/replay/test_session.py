@@ -134,14 +134,19 @@ def test_file_reports_land_on_the_partition_the_producer_would_pick() -> None:
     assert (junk.key, junk.partition) == (None, 0)
 
 
-def test_replay_command_prints_escalations_on_stdout_and_figures_on_stderr(
-    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
-) -> None:
-    log = tmp_path / "surge.jsonl"
+@pytest.fixture(scope="module")
+def surge_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    log = tmp_path_factory.mktemp("surge") / "surge.jsonl"
     with log.open("wb") as sink:
         write_jsonl(build_scenario("surge", seed=3), sink)
+    return log
+
+
+def test_replay_command_prints_escalations_on_stdout_and_figures_on_stderr(
+    surge_log: Path, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
     card = tmp_path / "card.json"
-    assert main(["replay", str(log), "--card", str(card)]) == 0
+    assert main(["replay", str(surge_log), "--card", str(card)]) == 0
     out, err = capsysbinary.readouterr()
     escalations = [parse_escalation(line) for line in out.splitlines()]
     assert len([e for e in escalations if e.event_action is EventAction.TRIGGER]) == 6
@@ -150,6 +155,30 @@ def test_replay_command_prints_escalations_on_stdout_and_figures_on_stderr(
     assert "fixed_threshold_5_reports_in_5_min" in text
     figures = orjson.loads(card.read_bytes())
     assert figures["policy"]["recall"] == 1.0
+
+
+def test_replay_with_a_policy_change_says_so_in_every_escalation_and_the_card(
+    surge_log: Path, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    card = tmp_path / "card.json"
+    argv = ["replay", str(surge_log), "--set", "ramp.threshold=11", "--card", str(card)]
+    assert main(argv) == 0
+    version = f"{POLICY.policy_version}+ramp.threshold=11"
+    assert orjson.loads(card.read_bytes())["policy_version"] == version
+    escalations = [parse_escalation(line) for line in capsysbinary.readouterr().out.splitlines()]
+    assert escalations
+    assert {e.policy_version for e in escalations} == {version}
+
+
+def test_a_policy_change_the_policy_refuses_stops_replay_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "empty.jsonl"
+    log.write_bytes(b"")
+    assert main(["replay", str(log), "--set", "ramp.threshhold=11"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: policy override 'ramp.threshhold=11': the policy has no ")
+    assert err.count("\n") == 1
 
 
 def test_replay_without_a_source_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
