@@ -91,4 +91,5 @@ def _version(version: str, overrides: Sequence[str]) -> str:
     if len(named) <= _VERSION_LENGTH:
         return named
     digest = hashlib.sha256("\n".join(overrides).encode()).hexdigest()[:12]
-    return f"{version[: _VERSION_LENGTH - 17]}+set-{digest}"
+    suffix = f"+set-{digest}"
+    return version[: _VERSION_LENGTH - len(suffix)] + suffix
