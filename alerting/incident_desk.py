@@ -4,10 +4,11 @@ Abuse incidents are keyed by broadcast and routed team. The strongest FIRE of a 
 goes to the incident of its team; failing that, to the most severe open incident unless
 it is *strictly more* severe than every open one (a credible child-safety report on a
 broadcast already in a harassment incident), when the other team gets its own trigger
-and the two name each other in ``related``. A category joining, or the severity
-rising, is an ``update``. The broadcast-wide view names its *leading* category: the
-heaviest of the most severe abuse categories that hold a fair share of the weighted
-reporters (:data:`LEADING_SHARE`) together with the graver ones.
+and the two name each other in ``related``. A category joining, the severity rising,
+or a spike or credible report on an incident only a ramp has seen, is an ``update``.
+The broadcast-wide view names its *leading* category: the heaviest of the most severe
+abuse categories that hold a fair share of the weighted reporters
+(:data:`LEADING_SHARE`) together with the graver ones.
 
 Coordinated reporting is its own track (:meth:`IncidentDesk.advance_coordination`),
 on its own team, never paging.
@@ -170,15 +171,18 @@ class IncidentDesk:
                 actions.append((target, EventAction.TRIGGER))
                 actions += [(other, note_related(other, event_time)) for other in others]
             else:
-                named = tuple(
-                    dict.fromkeys(
-                        c
-                        for f in (strongest, *fired)
-                        if f.severity.pages or not target.severity.pages
-                        for c in f.categories
-                    )
+                counted = [
+                    f for f in (strongest, *fired) if f.severity.pages or not target.severity.pages
+                ]
+                named = tuple(dict.fromkeys(c for f in counted for c in f.categories))
+                kinds = (
+                    tuple(f.assessment.escalation_class for f in counted)
+                    if target.only_a_ramp
+                    else ()
                 )
-                action = on_active_signal(target, strongest.severity, event_time, lifecycle, named)
+                action = on_active_signal(
+                    target, strongest.severity, event_time, lifecycle, named, kinds
+                )
                 if action is not None:
                     actions.append((target, action))
         for incident in list(state.incidents.values()):

@@ -6,6 +6,7 @@ second team's incident opens on the same broadcast)::
     (none) --FIRE--> open [trigger, sequence 1]
     open --FIRE with higher severity--> open [update]
     open --FIRE naming a category not yet in the incident--> open [update]
+    open --first FIRE of a spike or credible report on a ramp's incident--> open [update]
     open --repeat interval passed while active--> open [update]
     open --FIRE or SUSTAIN--> open (stays active, nothing sent)
     open --no FIRE/SUSTAIN for resolve_after_quiet_seconds--> (none) [resolve]
@@ -34,7 +35,8 @@ _EVENT_ID_NAMESPACE = uuid.UUID("6f1e4f0c-36a2-4d55-9a39-5b0d0f5c2a11")
 @dataclass(slots=True)
 class Incident:
     """``category`` is the leading one; ``categories`` every category that has fired in it,
-    in the order they joined. ``team`` is where it was routed when it opened (empty for an
+    in the order they joined; ``classes`` every kind of detector that has fired in it (the
+    opening one first). ``team`` is where it was routed when it opened (empty for an
     incident restored from a state format that had none: the engine routes it again)."""
 
     dedup_key: str
@@ -48,6 +50,12 @@ class Incident:
     key_ms: int
     team: str = ""
     categories: list[Category] = field(default_factory=list)
+    classes: list[EscalationClass] = field(default_factory=list)
+
+    @property
+    def only_a_ramp(self) -> bool:
+        """Whether a ramp is the only kind of detector that has fired in it."""
+        return self.classes == [EscalationClass.REPORT_RAMP]
 
     def to_plain(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,6 +74,7 @@ class Incident:
             key_ms=int(plain["key_ms"]),
             team=str(plain.get("team", "")),
             categories=[Category(c) for c in plain.get("categories", [plain["category"]])],
+            classes=[EscalationClass(c) for c in plain.get("classes", [plain["escalation_class"]])],
         )
 
 
@@ -125,6 +134,7 @@ def open_incident(
         key_ms=key_ms,
         team=team,
         categories=list(categories),
+        classes=[escalation_class],
     )
 
 
@@ -134,21 +144,26 @@ def on_active_signal(
     at: float,
     lifecycle: LifecyclePolicy,
     fired_categories: tuple[Category, ...] = (),
+    fired_classes: tuple[EscalationClass, ...] = (),
 ) -> EventAction | None:
     """Record an active signal on an open incident; say whether to send an update.
 
     ``fired_severity`` is the severity of a FIRE verdict, or None for a SUSTAIN;
     ``fired_categories`` the categories that FIRE names, most severe first: one not
     yet in the incident joins it, and the first of them leads when the severity rises.
+    ``fired_classes`` the kinds of detector that FIRE: the first spike or credible report
+    on an incident only a ramp has seen is an update too (:func:`new_evidence`).
     """
     incident.last_active_at = max(incident.last_active_at, at)
     raised = fired_severity is not None and fired_severity.rank > incident.severity.rank
     joined = [c for c in fired_categories if c not in incident.categories]
+    plainer = [c for c in fired_classes if new_evidence(incident, c)][:1]
     repeat = lifecycle.repeat_interval_seconds
     repeat_due = repeat > 0 and at - incident.last_sent_at >= repeat
-    if not (raised or joined or repeat_due):
+    if not (raised or joined or plainer or repeat_due):
         return None
     incident.categories.extend(joined)
+    incident.classes.extend(plainer)
     if raised and fired_severity is not None:
         incident.severity = fired_severity
         if fired_categories:
@@ -156,6 +171,20 @@ def on_active_signal(
     incident.sequence += 1
     incident.last_sent_at = at
     return EventAction.UPDATE
+
+
+def new_evidence(incident: Incident, fired_class: EscalationClass) -> bool:
+    """Whether a FIRE of ``fired_class`` tells on-call something the incident has not.
+
+    A ramp pages on a climb that a five-minute window holds only weakly, and now and then
+    on a large broadcast's chance excursion; an analyst who looked and found nothing may
+    have let it be. When a spike or a credible report then fires in the same category at
+    the same severity, neither the severity nor the categories change, and without an
+    update nobody would learn that the abuse is now plain. Nothing else is news of that
+    kind: a surge's rate climbs, and the ramp firing on an incident a spike opened is that,
+    and a spike beside a credible report adds reporters, not a kind of evidence.
+    """
+    return incident.only_a_ramp and fired_class is not EscalationClass.REPORT_RAMP
 
 
 def resolve_due(

@@ -196,4 +196,5 @@ def _widest_incident(
         key_ms=key_ms,
         team=team,
         categories=list(Category),
+        classes=[c for c in EscalationClass if c.is_abuse],
     )

@@ -9,7 +9,8 @@ times for one thing. v2 keys the incident by broadcast and team, names its
 * ``dedup_key`` names one incident and is the Kafka key, so an incident's events
   stay ordered on one partition; it is stable across worker restarts;
 * ``event_action`` is ``trigger`` (once per incident), ``update`` (severity rose,
-  a category joined, or a repeat interval passed) or ``resolve``;
+  a category joined, a spike or credible report first fired on an incident only a
+  ramp had seen, or a repeat interval passed) or ``resolve``;
 * ``sequence`` starts at 1 and rises by one per event of the incident;
 * ``event_id`` is derived from ``dedup_key`` and ``sequence``.
 

@@ -27,10 +27,12 @@ OPENED = datetime(2026, 11, 26, 12, 0, tzinfo=UTC).timestamp()
 QUIET = LifecyclePolicy(resolve_after_quiet_seconds=300, repeat_interval_seconds=0)
 
 
-def new_incident(severity: Severity = Severity.ERROR, at: float = OPENED) -> Incident:
-    return open_incident(
-        "b-1", "hate-harassment", [Category.HARASSMENT], EscalationClass.REPORT_SPIKE, severity, at
-    )
+def new_incident(
+    severity: Severity = Severity.ERROR,
+    at: float = OPENED,
+    opened_by: EscalationClass = EscalationClass.REPORT_SPIKE,
+) -> Incident:
+    return open_incident("b-1", "hate-harassment", [Category.HARASSMENT], opened_by, severity, at)
 
 
 # --- dedup_key_for -----------------------------------------------------------------------
@@ -208,9 +210,54 @@ def test_a_raised_severity_makes_its_category_lead() -> None:
 
 def test_incident_of_a_format_without_team_reads_its_one_category() -> None:
     plain = new_incident().to_plain()
-    del plain["team"], plain["categories"]
+    del plain["team"], plain["categories"], plain["classes"]
 
     restored = Incident.from_plain(plain)
 
     assert restored.team == ""
     assert restored.categories == [Category.HARASSMENT]
+    assert restored.classes == [EscalationClass.REPORT_SPIKE]
+
+
+@pytest.mark.parametrize("plainer", [EscalationClass.REPORT_SPIKE, EscalationClass.CRITICAL_REPORT])
+def test_a_spike_or_credible_report_on_a_ramps_incident_sends_one_update(
+    plainer: EscalationClass,
+) -> None:
+    """A ramp's incident may have been looked at and let be; when the abuse becomes plain
+    in the same category at the same severity, on-call hears of it once."""
+    incident = new_incident(opened_by=EscalationClass.REPORT_RAMP)
+    ramp = (EscalationClass.REPORT_RAMP,)
+    assert on_active_signal(incident, Severity.ERROR, OPENED + 5, QUIET, (), ramp) is None
+
+    first = on_active_signal(incident, Severity.ERROR, OPENED + 6, QUIET, (), (plainer,))
+    again = on_active_signal(incident, Severity.ERROR, OPENED + 7, QUIET, (), (plainer,))
+
+    assert (first, again) == (EventAction.UPDATE, None)
+    assert incident.classes == [EscalationClass.REPORT_RAMP, plainer]
+    assert incident.sequence == 2
+    assert incident.escalation_class is EscalationClass.REPORT_RAMP, "what opened it"
+
+
+@pytest.mark.parametrize(
+    ("opened_by", "fired"),
+    [
+        (EscalationClass.REPORT_SPIKE, EscalationClass.REPORT_RAMP),
+        (EscalationClass.CRITICAL_REPORT, EscalationClass.REPORT_SPIKE),
+        (EscalationClass.REPORT_SPIKE, EscalationClass.CRITICAL_REPORT),
+    ],
+)
+def test_another_kind_of_evidence_on_a_plain_incident_sends_nothing(
+    opened_by: EscalationClass, fired: EscalationClass
+) -> None:
+    incident = new_incident(opened_by=opened_by)
+    assert on_active_signal(incident, Severity.ERROR, OPENED + 5, QUIET, (), (fired,)) is None
+    assert incident.classes == [opened_by]
+
+
+def test_the_kinds_of_evidence_survive_the_round_trip() -> None:
+    incident = new_incident(opened_by=EscalationClass.REPORT_RAMP)
+    on_active_signal(
+        incident, Severity.ERROR, OPENED + 5, QUIET, (), (EscalationClass.REPORT_SPIKE,)
+    )
+    restored = Incident.from_plain(orjson.loads(orjson.dumps(incident.to_plain())))
+    assert restored.classes == [EscalationClass.REPORT_RAMP, EscalationClass.REPORT_SPIKE]

@@ -180,10 +180,16 @@ def test_a_climb_is_missed_by_the_burst_detector(policy: Policy) -> None:
 
 
 def test_the_same_climb_is_caught_once_as_a_ramp(engine: DetectionEngine) -> None:
+    """One page, the ramp's; once the climb is plain in the window too, the spike test's
+    first FIRE is an update of the same incident (what a ramp's incident is told when
+    the abuse becomes unmistakable), never a second page."""
     sent = run(engine, climbing_reports())
     assert [(e.event_action, e.escalation_class) for e in sent] == [
-        (EventAction.TRIGGER, EscalationClass.REPORT_RAMP)
+        (EventAction.TRIGGER, EscalationClass.REPORT_RAMP),
+        (EventAction.UPDATE, EscalationClass.REPORT_RAMP),
     ]
+    assert sent[1].dedup_key == sent[0].dedup_key
+    assert "audience_spike" in {r.rule for r in sent[1].evidence.rules if r.fired}
     fired = {r.rule: r.figures for r in sent[0].evidence.rules if r.fired}
     assert set(fired) == {"report_ramp"}
     mark = float(fired["report_ramp"]["threshold"])
