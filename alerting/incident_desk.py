@@ -175,11 +175,7 @@ class IncidentDesk:
                     f for f in (strongest, *fired) if f.severity.pages or not target.severity.pages
                 ]
                 named = tuple(dict.fromkeys(c for f in counted for c in f.categories))
-                kinds = (
-                    tuple(f.assessment.escalation_class for f in counted)
-                    if target.only_a_ramp
-                    else ()
-                )
+                kinds = tuple(f.assessment.escalation_class for f in counted)
                 action = on_active_signal(
                     target, strongest.severity, event_time, lifecycle, named, kinds
                 )

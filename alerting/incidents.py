@@ -157,13 +157,14 @@ def on_active_signal(
     incident.last_active_at = max(incident.last_active_at, at)
     raised = fired_severity is not None and fired_severity.rank > incident.severity.rank
     joined = [c for c in fired_categories if c not in incident.categories]
-    plainer = [c for c in fired_classes if new_evidence(incident, c)][:1]
+    plainer = next((c for c in fired_classes if new_evidence(incident, c)), None)
     repeat = lifecycle.repeat_interval_seconds
     repeat_due = repeat > 0 and at - incident.last_sent_at >= repeat
-    if not (raised or joined or plainer or repeat_due):
+    if not (raised or joined or plainer is not None or repeat_due):
         return None
     incident.categories.extend(joined)
-    incident.classes.extend(plainer)
+    if plainer is not None:
+        incident.classes.append(plainer)
     if raised and fired_severity is not None:
         incident.severity = fired_severity
         if fired_categories:
