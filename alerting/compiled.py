@@ -1,8 +1,8 @@
 """Which core modules the build compiles with mypyc, and the guard against stale ones.
 
-Compiled, the decision core costs 20-25% less CPU per report (the
-worker's throughput limit; figures in the README). ``setup.py`` compiles
-:data:`COMPILED_MODULES` unless ``SPIKEWATCH_PURE_PYTHON=1`` is set at install
+Compiled, the decision core costs clearly less CPU per report, and CPU per report
+is the worker's throughput limit (figures: ``docs/benchmarks.md``). ``setup.py``
+compiles :data:`COMPILED_MODULES` unless ``SPIKEWATCH_PURE_PYTHON=1`` is set at install
 time, and records the SHA-256 of each compiled module's source in
 :data:`BUILD_RECORD` beside the extension modules.
 

@@ -3,10 +3,10 @@
 ``orjson.dumps`` returns its bytes in the buffer it wrote them to, which is at
 least 4 KiB however short the JSON is. That is right for a value sent and
 dropped, but a broadcast state (and its cached window encodings) lives in the
-table for as long as the broadcast is active: with 100,000 broadcasts the
-buffers alone took about 400 MiB more than the JSON in them (measured with
-tracemalloc; the benchmark's peak RSS went from 698 MiB to 1,228 MiB). A copy of
-a few hundred bytes costs well under a microsecond.
+table for as long as the broadcast is active: with many broadcasts the
+buffers alone took far more memory than the JSON in them (figures: "What was made
+faster" in ``docs/benchmarks.md``), where a copy of a few hundred bytes costs well
+under a microsecond.
 """
 
 from __future__ import annotations

@@ -100,7 +100,7 @@ class OwnReference:
 
     Its :meth:`tilt` is the estimate less ``reference_doubt`` standard errors: a
     reference of a few reports is uncertain, and a guess above the truth hides a climb
-    (one 22% high by chance kept a x1-to-x2.5 climb below the mark), while one below it
+    (one high by chance kept a classic ramp below the mark), while one below it
     only leaves the category nearer the level; as the reference fills, the doubt shrinks.
     It never goes below 1: a category the broadcast under-reports is judged against
     the platform's share, so that rising back to the ordinary share is not a ramp.

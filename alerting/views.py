@@ -135,7 +135,7 @@ class PolicyFigures:
     copied once into plain attributes.
 
     The policy is a frozen pydantic model, and reading one of its fields goes through
-    pydantic's attribute hook: compiled, those reads were about a quarter of the core's
+    pydantic's attribute hook: compiled, those reads were a large share of the core's
     instructions per report. A native object's attribute is one load. The policy stays
     what explanations (:meth:`Detector.explain`) and everything off the per-report path
     read.

@@ -3,10 +3,10 @@
 Why not let Faust do it: a Faust table write sends one changelog message through
 Faust's producer buffer (a future, a buffer hand-off, an ``asyncio`` round per
 message); with thousands of broadcast states per batch that cost more than
-deciding the reports did (profiled at ~200 µs a write). Here a batch's writes go
-into the table's local store at once (the working copy Faust restores into) and
-are queued; :meth:`ChangelogWriter.flush` then appends them to one aiokafka
-record batch per changelog partition, which the producer sends as a unit.
+deciding the reports did ("What was made faster" in ``docs/benchmarks.md``). Here
+a batch's writes go into the table's local store at once (the working copy Faust
+restores into) and are queued; :meth:`ChangelogWriter.flush` then appends them to one
+aiokafka record batch per changelog partition, which the producer sends as a unit.
 
 The records are exactly what Faust writes and reads back on recovery: raw key,
 raw value (``None`` deletes), on the partition :func:`~streams.kafka.tables.key_partition`
@@ -124,7 +124,7 @@ class ChangelogWriter:
         The hand-over runs in the background: aiokafka's idempotent producer takes a
         partition's next record batch only once the one before it is acknowledged,
         and waiting for that inside the batch loop kept the worker from deciding the
-        next fetch (~5% of its time on the bench). Each flush hands over only after
+        next fetch for a measurable share of its time. Each flush hands over only after
         the previous one has, so a key's states reach its partition in the order
         they were queued.
         """

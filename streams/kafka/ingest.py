@@ -4,7 +4,7 @@ Faust's consumer loop delivers every message on its own: it wraps the delivery i
 two tasks and an ``asyncio.wait`` (so a rebalance can interrupt it), the message
 becomes an event in a stream queue, and the agent takes it out again. For the
 report topic that per-message machinery cost more than deciding the report
-(profiled at ~70-100 µs a message). Here the consumer keeps Faust's group
+(profiled: ``docs/benchmarks.md``). Here the consumer keeps Faust's group
 membership, partition assignment, table recovery and offset commits, but hands
 each fetch's report-topic messages to one coroutine as a list; messages of every
 other topic (the on-call KPI agent's) still take Faust's path.
@@ -105,10 +105,9 @@ class BatchingConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     fetch of reports, the fetcher therefore asks only for the partitions that
     had nothing (the on-call and acknowledgement topics, say), and the broker
     holds that request until data comes or ``fetch_max_wait_ms`` passes; the
-    reports' next fetch can leave only after it returns. Faust fixes that wait at
-    1.5 s: measured on the bench, a worker at 5,000 reports/s then decided in
-    bursts ~2 s apart (detection latency p50 1.3 s) and a worker working off a
-    backlog spent ~150 ms of every fetch waiting. The app's
+    reports' next fetch can leave only after it returns. Faust fixes that wait, and at
+    its value a busy worker decided in bursts seconds apart and a worker working off a
+    backlog spent part of every fetch waiting (figures: ``docs/benchmarks.md``). The app's
     ``fetch_max_wait_seconds`` (when it has one) replaces it.
     """
 

@@ -6,7 +6,7 @@ a restart, or under overload): then it is the newest event time the partition
 has counted (its stream time). On the wall clock, a worker catching up on
 reports older than the window would resolve incidents and evict windows whose
 next reports are still waiting in the backlog, and miss every surge that spans
-two batches (the overload test saw 0 of 5 triggered before this; 5 of 5 after).
+two batches (``docs/guarantees.md`` tells how the overload test found it).
 """
 
 from __future__ import annotations

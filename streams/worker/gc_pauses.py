@@ -5,17 +5,17 @@ tracked object, so its pause grows with the window state the worker holds. No
 report is decided during a pause, so the slowest pauses set a floor under the p99
 of ``spikewatch_decision_latency_seconds``.
 
-Measured in-process over the benchmark's latency load (300,000 reports on 2,000
-broadcasts, ~530,000 tracked objects): the longest full collection took 476-591 ms
-by default, 41-99 ms when the survivors of each full collection are frozen
-(``gc.freeze``): later full collections then walk only what was created since.
+Freezing the survivors of each full collection (``gc.freeze``) shortens the longest
+pause several times over on the benchmark's latency load (figures: "What was made
+faster" in ``docs/benchmarks.md``): later full collections walk only what was created
+since.
 
 What freezing costs: a frozen object that later becomes part of a reference
 cycle is never reclaimed (objects without cycles are still freed by reference
-counting the moment they are dropped). The window state holds no cycles: the same
-run found 0 unreachable objects when it unfroze everything and collected at the
-end. ``SPIKEWATCH_GC_FREEZE_SURVIVORS=false`` turns freezing off should a library
-begin leaking cycles; ``process_resident_memory_bytes`` and the soak run show it.
+counting the moment they are dropped). The window state holds no cycles: a run that
+unfroze everything and collected at the end found nothing unreachable.
+``SPIKEWATCH_GC_FREEZE_SURVIVORS=false`` turns freezing off should a library begin
+leaking cycles; ``process_resident_memory_bytes`` and the soak run show it.
 """
 
 from __future__ import annotations
