@@ -121,6 +121,14 @@ class WorkerMetrics:
             "Reports whose category this version does not know (counted as 'other').",
             registry=r,
         )
+        self.reports_without_audience = Counter(
+            "spikewatch_reports_without_audience",
+            "Reports counted on a broadcast none of whose reports has carried viewer_count,"
+            " by platform: judged by their categories' shares alone, where a surge spread"
+            " over several categories cannot be told from ordinary traffic.",
+            ["platform"],
+            registry=r,
+        )
         self.clock_corrections = Counter(
             "spikewatch_report_clock_corrections",
             "Reports counted at their Kafka record's time instead of their own: stamped"
@@ -267,6 +275,8 @@ class WorkerMetrics:
         categories, platforms = sorted(self._categories), [*sorted(self._platforms), OTHER]
         for category, platform, outcome in product(categories, platforms, Outcome):
             self.reports.labels(category, platform, outcome.value)
+        for platform in platforms:
+            self.reports_without_audience.labels(platform)
         for reason in DeadLetterReason:
             self.dead_letters.labels(reason.value)
             self.oncall_dead_letters.labels(reason.value)
@@ -298,6 +308,11 @@ class WorkerMetrics:
             self.reports.labels(
                 bounded(category, self._categories), bounded(platform, self._platforms), outcome
             ).inc(count)
+
+    def count_reports_without_audience(self, tally: Mapping[str | None, int]) -> None:
+        """Add a batch's reports judged without an audience, by platform."""
+        for platform, count in tally.items():
+            self.reports_without_audience.labels(bounded(platform, self._platforms)).inc(count)
 
     def count_dead_letter(self, reason: DeadLetterReason) -> None:
         self.count_report(None, None, Outcome.DEAD_LETTERED)

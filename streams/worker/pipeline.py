@@ -121,6 +121,7 @@ class ReportPipeline:
         output = BatchOutput()
         touched, learning = output.touched.states, output.touched.learners
         tally: Counter[tuple[Category, Platform | None, Outcome]] = Counter()
+        without_audience: Counter[Platform | None] = Counter()
         newest: dict[int, float] = {}
         states, engine, live = self.states, self.engine, self.live
         for message in messages:
@@ -168,6 +169,8 @@ class ReportPipeline:
                 tally[decoded.category, decoded.platform, Outcome.LATE] += 1
                 continue
             tally[decoded.category, decoded.platform, Outcome.ACCEPTED] += 1
+            if state.viewers is None:
+                without_audience[decoded.platform] += 1
             state.input_offset = message.offset
             touched[broadcast_id] = state
             partition_newest = newest.get(message.partition)
@@ -187,6 +190,13 @@ class ReportPipeline:
                 for (category, platform, outcome), count in tally.items()
             }
         )
+        if without_audience:
+            self.metrics.count_reports_without_audience(
+                {
+                    platform.value if platform else None: n
+                    for platform, n in without_audience.items()
+                }
+            )
         return output
 
     def _log_escalations(

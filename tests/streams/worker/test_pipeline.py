@@ -125,6 +125,23 @@ def test_unknown_category_is_counted_as_other_and_by_its_own_metric() -> None:
     )
 
 
+def test_reports_on_a_broadcast_that_never_sent_its_audience_are_counted_by_platform() -> None:
+    pipeline, metrics = make_pipeline()
+    batch = [keyed(report("b-unsized", viewers=None)) for _ in range(3)]
+    batch += [
+        keyed(report("b-sized")),
+        keyed(report("b-unsized", viewers=None, platform="twitter")),
+    ]
+    pipeline.process(messages(batch))
+    pipeline.process(messages([keyed(report("b-sized", viewers=None))]))
+
+    def without_audience(platform: str) -> float:
+        return sample(metrics, "spikewatch_reports_without_audience_total", platform=platform)
+
+    assert without_audience("periscope") == 3
+    assert without_audience("twitter") == 1
+
+
 def test_late_report_is_counted_late_and_not_in_the_window() -> None:
     pipeline, metrics = make_pipeline()
     now = time.time()
