@@ -146,7 +146,18 @@ class BroadcastState:
         )
 
     def expire_windows(self, shape: WindowShape, now: float) -> None:
-        """Expire every window to where a tick at ``now`` ends them; drop the empty ones."""
+        """Expire every window to where a tick at ``now`` ends them; drop the empty ones,
+        and with each its category's ramp.
+
+        A ramp whose category has no reporter left in the window has no climb the window
+        could confirm (the ramp fires only with its window above the low mark and a floor
+        of weighted reporters), and its reference starts again, from its opening, when the
+        category reports again. Kept, every category a long-lived broadcast had ever
+        reported held a CUSUM and a reference with up to a lag's worth of pending sums:
+        state that grew for as long as the broadcast lived, well past the window, and a
+        ramp mark (set by the categories the broadcast reports) counting categories it
+        no longer did.
+        """
         window_end = self.window_end(shape, now)
         if window_end is None:
             return
@@ -155,6 +166,7 @@ class BroadcastState:
             window.expire(shape, window_end)
             if window.is_empty:
                 del self.windows[category]
+                self.ramps.pop(category, None)
 
     def broadcast_window(self, category: Category, window: CategoryWindow) -> CategoryWindow:
         """The broadcast-wide window a report of ``category`` (its window ``window``) goes into.

@@ -74,7 +74,11 @@ def add_soak(commands: Subcommands) -> None:
     soak.add_argument("--broadcasts", type=int, default=5000)
     soak.add_argument("--sample-every", type=float, default=5.0, help="seconds between lines")
     soak.add_argument(
-        "--warm-up", type=float, default=400.0, help="seconds before RSS growth is judged"
+        "--warm-up",
+        type=float,
+        default=None,
+        help="seconds before RSS growth is judged (default: how long the worker's policy lets"
+        " a broadcast's state grow, plus a margin)",
     )
     soak.set_defaults(run=_run_soak)
 
@@ -161,15 +165,19 @@ def _run_tail(args: argparse.Namespace) -> int:
 
 
 def _run_soak(args: argparse.Namespace) -> int:
-    from streams.tools.soak import SoakOptions, run_soak
+    from alerting.policy import load_policy
+    from streams.tools.soak import SoakOptions, run_soak, warm_up_seconds
 
+    warm_up = args.warm_up
+    if warm_up is None:
+        warm_up = warm_up_seconds(load_policy(load_settings().policy_file))
     return run_soak(
         SoakOptions(
             duration=args.duration,
             rate=args.rate,
             broadcasts=args.broadcasts,
             sample_every=args.sample_every,
-            warm_up=args.warm_up,
+            warm_up=warm_up,
         )
     )
 

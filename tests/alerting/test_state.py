@@ -189,6 +189,22 @@ def test_state_is_idle_only_without_incidents_and_counts(engine: DetectionEngine
     assert not state.is_idle
 
 
+def test_a_category_whose_window_empties_takes_its_ramp_with_it(engine: DetectionEngine) -> None:
+    """Spam once, harassment every twenty seconds for ten minutes: the spam window empties
+    and its ramp goes with it; harassment keeps both. A long-lived broadcast keeps state
+    for what it reports now, not for every category it ever reported."""
+    state = BroadcastState("b-1")
+    engine.observe(state, make_report(0, category="spam", viewer_count=50_000))
+    engine.observe(state, make_report(1, at=T0 + 1.0, viewer_count=50_000))
+    assert set(state.ramps) == {Category.SPAM, Category.HARASSMENT}
+    for number in range(2, 32):
+        at = T0 + 20.0 * number
+        engine.observe(state, make_report(number, at=at, viewer_count=50_000))
+        engine.tick(state, at)
+    assert set(state.windows) == {Category.HARASSMENT}
+    assert set(state.ramps) == {Category.HARASSMENT}
+
+
 # --- states written by earlier versions (format 1) -------------------------------------
 
 FORMAT_1_STATE = Path(__file__).parent / "data" / "state_format_1.json"

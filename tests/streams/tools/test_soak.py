@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from prometheus_client import generate_latest
 
-from streams.tools.soak import sample_from
+from alerting.policy import load_policy
+from streams.tools.soak import sample_from, warm_up_seconds
 from streams.worker.metrics import WorkerMetrics
+from tests.alerting.helpers import with_changes
 
 
 def test_a_sample_reads_the_workers_own_exposition() -> None:
@@ -23,3 +25,16 @@ def test_a_sample_reads_the_workers_own_exposition() -> None:
     assert sample.frozen_objects >= 0
     assert sample.rss_bytes > 0
     assert "gc>0.25s=2" in sample.line()
+
+
+def test_the_warm_up_outlasts_whichever_of_the_state_grows_longest() -> None:
+    """The windows fill for their length and lateness; a ramp's reference holds each
+    bucket for its lag once its opening is over. Memory is judged after both."""
+    policy = load_policy()
+    ramp_horizon = policy.ramp.reference_opening_seconds + policy.ramp.reference_lag_seconds
+    window_horizon = policy.window.length_seconds + policy.window.allowed_lateness_seconds
+    assert warm_up_seconds(policy) > max(ramp_horizon, window_horizon)
+    short_ramps = with_changes(
+        policy, ramp={"reference_opening_seconds": 60, "reference_lag_seconds": 60}
+    )
+    assert window_horizon < warm_up_seconds(short_ramps) < warm_up_seconds(policy)
