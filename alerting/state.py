@@ -154,9 +154,8 @@ class BroadcastState:
         of weighted reporters), and its reference starts again, from its opening, when the
         category reports again. Kept, every category a long-lived broadcast had ever
         reported held a CUSUM and a reference with up to a lag's worth of pending sums:
-        state that grew for as long as the broadcast lived, well past the window, and a
-        ramp mark (set by the categories the broadcast reports) counting categories it
-        no longer did.
+        state that kept growing long past the window, and a ramp mark (set by the
+        categories the broadcast reports) counting categories it no longer did.
         """
         window_end = self.window_end(shape, now)
         if window_end is None:
