@@ -32,8 +32,9 @@ an abuse incident is open none opens, and an open one is resolved as superseded.
 
 A broadcast whose audience is unknown (no report has carried ``viewer_count``) has
 no scale to judge a count by: it is judged by its categories' shares of its own
-reporters (:meth:`alerting.expectation.Expectation.rates`), with neither the broadcast-wide test,
-the short test, the ramp nor the coordination detector, all of which need a scale.
+reporters (:meth:`alerting.expectation.Expectation.rates`), in its window and in its newest
+half-minute, with neither the broadcast-wide test, the ramp nor the coordination detector,
+all of which need a scale.
 """
 
 from __future__ import annotations
