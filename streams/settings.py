@@ -92,12 +92,17 @@ class Settings(BaseSettings):
     max_future_skew_seconds: Annotated[float, Field(ge=0)] = 300.0
     batch_max_messages: Annotated[int, Field(ge=1)] = 2000
     tick_interval_seconds: Annotated[float, Field(gt=0)] = 1.0
+    state_write_interval_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=1.0,
+        description="Longest a decided state waits before it is written to the changelog "
+        "(each tick writes too): a broadcast reported many times meanwhile is encoded "
+        "once. A crash decides up to this much input again (streams.worker.batch).",
+    )
     commit_interval_seconds: Annotated[float, Field(gt=0)] = 2.8
     fetch_max_bytes_per_partition: Annotated[int, Field(ge=64 * 1024)] = Field(
         default=4 * 1024 * 1024,
         description="Most report bytes one fetch takes from a partition: a worker behind a "
-        "backlog decides and writes state once per fetch, so bigger fetches mean fewer "
-        "state writes per report.",
+        "backlog decides a fetch at a time, so bigger fetches mean fewer rounds per report.",
     )
     fetch_max_wait_seconds: Annotated[float, Field(gt=0, le=1.5)] = Field(
         default=0.1,

@@ -32,6 +32,7 @@ from typing import Any
 
 import faust
 from faust.types import Message
+from mode.types.signals import BaseSignalT
 from prometheus_client import disable_created_metrics
 
 from alerting.engine import DetectionEngine
@@ -134,6 +135,7 @@ class Spikewatch:
             self.outbox,
             self.app.changelog,
             batch_max_messages=settings.batch_max_messages,
+            write_interval_seconds=settings.state_write_interval_seconds,
             acknowledge=lambda message: self.app.consumer.ack(message),
             crash=self.app.crash,
         )
@@ -207,6 +209,8 @@ class Spikewatch:
         app.timer(self.settings.tick_interval_seconds)(self._tick)
         app.timer(LAG_INTERVAL_SECONDS)(self.lag.measure)
         app.task(self._announce_start)
+        app.on_partitions_revoked.connect(self._write_before_handing_on)
+        app.on_before_shutdown.connect(self._write_before_handing_on)
         add_pages(app, self.metrics.registry, self.health)
         self.table.on_recover(self._on_recovered)
 
@@ -214,6 +218,16 @@ class Spikewatch:
         """A fetch decided is the progress ``/healthz`` looks for (see streams.worker.health)."""
         await self.batches.handle_fetch(messages)
         self.app.liveness.progressed(time.monotonic())
+
+    async def _write_before_handing_on(
+        self, _sender: Any, /, *_args: Any, signal: BaseSignalT[Any], **_kwargs: Any
+    ) -> None:
+        """Before a rebalance or an orderly stop, write the states decided so far, so that
+        whoever reads these partitions next restores them rather than deciding again
+        (and re-sending their escalations). Not after a crash: a changelog that
+        refused a write would refuse this one too."""
+        if not self.app.crashing:
+            await self.batches.write_decided()
 
     async def _consume_oncall_loop(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():

@@ -16,9 +16,23 @@ The ordering rule, stated once and enforced here:
   starts where reading started, so a later batch acknowledged first could be
   committed ahead of states not yet written.
 
+States are written at most every ``write_interval_seconds``, not after every
+fetch. A state holds its whole window (every distinct reporter in it), so its
+encoding grows with the window; a busy broadcast is touched by nearly every
+fetch, and writing it each time made the cost of a fetch grow as the windows
+filled until the worker fell behind its input (``docs/benchmarks.md``, "Latency
+that grew with the state"). Written once per interval, each touched state is
+encoded once however often it was reported. What waiting costs: a crash loses at
+most one interval of state writes, whose reports are unacknowledged and decided
+again after the restart, re-sending any escalation they caused with the same
+``dedup_key``, ``sequence`` and ``event_id`` (``docs/guarantees.md``). A rebalance
+and an orderly stop write what is waiting first (:meth:`BatchLoop.write_decided`),
+so only a crash ever re-sends.
+
 The resolve timer takes the same turn (one lock) as the batch loop, so the two
-never interleave their sends and writes. A failed state write stops the worker:
-its reports stay unacknowledged and are decided again after the restart.
+never interleave their sends and writes; each tick also writes what the batches
+decided since the last write. A failed state write stops the worker: its
+reports stay unacknowledged and are decided again after the restart.
 """
 
 from __future__ import annotations
@@ -27,7 +41,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import faust
 from faust.types import Message
@@ -45,8 +59,13 @@ from streams.worker.state_cache import BroadcastStates
 log = get_logger("spikewatch.batch")
 
 MAX_BATCHES_IN_FLIGHT = 4
-"""Batches whose states may be on their way to the changelog while the next is decided:
+"""State writes that may be on their way to the changelog while the next fetch is decided:
 a slow broker slows the worker instead of piling up memory."""
+
+MAX_UNWRITTEN_REPORTS = 20_000
+"""Reports whose states may wait for the interval: a worker catching up on a backlog takes
+fetches of tens of thousands of reports and writes after each, rather than holding every
+message of a second for acknowledgement and encoding every state it touched in one go."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +130,26 @@ class Outbox:
         )
 
 
+@dataclass(slots=True)
+class Unwritten:
+    """Batches decided and sent whose states are not written yet, with their messages,
+    which are acknowledged once those states are."""
+
+    outputs: list[BatchOutput] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    since: float | None = None
+    """Monotonic time of the oldest decision waiting, ``None`` while nothing waits."""
+
+    def add(self, outputs: list[BatchOutput], messages: Sequence[Message], now: float) -> None:
+        self.outputs.extend(outputs)
+        self.messages.extend(messages)
+        if self.since is None:
+            self.since = now
+
+    def waited(self, now: float) -> float:
+        return 0.0 if self.since is None else now - self.since
+
+
 class BatchLoop:
     """Runs the ordering rule of this module over fetches of reports and resolve ticks."""
 
@@ -121,6 +160,7 @@ class BatchLoop:
         changelog: ChangelogWriter,
         *,
         batch_max_messages: int,
+        write_interval_seconds: float,
         acknowledge: Callable[[Message], object],
         crash: Callable[[BaseException], Awaitable[None]],
     ) -> None:
@@ -129,23 +169,24 @@ class BatchLoop:
         self.changelog = changelog
         self.metrics = outbox.metrics
         self.batch_max_messages = batch_max_messages
+        self.write_interval_seconds = write_interval_seconds
         self._acknowledge = acknowledge
         self._crash = crash
         self._acknowledging: deque[asyncio.Future[None]] = deque()
         self._turn = asyncio.Lock()
+        self._unwritten = Unwritten()
 
     async def handle_fetch(self, messages: Sequence[Message]) -> None:
         """One fetch of reports: decided in batches of at most ``batch_max_messages``,
-        each batch's escalations sent as soon as it is decided, and the states of the
-        whole fetch written once, after all of them.
+        each batch's escalations sent as soon as it is decided; the states wait for
+        the next write (at the interval, the next tick or ``MAX_UNWRITTEN_REPORTS``,
+        whichever comes first).
 
-        A broadcast touched by several batches of a fetch is encoded and written
-        once, while no escalation waits for more than one batch. Every message is
-        decided and acknowledged, even of a partition revoked meanwhile (the commit
-        of a revoked partition is discarded and its new owner reads it again, as
-        with a Faust agent): a message left unacknowledged could let Faust commit
-        past it, since Faust's commit logic assumes acknowledgements come in offset
-        order.
+        No escalation waits for more than one batch. Every message is decided and
+        acknowledged, even of a partition revoked meanwhile (the commit of a revoked
+        partition is discarded and its new owner reads it again, as with a Faust
+        agent): a message left unacknowledged could let Faust commit past it, since
+        Faust's commit logic assumes acknowledgements come in offset order.
         """
         size = self.batch_max_messages
         async with self._turn:
@@ -153,10 +194,39 @@ class BatchLoop:
                 await self._decide_and_send(messages[start : start + size])
                 for start in range(0, len(messages), size)
             ]
-            self.pipeline.save(*decided)
-            written = self.changelog.flush()
-        await self._acknowledge_once_written(written, messages)
+            now = time.monotonic()
+            self._unwritten.add(decided, messages, now)
+            written = None
+            if (
+                self._unwritten.waited(now) >= self.write_interval_seconds
+                or len(self._unwritten.messages) >= MAX_UNWRITTEN_REPORTS
+            ):
+                written = self._write_unwritten()
+        if written is not None:
+            await self._acknowledge_once_written(*written)
         self.metrics.last_progress.set(time.time())
+
+    async def write_decided(self) -> None:
+        """Write every state decided so far and wait until Kafka has them and their
+        reports are acknowledged: before a rebalance hands partitions on, and before
+        an orderly stop, so the next owner restores them instead of deciding again."""
+        async with self._turn:
+            written = self._write_unwritten()
+        await self._acknowledge_once_written(*written)
+        while self._acknowledging:
+            await self._acknowledging.popleft()
+
+    def _write_unwritten(self) -> tuple[asyncio.Future[None], list[Message]]:
+        """Queue the waiting states and flush the changelog; called holding the turn."""
+        messages = self._queue_unwritten()
+        return self.changelog.flush(), messages
+
+    def _queue_unwritten(self) -> list[Message]:
+        """Hand the waiting states to the changelog's queue; their messages are returned,
+        to be acknowledged after the flush that writes them."""
+        unwritten, self._unwritten = self._unwritten, Unwritten()
+        self.pipeline.save(*unwritten.outputs)
+        return unwritten.messages
 
     async def _decide_and_send(self, messages: Sequence[Message]) -> BatchOutput:
         received = time.time()
@@ -201,9 +271,12 @@ class BatchLoop:
         """Resolve quiet incidents and drop idle state at each partition's clock.
 
         Same rule as a batch: the resolves are sent and acknowledged before the
-        states recording them are written. Returns the open incidents.
+        states recording them are written. The states the batches decided since the
+        last write are queued first, so a broadcast dropped as idle or no longer
+        owned is never written after its drop. Returns the open incidents.
         """
         async with self._turn:
+            decided = self._queue_unwritten()
             owned = set(clocks)
             for states in lanes:
                 states.retain(owned)
@@ -219,7 +292,8 @@ class BatchLoop:
             if pending:
                 await asyncio.gather(*pending)
             self.pipeline.commit(ticked)
-            await self.changelog.flush()
+            written = self.changelog.flush()
+        await self._acknowledge_once_written(written, decided)
         return ticked.open_incidents
 
 
