@@ -313,11 +313,17 @@ class CategoryWindow:
 
     def weight_between(self, first_bucket: int, last_bucket: int) -> int:
         """Trust weight (thousandths) of the distinct reporters last active in
-        ``first_bucket`` to ``last_bucket``, both included."""
+        ``first_bucket`` to ``last_bucket``, both included.
+
+        Callers ask for the last few buckets several times per report, while a
+        full window holds many more: the range is walked when it is the shorter
+        of the two, so the cost does not grow as the window fills.
+        """
+        weights = self.bucket_weights
+        if last_bucket - first_bucket < len(weights):
+            return sum(weights.get(bucket, 0) for bucket in range(first_bucket, last_bucket + 1))
         return sum(
-            weight
-            for bucket, weight in self.bucket_weights.items()
-            if first_bucket <= bucket <= last_bucket
+            weight for bucket, weight in weights.items() if first_bucket <= bucket <= last_bucket
         )
 
     @property

@@ -123,6 +123,31 @@ def test_window_weight_between_counts_each_reporter_in_their_newest_bucket() -> 
     assert window.weight_between(104, 110) == 0
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 359), st.integers(0, 30), st.integers(0, 3000)),
+        min_size=1,
+        max_size=80,
+    ),
+    st.integers(95, 140),
+    st.integers(0, 50),
+)
+def test_window_weight_between_is_the_same_walking_the_range_or_the_buckets(
+    reports: list[tuple[int, int, int]], first: int, span: int
+) -> None:
+    window = CategoryWindow()
+    for offset, reporter, weight_milli in sorted(reports):
+        add(window, 1000.0 + offset, f"reporter-{reporter}", weight_milli=weight_milli)
+    newest: dict[str, tuple[int, int]] = {}
+    for offset, reporter, weight_milli in sorted(reports):
+        heaviest = max(weight_milli, newest.get(f"reporter-{reporter}", (0, 0))[1])
+        newest[f"reporter-{reporter}"] = (int((1000.0 + offset) // 10), heaviest)
+    last = first + span
+    expected = sum(weight for bucket, weight in newest.values() if first <= bucket <= last)
+    assert window.weight_between(first, last) == expected
+
+
 def test_window_reporter_stays_credible_once_seen_credible() -> None:
     window = CategoryWindow()
     add(window, 1000.0, "flagger", credible=False)
