@@ -312,19 +312,13 @@ class CategoryWindow:
                 del self.bucket_weights[bucket]
 
     def weight_between(self, first_bucket: int, last_bucket: int) -> int:
-        """Trust weight (thousandths) of the distinct reporters last active in
-        ``first_bucket`` to ``last_bucket``, both included.
-
-        Callers ask for the last few buckets several times per report, while a
-        full window holds many more: the range is walked when it is the shorter
-        of the two, so the cost does not grow as the window fills.
-        """
+        """Trust weight (thousandths) of the distinct reporters last active in ``first_bucket``
+        to ``last_bucket``, both included; walks the range when it is shorter than the
+        window, as callers ask for a full window's last few buckets several times a report."""
         weights = self.bucket_weights
         if last_bucket - first_bucket < len(weights):
             return sum(weights.get(bucket, 0) for bucket in range(first_bucket, last_bucket + 1))
-        return sum(
-            weight for bucket, weight in weights.items() if first_bucket <= bucket <= last_bucket
-        )
+        return sum(w for b, w in weights.items() if first_bucket <= b <= last_bucket)
 
     @property
     def distinct_reporters(self) -> int:
