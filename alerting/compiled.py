@@ -49,9 +49,11 @@ COMPILED_MODULES = (
     "routing",
     "standing",
     "state",
+    "state_records",
     "stats",
     "views",
     "window",
+    "window_shape",
 )
 PACKAGE = "alerting"
 BUILD_RECORD = "compiled-from.json"

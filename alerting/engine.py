@@ -71,7 +71,8 @@ from alerting.routing import Routing
 from alerting.standing import reporter_standing
 from alerting.state import BroadcastState, reporter_key
 from alerting.views import PolicyFigures, ViewOdds
-from alerting.window import CategoryWindow, WindowShape
+from alerting.window import CategoryWindow
+from alerting.window_shape import WindowShape
 from models.escalation import EventAction
 from models.escalation_v2 import EscalationV2
 from models.report import Category, ReportEvent

@@ -18,7 +18,8 @@ from alerting.policy import Policy
 from alerting.ramp import loudness_elsewhere
 from alerting.state import BroadcastState
 from alerting.views import PolicyFigures
-from alerting.window import WEIGHT_UNIT, CategoryWindow, WindowShape
+from alerting.window import WEIGHT_UNIT, CategoryWindow
+from alerting.window_shape import WindowShape
 from models.report import Category
 
 

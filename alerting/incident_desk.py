@@ -28,7 +28,8 @@ from alerting.policy import Policy
 from alerting.routing import Routing
 from alerting.state import BroadcastState
 from alerting.views import ViewOdds
-from alerting.window import WEIGHT_UNIT, WindowShape
+from alerting.window import WEIGHT_UNIT
+from alerting.window_shape import WindowShape
 from models.escalation import EventAction, Severity
 from models.escalation_v2 import EscalationV2
 from models.report import Category

@@ -19,23 +19,25 @@ import orjson
 from alerting.history import BroadcastHistory
 from alerting.incidents import Incident
 from alerting.ramp import RampState
-from alerting.window import CategoryWindow, WindowShape
+from alerting.window import CategoryWindow
+from alerting.window_shape import WindowShape
 from models.report import Category, MediaType, Platform, ReportEvent
 
-_STATE_FORMAT = 4
-"""Format 4 stores with each window's reporter whether any of its reports carried a
-``reporter`` object (window format 3, see :meth:`CategoryWindow.encoded`). Format 3 keys
-incidents by routed team (one incident per broadcast and team, across categories) and adds
-the all-categories window (``"a"``: its encoding, or the name of the one category whose
-window it is) and the broadcast's own history (``"h"``). Format 2 stores each window's
-reporters as one object of arrays, grouped by bucket and numbered in arrival order (format
-1: a list of arrays in arrival order). All four are read: an incident of formats 1 and 2
-(keyed by category) is routed again by the engine (:attr:`BroadcastState.unrouted`), its
-``dedup_key`` kept. A worker that knows only older formats refuses a newer one by its
-number instead of misreading it."""
+_STATE_FORMAT = 5
+"""Format 5 may store a large window apart, its reporters in a record per bucket (``"rb"``
+instead of ``"r"``: :mod:`alerting.state_records`). Format 4 stores with each window's
+reporter whether any of its reports carried a ``reporter`` object (window format 3, see
+:meth:`CategoryWindow.encoded`). Format 3 keys incidents by routed team (one incident per
+broadcast and team, across categories) and adds the all-categories window (``"a"``: its
+encoding, or the name of the one category whose window it is) and the broadcast's own
+history (``"h"``). Format 2 stores each window's reporters as one object of arrays,
+grouped by bucket and numbered in arrival order (format 1: a list of arrays in arrival
+order). All are read: an incident of formats 1 and 2 (keyed by category) is routed again
+by the engine (:attr:`BroadcastState.unrouted`), its ``dedup_key`` kept. A worker that
+knows only older formats refuses a newer one by its number instead of misreading it."""
 _ROUTED_FORMAT = 3
 """The first format whose incidents are keyed by routed team."""
-_READABLE_FORMATS = (1, 2, _ROUTED_FORMAT, _STATE_FORMAT)
+_READABLE_FORMATS = (1, 2, _ROUTED_FORMAT, 4, _STATE_FORMAT)
 
 _WINDOW_KEYS = {category: orjson.dumps(category.value) + b":" for category in Category}
 """Each category's key in a stored state's ``"w"`` object, with its colon."""
@@ -88,6 +90,9 @@ class BroadcastState:
     input_offset: int | None = None
     """Offset of the newest input message counted into this state, on the broadcast's
     partition: a message re-delivered after a crash (at or below it) is already here."""
+    stored_apart: dict[str, CategoryWindow] = field(default_factory=dict, compare=False, repr=False)
+    """The windows whose bucket records the table holds, by their tag in the records' keys
+    (:mod:`alerting.state_records`); not stored."""
 
     def remember_context(self, report: ReportEvent, *, newest: bool = True) -> None:
         """Keep the newest descriptive fields; they label the escalations.
@@ -217,6 +222,11 @@ class BroadcastState:
         return sum(w.weight_between(first, last) for w in windows)
 
     @property
+    def shares_combined(self) -> bool:
+        """Whether the broadcast-wide window is a category's own (stored under its name)."""
+        return self.shared is not None and self.combined is self.windows.get(self.shared)
+
+    @property
     def is_idle(self) -> bool:
         return (
             not self.incidents
@@ -262,7 +272,7 @@ class BroadcastState:
                 parts += (_WINDOW_KEYS[category], window.encoded(), b",")
         if parts[-1] == b",":
             parts.pop()
-        if self.shared is not None and self.combined is self.windows.get(self.shared):
+        if self.shared is not None and self.shares_combined:
             parts += (b'},"a":', orjson.dumps(self.shared.value), b"}")
         else:
             parts += (b'},"a":', self.combined.encoded(), b"}")
@@ -270,7 +280,11 @@ class BroadcastState:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> BroadcastState:
-        plain = orjson.loads(data)
+        return cls.from_plain(orjson.loads(data))
+
+    @classmethod
+    def from_plain(cls, plain: dict[str, Any]) -> BroadcastState:
+        """A state from its parsed record, each window apart already given its ``"r"``."""
         if plain.get("v") not in _READABLE_FORMATS:
             raise ValueError(f"unknown broadcast state format {plain.get('v')!r}")
         broadcaster_id, platform, media_type, region, viewers = plain["ctx"]

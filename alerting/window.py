@@ -28,13 +28,12 @@ comparison until a bucket actually leaves; it keeps its encoded form until it
 changes, so a broadcast whose other categories are untouched re-encodes only
 the window that moved; and it keeps each bucket's encoded reporters until that
 bucket changes, so a window that moved re-encodes only the reporters of the
-buckets that did (mostly the newest), not all of its reporters. A state is
-written after every batch, and re-encoding every reporter of a busy window each
-time was about a third of the worker's CPU.
+buckets that did (mostly the newest), not all of its reporters.
 
-Stored, the reporters are one JSON object grouped by bucket; each reporter's
-*arrival* number (its place in the last-seen order) lets a restored window
-rebuild the very order the cap drops by.
+Stored, the reporters are one JSON object grouped by bucket, in the state's record
+or, for a large window, one record per bucket (:mod:`alerting.state_records`); each
+reporter's *arrival* number (its place in the last-seen order) lets a restored
+window rebuild the very order the cap drops by.
 
 Each reporter carries a trust weight in thousandths (integers, so the running
 sums are exact and a state restored from the changelog sums to the very same
@@ -47,7 +46,6 @@ and unknown once one of its reports says something about it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
@@ -55,30 +53,8 @@ from typing import Any
 import orjson
 
 from alerting.stored_marks import stored_marks
+from alerting.window_shape import WindowShape
 from models.escalation import MAX_SAMPLE_REPORT_IDS
-
-
-@dataclass(frozen=True, slots=True)
-class WindowShape:
-    """``bucket_count`` is derived once: every report asks for the window's first bucket."""
-
-    length_seconds: float
-    bucket_seconds: float
-    allowed_lateness_seconds: float
-    max_reporters: int
-    bucket_count: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        count = max(1, math.ceil(self.length_seconds / self.bucket_seconds))
-        object.__setattr__(self, "bucket_count", count)
-
-    def bucket_of(self, event_time: float) -> int:
-        return math.floor(event_time / self.bucket_seconds)
-
-    def first_bucket(self, watermark: float) -> int:
-        """Oldest bucket still inside the window that ends at ``watermark``."""
-        return self.bucket_of(watermark) - self.bucket_count + 1
-
 
 WEIGHT_UNIT = 1000
 """Weights are kept in thousandths of a reporter."""
@@ -154,6 +130,11 @@ class CategoryWindow:
         default_factory=dict, init=False, compare=False, repr=False
     )
     """Each bucket's reporters as JSON object members, while the bucket is unchanged."""
+    stored_buckets: dict[int, bytes] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
+    """None while the window is stored inline, in its state's record; else stored apart, a
+    record per bucket (:mod:`alerting.state_records`): the members each record holds."""
 
     def add(
         self,
@@ -336,36 +317,55 @@ class CategoryWindow:
     def is_empty(self) -> bool:
         return self.reports == 0 and not self.reporters
 
+    def bucket_members(self, bucket: int) -> bytes:
+        """The reporters of ``bucket`` as JSON object members, encoded again once it changed."""
+        members = self._bucket_json.get(bucket)
+        if members is None:
+            members = orjson.dumps(self.reporters_by_bucket[bucket])[1:-1]
+            self._bucket_json[bucket] = members
+        return members
+
+    def store_apart(self, apart: bool) -> None:
+        """Store the reporters in records of their own (``apart``) or inline from now on."""
+        if apart != (self.stored_buckets is not None):
+            self.stored_buckets = {} if apart else None
+            self._encoded = None
+
     def encoded(self) -> bytes:
         """The stored form (format 3) as JSON, built again only after the window has changed.
 
         ``{"b": [[bucket, reports], ...], "r": {key: [last_seen, bucket, credible,
         weight_milli, suspect, arrival, unknown], ...}, "s": [[bucket, report_id], ...], "a":
         next_arrival}``, the reporters ordered by bucket, then arrival. Format 2 is the same
-        without ``unknown``.
-
-        The reporters are the members each bucket keeps encoded; one join puts them
-        and orjson's encodings of the rest together, so each is copied once, into an
-        object of its own size (kept: see :mod:`alerting.encoding`).
+        without ``unknown``. Stored apart, ``"rb": [bucket, ...]`` (the buckets whose own
+        records hold the reporters) replaces ``"r"``. One join puts each bucket's encoded
+        members and the rest together: each copied once, into bytes of their own size.
         """
         if self._encoded is None:
-            parts = [b'{"b":', orjson.dumps(list(self.buckets.items())), b',"r":{']
-            bucket_json = self._bucket_json
-            for bucket in sorted(self.reporters_by_bucket):
-                members = bucket_json.get(bucket)
-                if members is None:
-                    members = orjson.dumps(self.reporters_by_bucket[bucket])[1:-1]
-                    bucket_json[bucket] = members
-                parts += (members, b",")
-            if self.reporters_by_bucket:
-                parts.pop()
-            parts += (b'},"s":', orjson.dumps(self.samples), b',"a":%d}' % self.next_arrival)
-            self._encoded = b"".join(parts)
+            if self.stored_buckets is None:
+                self._encoded = self._inline_encoding()
+            else:
+                apart = orjson.dumps(sorted(self.reporters_by_bucket))
+                self._encoded = self._encoding([b',"rb":', apart])
         return self._encoded
 
+    def _inline_encoding(self) -> bytes:
+        reporters = [b',"r":{']
+        for bucket in sorted(self.reporters_by_bucket):
+            reporters += (self.bucket_members(bucket), b",")
+        if self.reporters_by_bucket:
+            reporters.pop()
+        reporters.append(b"}")
+        return self._encoding(reporters)
+
+    def _encoding(self, reporters: list[bytes]) -> bytes:
+        buckets, samples = orjson.dumps(list(self.buckets.items())), orjson.dumps(self.samples)
+        tail = b',"s":%b,"a":%d}' % (samples, self.next_arrival)
+        return b"".join([b'{"b":', buckets, *reporters, tail])
+
     def copy(self) -> CategoryWindow:
-        """An independent window with the same contents (through the stored form)."""
-        return CategoryWindow.from_plain(orjson.loads(self.encoded()))
+        """An independent window with the same contents (through the stored form, inline)."""
+        return CategoryWindow.from_plain(orjson.loads(self._inline_encoding()))
 
     @classmethod
     def from_plain(cls, plain: dict[str, Any]) -> CategoryWindow:

@@ -9,7 +9,7 @@ restores into) and are queued; :meth:`ChangelogWriter.flush` then appends them t
 aiokafka record batch per changelog partition, which the producer sends as a unit.
 
 The records are exactly what Faust writes and reads back on recovery: raw key,
-raw value (``None`` deletes), on the partition :func:`~streams.kafka.tables.key_partition`
+raw value (``None`` deletes), on the partition :func:`~streams.kafka.tables.record_partition`
 gives the key. Only the write path changes; restore, rebalancing and standby
 handling stay Faust's.
 
@@ -27,7 +27,7 @@ from typing import Any, cast
 from aiokafka import AIOKafkaProducer
 from faust.types import TableT
 
-from streams.kafka.tables import key_partition
+from streams.kafka.tables import record_partition
 
 MAX_BATCH_BYTES = 512 * 1024
 """Per produce batch; a single state larger than this still goes out, in a batch of its own."""
@@ -37,7 +37,9 @@ class ChangelogStore(MutableMapping[bytes, bytes]):
     """One table as the batch loop sees it: reads and writes hit the local store, writes are queued.
 
     The queue keeps only the newest value of a key, so a state written twice
-    before a flush costs one changelog record.
+    before a flush costs one changelog record, and keeps it where it was last written:
+    a state's head is sent after the bucket records written before it
+    (:mod:`alerting.state_records`).
     """
 
     def __init__(self, table: TableT[bytes, bytes]) -> None:
@@ -55,11 +57,15 @@ class ChangelogStore(MutableMapping[bytes, bytes]):
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self._local[key] = value
-        self._queued[key] = value
+        self._queue(key, value)
 
     def __delitem__(self, key: bytes) -> None:
         del self._local[key]
-        self._queued[key] = None
+        self._queue(key, None)
+
+    def _queue(self, key: bytes, value: bytes | None) -> None:
+        self._queued.pop(key, None)
+        self._queued[key] = value
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._local)
@@ -161,7 +167,7 @@ async def _write(
         for store, records in queued:
             by_partition: dict[int, list[tuple[bytes, bytes | None]]] = {}
             for key, value in records.items():
-                by_partition.setdefault(key_partition(key, store.partitions), []).append(
+                by_partition.setdefault(record_partition(key, store.partitions), []).append(
                     (key, value)
                 )
             for partition, partition_records in by_partition.items():

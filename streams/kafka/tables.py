@@ -20,6 +20,8 @@ import faust
 from aiokafka.partitioner import murmur2
 from faust.types import TableT
 
+from alerting.state_records import owner_key
+
 
 @functools.lru_cache(maxsize=1 << 18)
 def key_partition(key: bytes, partitions: int) -> int:
@@ -31,15 +33,21 @@ def key_partition(key: bytes, partitions: int) -> int:
     return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
+def record_partition(key: bytes, partitions: int) -> int:
+    """The changelog partition of a table record: its broadcast's, for each of the records
+    a large state is stored in (:func:`alerting.state_records.owner_key`)."""
+    return key_partition(owner_key(key), partitions)
+
+
 class KeyPartitionedTable(faust.Table[bytes, bytes]):
-    """A bytes-to-bytes table; writes go to ``key_partition(key)`` of the changelog.
+    """A bytes-to-bytes table; writes go to ``record_partition(key)`` of the changelog.
 
     Always built with an explicit partition count (:func:`bytes_table`), the same
     as the topics its keys come from.
     """
 
     def partition_for_key(self, key: Any) -> int:
-        return key_partition(cast(bytes, key), cast(int, self.partitions))
+        return record_partition(cast(bytes, key), cast(int, self.partitions))
 
 
 def bytes_table(

@@ -1,9 +1,11 @@
 """Broadcast states: a decoded working set over the durable changelog-backed table.
 
 The table (a Faust table live, a plain dict in replay) holds each broadcast's
-:class:`~alerting.state.BroadcastState` as bytes and is the truth a restarted
-worker restores from. Decoding those bytes for every report would cost more than
-deciding, so decoded states are cached here and written back once per batch.
+:class:`~alerting.state.BroadcastState` as bytes (one record, or a head and a record
+per bucket of a large window: :mod:`alerting.state_records`) and is the truth a
+restarted worker restores from. Decoding those bytes for every report would cost
+more than deciding, so decoded states are cached here and written back when the
+batch loop writes (:mod:`streams.worker.batch`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import orjson
 from alerting.baseline import BaseRateLearner
 from alerting.encoding import stored_json
 from alerting.state import BroadcastState
+from alerting.state_records import SEPARATOR, is_head_key, restore_state, state_keys, state_records
 
-LEARNER_KEY_PREFIX = b"\xff"
-"""Table keys of the per-partition base-rate learners; never UTF-8, so never a broadcast id."""
+LEARNER_KEY_PREFIX = SEPARATOR
+"""Table keys of the per-partition base-rate learners start with a byte that is never UTF-8,
+so never a broadcast id (nor a broadcast's bucket record, which starts with its id)."""
 
 
 class BroadcastStates:
@@ -48,8 +52,7 @@ class BroadcastStates:
     def get(self, broadcast_id: str) -> BroadcastState:
         state = self._cache.get(broadcast_id)
         if state is None:
-            stored = self._table.get(broadcast_id.encode())
-            state = BroadcastState.from_bytes(stored) if stored else BroadcastState(broadcast_id)
+            state = self._restore(broadcast_id) or BroadcastState(broadcast_id)
             self._cache[broadcast_id] = state
             self._partitions[broadcast_id] = self._partition_of(broadcast_id.encode())
         return state
@@ -57,8 +60,17 @@ class BroadcastStates:
     def save(self, states: Iterable[BroadcastState]) -> None:
         if not self._durable:
             return
+        table = self._table
         for state in states:
-            self._table[state.broadcast_id.encode()] = state.to_bytes()
+            for key, value in state_records(state).items():
+                if value is not None:
+                    table[key] = value
+                elif key in table:
+                    del table[key]
+
+    def _restore(self, broadcast_id: str) -> BroadcastState | None:
+        head = self._table.get(broadcast_id.encode())
+        return restore_state(head, self._table.get) if head else None
 
     def partition(self, broadcast_id: str) -> int:
         """The input partition of a broadcast already in the working set."""
@@ -97,11 +109,12 @@ class BroadcastStates:
         return key
 
     def evict(self, broadcast_id: str) -> None:
-        self._cache.pop(broadcast_id, None)
+        """Forget the broadcast and delete every record its state is stored in."""
+        state = self._cache.pop(broadcast_id, None) or self._restore(broadcast_id)
         self._partitions.pop(broadcast_id, None)
-        key = broadcast_id.encode()
-        if key in self._table:
-            del self._table[key]
+        for key in state_keys(state) if state is not None else ():
+            if key in self._table:
+                del self._table[key]
 
     def __iter__(self) -> Iterator[BroadcastState]:
         return iter(list(self._cache.values()))
@@ -119,10 +132,7 @@ class BroadcastStates:
         self.retain(owned_partitions)
         self._learners.clear()
         for key in list(self._table.keys()):
-            if (
-                not key.startswith(LEARNER_KEY_PREFIX)
-                and self._partition_of(key) in owned_partitions
-            ):
+            if is_head_key(key) and self._partition_of(key) in owned_partitions:
                 self.get(key.decode())
 
     def retain(self, owned_partitions: set[int]) -> None:

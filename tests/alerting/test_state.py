@@ -163,7 +163,7 @@ def test_state_bytes_are_compact_json(engine: DetectionEngine) -> None:
     data = busy_state(engine).to_bytes()
     plain = orjson.loads(data)
     assert orjson.dumps(plain) == data, "exactly what orjson writes for the same object"
-    assert plain["v"] == 4
+    assert plain["v"] == 5
     assert plain["id"] == "b-1"
     assert set(plain["w"]) == {"harassment", "hateful_conduct"}
     assert plain["a"]["r"], "the broadcast-wide window holds every category's reporters"
@@ -177,7 +177,7 @@ def test_state_fresh_state_round_trips() -> None:
 
 def test_state_from_bytes_refuses_unknown_format() -> None:
     plain = orjson.loads(BroadcastState("b").to_bytes())
-    plain["v"] = 5
+    plain["v"] = 6
     with pytest.raises(ValueError, match="format"):
         BroadcastState.from_bytes(orjson.dumps(plain))
 
@@ -275,7 +275,7 @@ def test_state_written_in_format_1_loads_and_routes_its_incidents_by_team(
         i["dedup_key"] for i in stored["i"].values()
     }, "an incident keeps its key across the upgrade"
     again = BroadcastState.from_bytes(state.to_bytes())
-    assert orjson.loads(state.to_bytes())["v"] == 4
+    assert orjson.loads(state.to_bytes())["v"] == 5
     assert again == state
 
 
@@ -459,4 +459,4 @@ def test_state_written_in_format_3_loads_the_same_with_no_reporter_counted_unkno
             window.weight_milli,
         )
     assert restored.history == live.history
-    assert orjson.loads(restored.to_bytes())["v"] == 4
+    assert orjson.loads(restored.to_bytes())["v"] == 5

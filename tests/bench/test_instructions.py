@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 
 from alerting.policy import load_policy
-from alerting.state import BroadcastState
+from alerting.state_records import is_head_key, restore_state
 from streams.bench.instructions import InstructionCount, count_instructions, totals, traffic, work
 from streams.bench.measured import BenchError
-from streams.worker.state_cache import LEARNER_KEY_PREFIX
 
 CALLGRIND_OUTPUT = """version: 1
 creator: callgrind-3.19.0
@@ -33,9 +32,9 @@ def test_the_workload_decides_and_stores_every_broadcast_it_sees() -> None:
     table = work(messages, 250, load_policy())
 
     assert len(messages) == 600
-    states = [v for k, v in table.items() if not k.startswith(LEARNER_KEY_PREFIX)]
-    assert 1 <= len(states) <= 30
-    assert all(BroadcastState.from_bytes(value).watermark is not None for value in states)
+    heads = [value for key, value in table.items() if is_head_key(key)]
+    assert 1 <= len(heads) <= 30
+    assert all(restore_state(head, table.get).watermark is not None for head in heads)
 
 
 def test_callgrind_totals_are_read() -> None:

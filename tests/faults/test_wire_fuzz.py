@@ -241,7 +241,8 @@ def test_a_real_worker_takes_every_kind_of_record_and_accounts_for_each(
     )
     wait_for(
         lambda: (
-            input_outcomes() >= len(reports_sent) + reroutes and ack_outcomes() >= len(acks_sent)
+            input_outcomes() >= len(reports_sent) + reroutes
+            and ack_outcomes() >= len(acks_sent) + 1
         ),
         120,
         "every record to be decided",

@@ -19,10 +19,10 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from alerting.state import BroadcastState
+from alerting.state_records import is_head_key, restore_state
 from models.escalation import EventAction
 from models.escalation_v2 import EscalationV2, parse_escalation
 from streams.kafka.tables import key_partition
-from streams.worker.state_cache import LEARNER_KEY_PREFIX
 from tests.support.broker import REPO_ROOT
 from tests.support.kafka import Record, read_until
 from tests.support.live_worker import WorkerConfig, WorkerProcess, metric_value
@@ -54,16 +54,19 @@ def broadcasts_on(partitions: set[int], prefix: str, count: int) -> list[str]:
     return found
 
 
+def changelog_table(records: list[Record]) -> dict[bytes, bytes | None]:
+    """Each key's newest value in a state changelog (None: a tombstone), as compaction keeps it."""
+    return {record.key: record.value for record in records if record.key is not None}
+
+
 def latest_states(records: list[Record]) -> dict[str, BroadcastState | None]:
     """The table as a restarted worker would rebuild it (None: evicted, a tombstone)."""
-    latest: dict[str, BroadcastState | None] = {}
-    for record in records:
-        assert record.key is not None
-        if record.key.startswith(LEARNER_KEY_PREFIX):
-            continue
-        key = record.key.decode()
-        latest[key] = BroadcastState.from_bytes(record.value) if record.value else None
-    return latest
+    table = changelog_table(records)
+    return {
+        key.decode(): restore_state(value, table.get) if value else None
+        for key, value in table.items()
+        if is_head_key(key)
+    }
 
 
 def counted_reports(state: BroadcastState | None) -> int:
