@@ -1,7 +1,9 @@
 """The largest broadcast state a policy allows, in stored bytes.
 
-Why: the state of one broadcast is one changelog record, and a record larger
-than the changelog topic accepts is refused for good. A broadcast reported by
+Why: a record larger than the changelog topic accepts is refused for good. A
+broadcast's state is one changelog record, or a head and a record per bucket of a
+large window (:mod:`alerting.state_records`), each smaller than the whole state
+inline, which is what is bounded here. A broadcast reported by
 as many distinct reporters as the caps keep, in every category, is the largest
 incident the platform can have; if its state could not be written the worker
 would stop exactly then (issue 14). The policy therefore refuses caps whose

@@ -90,9 +90,11 @@ class BroadcastState:
     input_offset: int | None = None
     """Offset of the newest input message counted into this state, on the broadcast's
     partition: a message re-delivered after a crash (at or below it) is already here."""
-    stored_apart: dict[str, CategoryWindow] = field(default_factory=dict, compare=False, repr=False)
-    """The windows whose bucket records the table holds, by their tag in the records' keys
-    (:mod:`alerting.state_records`); not stored."""
+    stored_apart: dict[str, tuple[CategoryWindow, bytes]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """The windows whose bucket records the table holds, by their tag in the records' keys,
+    each with its encoding in the head last written (:mod:`alerting.state_records`)."""
 
     def remember_context(self, report: ReportEvent, *, newest: bool = True) -> None:
         """Keep the newest descriptive fields; they label the escalations.

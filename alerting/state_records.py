@@ -77,12 +77,18 @@ def state_records(state: BroadcastState) -> dict[bytes, bytes | None]:
     key = state.broadcast_id.encode()
     apart = {tag: window for tag, window in _stored_windows(state) if _keeps_apart(window)}
     records: dict[bytes, bytes | None] = {}
-    for tag, window in state.stored_apart.items():
+    for tag, (window, _) in state.stored_apart.items():
         if apart.get(tag) is not window:
             records.update(dict.fromkeys(_keys_of(key, tag, window), None))
             window.store_apart(False)
+    written: dict[str, tuple[CategoryWindow, bytes]] = {}
     for tag, window in apart.items():
         window.store_apart(True)
+        encoded = window.encoded()
+        written[tag] = window, encoded
+        last = state.stored_apart.get(tag)
+        if last is not None and last[1] is encoded:
+            continue  # the window has not changed since the last write, nor its buckets
         stored = window.stored_buckets
         assert stored is not None
         for bucket in window.reporters_by_bucket:
@@ -93,7 +99,7 @@ def state_records(state: BroadcastState) -> dict[bytes, bytes | None]:
         for bucket in [b for b in stored if b not in window.reporters_by_bucket]:
             records[bucket_key(key, tag, bucket)] = None
             del stored[bucket]
-    state.stored_apart = apart
+    state.stored_apart = written
     records[key] = state.to_bytes()
     return records
 
@@ -101,7 +107,8 @@ def state_records(state: BroadcastState) -> dict[bytes, bytes | None]:
 def state_keys(state: BroadcastState) -> list[bytes]:
     """Every key the table holds for ``state``: what deleting the broadcast deletes."""
     key = state.broadcast_id.encode()
-    return [key, *(k for tag, w in state.stored_apart.items() for k in _keys_of(key, tag, w))]
+    apart = state.stored_apart.items()
+    return [key, *(k for tag, (window, _) in apart for k in _keys_of(key, tag, window))]
 
 
 def restore_state(head: bytes, lookup: Callable[[bytes], bytes | None]) -> BroadcastState:
@@ -129,7 +136,7 @@ def restore_state(head: bytes, lookup: Callable[[bytes], bytes | None]) -> Broad
     for tag, members in stored.items():
         window = state.combined if tag == COMBINED_TAG else state.windows[Category(tag)]
         window.stored_buckets = members
-        state.stored_apart[tag] = window
+        state.stored_apart[tag] = window, b""  # no head written by this worker yet
     return state
 
 

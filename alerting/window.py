@@ -61,10 +61,8 @@ WEIGHT_UNIT = 1000
 
 
 class ReporterStanding:
-    """What one report says about its reporter.
-
-    One is built per report: a plain class with slots, which the compiled core builds as a
-    native object (a named tuple's ``__new__`` would run as Python code).
+    """What one report says about its reporter: a plain class with slots, which the compiled
+    core builds per report as a native object (a named tuple's ``__new__`` runs as Python).
     """
 
     __slots__ = ("credible", "suspect", "unknown", "weight_milli")
@@ -95,11 +93,10 @@ is, with no Python loop building the stored form.
 class CategoryWindow:
     """Counts, distinct reporters and recent report ids of one category.
 
-    Each reporter is indexed under the bucket of its *newest* report, so expiring
-    a bucket removes exactly the reporters whose last report left the window, even
-    when reports arrived out of order. The index holds the very marks of
-    ``reporters``, by bucket: a bucket's stored form is its dict, written by orjson
-    as it is.
+    Each reporter is indexed under the bucket of its *newest* report, so expiring a bucket
+    removes exactly the reporters whose last report left the window, even when reports
+    arrived out of order. The index holds the marks of ``reporters``, by bucket: a
+    bucket's stored form is its dict, written by orjson as it is.
     """
 
     buckets: dict[int, int] = field(default_factory=dict)
@@ -119,9 +116,8 @@ class CategoryWindow:
     unknown_reporters: int = 0
     """Reporters none of whose reports carried a ``reporter`` object."""
     samples: list[tuple[int, str]] = field(default_factory=list)
-    """The newest report ids, at most ``MAX_SAMPLE_REPORT_IDS``, with their buckets. A list
-    rather than a deque with a maximum length: a deque allocates a block of 64 slots, about
-    650 bytes more per window, which is most of the memory a one-report broadcast takes."""
+    """The newest report ids (at most ``MAX_SAMPLE_REPORT_IDS``) with their buckets; not a
+    deque, whose block of 64 slots was most of the memory of a one-report broadcast."""
     oldest_bucket: int | None = field(default=None, init=False, compare=False, repr=False)
     """No bucket, reporter or sample is older than this (None: the window holds none)."""
     _encoded: bytes | None = field(default=None, init=False, compare=False, repr=False)
@@ -133,8 +129,7 @@ class CategoryWindow:
     stored_buckets: dict[int, bytes] | None = field(
         default=None, init=False, compare=False, repr=False
     )
-    """None while the window is stored inline, in its state's record; else stored apart, a
-    record per bucket (:mod:`alerting.state_records`): the members each record holds."""
+    """Stored apart (:mod:`alerting.state_records`): each bucket record's members; None inline."""
 
     def add(
         self,
