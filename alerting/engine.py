@@ -22,10 +22,9 @@ ceiling pages (:func:`alerting.policy.abuse_categories`); a report in a low-harm
 category (spam, copyright) is judged in its own window alone, coordination
 included, and neither counts in nor dilutes the broadcast-wide statistic. Both
 expectations use the learned population rates (:mod:`alerting.baseline`) scaled
-by the broadcast's own history (:mod:`alerting.history`).
-
-Elsewhere: the two views (:mod:`alerting.report_views`), the incidents they open or join
-(:mod:`alerting.incident_desk`), teams (:mod:`alerting.routing`), weight (:mod:`alerting.standing`)
+by the broadcast's own history (:mod:`alerting.history`). Elsewhere: the two views
+(:mod:`alerting.report_views`), the incidents they open or join (:mod:`alerting.incident_desk`),
+teams (:mod:`alerting.routing`), weight (:mod:`alerting.standing`).
 
 Coordinated reporting is its own track and class, never proof of abuse: while
 an abuse incident is open none opens, and an open one is resolved as superseded.
