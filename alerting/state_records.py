@@ -95,7 +95,7 @@ def state_records(state: BroadcastState) -> dict[bytes, bytes | None]:
             members = window.bucket_members(bucket)
             if stored.get(bucket) != members:
                 records[bucket_key(key, tag, bucket)] = b"{%b}" % members
-                stored[bucket] = members
+            stored[bucket] = members  # the window's own copy, not one read back on restore
         for bucket in [b for b in stored if b not in window.reporters_by_bucket]:
             records[bucket_key(key, tag, bucket)] = None
             del stored[bucket]
