@@ -25,14 +25,29 @@ that grew with the state"). Written once per interval, each touched state is
 encoded once however often it was reported. What waiting costs: a crash loses at
 most one interval of state writes, whose reports are unacknowledged and decided
 again after the restart, re-sending any escalation they caused with the same
-``dedup_key``, ``sequence`` and ``event_id`` (``docs/guarantees.md``). A rebalance
-and an orderly stop write what is waiting first (:meth:`BatchLoop.write_decided`),
-so only a crash ever re-sends.
+``dedup_key``, ``sequence`` and ``event_id`` (``docs/guarantees.md``).
+
+A write is spread over the fetches that follow it. At full windows, encoding the
+states a second of traffic touched takes a large part of that second, and done
+in one go it held up every report that arrived meanwhile (``docs/benchmarks.md``,
+"A worker at 5,000 reports/s once the windows are full"). So once a write is due
+the states waiting are settled, and each fetch, after its batches are decided and
+their escalations acknowledged, encodes them for at most ``WRITE_SLICE_SECONDS``;
+the last slice flushes and the write's reports are acknowledged after it. A state
+decided again by a later fetch before its slice is encoded with that fetch's
+reports too, which the rule allows: their escalations are acknowledged by then
+(slices run only between batches), and their own acknowledgement waits for the
+next write. The next write starts once this one is done, so a worker whose writes
+fall behind writes less often, and each busy broadcast once per write. A backlog
+(``MAX_UNWRITTEN_REPORTS``), a rebalance and an orderly stop finish the write at
+once (:meth:`BatchLoop.write_decided`), so only a crash ever re-sends.
 
 The resolve timer takes the same turn (one lock) as the batch loop, so the two
-never interleave their sends and writes; each tick also writes what the batches
-decided since the last write. A failed state write stops the worker: its
-reports stay unacknowledged and are decided again after the restart.
+never interleave their sends and writes; each tick also moves the write on by a
+slice, which is what finishes it when no fetch comes. A state the tick drops
+(idle, or of a partition handed on) is skipped by the write under way: never
+written after its drop. A failed state write stops the worker: its reports stay
+unacknowledged and are decided again after the restart.
 """
 
 from __future__ import annotations
@@ -40,7 +55,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import faust
@@ -66,6 +81,10 @@ MAX_UNWRITTEN_REPORTS = 20_000
 """Reports whose states may wait for the interval: a worker catching up on a backlog takes
 fetches of tens of thousands of reports and writes after each, rather than holding every
 message of a second for acknowledgement and encoding every state it touched in one go."""
+
+WRITE_SLICE_SECONDS = 0.01
+"""How long a fetch or a tick may spend encoding the write under way: what the write adds
+to the latency of the reports behind it, against how many fetches it takes to finish."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +169,23 @@ class Unwritten:
         return 0.0 if self.since is None else now - self.since
 
 
+@dataclass(slots=True)
+class Writing:
+    """A write under way: its steps (a state each, :meth:`ReportPipeline.saving`) and the
+    messages acknowledged once Kafka has the last of them."""
+
+    steps: Iterator[None]
+    messages: list[Message]
+
+    def advance(self, deadline: float | None) -> bool:
+        """Encode states until ``deadline`` (``time.perf_counter``; ``None``: every one);
+        whether the write is all queued. At least one state per call, so it always ends."""
+        for _ in self.steps:
+            if deadline is not None and time.perf_counter() >= deadline:
+                return False
+        return True
+
+
 class BatchLoop:
     """Runs the ordering rule of this module over fetches of reports and resolve ticks."""
 
@@ -175,12 +211,12 @@ class BatchLoop:
         self._acknowledging: deque[asyncio.Future[None]] = deque()
         self._turn = asyncio.Lock()
         self._unwritten = Unwritten()
+        self._writing: Writing | None = None
 
     async def handle_fetch(self, messages: Sequence[Message]) -> None:
         """One fetch of reports: decided in batches of at most ``batch_max_messages``,
-        each batch's escalations sent as soon as it is decided; the states wait for
-        the next write (at the interval, the next tick or ``MAX_UNWRITTEN_REPORTS``,
-        whichever comes first).
+        each batch's escalations sent as soon as it is decided; then a slice of the
+        write under way, which the states wait for (see the module docstring).
 
         No escalation waits for more than one batch. Every message is decided and
         acknowledged, even of a partition revoked meanwhile (the commit of a revoked
@@ -194,14 +230,8 @@ class BatchLoop:
                 await self._decide_and_send(messages[start : start + size])
                 for start in range(0, len(messages), size)
             ]
-            now = time.monotonic()
-            self._unwritten.add(decided, messages, now)
-            written = None
-            if (
-                self._unwritten.waited(now) >= self.write_interval_seconds
-                or len(self._unwritten.messages) >= MAX_UNWRITTEN_REPORTS
-            ):
-                written = self._write_unwritten()
+            self._unwritten.add(decided, messages, time.monotonic())
+            written = self._write_slice()
         if written is not None:
             await self._acknowledge_once_written(*written)
         self.metrics.last_progress.set(time.time())
@@ -211,22 +241,39 @@ class BatchLoop:
         reports are acknowledged: before a rebalance hands partitions on, and before
         an orderly stop, so the next owner restores them instead of deciding again."""
         async with self._turn:
-            written = self._write_unwritten()
+            written = self._write_everything()
         await self._acknowledge_once_written(*written)
         while self._acknowledging:
             await self._acknowledging.popleft()
 
-    def _write_unwritten(self) -> tuple[asyncio.Future[None], list[Message]]:
-        """Queue the waiting states and flush the changelog; called holding the turn."""
-        messages = self._queue_unwritten()
+    def _write_slice(self) -> tuple[asyncio.Future[None], list[Message]] | None:
+        """Start a write when one is due and none is under way, and encode a slice of it;
+        the flush and its messages once the write is all queued. Called holding the turn."""
+        if len(self._unwritten.messages) >= MAX_UNWRITTEN_REPORTS:
+            return self._write_everything()
+        if self._writing is None:
+            if self._unwritten.waited(time.monotonic()) < self.write_interval_seconds:
+                return None
+            self._writing = self._start_writing()
+        if not self._writing.advance(time.perf_counter() + WRITE_SLICE_SECONDS):
+            return None
+        messages, self._writing = self._writing.messages, None
         return self.changelog.flush(), messages
 
-    def _queue_unwritten(self) -> list[Message]:
-        """Hand the waiting states to the changelog's queue; their messages are returned,
-        to be acknowledged after the flush that writes them."""
+    def _write_everything(self) -> tuple[asyncio.Future[None], list[Message]]:
+        """Finish the write under way and write everything waiting, in one flush."""
+        messages: list[Message] = []
+        for writing in (self._writing, self._start_writing()):
+            if writing is not None:
+                writing.advance(None)
+                messages.extend(writing.messages)
+        self._writing = None
+        return self.changelog.flush(), messages
+
+    def _start_writing(self) -> Writing:
+        """Settle what the next write covers: every batch decided since the last one."""
         unwritten, self._unwritten = self._unwritten, Unwritten()
-        self.pipeline.save(*unwritten.outputs)
-        return unwritten.messages
+        return Writing(self.pipeline.saving(*unwritten.outputs), unwritten.messages)
 
     async def _decide_and_send(self, messages: Sequence[Message]) -> BatchOutput:
         received = time.time()
@@ -268,15 +315,15 @@ class BatchLoop:
     async def resolve_and_evict(
         self, clocks: dict[int, float], lanes: Iterable[BroadcastStates]
     ) -> int:
-        """Resolve quiet incidents and drop idle state at each partition's clock.
+        """Resolve quiet incidents and drop idle state at each partition's clock, then
+        move the write under way on by a slice.
 
         Same rule as a batch: the resolves are sent and acknowledged before the
-        states recording them are written. The states the batches decided since the
-        last write are queued first, so a broadcast dropped as idle or no longer
-        owned is never written after its drop. Returns the open incidents.
+        states recording them are written. What the tick queued is flushed with it
+        (with any slices queued before it) even while the write is unfinished.
+        Returns the open incidents.
         """
         async with self._turn:
-            decided = self._queue_unwritten()
             owned = set(clocks)
             for states in lanes:
                 states.retain(owned)
@@ -292,8 +339,8 @@ class BatchLoop:
             if pending:
                 await asyncio.gather(*pending)
             self.pipeline.commit(ticked)
-            written = self.changelog.flush()
-        await self._acknowledge_once_written(written, decided)
+            written = self._write_slice() or (self.changelog.flush(), [])
+        await self._acknowledge_once_written(*written)
         return ticked.open_incidents
 
 

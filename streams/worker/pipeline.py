@@ -12,9 +12,10 @@ after a crash are recognised (outcome ``replayed``) instead of counted twice.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -223,12 +224,23 @@ class ReportPipeline:
         A crash before this leaves the table as it was, and the re-delivered batches
         are decided again from there: nothing is counted or learned twice.
         """
+        for _ in self.saving(*outputs):
+            pass
+
+    def saving(self, *outputs: BatchOutput) -> Iterator[None]:
+        """:meth:`save` a state per step, for a caller that spreads the write over time.
+
+        Which states and learners are written is settled when this is called; each
+        is encoded at its step, with whatever was decided by then (never anything
+        whose escalations are not acknowledged: the caller steps only between batches).
+        """
         touched = Touched()
         for output in outputs:
             touched.update(output.touched)
-        touched.write_to(self.states)
+        lanes = [touched.writing(self.states)]
         if self.shadow is not None:
-            self.shadow.save()
+            lanes.append(self.shadow.saving())
+        return itertools.chain.from_iterable(lanes)
 
     @property
     def stream_time(self) -> float | None:

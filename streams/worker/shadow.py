@@ -10,6 +10,7 @@ to the shadow topic only, never to an on-call topic.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from alerting.engine import DetectionEngine
@@ -40,10 +41,11 @@ class ShadowLane:
         self._touched.learners.add(partition)
         return marked(observation.escalations)
 
-    def save(self) -> None:
-        """Write what this batch changed, once per broadcast, like the active lane."""
-        self._touched.write_to(self.states)
-        self._touched = Touched()
+    def saving(self) -> Iterator[None]:
+        """Write what the batches changed since the last write, once per broadcast and a
+        step at a time, like the active lane; what is decided meanwhile waits for the next."""
+        touched, self._touched = self._touched, Touched()
+        return touched.writing(self.states)
 
 
 def marked(escalations: list[EscalationV2]) -> list[EscalationV2]:

@@ -119,6 +119,10 @@ class BroadcastStates:
     def __iter__(self) -> Iterator[BroadcastState]:
         return iter(list(self._cache.values()))
 
+    def holds(self, state: BroadcastState) -> bool:
+        """Whether ``state`` is the one cached for its broadcast (not dropped since it was read)."""
+        return self._cache.get(state.broadcast_id) is state
+
     def __len__(self) -> int:
         return len(self._cache)
 
@@ -156,6 +160,22 @@ class Touched:
         self.states.update(other.states)
         self.learners |= other.learners
 
-    def write_to(self, states: BroadcastStates) -> None:
-        states.save(self.states.values())
+    def writing(self, states: BroadcastStates) -> Iterator[None]:
+        """Write the states one per step, then the learners: the batch loop spreads a write
+        over the fetches that follow it (:mod:`streams.worker.batch`). A step pauses after
+        a state only when another follows, so the step that writes the last one ends the
+        iteration, and the caller knows at once that the write is all queued.
+
+        A state dropped from ``states`` before its step (idle, or its partition handed
+        on) is skipped: a state is never written after its drop, which would bring
+        back records the drop deleted or overwrite what the partition's new owner wrote.
+        """
+        wrote = False
+        for state in self.states.values():
+            if wrote:
+                yield
+                wrote = False
+            if states.holds(state):
+                states.save((state,))
+                wrote = True
         states.save_learners(self.learners)

@@ -175,9 +175,10 @@ async def test_an_escalation_goes_out_with_its_batch_and_its_state_follows_it() 
     assert journal.events == ["sent trigger", "written b-critical", "flushed"]
 
 
-async def test_a_fetch_after_the_interval_writes_everything_waiting_and_acknowledges_after() -> (
-    None
-):
+async def test_a_fetch_after_the_interval_writes_everything_waiting_and_acknowledges_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batch, "WRITE_SLICE_SECONDS", 60.0)
     loop, journal, changelog = make_loop(write_interval_seconds=0.05)
     first, second = fetch(*ordinary("b-one", 2)), fetch(*ordinary("b-two", 2))
     await loop.handle_fetch(first)
@@ -191,16 +192,55 @@ async def test_a_fetch_after_the_interval_writes_everything_waiting_and_acknowle
     assert journal.acknowledged == [m.offset for m in first + second]
 
 
-async def test_a_tick_writes_what_the_batches_decided_before_dropping_anything() -> None:
-    loop, journal, changelog = make_loop(write_interval_seconds=3600)
-    messages = fetch(*ordinary("b-quiet", 2))
-    await loop.handle_fetch(messages)
-    assert journal.count("written b-quiet") == 0
+async def test_a_write_is_spread_over_the_fetches_after_it_and_the_next_waits_for_its_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batch, "WRITE_SLICE_SECONDS", 0.0)
+    loop, journal, changelog = make_loop(write_interval_seconds=0)
+    first = fetch(*ordinary("b-one", 1), *ordinary("b-two", 1), *ordinary("b-three", 1))
+    await loop.handle_fetch(first)
+    assert journal.events == ["written b-one"]
+    later = [fetch(*ordinary("b-four", 1)), fetch(*ordinary("b-five", 1))]
+    await loop.handle_fetch(later[0])
+    assert journal.events == ["written b-one", "written b-two"]
+    pending = asyncio.ensure_future(loop.handle_fetch(later[1]))
+    await settled(changelog, pending, until=lambda: len(journal.acknowledged) == 3)
+    assert journal.events == ["written b-one", "written b-two", "written b-three", "flushed"]
+    assert journal.acknowledged == [m.offset for m in first]
 
-    ticked = asyncio.ensure_future(loop.resolve_and_evict({0: time.time()}, []))
-    await asyncio.sleep(0)
-    assert journal.events == ["written b-quiet", "flushed"]
+    for _tick in range(2):
+        ticked = asyncio.ensure_future(loop.resolve_and_evict({0: time.time()}, []))
+        await settled(changelog, ticked)
+    await settled(changelog, ticked, until=lambda: len(journal.acknowledged) == 5)
+    assert journal.events[4:] == ["written b-four", "flushed", "written b-five", "flushed"]
+    assert journal.acknowledged == [m.offset for m in first + later[0] + later[1]]
+
+
+async def test_a_state_decided_again_before_its_slice_is_written_after_its_escalation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batch, "WRITE_SLICE_SECONDS", 0.0)
+    loop, journal, changelog = make_loop(write_interval_seconds=0)
+    await loop.handle_fetch(fetch(*ordinary("b-one", 1), *ordinary("b-two", 1)))
+    critical = report("b-two", "child_safety", reporter=dict(TRUSTED_FLAGGER))
+    pending = asyncio.ensure_future(loop.handle_fetch(fetch(critical)))
+    await settled(changelog, pending)
+    assert journal.events == ["written b-one", "sent trigger", "written b-two", "flushed"]
+
+
+async def test_a_state_the_tick_drops_is_not_written_after_its_drop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batch, "WRITE_SLICE_SECONDS", 0.0)
+    loop, journal, changelog = make_loop(write_interval_seconds=0)
+    messages = fetch(*ordinary("b-one", 1), *ordinary("b-idle", 1))
+    await loop.handle_fetch(messages)
+    assert journal.events == ["written b-one"]
+
+    a_day_later = {0: time.time() + 86_400}
+    ticked = asyncio.ensure_future(loop.resolve_and_evict(a_day_later, []))
     await settled(changelog, ticked, until=lambda: len(journal.acknowledged) == 2)
+    assert journal.events == ["written b-one", "flushed"]
     assert journal.acknowledged == [m.offset for m in messages]
 
 
