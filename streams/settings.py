@@ -111,8 +111,8 @@ class Settings(BaseSettings):
     )
     gc_freeze_survivors: bool = Field(
         default=True,
-        description="Freeze what survives each full garbage collection, so later ones "
-        "walk only newer objects (see streams.worker.gc_pauses).",
+        description="Freeze what survives each collection of the middle generation or a "
+        "full one, so later ones walk only newer objects (see streams.worker.gc_pauses).",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"

@@ -1,19 +1,28 @@
 """Garbage-collection pauses: timed as a metric, and kept short by freezing survivors.
 
-A collection stops the whole event loop, and a full (generation 2) one walks every
-tracked object, so its pause grows with the window state the worker holds. No
-report is decided during a pause, so the slowest pauses set a floor under the p99
-of ``spikewatch_decision_latency_seconds``.
+A collection stops the whole event loop; no report is decided during a pause, so
+the slowest pauses set a floor under the p99 of
+``spikewatch_decision_latency_seconds``. A collection walks every tracked object
+of the generations it collects, entry by entry for a dict.
 
-Freezing the survivors of each full collection (``gc.freeze``) shortens the longest
-pause several times over on the benchmark's latency load (figures: "What was made
-faster" in ``docs/benchmarks.md``): later full collections walk only what was created
-since.
+What made the pauses long is the windows' reporter dicts. Their marks are tuples
+of atoms, which the collector stops tracking, and a full collection then stops
+tracking the dict too; but the next report into that window inserts a new
+(tracked) mark, which tracks the dict again as a young object. So a busy
+window's dict of thousands of marks went back through the young generations
+and was walked whole by every full collection: the longest pauses once the
+windows were full (``docs/benchmarks.md``, "What was made faster").
 
-What freezing costs: a frozen object that later becomes part of a reference
-cycle is never reclaimed (objects without cycles are still freed by reference
-counting the moment they are dropped). The window state holds no cycles: a run that
-unfroze everything and collected at the end found nothing unreachable.
+So what survives each collection of the middle generation, or a full one, is
+moved to the permanent generation (``gc.freeze``, one list splice), where the
+collector never looks: a dict tracked again is frozen on its first way through,
+and stays tracked and out of sight after that. The young generation is left to
+do its job (most objects die there).
+
+What freezing costs: a frozen object that later becomes part of a garbage
+reference cycle is never reclaimed (objects without cycles are still freed by
+reference counting the moment they are dropped). The window state holds no
+cycles; the soak runs watch the rest (``docs/benchmarks.md``, "Soak runs").
 ``SPIKEWATCH_GC_FREEZE_SURVIVORS=false`` turns freezing off should a library begin
 leaking cycles; ``process_resident_memory_bytes`` and the soak run show it.
 """
@@ -27,7 +36,8 @@ from typing import Any
 
 from prometheus_client import Gauge, Histogram
 
-FULL_COLLECTION = 2
+FREEZE_AFTER_GENERATION = 1
+"""The youngest generation whose collections freeze their survivors."""
 
 FROZEN_COUNT_MAX_AGE_SECONDS = 60.0
 """Counting the frozen objects walks them all (about 12 ms per million here), so a
@@ -39,8 +49,8 @@ class GcPauses:
     and serves the frozen-object gauge.
 
     The callback runs inside the collector, so it does only O(1) work: read the
-    clock, observe, and (after a full collection) move the survivors to the
-    permanent generation, which is one list splice.
+    clock, observe, and (after a collection of the middle generation or a full one)
+    move the survivors to the permanent generation, which is one list splice.
     """
 
     def __init__(
@@ -75,7 +85,7 @@ class GcPauses:
             return
         generation = info["generation"]
         self._pauses.labels(str(generation)).observe(time.perf_counter() - self._started)
-        if generation == FULL_COLLECTION and self._freeze_survivors:
+        if generation >= FREEZE_AFTER_GENERATION and self._freeze_survivors:
             gc.freeze()
 
     def _frozen_objects(self) -> float:

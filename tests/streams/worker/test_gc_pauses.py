@@ -70,20 +70,42 @@ def test_nothing_is_observed_after_uninstalling(metrics: WorkerMetrics) -> None:
     assert observed(metrics, "2") == 0
 
 
-def test_survivors_of_a_full_collection_are_frozen_out_of_the_next_ones(
-    metrics: WorkerMetrics,
+def mark(n: int) -> tuple[float, int]:
+    """A tuple built at run time, hence tracked (a constant one is not)."""
+    return (float(n), n)
+
+
+@pytest.mark.parametrize("generation", [1, 2])
+def test_survivors_of_a_middle_or_full_collection_are_frozen_out_of_the_next_ones(
+    metrics: WorkerMetrics, generation: int
 ) -> None:
     survivor: list[object] = [object()]
     with installed(metrics, freeze_survivors=True):
-        gc.collect(2)
+        gc.collect(generation)
     assert gc.get_freeze_count() > 0
     assert not any(tracked is survivor for tracked in gc.get_objects())
+
+
+def test_a_dict_tracked_again_by_a_new_mark_stays_frozen(metrics: WorkerMetrics) -> None:
+    """The windows' reporter dicts: untracked once their marks are, tracked again by the
+    next mark, and then walked by every full collection unless frozen."""
+    marks = {f"viewer-{n}": mark(n) for n in range(100)}
+    gc.collect(2)
+    assert not gc.is_tracked(marks)
+    marks["viewer-new"] = mark(100)
+    assert gc.is_tracked(marks)
+    with installed(metrics, freeze_survivors=True):
+        gc.collect(1)
+    assert not any(tracked is marks for tracked in gc.get_objects())
+    marks["viewer-newer"] = mark(101)
+    gc.collect(2)
+    assert gc.is_tracked(marks), "a frozen dict is never untracked, so never moves again"
+    assert not any(tracked is marks for tracked in gc.get_objects())
 
 
 def test_young_collections_freeze_nothing(metrics: WorkerMetrics) -> None:
     with installed(metrics, freeze_survivors=True):
         gc.collect(0)
-        gc.collect(1)
     assert gc.get_freeze_count() == 0
 
 
