@@ -6,6 +6,7 @@ operator would see) and from ``/proc/<pid>/status`` for memory.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -68,6 +69,9 @@ class BenchWorker(LaunchedWorker):
             if sample.name == f"{RECEIVED_METRIC}_total"
         )
 
+    def histogram_bound(self, name: str, quantile: float) -> float | None:
+        return histogram_bound(self.get("/metrics").decode(), name, quantile)
+
     def cpu_seconds(self) -> float:
         """User + system CPU time the worker process has used so far."""
         stat = Path(f"/proc/{self.process.pid}/stat").read_text()
@@ -81,3 +85,25 @@ class BenchWorker(LaunchedWorker):
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
         raise BenchError("no VmHWM in /proc status; peak RSS needs Linux")
+
+
+def histogram_bound(text: str, name: str, quantile: float) -> float | None:
+    """The upper bound of the bucket that holds ``quantile`` of a histogram's observations,
+    every label set together (``quantile=1``: the longest's bucket), from a ``/metrics``
+    page; ``None`` before the first observation.
+
+    A bound rather than an interpolated figure: a histogram only knows its buckets,
+    and an operator reading the same metric on the board sees the same bound.
+    """
+    cumulative: dict[float, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != name:
+            continue
+        for sample in family.samples:
+            if sample.name == f"{name}_bucket":
+                bound = float(sample.labels["le"])
+                cumulative[bound] = cumulative.get(bound, 0.0) + sample.value
+    total = cumulative.get(math.inf, 0.0)
+    if total == 0:
+        return None
+    return next(bound for bound in sorted(cumulative) if cumulative[bound] >= quantile * total)

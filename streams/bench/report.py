@@ -94,7 +94,10 @@ def table(figures: dict[str, Any]) -> str:
         f"detection latency at {latency['background_rate']:,.0f} reports/s background "
         f"(achieved {latency['achieved_rate']:,.0f}/s): {_ms(latency['p50_ms'])} p50, "
         f"{_ms(latency['p99_ms'])} p99, {_ms(latency['max_ms'])} max "
-        f"({latency['escalations']} escalations of {latency['injections']} injections)",
+        f"({latency['escalations']} escalations of {latency['injections']} injections); "
+        f"longest garbage-collection pause <= {_bound(latency['longest_gc_pause_at_most_s'])}, "
+        f"state writes p99 <= {_bound(latency['state_write_p99_at_most_s'])} "
+        "(the worker's histogram buckets)",
         f"{state['broadcasts']:,} live broadcasts: peak RSS "
         f"{state['peak_rss_bytes'] / MIB:,.0f} MiB; a restarted worker restored them in "
         f"{state['restore_seconds']:.1f} s "
@@ -119,3 +122,7 @@ def table(figures: dict[str, Any]) -> str:
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f} ms"
+
+
+def _bound(seconds: float | None) -> str:
+    return "-" if seconds is None else _ms(seconds * 1000)

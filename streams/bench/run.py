@@ -193,6 +193,8 @@ class Bench:
                 1800,
             )
             await asyncio.sleep(1.0)
+        pauses = worker.histogram_bound("spikewatch_gc_pause_seconds", 1.0)
+        writes = worker.histogram_bound("spikewatch_state_write_seconds", 0.99)
         worker.stop()
         latencies = sorted(seen - sent for seen, sent in received)
         in_send_order = sorted(received, key=lambda pair: pair[1])
@@ -203,6 +205,8 @@ class Bench:
             "escalations": len(latencies),
             **percentiles_ms(latencies),
             "by_injection_ms": [round((seen - sent) * 1000, 1) for seen, sent in in_send_order],
+            "longest_gc_pause_at_most_s": pauses,
+            "state_write_p99_at_most_s": writes,
         }
 
     @contextlib.asynccontextmanager

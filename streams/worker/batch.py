@@ -169,6 +169,16 @@ class Unwritten:
         return 0.0 if self.since is None else now - self.since
 
 
+@dataclass(frozen=True, slots=True)
+class Flush:
+    """A changelog flush, the messages acknowledged once Kafka has it, and when the write
+    it ends started (``None`` for a tick's flush that ends no write)."""
+
+    written: asyncio.Future[None]
+    messages: list[Message]
+    started: float | None = None
+
+
 @dataclass(slots=True)
 class Writing:
     """A write under way: its steps (a state each, :meth:`ReportPipeline.saving`) and the
@@ -176,6 +186,8 @@ class Writing:
 
     steps: Iterator[None]
     messages: list[Message]
+    started: float
+    """Monotonic time the write was settled: ``spikewatch_state_write_seconds`` runs from it."""
 
     def advance(self, deadline: float | None) -> bool:
         """Encode states until ``deadline`` (``time.perf_counter``; ``None``: every one);
@@ -233,7 +245,7 @@ class BatchLoop:
             self._unwritten.add(decided, messages, time.monotonic())
             written = self._write_slice()
         if written is not None:
-            await self._acknowledge_once_written(*written)
+            await self._acknowledge_once_written(written)
         self.metrics.last_progress.set(time.time())
 
     async def write_decided(self) -> None:
@@ -242,11 +254,11 @@ class BatchLoop:
         an orderly stop, so the next owner restores them instead of deciding again."""
         async with self._turn:
             written = self._write_everything()
-        await self._acknowledge_once_written(*written)
+        await self._acknowledge_once_written(written)
         while self._acknowledging:
             await self._acknowledging.popleft()
 
-    def _write_slice(self) -> tuple[asyncio.Future[None], list[Message]] | None:
+    def _write_slice(self) -> Flush | None:
         """Start a write when one is due and none is under way, and encode a slice of it;
         the flush and its messages once the write is all queued. Called holding the turn."""
         if len(self._unwritten.messages) >= MAX_UNWRITTEN_REPORTS:
@@ -257,23 +269,26 @@ class BatchLoop:
             self._writing = self._start_writing()
         if not self._writing.advance(time.perf_counter() + WRITE_SLICE_SECONDS):
             return None
-        messages, self._writing = self._writing.messages, None
-        return self.changelog.flush(), messages
+        writing, self._writing = self._writing, None
+        return Flush(self.changelog.flush(), writing.messages, writing.started)
 
-    def _write_everything(self) -> tuple[asyncio.Future[None], list[Message]]:
+    def _write_everything(self) -> Flush:
         """Finish the write under way and write everything waiting, in one flush."""
-        messages: list[Message] = []
-        for writing in (self._writing, self._start_writing()):
-            if writing is not None:
-                writing.advance(None)
-                messages.extend(writing.messages)
-        self._writing = None
-        return self.changelog.flush(), messages
+        writings = [self._start_writing()]
+        if self._writing is not None:
+            writings.insert(0, self._writing)
+            self._writing = None
+        for writing in writings:
+            writing.advance(None)
+        messages = [message for writing in writings for message in writing.messages]
+        return Flush(self.changelog.flush(), messages, writings[0].started)
 
     def _start_writing(self) -> Writing:
         """Settle what the next write covers: every batch decided since the last one."""
         unwritten, self._unwritten = self._unwritten, Unwritten()
-        return Writing(self.pipeline.saving(*unwritten.outputs), unwritten.messages)
+        return Writing(
+            self.pipeline.saving(*unwritten.outputs), unwritten.messages, time.monotonic()
+        )
 
     async def _decide_and_send(self, messages: Sequence[Message]) -> BatchOutput:
         received = time.time()
@@ -288,16 +303,14 @@ class BatchLoop:
             self.metrics.event_time_lag.set(max(0.0, sent - output.newest_event_time))
         return output
 
-    async def _acknowledge_once_written(
-        self, written: asyncio.Future[None], messages: Sequence[Message]
-    ) -> None:
+    async def _acknowledge_once_written(self, flush: Flush) -> None:
         previous = self._acknowledging[-1] if self._acknowledging else None
 
         async def acknowledge() -> None:
             if previous is not None:
                 await previous
             try:
-                await written
+                await flush.written
             except (Exception, asyncio.CancelledError) as error:
                 if not stopping():
                     log.critical(
@@ -305,7 +318,9 @@ class BatchLoop:
                     )
                     await self._crash(error)
                 raise
-            for message in messages:
+            if flush.started is not None:
+                self.metrics.state_write_seconds.observe(time.monotonic() - flush.started)
+            for message in flush.messages:
                 self._acknowledge(message)
 
         self._acknowledging.append(asyncio.ensure_future(acknowledge()))
@@ -339,8 +354,8 @@ class BatchLoop:
             if pending:
                 await asyncio.gather(*pending)
             self.pipeline.commit(ticked)
-            written = self._write_slice() or (self.changelog.flush(), [])
-        await self._acknowledge_once_written(*written)
+            written = self._write_slice() or Flush(self.changelog.flush(), [])
+        await self._acknowledge_once_written(written)
         return ticked.open_incidents
 
 

@@ -191,6 +191,14 @@ class WorkerMetrics:
             buckets=GC_PAUSE_BUCKETS_SECONDS,
             registry=r,
         )
+        self.state_write_seconds = Histogram(
+            "spikewatch_state_write_seconds",
+            "From the start of a state write to Kafka's acknowledgement of its last record "
+            "(see streams.worker.batch): its reports wait unacknowledged this long after the "
+            "write interval, and a crash decides them again.",
+            buckets=LATENCY_BUCKETS_SECONDS,
+            registry=r,
+        )
         self.gc_frozen_objects = Gauge(
             "spikewatch_gc_frozen_objects",
             "Live objects frozen out of garbage collection (see streams.worker.gc_pauses); rising "

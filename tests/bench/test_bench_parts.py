@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 
 import orjson
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from models.decode import Rejection, decode_report
 from streams.bench.load import one_per_broadcast, produced_at, realistic_mix, stamped_report_id
+from streams.bench.measured import histogram_bound
 from streams.bench.options import BenchOptions
 from streams.bench.report import Target
 
@@ -55,3 +57,17 @@ def test_command_line_values_win_over_the_preset() -> None:
     assert chosen.reports == 1234
     assert chosen.repeat == quick.repeat
     assert BenchOptions.preset(quick=False, tiny=True).reports < quick.reports
+
+
+def test_a_histograms_bound_is_the_bucket_holding_the_quantile_over_every_label_set() -> None:
+    registry = CollectorRegistry()
+    pauses = Histogram(
+        "pauses_seconds", "", ["generation"], buckets=(0.01, 0.1, 1.0), registry=registry
+    )
+    for generation, seconds in [("0", 0.005)] * 98 + [("1", 0.05), ("2", 0.5)]:
+        pauses.labels(generation).observe(seconds)
+    text = generate_latest(registry).decode()
+    assert histogram_bound(text, "pauses_seconds", 0.98) == 0.01
+    assert histogram_bound(text, "pauses_seconds", 0.99) == 0.1
+    assert histogram_bound(text, "pauses_seconds", 1.0) == 1.0
+    assert histogram_bound(text, "elsewhere_seconds", 1.0) is None

@@ -54,6 +54,8 @@ def test_tiny_bench_produces_every_figure_and_the_json_keys(bootstrap: str) -> N
     assert 0 < latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
     assert len(latency["by_injection_ms"]) == latency["escalations"]
     assert max(latency["by_injection_ms"]) == round(latency["max_ms"], 1)
+    assert latency["longest_gc_pause_at_most_s"] > 0, "the worker's own pause histogram"
+    assert latency["state_write_p99_at_most_s"] > 0, "the worker's own state-write histogram"
 
     state = figures["state"]
     assert state["broadcasts"] == figures["options"]["state_broadcasts"]

@@ -131,6 +131,10 @@ def ordinary(broadcast_id: str, count: int) -> list[dict[str, Any]]:
     ]
 
 
+def writes_timed(loop: BatchLoop) -> float | None:
+    return loop.metrics.registry.get_sample_value("spikewatch_state_write_seconds_count")
+
+
 async def settled(
     changelog: HeldChangelog, work: asyncio.Future[Any], until: Callable[[], bool] = lambda: True
 ) -> None:
@@ -207,6 +211,7 @@ async def test_a_write_is_spread_over_the_fetches_after_it_and_the_next_waits_fo
     await settled(changelog, pending, until=lambda: len(journal.acknowledged) == 3)
     assert journal.events == ["written b-one", "written b-two", "written b-three", "flushed"]
     assert journal.acknowledged == [m.offset for m in first]
+    assert writes_timed(loop) == 1
 
     for _tick in range(2):
         ticked = asyncio.ensure_future(loop.resolve_and_evict({0: time.time()}, []))
@@ -214,6 +219,7 @@ async def test_a_write_is_spread_over_the_fetches_after_it_and_the_next_waits_fo
     await settled(changelog, ticked, until=lambda: len(journal.acknowledged) == 5)
     assert journal.events[4:] == ["written b-four", "flushed", "written b-five", "flushed"]
     assert journal.acknowledged == [m.offset for m in first + later[0] + later[1]]
+    assert writes_timed(loop) == 2, "the first tick's flush ended no write"
 
 
 async def test_a_state_decided_again_before_its_slice_is_written_after_its_escalation(
