@@ -140,11 +140,14 @@ class BroadcastStates:
                 self.get(key.decode())
 
     def retain(self, owned_partitions: set[int]) -> None:
-        """Forget cached states of partitions this worker no longer owns."""
+        """Forget cached states and learners of partitions this worker no longer owns: none
+        of them is written after this (their new owner writes them)."""
         for broadcast_id, partition in list(self._partitions.items()):
             if partition not in owned_partitions:
                 del self._partitions[broadcast_id]
                 del self._cache[broadcast_id]
+        for partition in [p for p in self._learners if p not in owned_partitions]:
+            del self._learners[partition]
 
 
 @dataclass(slots=True)

@@ -16,6 +16,11 @@ def by_last_digit(key: bytes) -> int:
     return int(key.decode()[-1]) % 2
 
 
+def by_last_byte(key: bytes) -> int:
+    """Learner keys too, which are not UTF-8 (their last byte is an ASCII digit)."""
+    return key[-1] % 2
+
+
 def test_get_decodes_stored_state_and_caches_it() -> None:
     stored = BroadcastState("b1", viewers=42)
     table = {b"b1": stored.to_bytes()}
@@ -52,6 +57,16 @@ def test_reload_keeps_only_owned_partitions_and_retain_drops_revoked_ones() -> N
     states.get("b1")
     states.retain({1})
     assert sorted(s.broadcast_id for s in states) == ["b1"]
+
+
+def test_a_learner_of_a_partition_handed_on_is_not_written_after_retain() -> None:
+    table: dict[bytes, bytes] = {}
+    states = BroadcastStates(table, by_last_byte)
+    states.learner(0)
+    states.learner(1)
+    states.retain({1})
+    states.save_learners([0, 1])
+    assert [by_last_byte(key) for key in table] == [1]
 
 
 def large_state(broadcast_id: str) -> BroadcastState:
