@@ -23,7 +23,8 @@ fetch, and writing it each time made the cost of a fetch grow as the windows
 filled until the worker fell behind its input (``docs/benchmarks.md``, "Latency
 that grew with the state"). Written once per interval, each touched state is
 encoded once however often it was reported. What waiting costs: a crash loses at
-most one interval of state writes, whose reports are unacknowledged and decided
+most one interval of state writes and the write under way
+(``spikewatch_state_write_seconds``), whose reports are unacknowledged and decided
 again after the restart, re-sending any escalation they caused with the same
 ``dedup_key``, ``sequence`` and ``event_id`` (``docs/guarantees.md``).
 
@@ -44,7 +45,8 @@ once (:meth:`BatchLoop.write_decided`), so only a crash ever re-sends.
 
 The resolve timer takes the same turn (one lock) as the batch loop, so the two
 never interleave their sends and writes; each tick also moves the write on by a
-slice, which is what finishes it when no fetch comes. A state the tick drops
+slice, or finishes it when no fetch came since the tick before (no report is
+waiting behind it then, and its reports are acknowledged sooner). A state the tick drops
 (idle, or of a partition handed on) is skipped by the write under way: never
 written after its drop. A failed state write stops the worker: its reports stay
 unacknowledged and are decided again after the restart.
@@ -224,6 +226,7 @@ class BatchLoop:
         self._turn = asyncio.Lock()
         self._unwritten = Unwritten()
         self._writing: Writing | None = None
+        self._fetched_since_tick = False
 
     async def handle_fetch(self, messages: Sequence[Message]) -> None:
         """One fetch of reports: decided in batches of at most ``batch_max_messages``,
@@ -243,7 +246,8 @@ class BatchLoop:
                 for start in range(0, len(messages), size)
             ]
             self._unwritten.add(decided, messages, time.monotonic())
-            written = self._write_slice()
+            self._fetched_since_tick = True
+            written = self._write_slice(WRITE_SLICE_SECONDS)
         if written is not None:
             await self._acknowledge_once_written(written)
         self.metrics.last_progress.set(time.time())
@@ -258,16 +262,18 @@ class BatchLoop:
         while self._acknowledging:
             await self._acknowledging.popleft()
 
-    def _write_slice(self) -> Flush | None:
-        """Start a write when one is due and none is under way, and encode a slice of it;
-        the flush and its messages once the write is all queued. Called holding the turn."""
+    def _write_slice(self, seconds: float | None) -> Flush | None:
+        """Start a write when one is due and none is under way, and encode it for
+        ``seconds`` (``None``: to its end); the flush and its messages once the write is
+        all queued. Called holding the turn."""
         if len(self._unwritten.messages) >= MAX_UNWRITTEN_REPORTS:
             return self._write_everything()
         if self._writing is None:
             if self._unwritten.waited(time.monotonic()) < self.write_interval_seconds:
                 return None
             self._writing = self._start_writing()
-        if not self._writing.advance(time.perf_counter() + WRITE_SLICE_SECONDS):
+        deadline = None if seconds is None else time.perf_counter() + seconds
+        if not self._writing.advance(deadline):
             return None
         writing, self._writing = self._writing, None
         return Flush(self.changelog.flush(), writing.messages, writing.started)
@@ -331,7 +337,8 @@ class BatchLoop:
         self, clocks: dict[int, float], lanes: Iterable[BroadcastStates]
     ) -> int:
         """Resolve quiet incidents and drop idle state at each partition's clock, then
-        move the write under way on by a slice.
+        move the write under way on by a slice (to its end if no fetch came since the
+        tick before).
 
         Same rule as a batch: the resolves are sent and acknowledged before the
         states recording them are written. What the tick queued is flushed with it
@@ -354,7 +361,11 @@ class BatchLoop:
             if pending:
                 await asyncio.gather(*pending)
             self.pipeline.commit(ticked)
-            written = self._write_slice() or Flush(self.changelog.flush(), [])
+            idle = not self._fetched_since_tick
+            self._fetched_since_tick = False
+            written = self._write_slice(None if idle else WRITE_SLICE_SECONDS) or Flush(
+                self.changelog.flush(), []
+            )
         await self._acknowledge_once_written(written)
         return ticked.open_incidents
 
