@@ -46,10 +46,10 @@ once (:meth:`BatchLoop.write_decided`), so only a crash ever re-sends.
 The resolve timer takes the same turn (one lock) as the batch loop, so the two
 never interleave their sends and writes; each tick also moves the write on by a
 slice, or finishes it when no fetch came since the tick before (no report is
-waiting behind it then, and its reports are acknowledged sooner). A state the tick drops
-(idle, or of a partition handed on) is skipped by the write under way: never
-written after its drop. A failed state write stops the worker: its reports stay
-unacknowledged and are decided again after the restart.
+waiting behind it then, and its reports are acknowledged sooner). A state the
+tick drops (idle, or of a partition handed on) is skipped by the write under way:
+never written after its drop. A failed state write stops the worker: its reports
+stay unacknowledged and are decided again after the restart.
 """
 
 from __future__ import annotations
