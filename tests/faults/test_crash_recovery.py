@@ -172,12 +172,18 @@ def test_successor_of_a_worker_killed_before_its_first_commit_decides_every_repo
     interval is set out of reach here, so that no commit can happen, instead of
     hoping the kill lands before the first one. The reports whose states the first
     worker had written are recognised as replayed; those of its last state write
-    interval, never written, are decided again.
+    interval, never written, are decided again. The kill lands within the first
+    second of traffic, so states are written every 0.2 s here: some must be written
+    before it for the successor to recognise any.
     """
     config = WorkerConfig(
         bootstrap=bootstrap,
         run_dir=tmp_path,
-        extra_env={**FAST_FAILOVER, "SPIKEWATCH_COMMIT_INTERVAL_SECONDS": "3600"},
+        extra_env={
+            **FAST_FAILOVER,
+            "SPIKEWATCH_COMMIT_INTERVAL_SECONDS": "3600",
+            "SPIKEWATCH_STATE_WRITE_INTERVAL_SECONDS": "0.2",
+        },
     )
     traffic = [report(f"uncommitted-{n % 30}", "spam", reporter=BENIGN) for n in range(900)]
     sent = Counter(p["broadcast_id"] for p in traffic)
