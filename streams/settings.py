@@ -94,9 +94,10 @@ class Settings(BaseSettings):
     tick_interval_seconds: Annotated[float, Field(gt=0)] = 1.0
     state_write_interval_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
         default=1.0,
-        description="Longest a decided state waits before it is written to the changelog "
-        "(each tick writes too): a broadcast reported many times meanwhile is encoded "
-        "once. A crash decides up to this much input again (streams.worker.batch).",
+        description="Longest a decided state waits before its write to the changelog "
+        "starts (the write is then spread over the next fetches): a broadcast reported "
+        "many times meanwhile is encoded once. A crash decides up to this much input, and "
+        "the write's own time, again (streams.worker.batch).",
     )
     commit_interval_seconds: Annotated[float, Field(gt=0)] = 2.8
     fetch_max_bytes_per_partition: Annotated[int, Field(ge=64 * 1024)] = Field(
