@@ -225,6 +225,17 @@ class ScenarioBuilder:
             return self.arrivals(rate, begin, end)
         return self.arrivals(rate * self.world.evening_rise, begin, end, self.level)
 
+    def live_before(self, target: Broadcast, begin: float) -> None:
+        """The ordinary reports of ``target``'s audience at the world's rates, from a time
+        it went live before ``begin`` (anywhere from the run's start to the moment itself)
+        to the end: a broadcast in trouble has mostly been live a while, and its ordinary
+        reports are what its level is learned from."""
+        live_from = self.random.uniform(0.0, begin)
+        for category, rate in self.generator.rates.items():
+            for offset in self.organic(rate * target.viewers, live_from, self.duration):
+                report = self.generator.benign(target, category, self.start + offset)
+                self.add(offset, report, LabelKind.BACKGROUND)
+
     def grown(self, grows: float, offset: float) -> float:
         """How many times its start a rate growing linearly to ``grows`` by the end is at
         ``offset``."""

@@ -66,6 +66,7 @@ def _surge_set(
             b.viewer_count_habits[target.broadcast_id] = shape.viewer_count_habits[index]
         category = SURGE_CATEGORIES[index % len(SURGE_CATEGORIES)]
         begin = b.duration * (0.15 + 0.7 * index / count)
+        b.live_before(target, begin)
         reports = []
         for _ in range(15):
             offset = begin + b.random.uniform(0, 30)
@@ -194,6 +195,7 @@ def _spread_surges(
     for index in range(count):
         target = b.broadcast(f"{prefix}-{index}", round(log_uniform(b, 200, 20_000)))
         begin = b.duration * (0.15 + 0.7 * index / count)
+        b.live_before(target, begin)
         reports = []
         for _ in range(16):
             offset = begin + b.random.uniform(0, 40)

@@ -13,6 +13,7 @@ lose the mark) when it does.
 from __future__ import annotations
 
 import functools
+import math
 import statistics
 from collections import Counter, defaultdict
 from datetime import datetime
@@ -216,6 +217,27 @@ def test_spread_surges_file_one_broadcast_under_several_categories() -> None:
             per_category[m["category"]].add(m["reporter_id"])
         reporters = {m["reporter_id"] for m in members}
         assert max(len(r) for r in per_category.values()) < len(reporters)
+
+
+@pytest.mark.parametrize("name", ["busy_platform", "spread_surges"])
+def test_a_surge_comes_on_a_broadcast_already_live_with_its_ordinary_reports(name: str) -> None:
+    """Trouble mostly starts on a broadcast that has been live a while: its audience's
+    ordinary reports come before the surge and go on beside it (the smallest audiences
+    may draw none in the minutes they are live)."""
+    lines = reports(name)
+    onsets: dict[str, float] = {}
+    for r in lines:
+        if r["label"]["kind"] in ("surge", "spread_surge"):
+            onsets[r["broadcast_id"]] = min(onsets.get(r["broadcast_id"], math.inf), made_at(r))
+    ordinary: dict[str, list[float]] = defaultdict(list)
+    for r in lines:
+        if r["broadcast_id"] in onsets and r["label"]["kind"] == "background":
+            ordinary[r["broadcast_id"]].append(made_at(r))
+    before = [b for b, onset in onsets.items() if any(t < onset for t in ordinary[b])]
+    beside = [b for b, onset in onsets.items() if any(t > onset for t in ordinary[b])]
+    assert len(onsets) >= 4
+    assert before, "no surge broadcast was live before its surge"
+    assert len(beside) >= len(onsets) // 2
 
 
 def test_anonymous_reporters_carry_no_reporter_object() -> None:
