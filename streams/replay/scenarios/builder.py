@@ -229,12 +229,21 @@ class ScenarioBuilder:
         """The ordinary reports of ``target``'s audience at the world's rates, from a time
         it went live before ``begin`` (anywhere from the run's start to the moment itself)
         to the end: a broadcast in trouble has mostly been live a while, and its ordinary
-        reports are what its level is learned from."""
-        live_from = self.random.uniform(0.0, begin)
-        for category, rate in self.generator.rates.items():
-            for offset in self.organic(rate * target.viewers, live_from, self.duration):
-                report = self.generator.benign(target, category, self.start + offset)
-                self.add(offset, report, LabelKind.BACKGROUND)
+        reports are what its level is learned from.
+
+        They draw from a random stream of their own (seeded by the broadcast, its audience
+        and the surge's time), so every other part of the scenario, incidents included, is
+        what it would be without them and a figure moved by them is theirs."""
+        shared = self.generator.random
+        self.generator.random = random.Random(f"{target.broadcast_id}/{target.viewers}/{begin}")
+        try:
+            live_from = self.random.uniform(0.0, begin)
+            for category, rate in self.generator.rates.items():
+                for offset in self.organic(rate * target.viewers, live_from, self.duration):
+                    report = self.generator.benign(target, category, self.start + offset)
+                    self.add(offset, report, LabelKind.BACKGROUND)
+        finally:
+            self.generator.random = shared
 
     def grown(self, grows: float, offset: float) -> float:
         """How many times its start a rate growing linearly to ``grows`` by the end is at

@@ -66,7 +66,6 @@ def _surge_set(
             b.viewer_count_habits[target.broadcast_id] = shape.viewer_count_habits[index]
         category = SURGE_CATEGORIES[index % len(SURGE_CATEGORIES)]
         begin = b.duration * (0.15 + 0.7 * index / count)
-        b.live_before(target, begin)
         reports = []
         for _ in range(15):
             offset = begin + b.random.uniform(0, 30)
@@ -83,6 +82,7 @@ def _surge_set(
             lag=lag,
             first_skew=skews[index] if index < len(skews) else None,
         )
+        b.live_before(target, begin)
 
 
 def _single_child_safety(b: ScenarioBuilder, count: int) -> None:
@@ -195,7 +195,6 @@ def _spread_surges(
     for index in range(count):
         target = b.broadcast(f"{prefix}-{index}", round(log_uniform(b, 200, 20_000)))
         begin = b.duration * (0.15 + 0.7 * index / count)
-        b.live_before(target, begin)
         reports = []
         for _ in range(16):
             offset = begin + b.random.uniform(0, 40)
@@ -212,6 +211,7 @@ def _spread_surges(
                 )
                 reports.append((again, second))
         b.incident(f"{prefix}-{index}", LabelKind.SPREAD_SURGE, reports)
+        b.live_before(target, begin)
         targets.append((target, reports[0][0]))
     return targets
 
