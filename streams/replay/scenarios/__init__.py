@@ -25,7 +25,8 @@ from its own priors is calibrated by construction.
 The modules: :mod:`.builder` (a scenario's world, what clients and delivery do
 to reports, and the builder that queues them), :mod:`.classic` (the ``mixed``
 scenario and its parts), :mod:`.confounders` (the real world's confounders, each
-on its own and all in ``real_world``) and :mod:`.catalogue` (every scenario by
+on its own and all in ``real_world``), :mod:`.abuse` (the surges and child-safety
+reports the confounders carry on top) and :mod:`.catalogue` (every scenario by
 name: build one, write it as a log).
 
 Everything is drawn from seeded generators: the same name, seed and sizes give

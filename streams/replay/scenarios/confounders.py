@@ -1,7 +1,8 @@
 """The confounders: what real platforms do that no generator tuned for the detector does.
 
 Each runs ten minutes with surges (and some child-safety reports) on top, so
-that recall is measured under it (docs/detection.md has the catalogue), and all
+that recall is measured under it (:mod:`streams.replay.scenarios.abuse`;
+docs/detection.md has the catalogue), and all
 of them play together in ``real_world``: platform rates 10x below or above the
 reference, an evening rise, very large broadcasts with and without a surge,
 raids, surges spread across categories, reports without a ``reporter``, skewed
@@ -18,12 +19,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from models.report import Category
+from streams.replay.scenarios.abuse import (
+    SurgeShape,
+    child_safety_on_spread,
+    single_child_safety,
+    spread_surges,
+    surge_set,
+)
 from streams.replay.scenarios.builder import (
     REGIONS,
-    SURGE_CATEGORIES,
     Distortions,
     Part,
     ScenarioBuilder,
@@ -31,63 +37,8 @@ from streams.replay.scenarios.builder import (
     World,
     log_uniform,
 )
-from streams.replay.scenarios.classic import background, child_safety
+from streams.replay.scenarios.classic import background
 from streams.replay.scoring import LabelKind
-from streams.replay.traffic import Broadcast
-
-SPREAD_CATEGORIES = (
-    Category.VIOLENT_THREAT,
-    Category.HARASSMENT,
-    Category.HATEFUL_CONDUCT,
-    Category.OTHER,
-)
-"""How viewers file one abusive broadcast: under several categories at once."""
-
-
-@dataclass(frozen=True, slots=True)
-class _SurgeShape:
-    """How a set of surges differs from fifteen credible viewers in thirty seconds."""
-
-    late: bool = False
-    first_skews: tuple[float, ...] = ()
-    anonymous: int = 0
-    """How many of the set (the first ones) come from reporters without a reporter object."""
-    viewer_count_habits: tuple[ViewerCountHabit, ...] = ()
-    """The habits of the set's first broadcasts (the others get the world's)."""
-
-
-def _surge_set(
-    b: ScenarioBuilder, count: int, prefix: str, shape: _SurgeShape = _SurgeShape()
-) -> None:
-    for index in range(count):
-        viewers = round(log_uniform(b, 100, 20_000))
-        target = b.broadcast(f"{prefix}-{index}", viewers, REGIONS[index % 3])
-        if index < len(shape.viewer_count_habits):
-            b.viewer_count_habits[target.broadcast_id] = shape.viewer_count_habits[index]
-        category = SURGE_CATEGORIES[index % len(SURGE_CATEGORIES)]
-        begin = b.duration * (0.15 + 0.7 * index / count)
-        reports = []
-        for _ in range(15):
-            offset = begin + b.random.uniform(0, 30)
-            report = b.generator.surge(target, category, b.start + offset)
-            if index < shape.anonymous:
-                report.pop("reporter")
-            reports.append((offset, report))
-        lag = b.random.uniform(*b.world.distortions.delivery_lag_seconds) if shape.late else None
-        skews = shape.first_skews
-        b.incident(
-            f"{prefix}-{index}",
-            LabelKind.SURGE,
-            reports,
-            lag=lag,
-            first_skew=skews[index] if index < len(skews) else None,
-        )
-        b.live_before(target, begin)
-
-
-def _single_child_safety(b: ScenarioBuilder, count: int) -> None:
-    child_safety(b, count, first=b.duration * 0.2, every=b.duration * 0.6 / max(count, 1))
-
 
 TILTED_CATEGORIES = (
     Category.HARASSMENT,
@@ -187,35 +138,6 @@ def _raids(b: ScenarioBuilder, count: int = 3) -> None:
                 b.add(offset, report, LabelKind.RAID)
 
 
-def _spread_surges(
-    b: ScenarioBuilder, count: int, prefix: str = "spread"
-) -> list[tuple[Broadcast, float]]:
-    """Credible viewers filing one broadcast under several categories; a quarter file twice."""
-    targets = []
-    for index in range(count):
-        target = b.broadcast(f"{prefix}-{index}", round(log_uniform(b, 200, 20_000)))
-        begin = b.duration * (0.15 + 0.7 * index / count)
-        reports = []
-        for _ in range(16):
-            offset = begin + b.random.uniform(0, 40)
-            category = b.random.choice(SPREAD_CATEGORIES)
-            report = b.generator.surge(target, category, b.start + offset)
-            reports.append((offset, report))
-            if b.random.random() < 0.25:
-                again = offset + b.random.uniform(2.0, 10.0)
-                other = b.random.choice([c for c in SPREAD_CATEGORIES if c is not category])
-                second = b.generator.surge(target, other, b.start + again)
-                second["reporter_id"], second["reporter"] = (
-                    report["reporter_id"],
-                    report["reporter"],
-                )
-                reports.append((again, second))
-        b.incident(f"{prefix}-{index}", LabelKind.SPREAD_SURGE, reports)
-        b.live_before(target, begin)
-        targets.append((target, reports[0][0]))
-    return targets
-
-
 def _campaigns(b: ScenarioBuilder, count: int = 6) -> None:
     """Fresh, low-trust, non-viewing accounts over one to three minutes; every other
     campaign has three ordinary viewers of the broadcast reporting alongside.
@@ -254,19 +176,6 @@ def _retry_storms(b: ScenarioBuilder, count: int = 3) -> None:
             b.add(offset, report, LabelKind.BACKGROUND, retries=b.random.randint(4, 6))
 
 
-def _child_safety_on_spread(b: ScenarioBuilder, targets: list[tuple[Broadcast, float]]) -> None:
-    """A credible child-safety report on a broadcast already in a spread surge: a second team."""
-    target, onset = targets[0]
-    offset = onset + 60.0
-    report = b.generator.credible_report(target, Category.CHILD_SAFETY, b.start + offset)
-    b.incident(
-        f"cs-on-{target.broadcast_id}",
-        LabelKind.CHILD_SAFETY,
-        [(offset, report)],
-        keep_reporter=True,
-    )
-
-
 UNMEASURED_HABITS = (
     ViewerCountHabit.OMITTED,
     ViewerCountHabit.SOMETIMES,
@@ -290,7 +199,7 @@ def _unmeasured_audiences(b: ScenarioBuilder) -> None:
         audiences=(100_000, 400_000),
         viewer_count_habits=UNMEASURED_HABITS,
     )
-    _surge_set(b, 4, "unmeasured-surge", _SurgeShape(viewer_count_habits=UNMEASURED_HABITS))
+    surge_set(b, 4, "unmeasured-surge", SurgeShape(viewer_count_habits=UNMEASURED_HABITS))
 
 
 def _own_mix_broadcasts(b: ScenarioBuilder) -> None:
@@ -322,12 +231,12 @@ def _real_world(b: ScenarioBuilder) -> None:
         ),
     )
     _raids(b, count=2)
-    _surge_set(b, 3, "surge", _SurgeShape(first_skews=(150.0,), anonymous=1))
-    _surge_set(b, 2, "late-surge", _SurgeShape(late=True))
-    _child_safety_on_spread(b, _spread_surges(b, 3))
+    surge_set(b, 3, "surge", SurgeShape(first_skews=(150.0,), anonymous=1))
+    surge_set(b, 2, "late-surge", SurgeShape(late=True))
+    child_safety_on_spread(b, spread_surges(b, 3))
     _campaigns(b, count=4)
     _retry_storms(b, count=2)
-    _single_child_safety(b, 2)
+    single_child_safety(b, 2)
 
 
 def _with_background(*parts: Part) -> Part:
@@ -340,8 +249,8 @@ def _with_background(*parts: Part) -> Part:
 
 
 def _surges_and_child_safety(b: ScenarioBuilder) -> None:
-    _surge_set(b, 4, "surge")
-    _single_child_safety(b, 2)
+    surge_set(b, 4, "surge")
+    single_child_safety(b, 2)
 
 
 CONFOUNDERS: dict[str, tuple[World, Part]] = {
@@ -351,28 +260,28 @@ CONFOUNDERS: dict[str, tuple[World, Part]] = {
     "large_broadcasts": (World(), _with_background(_large_broadcasts)),
     "own_mix": (World(), _with_background(_own_mix_broadcasts)),
     "growing_broadcasts": (World(duration=3600.0), _with_background(_growing_broadcasts)),
-    "raids": (World(), _with_background(_raids, lambda b: _surge_set(b, 2, "surge"))),
-    "spread_surges": (World(), _with_background(lambda b: _spread_surges(b, 5))),
+    "raids": (World(), _with_background(_raids, lambda b: surge_set(b, 2, "surge"))),
+    "spread_surges": (World(), _with_background(lambda b: spread_surges(b, 5))),
     "anonymous_reporters": (
         World(distortions=Distortions(missing_reporter_share=0.5)),
-        _with_background(lambda b: _surge_set(b, 4, "surge", _SurgeShape(anonymous=2))),
+        _with_background(lambda b: surge_set(b, 4, "surge", SurgeShape(anonymous=2))),
     ),
     "skewed_clocks": (
         World(distortions=Distortions(skewed_clock_share=0.3)),
         _with_background(
-            lambda b: _surge_set(b, 4, "surge", _SurgeShape(first_skews=(150.0, 150.0, -60.0))),
-            lambda b: _single_child_safety(b, 2),
+            lambda b: surge_set(b, 4, "surge", SurgeShape(first_skews=(150.0, 150.0, -60.0))),
+            lambda b: single_child_safety(b, 2),
         ),
     ),
     "late_delivery": (
         World(distortions=Distortions(late_share=0.25)),
-        _with_background(lambda b: _surge_set(b, 4, "late-surge", _SurgeShape(late=True))),
+        _with_background(lambda b: surge_set(b, 4, "late-surge", SurgeShape(late=True))),
     ),
     "retries": (
         World(distortions=Distortions(retry_share=0.15)),
-        _with_background(_retry_storms, lambda b: _surge_set(b, 3, "surge")),
+        _with_background(_retry_storms, lambda b: surge_set(b, 3, "surge")),
     ),
-    "campaigns": (World(), _with_background(_campaigns, lambda b: _surge_set(b, 2, "surge"))),
+    "campaigns": (World(), _with_background(_campaigns, lambda b: surge_set(b, 2, "surge"))),
     "missing_viewer_count": (
         World(
             distortions=Distortions(
