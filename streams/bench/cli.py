@@ -44,6 +44,12 @@ def add_bench(commands: Subcommands) -> None:
     bench.add_argument("--state-broadcasts", type=int, help="live broadcasts for RSS (100,000)")
     bench.add_argument("--bootstrap", help="use this running broker instead of starting one")
     bench.add_argument(
+        "--against",
+        metavar="CHECKOUT",
+        help="also time the worker of this checkout (set up there with ./dev setup) on the "
+        "same topic in every repetition, alternating with this one's",
+    )
+    bench.add_argument(
         "--instructions",
         action="store_true",
         help="instead: the worker's per-report instructions without Kafka, counted by "

@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from models.errors import SpikewatchError
-from streams.tools.launch import LaunchedWorker
+from streams.tools.launch import SPIKEWATCH_WORKER, LaunchedWorker
 
 RECEIVED_METRIC = "spikewatch_reports_received"
 
@@ -52,9 +53,18 @@ class Deployment:
 class BenchWorker(LaunchedWorker):
     """A launched worker that also tells its CPU time, peak memory and reports received."""
 
-    def __init__(self, deployment: Deployment, log_path: Path) -> None:
+    def __init__(
+        self,
+        deployment: Deployment,
+        log_path: Path,
+        command: Sequence[str] = SPIKEWATCH_WORKER,
+    ) -> None:
         super().__init__(
-            deployment.env(), log_path, deployment.web_port, cwd=deployment.data_dir.parent
+            deployment.env(),
+            log_path,
+            deployment.web_port,
+            command=command,
+            cwd=deployment.data_dir.parent,
         )
         self.deployment = deployment
         self.started_at = time.monotonic()

@@ -14,6 +14,8 @@ class BenchOptions:
     latency_seconds: float = 30.0
     state_broadcasts: int = 100_000
     bootstrap: str | None = None
+    against: str | None = None
+    """Another checkout whose worker is timed beside this one's (:mod:`streams.bench.against`)."""
     seed: int = 7
 
     @classmethod

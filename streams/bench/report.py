@@ -76,11 +76,14 @@ def table(figures: dict[str, Any]) -> str:
         f"{'':42}{'reports/s':>12}{'ratio to B1':>13}{'CPU µs/report':>15}"
         f"{'CPU ratio':>11}   runs (reports/s)",
     ]
-    rows = (
+    rows = [
         ("b0", "B0 aiokafka getmany (I/O ceiling)"),
         ("b1", "B1 B0 + orjson decode + counter dict"),
         ("spikewatch", "spikewatch worker, changelog on"),
-    )
+    ]
+    against = figures.get("against")
+    if against is not None:
+        rows.append(("other", f"--against worker ({against['commit']})"))
     for key, label in rows:
         runs = ", ".join(f"{rate:,.0f}" for rate in figures[key]["runs"])
         row = figures[key]
@@ -88,8 +91,17 @@ def table(figures: dict[str, Any]) -> str:
             f"{label:42}{row['reports_per_second']:>12,.0f}{ratios[key]:>13.2f}"
             f"{row['cpu_us_per_report']:>15,.1f}{figures['cpu_ratio_to_b1'][key]:>11.2f}   {runs}"
         )
+    lines.append(
+        f"changelog messages per report (median): {figures['changelog_writes_per_report']:.2f}"
+    )
+    if against is not None:
+        pairs = ", ".join(f"{ratio:.2f}" for ratio in against["cpu_over_other_runs"])
+        lines.append(
+            f"CPU per report over the --against worker's: {against['cpu_over_other']:.2f} "
+            f"(median; repetition by repetition {pairs}); its changelog messages per report "
+            f"{against['changelog_writes_per_report']:.2f}"
+        )
     lines += [
-        f"changelog messages per report (median): {figures['changelog_writes_per_report']:.2f}",
         "",
         f"detection latency at {latency['background_rate']:,.0f} reports/s background "
         f"(achieved {latency['achieved_rate']:,.0f}/s): {_ms(latency['p50_ms'])} p50, "

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ import orjson
 from localkafka import LocalBroker, free_port
 from models.escalation import EventAction
 from streams.bench import baselines
+from streams.bench.against import OtherCheckout, cpu_over_other, other_checkout
 from streams.bench.load import (
     create_topic,
     fill,
@@ -43,16 +44,26 @@ from streams.bench.load import (
 from streams.bench.measured import BenchError, BenchWorker, Deployment
 from streams.bench.options import BenchOptions
 from streams.kafka.clients import follow_escalations
+from streams.tools.launch import SPIKEWATCH_WORKER
 
 PARTITIONS = 4
+OTHER = "other"
+"""The other checkout's worker, under this name beside ``spikewatch`` in the figures."""
 Progress = Callable[[str], None]
 
 
 class Bench:
-    def __init__(self, options: BenchOptions, run_dir: Path, progress: Progress) -> None:
+    def __init__(
+        self,
+        options: BenchOptions,
+        run_dir: Path,
+        progress: Progress,
+        other: OtherCheckout | None = None,
+    ) -> None:
         self.options = options
         self.run_dir = run_dir
         self.progress = progress
+        self.other = other
         self.run_id = uuid.uuid4().hex[:8]
         self.bootstrap = options.bootstrap or ""
         self._workers: list[BenchWorker] = []
@@ -71,8 +82,13 @@ class Bench:
             data_dir=data_dir,
         )
 
-    def start_worker(self, deployment: Deployment, log_name: str) -> BenchWorker:
-        worker = BenchWorker(deployment, self.run_dir / f"{log_name}.log")
+    def start_worker(
+        self,
+        deployment: Deployment,
+        log_name: str,
+        command: Sequence[str] = SPIKEWATCH_WORKER,
+    ) -> BenchWorker:
+        worker = BenchWorker(deployment, self.run_dir / f"{log_name}.log", command)
         self._workers.append(worker)
         return worker
 
@@ -94,8 +110,13 @@ class Bench:
         )
         await fill(self.bootstrap, topic, mix)
         fill_seconds = time.perf_counter() - began
-        runs: dict[str, list[baselines.Throughput]] = {"b0": [], "b1": [], "spikewatch": []}
-        changelog_writes: list[int] = []
+        workers: dict[str, tuple[str, Sequence[str]]] = {
+            "spikewatch": ("throughput", SPIKEWATCH_WORKER)
+        }
+        if self.other is not None:
+            workers[OTHER] = ("against", self.other.worker_command)
+        runs: dict[str, list[baselines.Throughput]] = {name: [] for name in ("b0", "b1", *workers)}
+        changelog_writes: dict[str, list[int]] = {name: [] for name in workers}
         for rep in range(1, options.repeat + 1):
             for name, handler in (
                 ("b0", baselines.ignore),
@@ -106,13 +127,20 @@ class Bench:
                         self.bootstrap, topic, PARTITIONS, options.reports, handler
                     )
                 )
-            phase = f"throughput{rep}"
-            runs["spikewatch"].append(await self._worker_rate(topic, phase))
-            changelog_writes.append(
-                await topic_messages(
-                    self.bootstrap, f"{self.app_id(phase)}-broadcast-state-changelog", PARTITIONS
+            # The workers' order swaps each repetition, so neither always runs on a
+            # warmer broker or page cache.
+            order = list(workers) if rep % 2 else list(reversed(workers))
+            for name in order:
+                prefix, command = workers[name]
+                phase = f"{prefix}{rep}"
+                runs[name].append(await self._worker_rate(topic, phase, command))
+                changelog_writes[name].append(
+                    await topic_messages(
+                        self.bootstrap,
+                        f"{self.app_id(phase)}-broadcast-state-changelog",
+                        PARTITIONS,
+                    )
                 )
-            )
             self.progress(
                 f"repetition {rep}/{options.repeat}: "
                 + ", ".join(
@@ -121,7 +149,9 @@ class Bench:
             )
         return {"fill_seconds": fill_seconds, "runs": runs, "changelog_writes": changelog_writes}
 
-    async def _worker_rate(self, topic: str, phase: str) -> baselines.Throughput:
+    async def _worker_rate(
+        self, topic: str, phase: str, command: Sequence[str]
+    ) -> baselines.Throughput:
         """Reports decided per second, from the worker's own counter, startup excluded.
 
         The rate is taken between the first scrape that saw progress and the one
@@ -129,7 +159,7 @@ class Bench:
         last idle scrape instead (a lower bound, CPU then includes start-up).
         """
         expected = self.options.reports
-        worker = self.start_worker(self.deployment(phase, topic), phase)
+        worker = self.start_worker(self.deployment(phase, topic), phase, command)
         samples: list[tuple[float, float, float]] = []
 
         def consumed_all() -> bool:
@@ -318,13 +348,17 @@ async def _phases(bench: Bench) -> dict[str, Any]:
 
 def run_bench(options: BenchOptions, progress: Progress) -> dict[str, Any]:
     """Run every phase; stop everything started, even on failure or Ctrl-C."""
+    other = None if options.against is None else other_checkout(options.against)
     run_dir = Path(tempfile.mkdtemp(prefix="spikewatch-bench-"))
     started = machine()
     keep = True
     try:
         with broker_for(options.bootstrap, run_dir, progress) as bootstrap:
             bench = Bench(
-                BenchOptions(**{**asdict(options), "bootstrap": bootstrap}), run_dir, progress
+                BenchOptions(**{**asdict(options), "bootstrap": bootstrap}),
+                run_dir,
+                progress,
+                other,
             )
             try:
                 measured = asyncio.run(_phases(bench))
@@ -336,14 +370,22 @@ def run_bench(options: BenchOptions, progress: Progress) -> dict[str, Any]:
             progress(f"logs kept in {run_dir}")
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
-    return summarise(options, started, measured)
+    return summarise(options, started, measured, other)
 
 
 def summarise(
-    options: BenchOptions, started: dict[str, Any], measured: dict[str, Any]
+    options: BenchOptions,
+    started: dict[str, Any],
+    measured: dict[str, Any],
+    other: OtherCheckout | None = None,
 ) -> dict[str, Any]:
-    """Medians of every repetition; ``cpu_ratio_to_b1`` is B1's CPU per report over each's."""
+    """Medians of every repetition; ``cpu_ratio_to_b1`` is B1's CPU per report over each's.
+
+    With another checkout, ``against`` holds its commit and this worker's CPU per report
+    over that worker's, repetition by repetition and their median.
+    """
     runs: dict[str, list[baselines.Throughput]] = measured["throughput"]["runs"]
+    writes: dict[str, list[int]] = measured["throughput"]["changelog_writes"]
     rates = {
         name: statistics.median(run.reports_per_second for run in done)
         for name, done in runs.items()
@@ -366,9 +408,25 @@ def summarise(
         },
         "ratio_to_b1": {name: rate / rates["b1"] for name, rate in rates.items()},
         "cpu_ratio_to_b1": {name: cpu["b1"] / spent for name, spent in cpu.items()},
-        "changelog_writes_per_report": statistics.median(measured["throughput"]["changelog_writes"])
-        / options.reports,
+        "changelog_writes_per_report": statistics.median(writes["spikewatch"]) / options.reports,
+        **({} if other is None else {"against": _against(other, runs, writes, options)}),
         "latency": measured["latency"],
         "state": measured["state"],
         "prefill_seconds": measured["throughput"]["fill_seconds"],
+    }
+
+
+def _against(
+    other: OtherCheckout,
+    runs: dict[str, list[baselines.Throughput]],
+    writes: dict[str, list[int]],
+    options: BenchOptions,
+) -> dict[str, Any]:
+    ratios = cpu_over_other(runs["spikewatch"], runs[OTHER])
+    return {
+        "checkout": str(other.path),
+        "commit": other.commit,
+        "cpu_over_other_runs": ratios,
+        "cpu_over_other": statistics.median(ratios),
+        "changelog_writes_per_report": statistics.median(writes[OTHER]) / options.reports,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import orjson
 import pytest
@@ -19,6 +20,8 @@ pytestmark = pytest.mark.kafka
 
 
 def test_tiny_bench_produces_every_figure_and_the_json_keys(bootstrap: str) -> None:
+    """Run ``--against`` this very checkout: the second worker is started from a checkout's
+    own virtualenv, as it would be for an older commit's worktree."""
     result = subprocess.run(
         [
             sys.executable,
@@ -29,6 +32,8 @@ def test_tiny_bench_produces_every_figure_and_the_json_keys(bootstrap: str) -> N
             "--json",
             "--bootstrap",
             bootstrap,
+            "--against",
+            str(Path(__file__).resolve().parents[2]),
         ],
         capture_output=True,
         text=True,
@@ -40,14 +45,18 @@ def test_tiny_bench_produces_every_figure_and_the_json_keys(bootstrap: str) -> N
     assert len(lines) == 1, "--json prints one object and nothing else on stdout"
     figures = orjson.loads(lines[0])
 
-    for name in ("b0", "b1", "spikewatch"):
+    for name in ("b0", "b1", "spikewatch", "other"):
         assert figures[name]["reports_per_second"] > 0
         assert figures[name]["cpu_us_per_report"] > 0
         assert len(figures[name]["runs"]) == figures["options"]["repeat"]
     for ratios in (figures["ratio_to_b1"], figures["cpu_ratio_to_b1"]):
-        assert set(ratios) == {"b0", "b1", "spikewatch"}
+        assert set(ratios) == {"b0", "b1", "spikewatch", "other"}
         assert ratios["b1"] == 1.0
     assert 0 < figures["changelog_writes_per_report"] <= 1, "at most one write per report"
+    against = figures["against"]
+    assert len(against["cpu_over_other_runs"]) == figures["options"]["repeat"]
+    assert against["cpu_over_other"] > 0
+    assert 0 < against["changelog_writes_per_report"] <= 1
 
     latency = figures["latency"]
     assert latency["escalations"] > 0, "injected reports must escalate"
