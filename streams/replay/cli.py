@@ -69,6 +69,12 @@ def add_replay(commands: Subcommands) -> None:
         default=900.0,
         help="seconds between a live incident's start and a replayed page that still match",
     )
+    replay.add_argument(
+        "--explain",
+        action="store_true",
+        help="after the scorecard, a line for each false page and each missed incident: "
+        "what paged, or what the broadcast got instead (with --scenario, per seed)",
+    )
     replay.add_argument("--no-progress", action="store_true")
     replay.set_defaults(run=_run_replay)
 
@@ -111,6 +117,7 @@ def _run_replay(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             verdicts=args.verdicts,
             verdict_window=args.verdict_window,
+            explain=args.explain,
         ),
     )
 

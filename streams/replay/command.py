@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from alerting.policy import Policy
 from streams.kafka.security import client_options
 from streams.logs import configure_logging
+from streams.replay.explain import explain
 from streams.replay.figures import (
     figures_markdown,
     parse_seeds,
@@ -44,7 +45,7 @@ from streams.replay.session import (
     topic_messages,
     write_escalations,
 )
-from streams.replay.terminal import card_lines, print_lines, summary_lines
+from streams.replay.terminal import card_lines, explained_lines, print_lines, summary_lines
 from streams.replay.verdicts import DEFAULT_WINDOW_SECONDS, load_verdicts, score_verdicts
 from streams.settings import Settings
 from streams.worker.pipeline import InputMessage
@@ -68,6 +69,7 @@ class ReplayOptions:
     jobs: int = 1
     verdicts: str | None = None
     verdict_window: float = DEFAULT_WINDOW_SECONDS
+    explain: bool = False
 
 
 def run_replay(settings: Settings, policy: Policy, options: ReplayOptions) -> int:
@@ -119,6 +121,9 @@ def run_replay(settings: Settings, policy: Policy, options: ReplayOptions) -> in
     if result.labels:
         card = report_card(result, policy, options.fixed_threshold)
         print_lines(card_lines(card))
+        if options.explain:
+            found = explain(result.labels, result.triggers, result.escalations)
+            print_lines(explained_lines([finding.line for finding in found]))
     if judgements is not None:
         verdicts, unreadable = judgements
         judged = score_verdicts(verdicts, result.escalations, options.verdict_window)
@@ -169,6 +174,7 @@ def _score_scenarios(settings: Settings, policy: Policy, options: ReplayOptions)
         max_message_bytes=settings.max_message_bytes,
         fixed_reports=options.fixed_threshold,
         jobs=options.jobs,
+        with_findings=options.explain,
         progress=print_progress if options.progress else lambda _: None,
     )
     if options.progress:
@@ -179,6 +185,8 @@ def _score_scenarios(settings: Settings, policy: Policy, options: ReplayOptions)
             f"{figure.name} fixed": figure.fixed.as_dict(),
         }
         print_lines(card_lines(card))
+        if options.explain:
+            print_lines(explained_lines(list(figure.findings)))
     if options.card:
         cards = {
             f.name: {

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 
 from alerting.policy import Policy
 from streams.logs import configure_logging
+from streams.replay.explain import explain
 from streams.replay.fixed_rule import fixed_threshold_triggers
+from streams.replay.labels import LabelKind
 from streams.replay.scenarios.catalogue import SCENARIOS, ScenarioError, build_scenario
 from streams.replay.scenarios.confounders import CONFOUNDERS
-from streams.replay.scoring import LabelKind, ScoreCard, score
+from streams.replay.scoring import ScoreCard, score
 from streams.replay.session import Replay, ReplayResult, file_messages
 from streams.replay.terminal import floored_percent
 
@@ -67,6 +69,8 @@ class ScenarioFigures:
     policy: ScoreCard
     fixed: ScoreCard
     messages: int
+    findings: tuple[str, ...] = ()
+    """With ``with_findings``: each seed's false pages and missed incidents, a line each."""
 
 
 def replay_scenario(
@@ -96,10 +100,12 @@ class _Job:
     partitions: int
     max_message_bytes: int
     fixed_reports: int
+    with_findings: bool
 
 
-def _scored(job: _Job) -> tuple[ScoreCard, ScoreCard, int]:
-    """One seed of one scenario: the policy's card, the fixed rule's card, the messages."""
+def _scored(job: _Job) -> tuple[ScoreCard, ScoreCard, int, list[str]]:
+    """One seed of one scenario: the policy's card, the fixed rule's card, the messages and,
+    with ``with_findings``, the lines of :func:`streams.replay.explain.explain`."""
     configure_logging("error")
     result = replay_scenario(
         job.policy,
@@ -109,7 +115,9 @@ def _scored(job: _Job) -> tuple[ScoreCard, ScoreCard, int]:
         max_message_bytes=job.max_message_bytes,
     )
     fixed = fixed_threshold_triggers(result.labels, job.policy, reports=job.fixed_reports)
-    return result.score(), score(result.labels, fixed), result.messages
+    found = explain(result.labels, result.triggers, result.escalations) if job.with_findings else []
+    lines = [f"{job.name} seed {job.seed}: {finding.line}" for finding in found]
+    return result.score(), score(result.labels, fixed), result.messages, lines
 
 
 def scenario_figures(
@@ -121,15 +129,16 @@ def scenario_figures(
     max_message_bytes: int,
     fixed_reports: int,
     jobs: int = 1,
+    with_findings: bool = False,
     progress: Callable[[str], None] = lambda _: None,
 ) -> list[ScenarioFigures]:
     """Every seed of every scenario, in ``jobs`` processes (each seed is independent)."""
     work = [
-        _Job(policy, name, seed, partitions, max_message_bytes, fixed_reports)
+        _Job(policy, name, seed, partitions, max_message_bytes, fixed_reports, with_findings)
         for name in names
         for seed in seeds
     ]
-    results: dict[tuple[str, int], tuple[ScoreCard, ScoreCard, int]] = {}
+    results: dict[tuple[str, int], tuple[ScoreCard, ScoreCard, int, list[str]]] = {}
     if jobs <= 1:
         for job in work:
             progress(f"{job.name} seed {job.seed}")
@@ -148,6 +157,7 @@ def scenario_figures(
                 ScoreCard.combined(c[0] for c in cards),
                 ScoreCard.combined(c[1] for c in cards),
                 sum(c[2] for c in cards),
+                tuple(line for c in cards for line in c[3]),
             )
         )
     return figures

@@ -8,7 +8,7 @@ from alerting.detectors import category_severity
 from alerting.policy import Policy
 from models.escalation import EscalationClass
 from models.report import Category
-from streams.replay.scoring import LabelledReport, Trigger
+from streams.replay.labels import LabelledReport, Trigger
 
 
 def fixed_threshold_triggers(

@@ -43,89 +43,13 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-from models.escalation import EscalationClass, EventAction, Severity
+from models.escalation import EscalationClass, EventAction
 from models.escalation_v2 import EscalationV2, parse_escalation
-from models.report import Category
+from streams.replay.labels import LabelKind, LabelledLog, LabelledReport, Trigger
 
-RECORD_TIME_RESOLUTION_SECONDS = 0.001
-"""Kafka timestamps are whole milliseconds: a decision stamped with one may precede the
-report's own time by less than this."""
 LATE_LAG_SECONDS = 5.0
 """An incident whose reports reached Kafka this much later (median) is a late one."""
-
-
-class LabelKind(StrEnum):
-    BACKGROUND = "background"
-    VIRAL = "viral"
-    RAID = "raid"
-    REPEAT_CLICKER = "repeat_clicker"
-    COORDINATED = "coordinated"
-    SURGE = "surge"
-    SPREAD_SURGE = "spread_surge"
-    RAMP = "ramp"
-    CHILD_SAFETY = "child_safety"
-
-    @property
-    def is_abuse(self) -> bool:
-        return self in (
-            LabelKind.SURGE,
-            LabelKind.SPREAD_SURGE,
-            LabelKind.RAMP,
-            LabelKind.CHILD_SAFETY,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class LabelledReport:
-    """One labelled report: ``at`` when it was made, ``delivered_at`` when it reached Kafka."""
-
-    at: float
-    broadcast_id: str
-    category: Category
-    kind: LabelKind
-    incident: str | None
-    delivered_at: float
-    onset: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Trigger:
-    """The part of a trigger that scoring needs; also what the fixed rule produces."""
-
-    broadcast_id: str
-    category: Category
-    at: float
-    severity: Severity
-    escalation_class: EscalationClass
-    team: str
-    dedup_key: str = ""
-    """The incident it opened (none for the fixed rule): its resolve ends it."""
-
-    @classmethod
-    def of(cls, escalation: EscalationV2, decided_at: float | None = None) -> Trigger:
-        """``decided_at`` (when the deciding report reached Kafka) beats ``detected_at``."""
-        return cls(
-            escalation.labels.broadcast_id,
-            escalation.labels.category,
-            escalation.detected_at.timestamp() if decided_at is None else decided_at,
-            escalation.severity,
-            escalation.escalation_class,
-            escalation.labels.team,
-            escalation.dedup_key,
-        )
-
-
-@dataclass(slots=True)
-class _Incident:
-    name: str
-    kind: LabelKind
-    onset: float
-    ended: float
-    categories: set[Category] = field(default_factory=set)
-    lags: list[float] = field(default_factory=list)
-    triggers: list[Trigger] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,32 +211,6 @@ def triggers_of_wire(lines: Iterable[bytes]) -> list[Trigger]:
     return triggers_of(parse_escalation(line) for line in lines if line.strip())
 
 
-def _incidents(labels: list[LabelledReport]) -> dict[str, _Incident]:
-    incidents: dict[str, _Incident] = {}
-    for label in labels:
-        if label.incident is None:
-            continue
-        onset = label.at if label.onset is None else label.onset
-        known = incidents.get(label.incident)
-        if known is None:
-            known = incidents[label.incident] = _Incident(
-                label.incident, label.kind, onset, label.at
-            )
-        else:
-            known.onset = min(known.onset, onset)
-            known.ended = max(known.ended, label.at)
-        known.categories.add(label.category)
-        known.lags.append(label.delivered_at - label.at)
-    return incidents
-
-
-def _owner(candidates: list[_Incident], trigger: Trigger) -> _Incident | None:
-    begun = [i for i in candidates if i.onset <= trigger.at + RECORD_TIME_RESOLUTION_SECONDS]
-    same_category = [i for i in begun if trigger.category in i.categories]
-    chosen = same_category or begun
-    return max(chosen, key=lambda i: i.onset) if chosen else None
-
-
 def score(
     labels: list[LabelledReport],
     triggers: list[Trigger],
@@ -320,19 +218,12 @@ def score(
 ) -> ScoreCard:
     """``resolves`` maps the ``dedup_key`` of each resolved incident to when it was resolved;
     without them (the fixed rule, a worker's output scored alone) nothing is open or closed."""
-    incidents = _incidents(labels)
-    by_broadcast: dict[str, list[_Incident]] = defaultdict(list)
-    kinds: dict[str, LabelKind] = {}
-    for label in labels:
-        kinds.setdefault(label.broadcast_id, label.kind)
-        if label.incident is not None:
-            incident = incidents[label.incident]
-            if incident not in by_broadcast[label.broadcast_id]:
-                by_broadcast[label.broadcast_id].append(incident)
+    log = LabelledLog.of(labels)
+    incidents, kinds = log.incidents, log.kinds
     pages = false_pages = 0
     false_by_kind: dict[str, int] = defaultdict(int)
     for trigger in triggers:
-        owner = _owner(by_broadcast.get(trigger.broadcast_id, []), trigger)
+        owner = log.owner(trigger)
         if owner is not None:
             owner.triggers.append(trigger)
         if not trigger.severity.pages:

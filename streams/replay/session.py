@@ -52,13 +52,8 @@ from models.escalation_v2 import EscalationV2
 from models.report import Category
 from streams.kafka.tables import key_partition
 from streams.replay.fixed_rule import fixed_threshold_triggers
-from streams.replay.scoring import (
-    LabelKind,
-    LabelledReport,
-    ScoreCard,
-    Trigger,
-    score,
-)
+from streams.replay.labels import LabelKind, LabelledReport, Trigger
+from streams.replay.scoring import ScoreCard, score
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.pipeline import InputMessage, ReportPipeline
 from streams.worker.state_cache import BroadcastStates

@@ -75,3 +75,8 @@ def _delays(by_kind: dict[str, float | None]) -> str:
 def print_lines(lines: list[str]) -> None:
     for line in lines:
         print(line, file=sys.stderr)
+
+
+def explained_lines(findings: list[str]) -> list[str]:
+    """``--explain``'s lines, or one saying there was nothing to explain."""
+    return findings or ["explain: no false page and no missed incident"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.report import Category
+from streams.replay.labels import LabelKind
 from streams.replay.scenarios.builder import (
     REGIONS,
     SURGE_CATEGORIES,
@@ -19,7 +20,6 @@ from streams.replay.scenarios.builder import (
     log_uniform,
 )
 from streams.replay.scenarios.classic import child_safety
-from streams.replay.scoring import LabelKind
 from streams.replay.traffic import Broadcast
 
 SPREAD_CATEGORIES = (

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from models.report import Category, Platform
-from streams.replay.scoring import LabelKind
+from streams.replay.labels import LabelKind
 from streams.replay.traffic import REFERENCE_RATES, Broadcast, TrafficGenerator, timestamp
 
 SCENARIO_START = datetime(2026, 11, 26, 0, 0, tzinfo=UTC).timestamp()

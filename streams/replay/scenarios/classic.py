@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterator
 
 from models.report import Category
+from streams.replay.labels import LabelKind
 from streams.replay.scenarios.builder import (
     REGIONS,
     SURGE_CATEGORIES,
@@ -29,7 +30,6 @@ from streams.replay.scenarios.builder import (
     ScenarioMessage,
     World,
 )
-from streams.replay.scoring import LabelKind
 
 
 def background(b: ScenarioBuilder) -> None:

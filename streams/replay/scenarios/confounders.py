@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable
 
 from models.report import Category
+from streams.replay.labels import LabelKind
 from streams.replay.scenarios.abuse import (
     SurgeShape,
     child_safety_on_spread,
@@ -38,7 +39,6 @@ from streams.replay.scenarios.builder import (
     log_uniform,
 )
 from streams.replay.scenarios.classic import background
-from streams.replay.scoring import LabelKind
 
 TILTED_CATEGORIES = (
     Category.HARASSMENT,

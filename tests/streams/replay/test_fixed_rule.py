@@ -5,7 +5,7 @@ from __future__ import annotations
 from alerting.policy import Policy
 from models.escalation import Severity
 from streams.replay.fixed_rule import fixed_threshold_triggers
-from streams.replay.scoring import LabelKind
+from streams.replay.labels import LabelKind
 from tests.streams.replay.test_scoring import label
 
 

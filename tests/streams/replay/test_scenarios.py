@@ -29,10 +29,11 @@ from models.report import Category
 from streams.cli import main
 from streams.logs import configure_logging
 from streams.replay.figures import replay_log
+from streams.replay.labels import LabelKind
 from streams.replay.scenarios.builder import SCENARIO_START, ScenarioMessage, platform_rates
 from streams.replay.scenarios.catalogue import build_scenario
 from streams.replay.scenarios.confounders import CONFOUNDERS
-from streams.replay.scoring import LabelKind, ScoreCard
+from streams.replay.scoring import ScoreCard
 from streams.replay.session import ReplayResult, file_messages
 from streams.replay.traffic import REFERENCE_RATES
 

@@ -11,14 +11,8 @@ from models.escalation import Escalation, EscalationClass, EscalationLabels, Eve
 from models.escalation_v2 import upgrade_v1
 from models.report import Category
 from streams.replay.fixed_rule import fixed_threshold_triggers
-from streams.replay.scoring import (
-    LabelKind,
-    LabelledReport,
-    ScoreCard,
-    Trigger,
-    score,
-    triggers_of_wire,
-)
+from streams.replay.labels import LabelKind, LabelledReport, Trigger
+from streams.replay.scoring import ScoreCard, score, triggers_of_wire
 from tests.models.test_escalation import escalation as escalation_v1
 
 H = Category.HARASSMENT

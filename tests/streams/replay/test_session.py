@@ -17,8 +17,9 @@ from models.escalation_v2 import parse_escalation
 from streams.cli import main
 from streams.kafka.tables import key_partition
 from streams.logs import configure_logging
+from streams.replay.labels import LabelKind
 from streams.replay.scenarios.catalogue import build_scenario, write_jsonl
-from streams.replay.scoring import LabelKind, ScoreCard
+from streams.replay.scoring import ScoreCard
 from streams.replay.session import Replay, ReplayResult, file_messages
 from streams.replay.terminal import card_lines
 
