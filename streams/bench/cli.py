@@ -59,10 +59,16 @@ def add_bench(commands: Subcommands) -> None:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    from streams.bench.measured import BenchError
+
     if args.instructions:
+        if args.against:
+            raise BenchError(
+                "--instructions counts this checkout's code alone and takes no --against: "
+                "run it in each checkout, or drop --instructions to time both workers"
+            )
         return _count_instructions(args)
     from localkafka import BrokerError
-    from streams.bench.measured import BenchError
     from streams.bench.options import BenchOptions
     from streams.bench.report import table, with_targets
     from streams.bench.run import run_bench

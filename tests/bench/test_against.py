@@ -13,6 +13,7 @@ from streams.bench.measured import BenchError
 from streams.bench.options import BenchOptions
 from streams.bench.report import table
 from streams.bench.run import OTHER, summarise
+from streams.cli import main
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -113,3 +114,12 @@ def test_without_another_checkout_the_figures_have_no_comparison() -> None:
     assert "against" not in figures
     assert OTHER not in figures
     assert "--against" not in table(figures)
+
+
+def test_counting_instructions_against_another_checkout_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "--instructions", "--against", str(REPOSITORY)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --instructions counts this checkout's code alone")
+    assert err.count("\n") == 1
