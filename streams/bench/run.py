@@ -1,9 +1,10 @@
 """The benchmark's phases in order, on one broker, and the figures they give.
 
 1. pre-fill one topic with the realistic mix;
-2. ``repeat`` times, interleaved so that machine noise hits all three alike: B0,
+2. ``repeat`` times, interleaved so that machine noise hits them all alike: B0,
    B1, then a fresh real worker (new consumer group, new changelog) on the
-   same topic from the start;
+   same topic from the start, and with ``--against`` the other checkout's worker
+   beside it, the two in alternating order (:mod:`streams.bench.against`);
 3. a worker under a steady background rate from a second process, with timed
    injections whose escalations give detection latency;
 4. a worker that takes on one live state per broadcast of a large set (peak
