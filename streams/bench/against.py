@@ -17,12 +17,17 @@ benchmark's first has.
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from streams.bench.baselines import Throughput
 from streams.bench.measured import BenchError
+
+OTHER = "other"
+"""The other checkout's worker, under this name beside ``spikewatch`` in the figures."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,24 @@ class OtherCheckout:
     @property
     def worker_command(self) -> tuple[str, ...]:
         return (str(self.path / ".venv" / "bin" / "python"), "-m", "streams.cli", "worker")
+
+    def figures(
+        self,
+        ours: list[Throughput],
+        theirs: list[Throughput],
+        their_writes: list[int],
+        reports: int,
+    ) -> dict[str, Any]:
+        """The ``against`` figures: the commit, this worker's CPU per report over the other's
+        pair by pair and their median, and the other's changelog messages per report."""
+        ratios = cpu_over_other(ours, theirs)
+        return {
+            "checkout": str(self.path),
+            "commit": self.commit,
+            "cpu_over_other_runs": ratios,
+            "cpu_over_other": statistics.median(ratios),
+            "changelog_writes_per_report": statistics.median(their_writes) / reports,
+        }
 
 
 def other_checkout(path: str) -> OtherCheckout:

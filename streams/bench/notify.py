@@ -33,7 +33,8 @@ from models.escalation import EscalationClass, EscalationLabels, EventAction, Se
 from models.escalation_v2 import CategoryEvidence, EscalationV2, EvidenceV2, TrustMix
 from models.report import Category
 from streams.bench.load import create_topic
-from streams.bench.run import broker_for, machine, percentiles_ms
+from streams.bench.run import broker_for
+from streams.bench.summary import machine, percentiles_ms
 from streams.kafka.clients import producer
 from streams.notify.local_http import BackgroundHttpServer
 

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -33,7 +31,7 @@ import orjson
 from localkafka import LocalBroker, free_port
 from models.escalation import EventAction
 from streams.bench import baselines
-from streams.bench.against import OtherCheckout, cpu_over_other, other_checkout
+from streams.bench.against import OTHER, OtherCheckout, other_checkout
 from streams.bench.load import (
     create_topic,
     fill,
@@ -44,12 +42,11 @@ from streams.bench.load import (
 )
 from streams.bench.measured import BenchError, BenchWorker, Deployment
 from streams.bench.options import BenchOptions
+from streams.bench.summary import machine, percentiles_ms, summarise
 from streams.kafka.clients import follow_escalations
 from streams.tools.launch import SPIKEWATCH_WORKER
 
 PARTITIONS = 4
-OTHER = "other"
-"""The other checkout's worker, under this name beside ``spikewatch`` in the figures."""
 Progress = Callable[[str], None]
 
 
@@ -299,32 +296,6 @@ class Bench:
         }
 
 
-def percentiles_ms(latencies: list[float]) -> dict[str, float | None]:
-    if not latencies:
-        return {"p50_ms": None, "p99_ms": None, "max_ms": None}
-    ranked = sorted(latencies)
-
-    def at(quantile: float) -> float:
-        return ranked[min(len(ranked) - 1, int(quantile * len(ranked)))] * 1000
-
-    return {"p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": ranked[-1] * 1000}
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.partition(":")[2].strip()
-                break
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "python": sys.version.split()[0],
-        "load_average_1m": os.getloadavg()[0],
-    }
-
-
 @contextlib.contextmanager
 def broker_for(bootstrap: str | None, run_dir: Path, progress: Progress) -> Iterator[str]:
     """The given broker, or a local one on free loopback ports for as long as the block runs."""
@@ -372,62 +343,3 @@ def run_bench(options: BenchOptions, progress: Progress) -> dict[str, Any]:
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
     return summarise(options, started, measured, other)
-
-
-def summarise(
-    options: BenchOptions,
-    started: dict[str, Any],
-    measured: dict[str, Any],
-    other: OtherCheckout | None = None,
-) -> dict[str, Any]:
-    """Medians of every repetition; ``cpu_ratio_to_b1`` is B1's CPU per report over each's.
-
-    With another checkout, ``against`` holds its commit and this worker's CPU per report
-    over that worker's, repetition by repetition and their median.
-    """
-    runs: dict[str, list[baselines.Throughput]] = measured["throughput"]["runs"]
-    writes: dict[str, list[int]] = measured["throughput"]["changelog_writes"]
-    rates = {
-        name: statistics.median(run.reports_per_second for run in done)
-        for name, done in runs.items()
-    }
-    cpu = {
-        name: statistics.median(run.cpu_seconds_per_report for run in done)
-        for name, done in runs.items()
-    }
-    return {
-        "options": {**asdict(options), "bootstrap": None},
-        "machine": {**started, "load_average_1m_at_end": machine()["load_average_1m"]},
-        **{
-            name: {
-                "reports_per_second": rates[name],
-                "cpu_us_per_report": cpu[name] * 1e6,
-                "runs": [run.reports_per_second for run in done],
-                "cpu_us_per_report_runs": [run.cpu_seconds_per_report * 1e6 for run in done],
-            }
-            for name, done in runs.items()
-        },
-        "ratio_to_b1": {name: rate / rates["b1"] for name, rate in rates.items()},
-        "cpu_ratio_to_b1": {name: cpu["b1"] / spent for name, spent in cpu.items()},
-        "changelog_writes_per_report": statistics.median(writes["spikewatch"]) / options.reports,
-        **({} if other is None else {"against": _against(other, runs, writes, options)}),
-        "latency": measured["latency"],
-        "state": measured["state"],
-        "prefill_seconds": measured["throughput"]["fill_seconds"],
-    }
-
-
-def _against(
-    other: OtherCheckout,
-    runs: dict[str, list[baselines.Throughput]],
-    writes: dict[str, list[int]],
-    options: BenchOptions,
-) -> dict[str, Any]:
-    ratios = cpu_over_other(runs["spikewatch"], runs[OTHER])
-    return {
-        "checkout": str(other.path),
-        "commit": other.commit,
-        "cpu_over_other_runs": ratios,
-        "cpu_over_other": statistics.median(ratios),
-        "changelog_writes_per_report": statistics.median(writes[OTHER]) / options.reports,
-    }

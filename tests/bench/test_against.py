@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from streams.bench.against import OtherCheckout, cpu_over_other, other_checkout
+from streams.bench.against import OTHER, OtherCheckout, cpu_over_other, other_checkout
 from streams.bench.baselines import Throughput
 from streams.bench.measured import BenchError
 from streams.bench.options import BenchOptions
 from streams.bench.report import table
-from streams.bench.run import OTHER, summarise
+from streams.bench.summary import summarise
 from streams.cli import main
 
 REPOSITORY = Path(__file__).resolve().parents[2]
