@@ -86,6 +86,13 @@ the collector untracks such a tuple after its first collection, so a full collec
 does not walk the millions of marks that full windows hold (those walks were the
 worker's pauses of up to 2 s), and orjson writes a ``dict[str, ReporterMark]`` as it
 is, with no Python loop building the stored form.
+
+The window indexes each mark twice (by reporter, and by bucket), and both must hold the
+one object. Compiled, a fixed-length tuple lives unboxed, and mypyc boxes it afresh
+(a new tuple, float and ints) each time it goes into a container: the code that stores
+a mark holds it as ``Any`` first, which boxes it once. Stored twice, every reporter's
+mark was two objects and the window's memory half as large again, which a worker with
+many full windows paid in time (``docs/benchmarks.md``).
 """
 
 
@@ -189,8 +196,9 @@ class CategoryWindow:
             indexed = weight_milli
         mark = (last_seen, seen_bucket, credible, weight_milli, suspect, arrival, unknown)
         if mark != previous:
-            reporters[reporter_key] = mark
-            self._bucket_marks(seen_bucket)[reporter_key] = mark
+            stored: Any = mark  # boxed once: see ReporterMark
+            reporters[reporter_key] = stored
+            self._bucket_marks(seen_bucket)[reporter_key] = stored
             if indexed:
                 self.bucket_weights[seen_bucket] = self.bucket_weights.get(seen_bucket, 0) + indexed
         return added
@@ -248,8 +256,9 @@ class CategoryWindow:
 
     def _index(self, key: str, mark: ReporterMark) -> None:
         _, bucket, credible, weight_milli, suspect, _, unknown = mark
-        self.reporters[key] = mark
-        self._bucket_marks(bucket)[key] = mark
+        stored: Any = mark  # boxed once: see ReporterMark
+        self.reporters[key] = stored
+        self._bucket_marks(bucket)[key] = stored
         if weight_milli:
             self.bucket_weights[bucket] = self.bucket_weights.get(bucket, 0) + weight_milli
         if credible:

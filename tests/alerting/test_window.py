@@ -394,6 +394,19 @@ def test_window_reporters_are_left_alone_by_the_garbage_collector() -> None:
     assert not any(gc.is_tracked(keys) for keys in window.reporters_by_bucket.values())
 
 
+def test_window_indexes_each_reporter_by_one_mark_object() -> None:
+    """By reporter and by bucket, the same object: compiled, a mark stored by value was two
+    tuples (and two floats and ints) per reporter."""
+    window = CategoryWindow()
+    for index in range(50):
+        add(window, 1000.0 + index, f"u{index % 20}", credible=index % 7 == 0)
+    restored = CategoryWindow.from_plain(orjson.loads(window.encoded()))
+    for each in (window, restored):
+        assert each.reporters
+        for key, mark in each.reporters.items():
+            assert each.reporters_by_bucket[mark[1]][key] is mark
+
+
 def test_window_empty_window_is_empty() -> None:
     window = CategoryWindow()
     assert window.is_empty
