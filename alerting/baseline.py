@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alerting.policy import Policy, abuse_categories
-from alerting.window import WEIGHT_UNIT
+from alerting.reporter_mark import WEIGHT_UNIT
 from models.report import Category
 
 _CATEGORIES = tuple(Category)

@@ -46,6 +46,7 @@ COMPILED_MODULES = (
     "outcomes",
     "ramp",
     "report_views",
+    "reporter_mark",
     "routing",
     "standing",
     "state",

@@ -187,30 +187,18 @@ class DetectionEngine:
             and (previous_watermark is None or event_time >= previous_watermark),
         )
         category = report.category
-        window = state.windows.get(category)
-        if window is None:
-            window = state.windows[category] = CategoryWindow()
-        key = reporter_key(report.reporter_id)
-        standing = reporter_standing(report.reporter, self.figures)
         abuse = category in self.abuse
-        if abuse:
-            combined = state.broadcast_window(category, window)
-        else:
-            if state.combined is window:
-                state.combined, state.shared = CategoryWindow(), None
-            combined = state.combined
-        report_id = report.report_id
-        added = window.add(shape, bucket, event_time, key, standing, report_id)
-        if not abuse:
-            added_combined = 0
-        elif combined is window:
-            added_combined = added
-        else:
-            added_combined = combined.add(shape, bucket, event_time, key, standing, report_id)
-        window.expire(shape, watermark)
-        combined.expire(shape, watermark)
-        if not abuse and state.shared is not None and combined.is_empty:
-            state.drop_shared_window()
+        window, combined, added, added_combined = state.count(
+            shape,
+            category,
+            abuse,
+            bucket,
+            event_time,
+            watermark,
+            reporter_key(report.reporter_id),
+            reporter_standing(report.reporter, self.figures),
+            report.report_id,
+        )
         quiet = not state.incidents and not state.coordination
         population = self.expectation.population(learner)
         unsized = state.viewers is None

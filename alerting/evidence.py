@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from alerting.detectors import Signal, Verdict
 from alerting.incidents import Incident, event_id_for
 from alerting.policy import Policy, abuse_categories
+from alerting.reporter_mark import WEIGHT_UNIT
 from alerting.state import BroadcastState
-from alerting.window import WEIGHT_UNIT, CategoryWindow
+from alerting.window import CategoryWindow
 from alerting.window_shape import WindowShape
 from models.escalation import EscalationLabels, EventAction
 from models.escalation_v2 import (

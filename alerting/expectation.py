@@ -16,9 +16,10 @@ from alerting.evidence import Rates
 from alerting.incidents import incident_categories
 from alerting.policy import Policy
 from alerting.ramp import loudness_elsewhere
+from alerting.reporter_mark import WEIGHT_UNIT
 from alerting.state import BroadcastState
 from alerting.views import PolicyFigures
-from alerting.window import WEIGHT_UNIT, CategoryWindow
+from alerting.window import CategoryWindow
 from alerting.window_shape import WindowShape
 from models.report import Category
 

@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alerting.policy import HistoryPolicy
-from alerting.window import WEIGHT_UNIT
+from alerting.reporter_mark import WEIGHT_UNIT
 from models.report import Category
 
 

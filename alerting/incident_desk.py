@@ -25,10 +25,10 @@ from alerting.detectors import Assessment, Detector, Signal, category_severity
 from alerting.evidence import Rates, escalation
 from alerting.incidents import Incident, note_related, on_active_signal, open_incident
 from alerting.policy import Policy
+from alerting.reporter_mark import WEIGHT_UNIT
 from alerting.routing import Routing
 from alerting.state import BroadcastState
 from alerting.views import ViewOdds
-from alerting.window import WEIGHT_UNIT
 from alerting.window_shape import WindowShape
 from models.escalation import EventAction, Severity
 from models.escalation_v2 import EscalationV2

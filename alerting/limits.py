@@ -34,8 +34,9 @@ from functools import lru_cache
 from alerting.history import BroadcastHistory
 from alerting.incidents import Incident, dedup_key_for
 from alerting.ramp import REFERENCE_BLOCKS, OwnReference, RampState
+from alerting.reporter_mark import ReporterStanding
 from alerting.state import BroadcastState
-from alerting.window import CategoryWindow, ReporterStanding
+from alerting.window import CategoryWindow
 from alerting.window_shape import WindowShape
 from models.escalation import MAX_SAMPLE_REPORT_IDS, EscalationClass, Severity
 from models.report import (

@@ -12,9 +12,10 @@ import math
 
 from alerting.evidence import Rates
 from alerting.expectation import Expectation
+from alerting.reporter_mark import WEIGHT_UNIT
 from alerting.state import BroadcastState
 from alerting.views import CategoryView, ViewOdds
-from alerting.window import WEIGHT_UNIT, CategoryWindow
+from alerting.window import CategoryWindow
 from models.report import Category
 
 

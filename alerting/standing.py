@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 
+from alerting.reporter_mark import WEIGHT_UNIT, ReporterStanding
 from alerting.views import PolicyFigures
-from alerting.window import WEIGHT_UNIT, ReporterStanding
 from models.report import ReporterInfo
 
 UNKNOWN_REPORTER = ReporterStanding(False, WEIGHT_UNIT, False, unknown=True)

@@ -19,6 +19,7 @@ import orjson
 from alerting.history import BroadcastHistory
 from alerting.incidents import Incident
 from alerting.ramp import RampState
+from alerting.reporter_mark import ReporterStanding
 from alerting.window import CategoryWindow
 from alerting.window_shape import WindowShape
 from models.report import Category, MediaType, Platform, ReportEvent
@@ -95,6 +96,16 @@ class BroadcastState:
     )
     """The windows whose bucket records the table holds, by their tag in the records' keys,
     each with its encoding in the head last written (:mod:`alerting.state_records`)."""
+    next_arrival: int = field(default=0, compare=False, repr=False)
+    """The number the next report counted takes in every window it goes into
+    (:meth:`CategoryWindow.add`). Not stored: a restored state goes on from the highest
+    next number of its windows, which keeps each window's order."""
+
+    def take_arrival(self) -> int:
+        """The next report's number, for all the windows it is counted in."""
+        arrival = self.next_arrival
+        self.next_arrival = arrival + 1
+        return arrival
 
     def remember_context(self, report: ReportEvent, *, newest: bool = True) -> None:
         """Keep the newest descriptive fields; they label the escalations.
@@ -173,6 +184,52 @@ class BroadcastState:
             if window.is_empty:
                 del self.windows[category]
                 self.ramps.pop(category, None)
+
+    def count(
+        self,
+        shape: WindowShape,
+        category: Category,
+        abuse: bool,
+        bucket: int,
+        event_time: float,
+        watermark: float,
+        key: str,
+        standing: ReporterStanding,
+        report_id: str,
+    ) -> tuple[CategoryWindow, CategoryWindow, int, int]:
+        """Count one report in its category's window and, for an ``abuse`` category, in the
+        broadcast-wide one, and expire both to ``watermark``: ``(the category's window, the
+        broadcast-wide window, the weight in thousandths the report added to each)``.
+
+        The report takes one number for both windows (:meth:`take_arrival`), so where the
+        two come out with equal marks they keep one object
+        (:func:`alerting.reporter_mark.boxed_once`).
+        """
+        window = self.windows.get(category)
+        if window is None:
+            window = self.windows[category] = CategoryWindow()
+        if abuse:
+            combined = self.broadcast_window(category, window)
+        else:
+            if self.combined is window:
+                self.combined, self.shared = CategoryWindow(), None
+            combined = self.combined
+        arrival = self.take_arrival()
+        added = window.add(shape, bucket, event_time, key, standing, report_id, arrival=arrival)
+        if not abuse:
+            added_combined = 0
+        elif combined is window:
+            added_combined = added
+        else:
+            same = window.stored_mark(key)
+            added_combined = combined.add(
+                shape, bucket, event_time, key, standing, report_id, arrival=arrival, same=same
+            )
+        window.expire(shape, watermark)
+        combined.expire(shape, watermark)
+        if not abuse and self.shared is not None and combined.is_empty:
+            self.drop_shared_window()
+        return window, combined, added, added_combined
 
     def broadcast_window(self, category: Category, window: CategoryWindow) -> CategoryWindow:
         """The broadcast-wide window a report of ``category`` (its window ``window``) goes into.
@@ -323,4 +380,5 @@ class BroadcastState:
             taught_rate=None if plain.get("tr") is None else float(plain["tr"]),
             input_offset=plain.get("o"),
             unrouted=not routed and bool(plain["i"] or plain.get("c")),
+            next_arrival=max(w.next_arrival for w in (combined, *windows.values())),
         )

@@ -52,48 +52,10 @@ from typing import Any
 
 import orjson
 
+from alerting.reporter_mark import WEIGHT_UNIT, ReporterMark, ReporterStanding, boxed_once
 from alerting.stored_marks import stored_marks
 from alerting.window_shape import WindowShape
 from models.escalation import MAX_SAMPLE_REPORT_IDS
-
-WEIGHT_UNIT = 1000
-"""Weights are kept in thousandths of a reporter."""
-
-
-class ReporterStanding:
-    """What one report says about its reporter: a plain class with slots, which the compiled
-    core builds per report as a native object (a named tuple's ``__new__`` runs as Python).
-    """
-
-    __slots__ = ("credible", "suspect", "unknown", "weight_milli")
-
-    def __init__(
-        self, credible: bool, weight_milli: int, suspect: bool, unknown: bool = False
-    ) -> None:
-        self.credible = credible
-        self.weight_milli = weight_milli
-        self.suspect = suspect
-        self.unknown = unknown
-
-
-ReporterMark = tuple[float, int, bool, int, bool, int, bool]
-"""A reporter's newest report in the window: ``(last_seen, bucket, credible, weight_milli,
-suspect, arrival, unknown)``; ``arrival`` numbers the reporters in the order they were last
-added or moved to the end of the window's last-seen order.
-
-A plain tuple of atoms, replaced whole on every change, rather than a mutable object:
-the collector untracks such a tuple after its first collection, so a full collection
-does not walk the millions of marks that full windows hold (those walks were the
-worker's pauses of up to 2 s), and orjson writes a ``dict[str, ReporterMark]`` as it
-is, with no Python loop building the stored form.
-
-The window indexes each mark twice (by reporter, and by bucket), and both must hold the
-one object. Compiled, a fixed-length tuple lives unboxed, and mypyc boxes it afresh
-(a new tuple, float and ints) each time it goes into a container: the code that stores
-a mark holds it as ``Any`` first, which boxes it once. Stored twice, every reporter's
-mark was two objects and the window's memory half as large again, which a worker with
-many full windows paid in time (``docs/benchmarks.md``).
-"""
 
 
 @dataclass(slots=True)
@@ -146,8 +108,19 @@ class CategoryWindow:
         reporter_key: str,
         standing: ReporterStanding,
         report_id: str,
+        *,
+        arrival: int | None = None,
+        same: Any = None,
     ) -> int:
-        """Count one report; return the weight (thousandths) it added to the window."""
+        """Count one report; return the weight (thousandths) it added to the window.
+
+        ``arrival`` is the report's number in its broadcast, where the broadcast numbers
+        its reports for all its windows (None: the window's own next number). ``same`` is
+        the mark another window of the broadcast stored for this report
+        (:meth:`stored_mark`): if this window's mark comes out equal, it stores that very
+        object. A reporter new to its category's window and to the broadcast-wide one,
+        the common case, is then one mark in memory, not two.
+        """
         self._encoded = None
         if self.oldest_bucket is None or bucket < self.oldest_bucket:
             self.oldest_bucket = bucket
@@ -168,14 +141,15 @@ class CategoryWindow:
                     standing.credible,
                     standing.weight_milli,
                     standing.suspect,
-                    self._arrival(),
+                    self._arrival(arrival),
                     standing.unknown,
                 ),
+                same,
             )
             while len(reporters) > shape.max_reporters:
                 self._forget(next(iter(reporters)))
             return standing.weight_milli if reporter_key in reporters else 0
-        last_seen, seen_bucket, credible, weight_milli, suspect, arrival, unknown = previous
+        last_seen, seen_bucket, credible, weight_milli, suspect, number, unknown = previous
         if standing.credible and not credible:
             credible = True
             self.credible_reporters += 1
@@ -192,11 +166,11 @@ class CategoryWindow:
         if event_time > last_seen:
             self._unindex(reporter_key, seen_bucket)
             del reporters[reporter_key]
-            last_seen, seen_bucket, arrival = event_time, bucket, self._arrival()
+            last_seen, seen_bucket, number = event_time, bucket, self._arrival(arrival)
             indexed = weight_milli
-        mark = (last_seen, seen_bucket, credible, weight_milli, suspect, arrival, unknown)
+        mark = (last_seen, seen_bucket, credible, weight_milli, suspect, number, unknown)
         if mark != previous:
-            stored: Any = mark  # boxed once: see ReporterMark
+            stored = boxed_once(mark, same)
             reporters[reporter_key] = stored
             self._bucket_marks(seen_bucket)[reporter_key] = stored
             if indexed:
@@ -241,10 +215,14 @@ class CategoryWindow:
         """Whether :meth:`expire` at ``watermark`` would drop anything (one comparison)."""
         return self.oldest_bucket is not None and self.oldest_bucket < shape.first_bucket(watermark)
 
-    def _arrival(self) -> int:
-        arrival = self.next_arrival
+    def _arrival(self, given: int | None) -> int:
+        arrival = self.next_arrival if given is None else given
         self.next_arrival = arrival + 1
         return arrival
+
+    def stored_mark(self, reporter_key: str) -> Any:
+        """The reporter's mark as the window holds it (boxed: see ``ReporterMark``), or None."""
+        return self.reporters.get(reporter_key)
 
     def _bucket_marks(self, bucket: int) -> dict[str, ReporterMark]:
         """The bucket's reporters, about to change: its encoded members are dropped."""
@@ -254,9 +232,9 @@ class CategoryWindow:
             marks = self.reporters_by_bucket[bucket] = {}
         return marks
 
-    def _index(self, key: str, mark: ReporterMark) -> None:
+    def _index(self, key: str, mark: ReporterMark, same: Any = None) -> None:
         _, bucket, credible, weight_milli, suspect, _, unknown = mark
-        stored: Any = mark  # boxed once: see ReporterMark
+        stored = boxed_once(mark, same)
         self.reporters[key] = stored
         self._bucket_marks(bucket)[key] = stored
         if weight_milli:

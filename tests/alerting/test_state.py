@@ -392,6 +392,53 @@ def test_a_second_category_gives_the_broadcast_a_window_of_its_own(
     assert BroadcastState.from_bytes(state.to_bytes()) == state
 
 
+def test_a_reporter_new_to_its_category_and_the_broadcast_is_one_mark_in_memory(
+    engine: DetectionEngine,
+) -> None:
+    state = harassment_only(engine)
+    engine.observe(state, make_report(number=9, reporter_id="other", category="hateful_conduct"))
+
+    key = reporter_key("other")
+    assert state.combined.reporters[key] is state.windows[Category.HATEFUL_CONDUCT].reporters[key]
+
+
+def test_a_reporter_whose_marks_differ_keeps_its_own_in_the_broadcast_window(
+    engine: DetectionEngine,
+) -> None:
+    state = harassment_only(engine)
+    engine.observe(state, make_report(number=8, reporter_id="other", category="hateful_conduct"))
+    engine.observe(state, make_report(number=9, reporter_id="x", at=T0 + 20))
+    engine.observe(
+        state, make_report(number=10, reporter_id="x", category="hateful_conduct", at=T0 + 10)
+    )
+
+    key = reporter_key("x")
+    broadcast_mark = state.combined.reporters[key]
+    assert broadcast_mark is state.windows[Category.HARASSMENT].reporters[key]
+    assert state.windows[Category.HATEFUL_CONDUCT].reporters[key][0] == T0 + 10
+    assert broadcast_mark[0] == T0 + 20
+
+
+def test_a_restored_broadcast_numbers_its_reports_after_every_stored_one(
+    engine: DetectionEngine,
+) -> None:
+    state = harassment_only(engine)
+    engine.observe(state, make_report(number=9, reporter_id="other", category="hateful_conduct"))
+    restored = BroadcastState.from_bytes(state.to_bytes())
+    windows = [restored.combined, *restored.windows.values()]
+    stored = max(mark[5] for window in windows for mark in window.reporters.values())
+
+    engine.observe(restored, make_report(number=10, reporter_id="new", category="hateful_conduct"))
+
+    key = reporter_key("new")
+    assert restored.combined.reporters[key][5] > stored
+    assert list(restored.combined.reporters)[-1] == key
+    assert (
+        restored.combined.reporters[key]
+        is restored.windows[Category.HATEFUL_CONDUCT].reporters[key]
+    )
+
+
 def test_a_low_harm_category_stays_out_of_the_broadcast_window(engine: DetectionEngine) -> None:
     state = harassment_only(engine)
     engine.observe(state, make_report(number=9, reporter_id="other", category="spam"))

@@ -6,6 +6,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alerting.reporter_mark import WEIGHT_UNIT, ReporterStanding
 from alerting.state import BroadcastState
 from alerting.state_records import (
     APART_ABOVE,
@@ -18,7 +19,6 @@ from alerting.state_records import (
     state_keys,
     state_records,
 )
-from alerting.window import WEIGHT_UNIT, ReporterStanding
 from alerting.window_shape import WindowShape
 from models.report import Category
 

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerting.window import WEIGHT_UNIT, CategoryWindow, ReporterStanding
+from alerting.reporter_mark import WEIGHT_UNIT, ReporterStanding
+from alerting.window import CategoryWindow
 from alerting.window_shape import WindowShape
 from models.escalation import MAX_SAMPLE_REPORT_IDS
 

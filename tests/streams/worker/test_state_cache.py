@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from alerting.reporter_mark import WEIGHT_UNIT, ReporterStanding
 from alerting.state import BroadcastState
 from alerting.state_records import APART_ABOVE, is_head_key
-from alerting.window import WEIGHT_UNIT, CategoryWindow, ReporterStanding
+from alerting.window import CategoryWindow
 from alerting.window_shape import WindowShape
 from models.report import Category
 from streams.worker.state_cache import BroadcastStates
