@@ -31,8 +31,8 @@ OTHER = "other"
 
 
 @dataclass(frozen=True, slots=True)
-class OtherCheckout:
-    """A checkout whose worker is timed beside this one's."""
+class Checkout:
+    """A spikewatch checkout with its own ``.venv``: the one --against names, or this one."""
 
     path: Path
     commit: str
@@ -61,7 +61,7 @@ class OtherCheckout:
         }
 
 
-def other_checkout(path: str) -> OtherCheckout:
+def other_checkout(path: str) -> Checkout:
     """The checkout at ``path``, checked before the broker starts so a typo costs nothing."""
     root = Path(path).expanduser().resolve()
     if not (root / ".venv" / "bin" / "python").exists():
@@ -70,7 +70,7 @@ def other_checkout(path: str) -> OtherCheckout:
         )
     if not (root / "streams" / "cli.py").exists():
         raise BenchError(f"--against {path}: not a spikewatch checkout (no streams/cli.py)")
-    return OtherCheckout(root, _commit(root))
+    return Checkout(root, _commit(root))
 
 
 def _commit(root: Path) -> str:

@@ -55,6 +55,13 @@ def add_bench(commands: Subcommands) -> None:
         help="instead: the worker's per-report instructions without Kafka, counted by "
         "callgrind (needs valgrind; 10,000 and 20,000 reports over 400 broadcasts unless given)",
     )
+    bench.add_argument(
+        "--core",
+        action="store_true",
+        help="instead: the decision core's CPU a report and live memory a broadcast, "
+        "in-process without Kafka, alternating with --against's (60,000 reports over "
+        "1,000 broadcasts, 5 runs, unless given)",
+    )
     bench.set_defaults(run=_run_bench)
 
 
@@ -68,6 +75,8 @@ def _run_bench(args: argparse.Namespace) -> int:
                 "run it in each checkout, or drop --instructions to time both workers"
             )
         return _count_instructions(args)
+    if args.core:
+        return _time_core(args)
     from localkafka import BrokerError
     from streams.bench.options import BenchOptions
     from streams.bench.report import table, with_targets
@@ -118,4 +127,22 @@ def _count_instructions(args: argparse.Namespace) -> int:
             f"reports and {count.instructions_doubled:,} for twice as many, over "
             f"{count.broadcasts:,} broadcasts in fetches of {count.fetch:,})"
         )
+    return 0
+
+
+def _time_core(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from streams.bench.against import other_checkout
+    from streams.bench.core import core_figures, core_lines
+
+    figures = core_figures(
+        other_checkout(str(Path(__file__).resolve().parents[2])),
+        other_checkout(args.against) if args.against else None,
+        reports=args.reports or 60_000,
+        broadcasts=args.broadcasts or 1_000,
+        fetch=8_000,
+        repeat=args.repeat or 5,
+    )
+    print(orjson.dumps(figures).decode() if args.json else "\n".join(core_lines(figures)))
     return 0

@@ -31,7 +31,7 @@ import orjson
 from localkafka import LocalBroker, free_port
 from models.escalation import EventAction
 from streams.bench import baselines
-from streams.bench.against import OTHER, OtherCheckout, other_checkout
+from streams.bench.against import OTHER, Checkout, other_checkout
 from streams.bench.load import (
     create_topic,
     fill,
@@ -56,7 +56,7 @@ class Bench:
         options: BenchOptions,
         run_dir: Path,
         progress: Progress,
-        other: OtherCheckout | None = None,
+        other: Checkout | None = None,
     ) -> None:
         self.options = options
         self.run_dir = run_dir

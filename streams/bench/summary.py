@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.bench import baselines
-from streams.bench.against import OTHER, OtherCheckout
+from streams.bench.against import OTHER, Checkout
 from streams.bench.options import BenchOptions
 
 
@@ -49,7 +49,7 @@ def summarise(
     options: BenchOptions,
     started: dict[str, Any],
     measured: dict[str, Any],
-    other: OtherCheckout | None = None,
+    other: Checkout | None = None,
 ) -> dict[str, Any]:
     """Medians of every repetition; ``cpu_ratio_to_b1`` is B1's CPU per report over each's.
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.bench.against import OTHER, OtherCheckout, cpu_over_other, other_checkout
+from streams.bench.against import OTHER, Checkout, cpu_over_other, other_checkout
 from streams.bench.baselines import Throughput
 from streams.bench.measured import BenchError
 from streams.bench.options import BenchOptions
@@ -90,7 +90,7 @@ def _measured(other_cpu: list[float]) -> dict[str, object]:
 def test_the_figures_give_the_median_of_the_paired_ratios_and_the_table_shows_them() -> None:
     options = BenchOptions(reports=1_000, repeat=3, against="elsewhere")
     machine = {"cpus": 2, "cpu_model": "", "python": "3.11", "load_average_1m": 0.5}
-    other = OtherCheckout(REPOSITORY, "abc1234")
+    other = Checkout(REPOSITORY, "abc1234")
     figures = summarise(options, machine, _measured([24e-6, 33e-6, 24e-6]), other)
 
     against = figures["against"]
