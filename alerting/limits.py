@@ -121,6 +121,7 @@ def largest_state(
         input_offset=WIDEST_COUNT,
         record_clock=WIDEST_TIME,
         taught_rate=WIDEST_FLOAT,
+        next_arrival=WIDEST_COUNT,
     )
     state.combined = _full_window(shape, bucket, count)
     state.history = BroadcastHistory(

@@ -96,10 +96,12 @@ class BroadcastState:
     )
     """The windows whose bucket records the table holds, by their tag in the records' keys,
     each with its encoding in the head last written (:mod:`alerting.state_records`)."""
-    next_arrival: int = field(default=0, compare=False, repr=False)
+    next_arrival: int = field(default=0, repr=False)
     """The number the next report counted takes in every window it goes into
-    (:meth:`CategoryWindow.add`). Not stored: a restored state goes on from the highest
-    next number of its windows, which keeps each window's order."""
+    (:meth:`CategoryWindow.add`). Stored under ``"n"``, without a format of its own, so a
+    restored state numbers on exactly as the live one would; a state stored without it
+    goes on from the highest next number of its windows, which keeps each window's order
+    (and a worker that does not know it numbers each window on its own, as before)."""
 
     def take_arrival(self) -> int:
         """The next report's number, for all the windows it is counted in."""
@@ -325,6 +327,8 @@ class BroadcastState:
             plain["rc"] = self.record_clock
         if self.taught_rate is not None:
             plain["tr"] = self.taught_rate
+        if self.next_arrival:
+            plain["n"] = self.next_arrival
         parts = [orjson.dumps(plain, option=orjson.OPT_NON_STR_KEYS)[:-1], b',"w":{']
         for category, window in self.windows.items():
             if not window.is_empty:
@@ -380,5 +384,7 @@ class BroadcastState:
             taught_rate=None if plain.get("tr") is None else float(plain["tr"]),
             input_offset=plain.get("o"),
             unrouted=not routed and bool(plain["i"] or plain.get("c")),
-            next_arrival=max(w.next_arrival for w in (combined, *windows.values())),
+            next_arrival=int(plain["n"])
+            if "n" in plain
+            else max(w.next_arrival for w in (combined, *windows.values())),
         )

@@ -439,6 +439,20 @@ def test_a_restored_broadcast_numbers_its_reports_after_every_stored_one(
     )
 
 
+def test_a_restored_broadcast_numbers_on_exactly_where_the_live_one_would(
+    engine: DetectionEngine,
+) -> None:
+    state = harassment_only(engine)
+    for number in (9, 10):  # counted, numbered, and no window's mark moves
+        engine.observe(state, make_report(number=number, reporter_id="viewer-2"))
+    restored = BroadcastState.from_bytes(state.to_bytes())
+    assert restored.next_arrival == state.next_arrival == 5
+
+    plain = orjson.loads(state.to_bytes())
+    del plain["n"]  # stored before the broadcast numbered its reports: its windows' highest
+    assert BroadcastState.from_plain(plain).next_arrival == 3
+
+
 def test_a_low_harm_category_stays_out_of_the_broadcast_window(engine: DetectionEngine) -> None:
     state = harassment_only(engine)
     engine.observe(state, make_report(number=9, reporter_id="other", category="spam"))

@@ -31,17 +31,16 @@ STANDING = ReporterStanding(credible=False, weight_milli=WEIGHT_UNIT, suspect=Fa
 
 
 def count(state: BroadcastState, category: Category, reporter: int, at: float) -> None:
-    """One report, counted as the engine counts it: its category's window and the broadcast's."""
-    window = state.windows.get(category)
-    if window is None:
-        window = state.windows[category] = type(state.combined)()
-    combined = state.broadcast_window(category, window)
-    bucket = SHAPE.bucket_of(at)
+    """One report, counted as the engine counts it: its category's window and, for an abuse
+    category, the broadcast's."""
+    watermark = at if state.watermark is None else max(state.watermark, at)
     key = f"{reporter:016x}"
-    window.add(SHAPE, bucket, at, key, STANDING, f"report-{reporter}-{at}")
-    if combined is not window:
-        combined.add(SHAPE, bucket, at, key, STANDING, f"report-{reporter}-{at}")
-    state.watermark = at if state.watermark is None else max(state.watermark, at)
+    report_id = f"report-{reporter}-{at}"
+    abuse = category is not SPAM
+    state.count(
+        SHAPE, category, abuse, SHAPE.bucket_of(at), at, watermark, key, STANDING, report_id
+    )
+    state.watermark = watermark
 
 
 def write(state: BroadcastState, table: dict[bytes, bytes]) -> dict[bytes, bytes | None]:
@@ -125,7 +124,8 @@ def test_a_bucket_leaving_the_window_is_deleted() -> None:
     table: dict[bytes, bytes] = {}
     write(state, table)
     oldest = min(state.windows[HARASSMENT].reporters_by_bucket)
-    state.expire_windows(SHAPE, (oldest + SHAPE.bucket_count) * SHAPE.bucket_seconds)
+    assert state.watermark is not None
+    count(state, HARASSMENT, 10_000, state.watermark + SHAPE.bucket_seconds)
     records = write(state, table)
     assert records[bucket_key(b"b-1", "harassment", oldest)] is None
     assert_restores(table, state)
