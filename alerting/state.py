@@ -4,8 +4,9 @@ The shell stores it as one value per broadcast in a changelog-backed table, so a
 restarted or rebalanced worker restores exactly what it had. The encoding is
 compact JSON (orjson): readable in the changelog topic when debugging, and the
 reporter keys in it are pseudonymous hashes, never raw reporter ids. Each window
-contributes its cached encoding (:meth:`CategoryWindow.encoded`), so a state is
-written once per batch at the cost of the windows that changed.
+contributes its encoding (:meth:`CategoryWindow.encoded`), cached by a large window
+until it changes, so a state is written once per batch at the cost of the windows
+that changed and of its small ones.
 """
 
 from __future__ import annotations

@@ -24,11 +24,14 @@ threshold).
 
 Three things make the per-report cost independent of the window's size when
 nothing leaves it: the window remembers its oldest bucket, so expiry is one
-comparison until a bucket actually leaves; it keeps its encoded form until it
-changes, so a broadcast whose other categories are untouched re-encodes only
-the window that moved; and it keeps each bucket's encoded reporters until that
-bucket changes, so a window that moved re-encodes only the reporters of the
-buckets that did (mostly the newest), not all of its reporters.
+comparison until a bucket actually leaves; a large window (one stored apart, see
+below) keeps its encoded form until it changes, so a broadcast whose other
+categories are untouched re-encodes only the window that moved; and it keeps each
+bucket's encoded reporters until that bucket changes, so a window that moved
+re-encodes only the reporters of the buckets that did (mostly the newest), not all
+of its reporters. A small window (stored inline) keeps no encoding: it is encoded
+afresh at each write, which costs less than the memory its bytes would hold between
+writes (in-process, a sixth of a busy platform's live state; ``docs/benchmarks.md``).
 
 Stored, the reporters are one JSON object grouped by bucket, in the state's record
 or, for a large window, one record per bucket (:mod:`alerting.state_records`); each
@@ -90,11 +93,12 @@ class CategoryWindow:
     oldest_bucket: int | None = field(default=None, init=False, compare=False, repr=False)
     """No bucket, reporter or sample is older than this (None: the window holds none)."""
     _encoded: bytes | None = field(default=None, init=False, compare=False, repr=False)
-    """The stored JSON while nothing has changed since it was built."""
+    """Stored apart, the stored JSON while nothing has changed since it was built."""
     _bucket_json: dict[int, bytes] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
-    """Each bucket's reporters as JSON object members, while the bucket is unchanged."""
+    """Stored apart, each bucket's reporters as JSON object members, while the bucket is
+    unchanged."""
     stored_buckets: dict[int, bytes] | None = field(
         default=None, init=False, compare=False, repr=False
     )
@@ -300,7 +304,10 @@ class CategoryWindow:
         return self.reports == 0 and not self.reporters
 
     def bucket_members(self, bucket: int) -> bytes:
-        """The reporters of ``bucket`` as JSON object members, encoded again once it changed."""
+        """The reporters of ``bucket`` as JSON object members; stored apart, encoded again
+        only once the bucket changed."""
+        if self.stored_buckets is None:
+            return orjson.dumps(self.reporters_by_bucket[bucket])[1:-1]
         members = self._bucket_json.get(bucket)
         if members is None:
             members = orjson.dumps(self.reporters_by_bucket[bucket])[1:-1]
@@ -312,9 +319,11 @@ class CategoryWindow:
         if apart != (self.stored_buckets is not None):
             self.stored_buckets = {} if apart else None
             self._encoded = None
+            self._bucket_json = {}
 
     def encoded(self) -> bytes:
-        """The stored form (format 3) as JSON, built again only after the window has changed.
+        """The stored form (format 3) as JSON; stored apart, built again only after the
+        window has changed.
 
         ``{"b": [[bucket, reports], ...], "r": {key: [last_seen, bucket, credible,
         weight_milli, suspect, arrival, unknown], ...}, "s": [[bucket, report_id], ...], "a":
@@ -323,12 +332,11 @@ class CategoryWindow:
         records hold the reporters) replaces ``"r"``. One join puts each bucket's encoded
         members and the rest together: each copied once, into bytes of their own size.
         """
+        if self.stored_buckets is None:
+            return self._inline_encoding()
         if self._encoded is None:
-            if self.stored_buckets is None:
-                self._encoded = self._inline_encoding()
-            else:
-                apart = orjson.dumps(sorted(self.reporters_by_bucket))
-                self._encoded = self._encoding([b',"rb":', apart])
+            apart = orjson.dumps(sorted(self.reporters_by_bucket))
+            self._encoded = self._encoding([b',"rb":', apart])
         return self._encoded
 
     def _inline_encoding(self) -> bytes:

@@ -450,6 +450,7 @@ def test_window_oldest_bucket_says_exactly_when_expiry_has_work(
 
 def test_window_expire_with_nothing_old_leaves_the_window_and_its_encoding_alone() -> None:
     window = CategoryWindow()
+    window.store_apart(True)
     add(window, at(12, 0, 7), "a")
     encoded = window.encoded()
     window.expire(SHAPE, at(12, 4, 59))
@@ -495,26 +496,53 @@ def test_window_cached_encoding_always_equals_encoding_afresh(
 
 def test_window_cached_encoding_is_rebuilt_after_a_report_and_after_expiry() -> None:
     window = CategoryWindow()
+    window.store_apart(True)
     add(window, at(12, 0, 7), "a")
     before = window.encoded()
     add(window, at(12, 0, 8), "b")
     after_add = window.encoded()
     assert after_add != before
     window.expire(SHAPE, at(12, 5, 3))
-    assert window.encoded() == orjson.dumps(stored_layout(window))
     assert window.encoded() != after_add
+    window.store_apart(False)
+    assert window.encoded() == orjson.dumps(stored_layout(window))
+
+
+def test_window_stored_inline_keeps_no_encoding_between_writes() -> None:
+    """A small window's bytes held between writes were a sixth of a busy platform's state."""
+    window = CategoryWindow()
+    for index in range(20):
+        add(window, at(12, 0, index), f"u{index}")
+    assert window.encoded() == orjson.dumps(stored_layout(window))
+    assert window._encoded is None
+    assert not window._bucket_json
+    window.store_apart(True)
+    window.encoded()
+    assert window._encoded is not None
+    assert apart_reporters(window) == stored_layout(window)["r"]
+    assert window._bucket_json
+    window.store_apart(False)
+    assert not window._bucket_json
+
+
+def apart_reporters(window: CategoryWindow) -> dict[str, Any]:
+    """The reporters a window stored apart writes, one record per bucket, read back as one."""
+    members = [window.bucket_members(bucket) for bucket in sorted(window.reporters_by_bucket)]
+    loaded: dict[str, Any] = orjson.loads(b"{%b}" % b",".join(members))
+    return loaded
 
 
 def test_window_bucket_emptied_by_a_tick_and_filled_again_is_encoded_afresh() -> None:
     """A tick expires a quiet broadcast's windows up to the wall clock, past its watermark."""
     window = CategoryWindow()
+    window.store_apart(True)
     add(window, at(12, 0, 7), "a")
-    window.encoded()
+    apart_reporters(window)
     window.expire(SHAPE, at(12, 30, 0))
     assert not window._bucket_json, "no encoding kept for a bucket that has left"
     add(window, at(12, 0, 8), "b")
-    assert window.encoded() == orjson.dumps(stored_layout(window))
-    assert list(stored(window)["r"]) == ["b"]
+    assert list(apart_reporters(window)) == ["b"]
+    assert apart_reporters(window) == stored_layout(window)["r"]
 
 
 _CHANGES = st.lists(
@@ -531,13 +559,15 @@ _CHANGES = st.lists(
 
 
 @settings(max_examples=500, deadline=None)
-@given(changes=_CHANGES, cap=st.integers(min_value=1, max_value=30))
+@given(changes=_CHANGES, cap=st.integers(min_value=1, max_value=30), apart=st.booleans())
 def test_window_encoding_kept_per_bucket_always_equals_encoding_afresh(
-    changes: list[tuple[float, int, bool, int, bool, bool]], cap: int
+    changes: list[tuple[float, int, bool, int, bool, bool]], cap: int, apart: bool
 ) -> None:
-    """New, returning (moved), upgraded and capped reporters and expiry, encoded at any time."""
+    """New, returning (moved), upgraded and capped reporters and expiry, encoded at any time,
+    inline or apart (where each bucket's encoding is kept until the bucket changes)."""
     shape = WindowShape(300, 10, 60, max_reporters=cap)
     window = CategoryWindow()
+    window.store_apart(apart)
     clock = watermark = 1_000_000.0
     for step, reporter, credible, weight, suspect, encode_now in changes:
         clock += step
@@ -564,8 +594,11 @@ def test_window_encoding_kept_per_bucket_always_equals_encoding_afresh(
             for bucket, marks in window.reporters_by_bucket.items()
         )
         assert window._bucket_json.keys() <= window.reporters_by_bucket.keys(), "kept for nothing"
-        if encode_now:
+        if encode_now and apart:
+            assert apart_reporters(window) == stored_layout(window)["r"]
+        elif encode_now:
             assert window.encoded() == orjson.dumps(stored_layout(window))
+    window.store_apart(False)
     assert window.encoded() == orjson.dumps(stored_layout(window))
     restored = CategoryWindow.from_plain(stored(window))
     assert restored == window
