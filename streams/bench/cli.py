@@ -68,6 +68,10 @@ def add_bench(commands: Subcommands) -> None:
 def _run_bench(args: argparse.Namespace) -> int:
     from streams.bench.measured import BenchError
 
+    if args.instructions and args.core:
+        raise BenchError(
+            "--instructions and --core are two measurements of their own: run one at a time"
+        )
     if args.instructions:
         if args.against:
             raise BenchError(

@@ -49,3 +49,12 @@ def test_the_core_is_timed_and_weighed_pair_by_pair_against_a_checkout(
     lines = core_lines(figures)
     assert lines[-1].startswith("over --against: CPU ")
     assert f"{figures['other']['commit']} (--against)" in lines[2]
+
+
+def test_core_and_instructions_together_are_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "--core", "--instructions"]) == 1
+    err = capsys.readouterr().err
+    assert "run one at a time" in err
+    assert err.count("\n") == 1
