@@ -39,8 +39,13 @@ class Checkout:
     """``git describe``-style: the short commit, ``+changes`` when the tree has local edits."""
 
     @property
+    def python(self) -> Path:
+        """The checkout's own interpreter, with its own compiled core."""
+        return self.path / ".venv" / "bin" / "python"
+
+    @property
     def worker_command(self) -> tuple[str, ...]:
-        return (str(self.path / ".venv" / "bin" / "python"), "-m", "streams.cli", "worker")
+        return (str(self.python), "-m", "streams.cli", "worker")
 
     def figures(
         self,

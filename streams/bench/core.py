@@ -112,12 +112,12 @@ def core_figures(
     medians, and this one's figures over the other's pair by pair and their median."""
     ours: list[CoreRun] = []
     theirs: list[CoreRun] = []
+    order: list[tuple[Checkout, list[CoreRun]]] = [(this, ours)]
+    if other is not None:
+        order.append((other, theirs))
     for repetition in range(repeat):
-        order = [(this, ours), (other, theirs)] if other is not None else [(this, ours)]
         for checkout, runs in order if repetition % 2 == 0 else reversed(order):
-            assert checkout is not None
-            python = checkout.path / ".venv" / "bin" / "python"
-            runs.append(core_run(python, checkout.path, reports, broadcasts, fetch))
+            runs.append(core_run(checkout.python, checkout.path, reports, broadcasts, fetch))
     figures: dict[str, Any] = {
         "reports": reports,
         "broadcasts": broadcasts,
