@@ -337,7 +337,9 @@ class DetectionEngine:
             window,
             rates,
             bucket,
-            established=state.history.is_established(self.history_policy),
+            level_variation=state.history.level_variation(
+                self.history_policy, self.figures.rate_variation
+            ),
         )
         active: list[tuple[Assessment, tuple[Category, ...]]] = [
             (a, (category,)) for d in self.detectors if (a := _assess(d, category_odds)) is not None

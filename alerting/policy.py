@@ -237,8 +237,9 @@ class HistoryPolicy(_Strict):
     The short test over a few seconds (``spike.burst_seconds``) judges a jump
     against the broadcast's own level, which is settled once the history holds what
     the population rate expects of ``burst_after_reports`` reports; until then the
-    level is known only within ``unsettled_rate_variation`` (a coefficient of
-    variation), and the short test asks for that much more.
+    short test asks for more: levels differ between broadcasts by
+    ``unsettled_rate_variation`` (a coefficient of variation), narrowed by each report
+    the history holds (:meth:`alerting.history.BroadcastHistory.level_variation`).
 
     Each category's share of the broadcast's reports is its own as well (its *tilt*
     above the level, :meth:`alerting.history.BroadcastHistory.tilt`), the population's

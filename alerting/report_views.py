@@ -38,7 +38,7 @@ class ReportViews:
         rates: Rates,
         bucket: int,
         *,
-        established: bool,
+        level_variation: float,
     ) -> tuple[ViewOdds, ViewOdds]:
         """The category's view and the broadcast-wide one, with the odds their detectors
         share. A broadcast of unknown audience is judged by its category's share of its
@@ -52,7 +52,7 @@ class ReportViews:
                 rates.of(category),
                 rates.audience,
                 bucket,
-                established=established,
+                level_variation=level_variation,
                 own_weight=rates.own_weight,
                 ramp_rate=rates.level_of(category),
                 population_rate=rates.by_category[category],
@@ -69,7 +69,7 @@ class ReportViews:
                 rates.abuse_rate,
                 rates.audience,
                 bucket,
-                established=established,
+                level_variation=level_variation,
                 all_categories=True,
                 incident_loudness=loudness,
             ),
@@ -87,7 +87,7 @@ class ReportViews:
         audience: int,
         bucket: int,
         *,
-        established: bool,
+        level_variation: float,
         all_categories: bool = False,
         own_weight: float = 0.0,
         ramp_rate: float = 0.0,
@@ -108,11 +108,12 @@ class ReportViews:
         judged in a short span at all. For a report that is the broadcast's newest, the
         two are the same span.
 
-        The short test judges a jump against the broadcast's own level. Until its history
-        is ``established`` that level is known only roughly (a large audience may draw
-        several times the population's rate), so the test then allows for the unsettled
-        level's wider wandering instead of staying off: a surge on a mid-size broadcast is
-        caught in its first half-minute, not once the whole window notices it.
+        The short test judges a jump against the broadcast's own level, which is known
+        within ``level_variation`` (:meth:`alerting.history.BroadcastHistory.level_variation`).
+        Until the history is settled that level is known only roughly (a large audience may
+        draw several times the population's rate), so the test then allows for the wider
+        wandering instead of staying off: a surge on a mid-size broadcast is caught in its
+        first half-minute, not once the whole window notices it.
 
         A broadcast of unknown audience (``own_weight`` > 0) has no level to jump from; its
         short test is the category's share of the reporters of the span alone, against the
@@ -139,11 +140,7 @@ class ReportViews:
             recent_weighted = window.weight_between(first, bucket) / WEIGHT_UNIT
         else:
             recent_seconds = 0.0
-        recent_variation = (
-            self.figures.rate_variation
-            if established or own_weight > 0.0
-            else self.figures.unsettled_rate_variation
-        )
+        recent_variation = self.figures.rate_variation if own_weight > 0.0 else level_variation
         return CategoryView(
             category=category,
             reports=window.reports,

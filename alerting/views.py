@@ -165,7 +165,6 @@ class PolicyFigures:
         "sustain_p_value",
         "trigger_p_value",
         "trusted_flagger_weight",
-        "unsettled_rate_variation",
     )
 
     def __init__(self, policy: Policy) -> None:
@@ -178,7 +177,6 @@ class PolicyFigures:
         self.default_viewers: int = spike.default_viewers
         self.burst_min_expected: float = spike.burst_min_expected
         self.rate_variation: float = spike.rate_variation
-        self.unsettled_rate_variation: float = policy.history.unsettled_rate_variation
         self.ramp_threshold: float = ramp.threshold
         self.ramp_marks: tuple[float, ...] = tuple(
             broadcast_threshold(ramp.threshold, reported) for reported in range(len(Category) + 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -12,6 +13,7 @@ from alerting.history import BroadcastHistory
 from alerting.policy import Policy
 from alerting.state import BroadcastState
 from models.escalation import EventAction
+from models.escalation_v2 import EscalationV2
 from models.report import Category, ReportEvent
 from tests.alerting.helpers import (
     ORDINARY,
@@ -21,6 +23,7 @@ from tests.alerting.helpers import (
     poisson_arrivals,
     resolve_wait,
     steady_broadcast,
+    with_changes,
 )
 
 BUCKET = 10.0
@@ -67,6 +70,48 @@ def test_round_trip_is_exact(policy: Policy) -> None:
     for bucket in range(12):
         history.add(bucket, 1000 * bucket, 3e5 * bucket, BUCKET, policy.history)
     assert BroadcastHistory.from_plain(history.to_plain()) == history
+
+
+def test_the_level_is_known_better_the_more_reports_the_history_holds(policy: Policy) -> None:
+    """Nothing held: the level wanders by the unsettled figure. Each report held at the
+    population's rate narrows it, as a gamma prior's shape grows by one a report, down to
+    an ordinary broadcast's wandering, which is what it is once the history is settled."""
+    settled = policy.spike.rate_variation
+    unsettled = policy.history.unsettled_rate_variation
+    shape = 1.0 / unsettled**2
+    spreads = [
+        BroadcastHistory(weight=held, expected=held).level_variation(policy.history, settled)
+        for held in (0.0, 3.0, 10.0, 30.0, 45.0)
+    ]
+
+    assert spreads[0] == unsettled
+    assert spreads[2] == pytest.approx(1.0 / math.sqrt(shape + 10.0))
+    assert spreads == sorted(spreads, reverse=True)
+    assert len(set(spreads)) == len(spreads)
+    assert min(spreads) >= settled
+    settled_history = BroadcastHistory(weight=5.0, expected=policy.history.burst_after_reports)
+    assert settled_history.level_variation(policy.history, settled) == settled
+
+
+def test_a_history_louder_than_its_shrunk_level_knows_no_better_than_an_empty_one(
+    policy: Policy,
+) -> None:
+    """Twenty reports where the population expects four: the level the expectation uses,
+    shrunk towards the population, is half of what the history says, and the short test
+    must allow for that, not only for the counting error of twenty reports (a broadcast
+    loud from its first report was paged more often when it did)."""
+    settled = policy.spike.rate_variation
+    loud = BroadcastHistory(weight=20.0, expected=4.0)
+    even = BroadcastHistory(weight=20.0, expected=20.0)
+
+    assert loud.level_variation(policy.history, settled) == policy.history.unsettled_rate_variation
+    assert even.level_variation(policy.history, settled) < 0.25
+
+
+def test_no_unsettled_allowance_beyond_an_ordinary_broadcasts(policy: Policy) -> None:
+    strict = with_changes(policy, history={"unsettled_rate_variation": 0.0})
+    settled = policy.spike.rate_variation
+    assert BroadcastHistory().level_variation(strict.history, settled) == settled
 
 
 # --- the engine on large audiences -------------------------------------------------------
@@ -249,3 +294,39 @@ def test_a_broadcast_getting_louder_after_a_surge_pages_once(
     assert resolved_at <= surge_left_window + resolve_wait(policy) + 2 * BUCKET
     assert restarted, "the broadcast has ramps"
     assert not any(restarted), "the CUSUMs start again with the incident's end"
+
+
+def test_a_surge_spread_over_categories_minutes_into_a_mid_size_broadcast_pages(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """30k viewers at three times the population for 200 s, then sixteen viewers filing
+    four categories in turn, one every 2 s. The history holds a few dozen reports by
+    then, not yet settled: judged as if it held none, the half-minute's jump was within an
+    unknown level's wandering and nobody was paged."""
+    viewers, onset = 30_000, 200.0
+    before = steady_broadcast(policy, viewers=viewers, scale=3.0, seconds=onset + 120.0)
+    categories = ("harassment", "hateful_conduct", "violent_threat", "other")
+    surge = [
+        make_report(
+            f"surge-{number}",
+            at=T0 + onset + 2.0 * number,
+            category=categories[number % len(categories)],
+            viewers=viewers,
+            reporter=ORDINARY,
+            broadcast_id="big",
+            report_id=f"surge-{number}",
+        )
+        for number in range(16)
+    ]
+    state = BroadcastState("big")
+    sent: list[EscalationV2] = []
+    for report in sorted(before + surge, key=lambda r: r.event_time):
+        if report.report_id == "surge-0":
+            assert state.history.weight > 0
+            assert state.history.expected < policy.history.burst_after_reports
+            assert sent == []
+        sent += engine.observe(state, report).escalations
+    triggers = [e for e in sent if e.event_action is EventAction.TRIGGER]
+    assert len(triggers) == 1
+    assert triggers[0].severity.pages
+    assert triggers[0].detected_at.timestamp() - T0 <= onset + 30.0

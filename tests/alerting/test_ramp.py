@@ -294,7 +294,7 @@ def test_the_window_guard_reads_the_level_raised_by_the_other_categories(
         state.windows[Category.HARASSMENT],
         rates,
         ramp.bucket or 0,
-        established=True,
+        level_variation=engine.figures.rate_variation,
     )
     assert odds.view.ramp_rate == pytest.approx(rates.level_of(Category.HARASSMENT) * ramp.loudness)
 

@@ -27,7 +27,7 @@ def views_after(
     rates = engine.expectation.rates(state, engine.expectation.population(None))
     bucket = engine.shape.bucket_of(T0 + reports[-1][2])
     category_odds, broadcast_odds = engine.views.of_report(
-        state, category, state.windows[category], rates, bucket, established=False
+        state, category, state.windows[category], rates, bucket, level_variation=1.0
     )
     return state, category_odds, broadcast_odds
 
@@ -98,17 +98,22 @@ def test_an_unknown_audiences_short_test_counts_the_spans_own_reporters(
     assert view.recent_variation == engine.policy.spike.rate_variation
 
 
-def test_an_unsettled_level_is_allowed_to_wander_more(engine: DetectionEngine) -> None:
+def test_a_sized_broadcasts_short_test_allows_its_levels_variation(
+    engine: DetectionEngine,
+) -> None:
+    """The level's variation comes from the broadcast's history
+    (``BroadcastHistory.level_variation``); the view carries it to the short test as it is."""
     state = BroadcastState("b-1")
     engine.observe(state, make_report("v-1", viewers=500_000, reporter=ORDINARY))
     rates = engine.expectation.rates(state, engine.expectation.population(None))
     window = state.windows[Category.HARASSMENT]
 
-    def variation(established: bool) -> float:
+    def variation(level_variation: float) -> float:
         bucket = engine.shape.bucket_of(T0)
-        odds, _ = engine.views.of_report(
-            state, Category.HARASSMENT, window, rates, bucket, established=established
+        odds, broadcast_odds = engine.views.of_report(
+            state, Category.HARASSMENT, window, rates, bucket, level_variation=level_variation
         )
+        assert broadcast_odds.view.recent_variation == odds.view.recent_variation
         return odds.view.recent_variation
 
-    assert variation(established=False) > variation(established=True)
+    assert (variation(0.6), variation(0.2)) == (0.6, 0.2)
