@@ -26,8 +26,9 @@ def views_after(
     category = Category(reports[-1][1])
     rates = engine.expectation.rates(state, engine.expectation.population(None))
     bucket = engine.shape.bucket_of(T0 + reports[-1][2])
+    unsettled = engine.policy.history.unsettled_rate_variation
     category_odds, broadcast_odds = engine.views.of_report(
-        state, category, state.windows[category], rates, bucket, level_variation=1.0
+        state, category, state.windows[category], rates, bucket, level_variation=unsettled
     )
     return state, category_odds, broadcast_odds
 
