@@ -51,6 +51,9 @@ APART_ABOVE = 64
 """A window with more reporters than this is stored apart."""
 INLINE_AT = 32
 """A window stored apart goes back inline once it holds this many reporters or fewer."""
+_TAGS = {category: category.value for category in Category}
+"""Each category's window tag: an enum's ``value`` is a Python-level property, read for
+every stored window of every state written."""
 
 
 def owner_key(key: bytes) -> bytes:
@@ -150,7 +153,7 @@ def _stored_windows(state: BroadcastState) -> Iterator[tuple[str, CategoryWindow
     category's own (:attr:`BroadcastState.shares_combined`)."""
     for category, window in state.windows.items():
         if not window.is_empty:
-            yield category.value, window
+            yield _TAGS[category], window
     if not state.shares_combined:
         yield COMBINED_TAG, state.combined
 

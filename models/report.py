@@ -146,8 +146,13 @@ class ReportEvent(BaseModel):
 
     @property
     def category_was_unknown(self) -> bool:
-        """True when the producer sent a category this version does not know."""
-        return self._category_was_unknown
+        """True when the producer sent a category this version does not know.
+
+        Read from the private values' dict itself: through the attribute, pydantic's
+        ``__getattr__`` costs microseconds, and the worker asks for every report filed
+        under ``other``."""
+        private = self.__pydantic_private__
+        return bool(private and private.get("_category_was_unknown"))
 
     @property
     def event_time(self) -> float:

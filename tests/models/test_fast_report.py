@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -217,3 +218,38 @@ def test_fast_path_leaves_coercible_values_to_pydantic() -> None:
         raw = json.dumps({**base, **changes}).encode()
         assert fast_report(raw) is None
         assert isinstance(decode_report(raw), ReportEvent)
+
+
+@pytest.mark.parametrize(
+    "reported_at",
+    [
+        "2000-01-01T00:00:00Z",
+        "2000-01-01T00:00:00+00:01",
+        "1999-12-31T23:59:59-00:01",
+        "2001-01-01T00:00:00+23:59",
+        "2098-12-31T23:59:59.999-23:59",
+        "2099-12-31T23:59:59-23:59",
+        "2100-01-01T00:00:00Z",
+        "2100-01-01T00:00:00-00:01",
+        "2100-01-01T00:59:00+01:00",
+    ],
+)
+def test_fast_path_takes_a_time_at_the_plausible_bounds_only_when_pydantic_does(
+    reported_at: str,
+) -> None:
+    """The bounds' years are where comparing the year alone would be wrong."""
+    raw = json.dumps(
+        {
+            "schema_version": 1,
+            "report_id": "r",
+            "broadcast_id": "b",
+            "reporter_id": "u",
+            "category": "spam",
+            "reported_at": reported_at,
+        }
+    ).encode()
+    pydantic_only = decode_contract(raw, ReportEvent, "reported_at", DEFAULT_MAX_MESSAGE_BYTES)
+    fast = fast_report(raw)
+    assert (fast is not None) == isinstance(pydantic_only, ReportEvent)
+    if fast is not None:
+        assert_identical(fast, pydantic_only)  # type: ignore[arg-type]
