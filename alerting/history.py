@@ -206,17 +206,16 @@ class BroadcastHistory:
     def to_plain(self) -> list[Any]:
         """``[weight, expected, folded_bucket, pending, mix, pending_mix]``; the last two
         (the categories' weights) are new, and a history stored without them reads as one
-        with none folded in yet."""
+        with none folded in yet. The categories stay enum members, as the state's other
+        category keys do: the state's encoding writes their values (an enum's ``value`` is
+        a Python-level property, and a write read it for every category of every bucket)."""
         return [
             self.weight,
             self.expected,
             self.folded_bucket,
             [[bucket, weight, seconds] for bucket, (weight, seconds) in self.pending.items()],
-            {category.value: weight for category, weight in self.mix.items()},
-            [
-                [bucket, {category.value: milli for category, milli in categories.items()}]
-                for bucket, categories in self.pending_mix.items()
-            ],
+            dict(self.mix),
+            [[bucket, dict(categories)] for bucket, categories in self.pending_mix.items()],
         ]
 
     @classmethod
