@@ -17,6 +17,7 @@ to that promise.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
@@ -121,18 +122,13 @@ def fast_report(payload: bytes) -> ReportEvent | None:
 def _surely_plausible_years() -> tuple[str, str]:
     """The years (as ``reported_at`` spells them) whose every time is plausible whatever
     its offset: comparing four characters costs a fraction of comparing two aware
-    datetimes. An offset moves a time by less than five days (two digits of hours), so
-    when both bounds fall on New Year, a year strictly after the earliest bound's and
-    strictly before the year ending at the latest bound is inside whatever its offset;
-    otherwise no year is sure and every time is compared."""
-    on_new_year = all(
-        (bound.month, bound.day, bound.hour, bound.minute, bound.second, bound.microsecond)
-        == (1, 1, 0, 0, 0, 0)
-        for bound in (EARLIEST_EVENT_TIME, LATEST_EVENT_TIME)
-    )
-    if not on_new_year:
-        return ("9999", "0000")
-    return (f"{EARLIEST_EVENT_TIME.year + 1:04d}", f"{LATEST_EVENT_TIME.year - 2:04d}")
+    datetimes. An offset (two digits of hours) moves a time by less than five days, so a
+    year is sure when it starts five days after the earliest bound and ends five days
+    before the latest."""
+    margin = timedelta(days=5)
+    first = (EARLIEST_EVENT_TIME + margin).year + 1
+    last = (LATEST_EVENT_TIME - margin).year - 1
+    return (f"{first:04d}", f"{last:04d}")
 
 
 _SURELY_PLAUSIBLE_YEARS = _surely_plausible_years()
