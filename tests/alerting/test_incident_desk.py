@@ -5,10 +5,19 @@ severe category pages a second team."""
 from __future__ import annotations
 
 from alerting.engine import DetectionEngine
+from alerting.policy import Policy
 from alerting.state import BroadcastState
 from models.escalation import EventAction, Severity
 from models.report import Category, ReportEvent
-from tests.alerting.helpers import HIGH_TRUST, ORDINARY, T0, TRUSTED_FLAGGER, burst, make_report
+from tests.alerting.helpers import (
+    HIGH_TRUST,
+    ORDINARY,
+    T0,
+    TRUSTED_FLAGGER,
+    burst,
+    make_report,
+    steady_broadcast,
+)
 
 SPREAD = ["violent_threat", "harassment", "hateful_conduct", "other"]
 
@@ -143,3 +152,54 @@ def test_paging_categories_that_hold_the_share_together_lead_over_other(
     assert sent[0].severity is Severity.ERROR
     assert sent[0].labels.category in {Category.HARASSMENT, Category.HATEFUL_CONDUCT}
     assert sent[0].labels.team == "hate-harassment"
+
+
+def test_a_spike_in_other_is_named_by_the_paging_categories_beside_it(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """A mid-size broadcast reported in every category at three times the population for
+    200 s, then twelve viewers filing ``other`` within 30 s. ``other``'s own window fires
+    first (its expectation is the smaller); named by ``other`` alone it opened a warning
+    incident for one team, and the broadcast-wide view, firing on the same surge a few
+    reports later, paged another: two incidents, the page the later."""
+    viewers, onset = 14_647, 200.0
+    before = steady_broadcast(policy, viewers=viewers, scale=3.0, seconds=onset + 120.0)
+    surge = burst(
+        12,
+        start=T0 + onset,
+        spacing=2.5,
+        prefix="other",
+        category="other",
+        viewers=viewers,
+        reporter=ORDINARY,
+        broadcast_id="big",
+    )
+    state = BroadcastState("big")
+    sent = [
+        (report, escalation)
+        for report in sorted(before + surge, key=lambda r: r.event_time)
+        for escalation in engine.observe(state, report).escalations
+    ]
+    triggers = [(r, e) for r, e in sent if e.event_action is EventAction.TRIGGER]
+    assert len(triggers) == 1, "one incident for the broadcast"
+    report, trigger = triggers[0]
+    assert report.category is Category.OTHER, "paged on the report that made other improbable"
+    assert trigger.severity is Severity.ERROR
+    assert trigger.labels.category is not Category.OTHER
+    assert trigger.evidence.leading_category is trigger.labels.category
+    counts = {c.category: c.distinct_reporters for c in trigger.evidence.categories}
+    assert counts[Category.OTHER] >= policy.spike.min_distinct_reporters, "other's count shown"
+
+
+def test_a_spike_in_other_where_no_paging_category_holds_a_share_stays_a_warning(
+    engine: DetectionEngine,
+) -> None:
+    state = BroadcastState("b-1")
+    sent = [
+        e
+        for r in burst(8, prefix="other", category="other", reporter=ORDINARY)
+        for e in engine.observe(state, r).escalations
+    ]
+    assert [(e.event_action, e.severity, e.labels.category) for e in sent] == [
+        (EventAction.TRIGGER, Severity.WARNING, Category.OTHER)
+    ]
