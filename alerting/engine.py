@@ -48,7 +48,6 @@ from alerting.detectors import (
     Rule,
     Signal,
     Verdict,
-    category_severity,
     default_coordination_detectors,
     default_detectors,
     quiet_period,
@@ -72,7 +71,7 @@ from alerting.state import BroadcastState, reporter_key
 from alerting.views import PolicyFigures, ViewOdds
 from alerting.window import CategoryWindow
 from alerting.window_shape import WindowShape
-from models.escalation import EscalationClass, EventAction
+from models.escalation import EventAction
 from models.escalation_v2 import EscalationV2
 from models.report import Category, ReportEvent
 
@@ -317,29 +316,6 @@ class DetectionEngine:
             self.policy, self.shape, state, incident, EventAction.RESOLVE, [why], at, rates
         )
 
-    def _named_by_the_broadcast(
-        self, state: BroadcastState, assessment: Assessment, named: tuple[Category, ...]
-    ) -> tuple[Assessment, tuple[Category, ...]]:
-        """A spike in an abuse category that does not page on its own (``other``: viewers
-        who could not name the abuse) is named as the broadcast-wide view names its
-        incidents (:meth:`alerting.incident_desk.IncidentDesk.leading`): by the paging
-        categories that hold a fair share of the broadcast's reporters beside it, and only
-        led by ``other`` where they do not. Had the broadcast-wide view fired on the same
-        reporters it would have paged; it did not because its expectation, every abuse
-        category's rate together, is the larger, and a surge filed mostly under ``other`` on
-        a broadcast whose level is not yet known stayed a warning while the reporters who
-        named harassment or threats beside it never reached their own marks."""
-        if (
-            assessment.signal is not Signal.FIRE
-            or assessment.escalation_class is not EscalationClass.REPORT_SPIKE
-        ):
-            return assessment, named
-        leading = self.desk.leading(state) or named
-        severity = category_severity(leading[0], self.policy)
-        if severity.rank <= assessment.severity.rank:
-            return assessment, named
-        return Assessment(assessment.signal, severity, assessment.escalation_class), leading
-
     def _decide(
         self,
         state: BroadcastState,
@@ -351,7 +327,6 @@ class DetectionEngine:
         moment: float,
     ) -> tuple[list[EscalationV2], bool]:
         """Assess both views and move the incidents; also say whether anything was active."""
-        policy = self.policy
         sized = state.viewers is not None
         broadcast_wide = sized and category in self.abuse
         category_odds, broadcast_odds = self.views.of_report(
@@ -368,7 +343,7 @@ class DetectionEngine:
             (a, (category,)) for d in self.detectors if (a := _assess(d, category_odds)) is not None
         ]
         if broadcast_wide and category not in self.desk.paging:
-            active = [self._named_by_the_broadcast(state, a, named) for a, named in active]
+            active = [self.desk.spike_named_beside(state, a, category) for a, _ in active]
         for detector in (
             ()
             if not broadcast_wide or adds_nothing(state, window, broadcast_odds, category_odds)
@@ -378,13 +353,7 @@ class DetectionEngine:
             if assessment is None:
                 continue
             if assessment.signal is Signal.FIRE:
-                named = self.desk.leading(state) or (category,)
-                assessment = Assessment(
-                    assessment.signal,
-                    category_severity(named[0], policy),
-                    assessment.escalation_class,
-                )
-                active.append((assessment, named))
+                active.append(self.desk.named_by_the_broadcast(state, assessment, category))
             else:
                 active.append((assessment, (category,)))
         sent = self.desk.advance_abuse(

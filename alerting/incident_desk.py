@@ -30,7 +30,7 @@ from alerting.routing import Routing
 from alerting.state import BroadcastState
 from alerting.views import ViewOdds
 from alerting.window_shape import WindowShape
-from models.escalation import EventAction, Severity
+from models.escalation import EscalationClass, EventAction, Severity
 from models.escalation_v2 import EscalationV2
 from models.report import Category
 
@@ -118,6 +118,36 @@ class IncidentDesk:
         paging = self.paging
         joined = (c for c in ordered if c is not leader and weights[c] >= floor and c in paging)
         return (leader, *joined)
+
+    def named_by_the_broadcast(
+        self, state: BroadcastState, assessment: Assessment, category: Category
+    ) -> tuple[Assessment, tuple[Category, ...]]:
+        """A FIRE as the broadcast-wide view names it: its severity that of the leading
+        category (:meth:`leading`), ``category`` (the report's) where no abuse category leads."""
+        named = self.leading(state) or (category,)
+        severity = category_severity(named[0], self.policy)
+        return Assessment(assessment.signal, severity, assessment.escalation_class), named
+
+    def spike_named_beside(
+        self, state: BroadcastState, assessment: Assessment, category: Category
+    ) -> tuple[Assessment, tuple[Category, ...]]:
+        """A spike in an abuse category that does not page on its own (``other``: viewers
+        who could not name the abuse) named as the broadcast-wide view names its incidents
+        (:meth:`named_by_the_broadcast`), never below its own severity: by the paging
+        categories that hold a fair share of the broadcast's reporters beside it, and only
+        led by ``other`` where they do not. Had the broadcast-wide view fired on the same
+        reporters it would have paged; it did not because its expectation, every abuse
+        category's rate together, is the larger, and a surge filed mostly under ``other`` on
+        a broadcast whose level is not yet known stayed a warning while the reporters who
+        named harassment or threats beside it never reached their own marks."""
+        own = (assessment, (category,))
+        if (
+            assessment.signal is not Signal.FIRE
+            or assessment.escalation_class is not EscalationClass.REPORT_SPIKE
+        ):
+            return own
+        named = self.named_by_the_broadcast(state, assessment, category)
+        return named if named[0].severity.rank > assessment.severity.rank else own
 
     def advance_abuse(
         self,
