@@ -32,6 +32,23 @@ an hour) would otherwise swing with every report; scaling all categories togethe
 first also keeps them consistent with a broadcast's own history
 (:mod:`alerting.history`), which is kept across categories.
 
+A third thing is learned with the mix's half-life: how far the trust weights of the
+reporters it learns from spread, their ``dispersion`` ``sum(w^2) / sum(w)``. Every test
+reads a sum of weights as if it were a count of independent reporters (a Poisson or
+binomial tail, a CUSUM), which holds only when an ordinary reporter weighs one: the sum
+of ``n`` reporters who each weigh ``c`` varies ``c`` times as much as ``n`` does, so on a
+platform whose trust scores sit above ``trust.neutral_trust`` (ordinary reporters
+weighing 1.2-1.6) four viewers passed the five-reporter floor and every tail and ramp
+read ordinary fluctuations as improbable. The engine divides each reporter's weight by
+the dispersion, never below one (:func:`alerting.standing.scaled_standing`), so the sums
+are counted in ordinary reporters again (a weight sum over ``c`` is exactly a Poisson
+count when all weigh ``c``, and nearly one when they spread), and a reporter trusted
+above the platform's ordinary ones still weighs more than one. It is learned
+from raw weights (never the divided ones, which would teach it one), its prior is
+``learning.weight_dispersion`` worth ``prior_reports`` reporters, and it stays within
+one and the largest weight a reporter can have. Suspect reporters weigh nothing and
+move neither sum.
+
 Why a small prior cannot be poisoned: the engine lets a report teach only while
 no detector sees anything on its broadcast (no signal, no open incident), so
 every broadcast adds at most what looks ordinary under the current estimate, and
@@ -80,9 +97,14 @@ class BaseRateLearner:
     """Weight of every category together, decayed with the level's half-life."""
     weights: dict[Category, float] = field(default_factory=dict)
     """Weight per category, decayed with the mix's half-life."""
+    reporter_weight: float = 0.0
+    """Raw trust weight of the reporters learned from, decayed with the mix's half-life."""
+    reporter_square: float = 0.0
+    """Their squared raw weights, decayed alike: the dispersion's numerator."""
     _rates: dict[Category, float] | None = field(default=None, compare=False, repr=False)
     _total: float = field(default=0.0, compare=False, repr=False)
     _abuse_total: float = field(default=0.0, compare=False, repr=False)
+    _dispersion: float = field(default=1.0, compare=False, repr=False)
     _rates_second: float | None = field(default=None, compare=False, repr=False)
 
     def estimate(self, category: Category, policy: Policy) -> float:
@@ -108,8 +130,29 @@ class BaseRateLearner:
             self._rates = rates
             self._total = math.fsum(rates.values())
             self._abuse_total = math.fsum(rates[c] for c in abuse_categories(policy))
+            self._dispersion = self.estimate_dispersion(policy)
             self._rates_second = second
         return self._rates
+
+    def dispersion(self, policy: Policy) -> float:
+        """How many times an ordinary reporter's raw weight counts for one reporter, as of
+        the learner's current second, like :meth:`rates`."""
+        self.rates(policy)
+        return self._dispersion
+
+    def estimate_dispersion(self, policy: Policy) -> float:
+        """The learned ``sum(w^2) / sum(w)`` (see the module doc) from the evidence as it is
+        now, the policy's with learning off."""
+        learning = policy.learning
+        if not learning.enabled:
+            return learning.weight_dispersion
+        prior = learning.prior_reports
+        learned = (prior * learning.weight_dispersion + self.reporter_square) / (
+            prior + self.reporter_weight
+        )
+        trust = policy.trust
+        ceiling = max(1.0 + trust.high_trust_bonus, trust.trusted_flagger_weight)
+        return min(max(learned, 1.0), ceiling)
 
     def rate(self, category: Category, policy: Policy) -> float:
         return self.rates(policy)[category]
@@ -132,13 +175,21 @@ class BaseRateLearner:
         category: Category,
         weight_milli: int,
         policy: Policy,
+        raw_weight_milli: int = 0,
     ) -> None:
+        """Learn one report: ``weight_milli`` the weight it added to its window (divided by
+        the dispersion), ``raw_weight_milli`` its new reporter's weight before that (0 when
+        it added none)."""
         self._advance(event_time, policy)
         self.exposure += viewer_seconds
         if weight_milli:
             weight = weight_milli / WEIGHT_UNIT
             self.level_weight += weight
             self.weights[category] = self.weights.get(category, 0.0) + weight
+        if raw_weight_milli:
+            raw = raw_weight_milli / WEIGHT_UNIT
+            self.reporter_weight += raw
+            self.reporter_square += raw * raw
 
     def _advance(self, event_time: float, policy: Policy) -> None:
         """Decay the evidence to ``event_time``; the clock never goes back."""
@@ -152,6 +203,8 @@ class BaseRateLearner:
                 mix_decay = 0.5 ** (elapsed / learning.half_life_seconds)
                 for known in self.weights:
                     self.weights[known] *= mix_decay
+                self.reporter_weight *= mix_decay
+                self.reporter_square *= mix_decay
             self.clock = event_time
 
     def hold(self, event_time: float, viewer_seconds: float, rate: float, policy: Policy) -> None:
@@ -180,16 +233,21 @@ class BaseRateLearner:
             "e": self.exposure,
             "l": self.level_weight,
             "w": {category.value: weight for category, weight in self.weights.items()},
+            "d": [self.reporter_weight, self.reporter_square],
         }
 
     @classmethod
     def from_plain(cls, plain: dict[str, Any]) -> BaseRateLearner:
+        """A learner stored before the dispersion was learned starts it from its prior."""
         weights = {Category(c): float(w) for c, w in plain["w"].items()}
+        reporter_weight, reporter_square = plain.get("d", (0.0, 0.0))
         return cls(
             clock=None if plain["t"] is None else float(plain["t"]),
             exposure=float(plain["e"]),
             level_weight=float(plain.get("l", math.fsum(weights.values()))),
             weights=weights,
+            reporter_weight=float(reporter_weight),
+            reporter_square=float(reporter_square),
         )
 
 

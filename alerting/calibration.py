@@ -2,7 +2,8 @@
 
 The worker calibrates itself (:mod:`alerting.baseline`); an operator who wants the
 rates fixed, reviewed and versioned runs the same learning over a log of the
-platform's reports and writes them into the policy as its priors. The log goes
+platform's reports and writes them into the policy as its priors, with the spread of its
+reporters' weights that they are counted in. The log goes
 through the decision core exactly as live, so the guards hold: a broadcast
 teaches only while no detector sees anything on it, and suspect reporters weigh
 nothing; abuse and campaigns in the log do not become the platform's normal.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from alerting.baseline import BaseRateLearner, calibrated_rates
@@ -42,8 +44,18 @@ def calibration_policy(policy: Policy) -> Policy:
     return policy.model_copy(update={"learning": learning})
 
 
-def calibrate(reports: Iterable[ReportEvent], policy: Policy) -> dict[Category, float]:
-    """Every category's base rate per viewer-second, learned from ``reports`` in log order."""
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """What a log says of its platform: each category's base rate per viewer-second, and
+    how far its ordinary reporters' weights spread (the rates are counted in those
+    reporters, so a policy pinning one pins both)."""
+
+    rates: dict[Category, float]
+    weight_dispersion: float
+
+
+def calibrate(reports: Iterable[ReportEvent], policy: Policy) -> Calibration:
+    """The platform's rates and weight dispersion, learned from ``reports`` in log order."""
     learning = calibration_policy(policy)
     engine = DetectionEngine(learning)
     learner = BaseRateLearner()
@@ -53,10 +65,13 @@ def calibrate(reports: Iterable[ReportEvent], policy: Policy) -> dict[Category, 
         if state is None:
             state = states[report.broadcast_id] = BroadcastState(report.broadcast_id)
         engine.observe(state, report, learner=learner)
-    return {
-        category: _three_figures(rate)
-        for category, rate in calibrated_rates(learner, learning).items()
-    }
+    return Calibration(
+        {
+            category: _three_figures(rate)
+            for category, rate in calibrated_rates(learner, learning).items()
+        },
+        _three_figures(learner.estimate_dispersion(learning)),
+    )
 
 
 CALIBRATED_SUFFIX = "-calibrated"
@@ -71,15 +86,22 @@ def calibrated_version(version: str) -> str:
     return base[: MAX_POLICY_VERSION_LENGTH - len(CALIBRATED_SUFFIX)] + CALIBRATED_SUFFIX
 
 
-def with_base_rates(document: dict[str, Any], rates: dict[Category, float]) -> dict[str, Any]:
-    """A policy document (as read from YAML) with its categories' base rates replaced and
-    its version marked calibrated (:func:`calibrated_version`)."""
+def with_calibration(document: dict[str, Any], calibration: Calibration) -> dict[str, Any]:
+    """A policy document (as read from YAML) with its categories' base rates and its
+    learning's weight dispersion replaced and its version marked calibrated
+    (:func:`calibrated_version`)."""
     categories = {
-        name: {**route, "base_rate_per_viewer_second": rates[Category(name)]}
+        name: {**route, "base_rate_per_viewer_second": calibration.rates[Category(name)]}
         for name, route in document["categories"].items()
     }
+    learning = {**document.get("learning", {}), "weight_dispersion": calibration.weight_dispersion}
     version = calibrated_version(str(document["policy_version"]))
-    return {**document, "policy_version": version, "categories": categories}
+    return {
+        **document,
+        "policy_version": version,
+        "learning": learning,
+        "categories": categories,
+    }
 
 
 def _three_figures(rate: float) -> float:

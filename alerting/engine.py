@@ -66,7 +66,7 @@ from alerting.policy import Policy, abuse_categories
 from alerting.ramp import RampState
 from alerting.report_views import ReportViews, adds_nothing
 from alerting.routing import Routing
-from alerting.standing import reporter_standing
+from alerting.standing import reporter_standing, scaled_standing
 from alerting.state import BroadcastState, reporter_key
 from alerting.views import PolicyFigures, ViewOdds
 from alerting.window import CategoryWindow
@@ -187,6 +187,9 @@ class DetectionEngine:
         )
         category = report.category
         abuse = category in self.abuse
+        standing = reporter_standing(report.reporter, self.figures)
+        raw_weight_milli = standing.weight_milli
+        standing = scaled_standing(standing, self.expectation.dispersion(learner))
         window, combined, added, added_combined = state.count(
             shape,
             category,
@@ -195,7 +198,7 @@ class DetectionEngine:
             event_time,
             watermark,
             reporter_key(report.reporter_id),
-            reporter_standing(report.reporter, self.figures),
+            standing,
             report.report_id,
         )
         quiet = not state.incidents and not state.coordination
@@ -246,7 +249,14 @@ class DetectionEngine:
             mark = self.figures.ramp_marks[len(state.ramps)]
             climbing = not unsized and state.ramps[category].statistic >= mark
             if quiet and not (active or climbing):
-                learner.learn(event_time, exposure, category, added, self.policy)
+                learner.learn(
+                    event_time,
+                    exposure,
+                    category,
+                    added,
+                    self.policy,
+                    raw_weight_milli if added else 0,
+                )
                 state.taught_rate = rates.factor * population[2]
             elif state.taught_rate is not None:
                 learner.hold(event_time, exposure, state.taught_rate, self.policy)

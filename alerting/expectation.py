@@ -55,6 +55,13 @@ class Expectation:
         policy = self.policy
         return learner.rates(policy), learner.abuse_rate(policy), learner.total_rate(policy)
 
+    def dispersion(self, learner: BaseRateLearner | None) -> float:
+        """How many times an ordinary reporter's raw weight counts for one reporter
+        (:meth:`alerting.baseline.BaseRateLearner.dispersion`): learned, else the policy's."""
+        if learner is None:
+            return self.policy.learning.weight_dispersion
+        return learner.dispersion(self.policy)
+
     def rates(
         self, state: BroadcastState, population: tuple[dict[Category, float], float, float]
     ) -> Rates:

@@ -212,6 +212,11 @@ class LearningPolicy(_Strict):
     adds at most what looks ordinary), and suspect reporters weigh nothing.
     ``max_gap_seconds`` caps the exposure one gap between two reports of a
     broadcast may add (a broadcast that ended must not count as watched).
+
+    ``weight_dispersion`` is the prior of how far the platform's ordinary reporters'
+    trust weights spread (:meth:`alerting.baseline.BaseRateLearner.dispersion`), worth
+    ``prior_reports`` reporters; with learning off it is used as it is, and
+    ``spikewatch calibrate`` writes the log's.
     """
 
     enabled: bool = True
@@ -221,6 +226,7 @@ class LearningPolicy(_Strict):
     level_half_life_seconds: PositiveSeconds = 120
     max_factor: Annotated[float, Field(ge=1, le=1000)] = 30.0
     max_gap_seconds: PositiveSeconds = 300
+    weight_dispersion: Annotated[float, Field(ge=1, le=10)] = 1.0
 
 
 class HistoryPolicy(_Strict):

@@ -68,3 +68,22 @@ def is_credible(
         and viewing is not False
         and (age is None or age >= figures.credible_min_account_age_days)
     )
+
+
+def scaled_standing(standing: ReporterStanding, dispersion: float) -> ReporterStanding:
+    """``standing`` with its weight counted in ordinary reporters of a platform whose
+    reporters' weights spread by ``dispersion``
+    (:meth:`alerting.baseline.BaseRateLearner.dispersion`), and never below one: a reporter
+    who is not suspect is one reporter, and trust adds to that only above what the
+    platform's ordinary reporters have. Divided below one, a platform whose reporters
+    weigh 1.0 to 1.2 made five reporters of weight one 4.85, one fewer than the floor."""
+    weight_milli = standing.weight_milli
+    if dispersion == 1.0 or weight_milli <= WEIGHT_UNIT:
+        return standing
+    scaled = math.floor(weight_milli / dispersion + 0.5)
+    return ReporterStanding(
+        standing.credible,
+        scaled if scaled > WEIGHT_UNIT else WEIGHT_UNIT,
+        standing.suspect,
+        standing.unknown,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from alerting.policy import Policy, load_policy
 from alerting.policy_overrides import with_overrides
@@ -12,6 +12,9 @@ from models.decode import Rejection
 from models.report import Category
 from streams.commands import Subcommands
 from streams.settings import load_settings
+
+if TYPE_CHECKING:
+    from alerting.calibration import Calibration
 
 
 def add_replay(commands: Subcommands) -> None:
@@ -128,7 +131,7 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     pinning priors reviews them, and a message that is not a report is counted, not lost."""
     import yaml
 
-    from alerting.calibration import calibrate, with_base_rates
+    from alerting.calibration import calibrate, with_calibration
     from models.decode import decode_report
     from streams.replay.command import read_messages
 
@@ -138,9 +141,9 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     messages = read_messages(settings, args.log, args.topic)
     decoded = [decode_report(message.value, settings.max_message_bytes) for message in messages]
     reports = [report for report in decoded if not isinstance(report, Rejection)]
-    rates = calibrate(reports, policy)
+    calibration = calibrate(reports, policy)
     with open(policy_file, encoding="utf-8") as source:
-        document = with_base_rates(yaml.safe_load(source), rates)
+        document = with_calibration(yaml.safe_load(source), calibration)
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
     if args.output == "-":
         sys.stdout.write(text)
@@ -158,15 +161,22 @@ def _run_calibrate(args: argparse.Namespace) -> int:
         )
     where = "stdout" if args.output == "-" else args.output
     summary = [learned, f"wrote {where} (policy_version {document['policy_version']})"]
-    sys.stderr.write("".join(f"{line}\n" for line in summary + rate_changes(policy, rates)))
+    changes = calibration_changes(policy, calibration)
+    sys.stderr.write("".join(f"{line}\n" for line in summary + changes))
     return 0
 
 
-def rate_changes(policy: Policy, rates: Mapping[Category, float]) -> list[str]:
-    """One line per category: its prior, its calibrated rate, and the ratio between them."""
+def calibration_changes(policy: Policy, calibration: Calibration) -> list[str]:
+    """One line per category: its prior, its calibrated rate, and the ratio between them;
+    then the weight dispersion's prior and calibrated value."""
     lines = [f"{'category':<18} {'prior':>9} {'calibrated':>11} {'x prior':>8}"]
     for category in Category:
         prior = policy.category(category).base_rate_per_viewer_second
-        rate = rates[category]
+        rate = calibration.rates[category]
         lines.append(f"{category.value:<18} {prior:>9.3g} {rate:>11.3g} {rate / prior:>8.2f}")
+    prior_dispersion, dispersion = policy.learning.weight_dispersion, calibration.weight_dispersion
+    lines.append(
+        f"{'weight dispersion':<18} {prior_dispersion:>9.3g} {dispersion:>11.3g} "
+        f"{dispersion / prior_dispersion:>8.2f}"
+    )
     return lines

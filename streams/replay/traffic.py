@@ -80,8 +80,10 @@ class TrafficGenerator:
         rate_per_second: float = 50.0,
         seed: int = 7,
         prefix: str = "bc",
+        ordinary_trust: tuple[float, float] = (0.0, 0.6),
     ) -> None:
         self.random = random.Random(seed)
+        self.ordinary_trust = ordinary_trust
         self.rate_per_second = rate_per_second
         self.rates = dict(rates)
         self._categories = list(rates)
@@ -118,7 +120,9 @@ class TrafficGenerator:
             broadcast,
             category,
             at,
-            self._reporter(max_age=2000, trust=(0.0, 0.6), was_viewing=self.random.random() < 0.8),
+            self._reporter(
+                max_age=2000, trust=self.ordinary_trust, was_viewing=self.random.random() < 0.8
+            ),
         )
 
     def coordinated(self, broadcast: Broadcast, category: Category, at: float) -> dict[str, Any]:

@@ -98,16 +98,18 @@ def poisson_arrivals(
     return times
 
 
-def ordinary_reports(arrivals: list[tuple[float, str, Category, int]]) -> list[ReportEvent]:
+def ordinary_reports(
+    arrivals: list[tuple[float, str, Category, int]], reporter: dict[str, Any] = ORDINARY
+) -> list[ReportEvent]:
     """``(seconds after T0, broadcast, category, viewers)`` as ordinary viewers' reports, in
-    time order, each from a reporter of its own."""
+    time order, each from a reporter of its own (``reporter`` their standing)."""
     return [
         make_report(
             f"viewer-{number}",
             at=T0 + at,
             category=category.value,
             viewers=viewers,
-            reporter=ORDINARY,
+            reporter=reporter,
             broadcast_id=broadcast_id,
             report_id=f"{broadcast_id}-{number}",
         )

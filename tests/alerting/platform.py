@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from alerting.baseline import BaseRateLearner
 from alerting.engine import DetectionEngine
@@ -12,13 +13,15 @@ from alerting.state import BroadcastState
 from models.escalation import EventAction
 from models.escalation_v2 import EscalationV2
 from models.report import Category, ReportEvent
-from tests.alerting.helpers import ordinary_reports, poisson_arrivals
+from tests.alerting.helpers import ORDINARY, T0, make_report, ordinary_reports, poisson_arrivals
 
 
 @dataclass(frozen=True)
 class Platform:
     """``scale`` x the priors on every category; ``campaign_per_minute`` harassment
-    reports a minute from fresh ordinary-looking accounts on broadcast 0, all run long."""
+    reports a minute from fresh ordinary-looking accounts on broadcast 0, all run long;
+    ``trust`` every ordinary reporter's trust score; ``storm`` reports from each of that
+    many viewers of a small extra broadcast (``storm-0``) within 30 s of minute five."""
 
     scale: float
     minutes: float
@@ -26,6 +29,12 @@ class Platform:
     large: tuple[int, ...] = (200_000, 300_000)
     campaign_per_minute: int = 0
     seed: int = 7
+    trust: float = ORDINARY["trust"]
+    storm: tuple[int, int] = (0, 0)
+
+    @property
+    def reporter(self) -> dict[str, Any]:
+        return {**ORDINARY, "trust": self.trust}
 
 
 @dataclass
@@ -57,7 +66,22 @@ def platform_reports(policy: Policy, platform: Platform) -> list[ReportEvent]:
             (index * spacing, "b-0", Category.HARASSMENT, audiences[0])
             for index in range(int(seconds / spacing))
         ]
-    return ordinary_reports(arrivals)
+    reports = ordinary_reports(arrivals, platform.reporter)
+    viewers, clicks = platform.storm
+    storm = [
+        make_report(
+            f"storm-viewer-{viewer}",
+            at=T0 + 300.0 + generator.uniform(0.0, 30.0),
+            category=Category.HARASSMENT.value,
+            viewers=800,
+            reporter=platform.reporter,
+            broadcast_id="storm-0",
+            report_id=f"storm-{viewer}-{click}",
+        )
+        for viewer in range(viewers)
+        for click in range(clicks)
+    ]
+    return sorted(reports + storm, key=lambda report: report.event_time)
 
 
 def simulate(policy: Policy, platform: Platform) -> Run:

@@ -98,9 +98,64 @@ def test_disabled_learning_always_gives_the_prior(policy: Policy) -> None:
 
 def test_round_trip_is_exact(policy: Policy) -> None:
     learner = BaseRateLearner()
-    learner.learn(T0, 123456.789, Category.HARASSMENT, 1700, policy)
-    learner.learn(T0 + 7.3, 98765.4321, Category.SPAM, 900, policy)
+    learner.learn(T0, 123456.789, Category.HARASSMENT, 1700, policy, 1900)
+    learner.learn(T0 + 7.3, 98765.4321, Category.SPAM, 900, policy, 1000)
     assert BaseRateLearner.from_plain(learner.to_plain()) == learner
+
+
+# --- how far the reporters' weights spread -----------------------------------------------
+
+
+def learned_dispersion(policy: Policy, raw_weights: list[int]) -> float:
+    learner = BaseRateLearner()
+    for raw in raw_weights:
+        learner.learn(T0, 1000.0, Category.HARASSMENT, raw, policy, raw)
+    return learner.estimate_dispersion(policy)
+
+
+def test_the_dispersion_starts_at_its_prior(policy: Policy) -> None:
+    assert BaseRateLearner().dispersion(policy) == policy.learning.weight_dispersion == 1.0
+    pinned = with_changes(policy, learning={"weight_dispersion": 1.4})
+    assert BaseRateLearner().dispersion(pinned) == 1.4
+
+
+def test_the_dispersion_is_the_reporters_squared_weight_over_their_weight(
+    policy: Policy,
+) -> None:
+    """All weighing 1.5, a sum of weights varies 1.5 times as much as the count; one in
+    two weighing 2, the rest 1, it is (1 + 4) / (1 + 2)."""
+    assert learned_dispersion(policy, [1500] * 2000) == pytest.approx(1.5, rel=0.01)
+    assert learned_dispersion(policy, [1000, 2000] * 1000) == pytest.approx(5 / 3, rel=0.01)
+    assert learned_dispersion(policy, [1000] * 2000) == 1.0
+
+
+def test_suspect_reporters_do_not_move_the_dispersion(policy: Policy) -> None:
+    assert learned_dispersion(policy, [1500] * 500 + [0] * 5000) == pytest.approx(
+        learned_dispersion(policy, [1500] * 500)
+    )
+
+
+def test_the_dispersion_stays_between_one_and_the_largest_weight(policy: Policy) -> None:
+    trust = policy.trust
+    largest = max(1.0 + trust.high_trust_bonus, trust.trusted_flagger_weight)
+    assert learned_dispersion(policy, [4000] * 2000) == largest
+    unlikely = with_changes(policy, learning={"weight_dispersion": 1.0})
+    assert learned_dispersion(unlikely, [500] * 2000) == 1.0
+
+
+def test_with_learning_off_the_dispersion_is_the_policys(policy: Policy) -> None:
+    off = with_changes(policy, learning={"enabled": False, "weight_dispersion": 1.3})
+    assert learned_dispersion(off, [2000] * 2000) == 1.3
+
+
+def test_a_learner_stored_before_the_dispersion_starts_it_from_its_prior(policy: Policy) -> None:
+    learner = BaseRateLearner()
+    learner.learn(T0, 1000.0, Category.HARASSMENT, 1500, policy, 1500)
+    stored = learner.to_plain()
+    del stored["d"]
+    restored = BaseRateLearner.from_plain(stored)
+    assert restored.reporter_weight == restored.reporter_square == 0.0
+    assert restored.dispersion(policy) == 1.0
 
 
 def test_the_engine_teaches_exposure_from_gaps_between_a_broadcasts_reports(
@@ -248,6 +303,27 @@ def test_a_platform_far_from_the_priors_pages_no_ordinary_broadcast_from_a_cold_
     assert run.pages == [], "no paging trigger on an ordinary broadcast"
     learned = run.learner.rate(Category.HARASSMENT, policy) / PRIOR
     assert scale / 2 <= learned <= scale * 2, f"learned {learned:.2f} x the prior"
+
+
+@pytest.mark.parametrize("trust", [0.65, 0.79])
+def test_a_platform_that_trusts_its_ordinary_reporters_pages_no_ordinary_broadcast(
+    policy: Policy, trust: float
+) -> None:
+    """Every ordinary account scored above the policy's neutral trust (each weighs 1.3 or
+    1.58), and four viewers of a small broadcast reporting it again and again within half
+    a minute: counted as weights, four viewers of 1.58 passed the five-reporter floor and
+    paged. Counted in the platform's own ordinary reporters, they are four."""
+    run = simulate(policy, Platform(scale=3.0, minutes=6, trust=trust, storm=(4, 5)))
+
+    assert run.pages == []
+    weight = 1.0 + (trust - policy.trust.neutral_trust) / (1.0 - policy.trust.neutral_trust)
+    assert run.learner.dispersion(policy) == pytest.approx(weight, rel=0.01)
+
+
+def test_on_a_platform_that_trusts_its_reporters_six_viewers_still_page(policy: Policy) -> None:
+    run = simulate(policy, Platform(scale=3.0, minutes=6, trust=0.79, storm=(6, 2)))
+
+    assert {page.labels.broadcast_id for page in run.pages} == {"storm-0"}
 
 
 def test_a_campaign_as_long_as_the_learning_horizon_cannot_teach_abuse_is_normal(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from alerting.calibration import calibrate, calibrated_version, with_base_rates
+from alerting.calibration import Calibration, calibrate, calibrated_version, with_calibration
 from alerting.policy import DEFAULT_POLICY_PATH, Policy
 from models.report import Category
 from tests.alerting.helpers import HIGH_TRUST, burst
@@ -17,7 +17,7 @@ LOUD = (Category.HARASSMENT, Category.SPAM, Category.OTHER, Category.ADULT_CONTE
 @pytest.mark.parametrize("scale", [0.2, 5.0])
 def test_calibrating_on_a_platform_log_finds_its_rates(policy: Policy, scale: float) -> None:
     reports = platform_reports(policy, Platform(scale=scale, minutes=10))
-    rates = calibrate(reports, policy)
+    rates = calibrate(reports, policy).rates
     for category in LOUD:
         ratio = rates[category] / policy.category(category).base_rate_per_viewer_second
         assert scale / 2 <= ratio <= scale * 2, f"{category.value}: {ratio:.2f} x the prior"
@@ -25,22 +25,42 @@ def test_calibrating_on_a_platform_log_finds_its_rates(policy: Policy, scale: fl
 
 def test_a_surge_in_the_log_does_not_become_the_platforms_rate(policy: Policy) -> None:
     reports = platform_reports(policy, Platform(scale=1.0, minutes=10))
-    honest = calibrate(reports, policy)
+    honest = calibrate(reports, policy).rates
     surge = burst(200, start=reports[0].event_time + 60, spacing=0.5, reporter=HIGH_TRUST)
-    poisoned = calibrate(sorted(reports + surge, key=lambda r: r.event_time), policy)
+    poisoned = calibrate(sorted(reports + surge, key=lambda r: r.event_time), policy).rates
     assert poisoned[Category.HARASSMENT] <= 1.1 * honest[Category.HARASSMENT]
+
+
+def test_a_log_of_reporters_trusted_above_neutral_is_counted_in_its_own_reporters(
+    policy: Policy,
+) -> None:
+    """Every ordinary reporter weighs 1.58: the rates written are counted in such
+    reporters, with the dispersion that says so (pinned together, they judge as the worker
+    learning both would)."""
+    reports = platform_reports(policy, Platform(scale=2.0, minutes=10, trust=0.79))
+    calibration = calibrate(reports, policy)
+    assert calibration.weight_dispersion == pytest.approx(1.58, rel=0.01)
+    ratio = (
+        calibration.rates[Category.HARASSMENT]
+        / policy.category(Category.HARASSMENT).base_rate_per_viewer_second
+    )
+    assert 1.0 <= ratio <= 4.0 / 1.58
 
 
 def test_the_written_policy_is_the_old_one_with_the_new_rates(policy: Policy) -> None:
     document = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
     rates = {category: 1e-6 * (index + 1) for index, category in enumerate(Category)}
 
-    written = Policy.model_validate(with_base_rates(document, rates))
+    written = Policy.model_validate(with_calibration(document, Calibration(rates, 1.25)))
 
     for category in Category:
         assert written.category(category).base_rate_per_viewer_second == rates[category]
         assert written.category(category).team == policy.category(category).team
-    untouched = {"categories", "policy_version"}
+    assert written.learning.weight_dispersion == 1.25
+    assert written.learning.model_dump(exclude={"weight_dispersion"}) == (
+        policy.learning.model_dump(exclude={"weight_dispersion"})
+    )
+    untouched = {"categories", "policy_version", "learning"}
     assert written.model_dump(exclude=untouched) == policy.model_dump(exclude=untouched)
     assert written.policy_version == f"{policy.policy_version}-calibrated"
 

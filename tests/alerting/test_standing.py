@@ -8,7 +8,7 @@ import pytest
 
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
-from alerting.standing import reporter_standing
+from alerting.standing import reporter_standing, scaled_standing
 from alerting.state import BroadcastState
 from models.escalation import EventAction
 from models.report import Category, ReporterInfo
@@ -101,3 +101,35 @@ def test_weights_survive_the_state_round_trip_exactly(engine: DetectionEngine) -
     before, after = state.windows[Category.HARASSMENT], restored.windows[Category.HARASSMENT]
     assert after.weight_milli == before.weight_milli == 2000 + 1400 + 0 + 1000
     assert after.suspect_reporters == before.suspect_reporters == 1
+
+
+@pytest.mark.parametrize(
+    ("reporter", "dispersion", "weight_milli"),
+    [
+        ({"trust": 0.75}, 1.25, 1200),
+        (TRUSTED_FLAGGER, 1.25, 1600),
+        ({"trust": 0.55}, 1.25, 1000),
+        (ORDINARY, 1.25, 1000),
+        (None, 1.6, 1000),
+        (NOT_WATCHING, 1.6, 0),
+        ({"trust": 0.75}, 1.0, 1500),
+    ],
+)
+def test_a_weight_is_counted_in_the_platforms_ordinary_reporters_and_never_below_one(
+    engine: DetectionEngine,
+    reporter: Mapping[str, object] | None,
+    dispersion: float,
+    weight_milli: int,
+) -> None:
+    """Divided by how far the platform's reporters' weights spread: a reporter of 1.5 where
+    ordinary ones weigh about 1.25 counts 1.2; one the platform scores ordinary counts one,
+    not less; a suspect still nothing, and credibility is untouched."""
+    info = None if reporter is None else ReporterInfo.model_validate(reporter)
+    raw = reporter_standing(info, engine.figures)
+    scaled = scaled_standing(raw, dispersion)
+    assert scaled.weight_milli == weight_milli
+    assert (scaled.credible, scaled.suspect, scaled.unknown) == (
+        raw.credible,
+        raw.suspect,
+        raw.unknown,
+    )

@@ -96,8 +96,9 @@ def test_calibrate_writes_the_policy_with_the_logs_rates(
         "1 message was not a valid report and was skipped"
     )
     assert told[1] == f"wrote {written} (policy_version {policy.policy_version}-calibrated)"
-    assert len(told) == 3 + len(Category)
-    assert [line.split()[0] for line in told[3:]] == [c.value for c in Category]
+    assert len(told) == 4 + len(Category)
+    assert [line.split()[0] for line in told[3:-1]] == [c.value for c in Category]
+    assert told[-1].split()[:3] == ["weight", "dispersion", "1"]
 
     calibrated = load_policy(written)
     harassment = calibrated.category(Category.HARASSMENT).base_rate_per_viewer_second

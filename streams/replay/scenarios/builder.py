@@ -90,6 +90,9 @@ class World:
     """Platform report rates relative to the reference (each category jittered x/÷2)."""
     evening_rise: float = 1.0
     """Factor the platform's rates reach, linearly, by the end of the run."""
+    ordinary_trust: tuple[float, float] = (0.0, 0.6)
+    """The range of the trust scores its ordinary reporters' accounts have: a platform's
+    trust model is its own, and its scale is not the policy's."""
     distortions: Distortions = field(default_factory=Distortions)
 
 

@@ -54,6 +54,7 @@ def build_scenario(
         rate_per_second=world.background_rate,
         seed=seed,
         prefix="bg",
+        ordinary_trust=world.ordinary_trust,
     )
     b = ScenarioBuilder(generator, start, world)
     build(b)

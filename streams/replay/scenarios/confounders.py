@@ -8,9 +8,10 @@ reference, an evening rise, very large broadcasts with and without a surge,
 raids, surges spread across categories, reports without a ``reporter``, skewed
 device clocks, late delivery, client retries, false-reporting campaigns and
 broadcasts whose reports carry no ``viewer_count`` (large ones too). ``own_mix``
-(broadcasts whose category mix is their own) and ``growing_broadcasts`` (large ones
-getting louder over an hour, the one scenario longer than ten minutes) came later and
-play on their own.
+(broadcasts whose category mix is their own), ``growing_broadcasts`` (large ones
+getting louder over an hour, the one scenario longer than ten minutes) and
+``trusting_platform`` (ordinary accounts trusted above the policy's neutral trust) came
+later and play on their own.
 
 Times are fractions of the run, so short test runs hold every incident too.
 """
@@ -216,6 +217,22 @@ def _growing_broadcasts(b: ScenarioBuilder) -> None:
     _large_broadcasts(b, prefix="grow", growth=(2.0, 3.0))
 
 
+TRUSTING_ORDINARY_TRUST = (0.4, 0.79)
+"""``trusting_platform``'s ordinary reporters: above the policy's neutral trust for the most
+part, so they weigh up to about 1.6, and below a credible report's trust, which pages a
+child-safety report on its own whatever the platform (that rule is the product's, not a
+confounder)."""
+
+
+def _trusting_platform(b: ScenarioBuilder) -> None:
+    """A platform whose trust model scores ordinary accounts higher than the policy's scale
+    assumes: retry storms of four viewers of a small broadcast, very large broadcasts (one
+    with a surge), surges and child-safety reports."""
+    _retry_storms(b)
+    _large_broadcasts(b, count=2, with_surge=1)
+    _surges_and_child_safety(b)
+
+
 def _real_world(b: ScenarioBuilder) -> None:
     background(b)
     _large_broadcasts(
@@ -260,6 +277,10 @@ CONFOUNDERS: dict[str, tuple[World, Part]] = {
     "large_broadcasts": (World(), _with_background(_large_broadcasts)),
     "own_mix": (World(), _with_background(_own_mix_broadcasts)),
     "growing_broadcasts": (World(duration=3600.0), _with_background(_growing_broadcasts)),
+    "trusting_platform": (
+        World(ordinary_trust=TRUSTING_ORDINARY_TRUST),
+        _with_background(_trusting_platform),
+    ),
     "raids": (World(), _with_background(_raids, lambda b: surge_set(b, 2, "surge"))),
     "spread_surges": (World(), _with_background(lambda b: spread_surges(b, 5))),
     "anonymous_reporters": (

@@ -333,6 +333,19 @@ def test_retries_resend_the_same_report_id_with_the_same_content() -> None:
     assert len(storm) >= 20
 
 
+def test_a_trusting_platform_scores_its_ordinary_accounts_above_neutral_but_not_credible() -> None:
+    ordinary = [
+        r["reporter"]["trust"]
+        for r in reports("trusting_platform")
+        if r["label"]["kind"] in ("background", "viral") and "reporter" in r
+    ]
+    assert min(ordinary) >= 0.4
+    assert max(ordinary) < 0.8
+    assert sum(trust > 0.5 for trust in ordinary) > 0.6 * len(ordinary)
+    storm = [r for r in reports("trusting_platform") if r["broadcast_id"] == "retry-0"]
+    assert len({r["reporter_id"] for r in storm}) == 4
+
+
 def test_campaigns_are_fresh_accounts_some_with_a_few_real_viewers() -> None:
     campaigns = by_incident("campaigns")
     campaign_names = sorted(name for name in campaigns if name.startswith("campaign-"))
@@ -408,6 +421,11 @@ NOT_YET: dict[tuple[str, str], str] = {
     ("own_mix", "surge_delay"): (
         "the test's run holds three surges, the median of which is 10.2 s from the onset; "
         "seeds 1-20, full length: 7.4 s (docs/detection.md)"
+    ),
+    ("trusting_platform", "surge_delay"): (
+        "the test's run holds five surges, the median of which is 12.6 s from the onset "
+        "(with weights counted as they were, 12.5 s); full-length runs: see "
+        "docs/detection.md"
     ),
     ("large_broadcasts", "surge_delay"): (
         "five minutes in, a large broadcast's history is two minutes old when its surge "
