@@ -419,17 +419,18 @@ def card(name: str) -> ScoreCard:
 
 NOT_YET: dict[tuple[str, str], str] = {
     ("own_mix", "surge_delay"): (
-        "the test's run holds three surges, the median of which is 10.2 s from the onset; "
-        "seeds 1-20, full length: 7.4 s (docs/detection.md)"
+        "the test's run holds three surges, the median of which is just over 10 s from the "
+        "onset; full-length runs meet the target (docs/detection.md)"
     ),
     ("trusting_platform", "surge_delay"): (
-        "the test's run holds five surges, the median of which is 12.6 s from the onset "
-        "(with weights counted as they were, 12.5 s); full-length runs: see "
-        "docs/detection.md"
+        "the test's run holds five surges on broadcasts with little history, the median of "
+        "which is over 10 s from the onset with weights counted either way; full-length "
+        "runs meet the target (docs/detection.md)"
     ),
     ("large_broadcasts", "surge_delay"): (
         "five minutes in, a large broadcast's history is two minutes old when its surge "
-        "starts: median 13.5 s from the onset (full-length runs: see docs/detection.md)"
+        "starts: the median is over 10 s from the onset; full-length runs meet the target "
+        "(docs/detection.md)"
     ),
 }
 
