@@ -29,9 +29,10 @@ import json
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
-# The modules on the per-report path (the experiment's list). policy.py (pydantic,
-# read once) stays interpreted; models/fast_report.py and models/decode.py compiled
-# as well made the core benchmark no faster (median 52 against 46 us a report).
+# The modules on the per-report path (the experiment's list). policy.py and
+# detection_policy.py (pydantic, read once) stay interpreted; models/fast_report.py and
+# models/decode.py compiled as well made the core benchmark no faster (median 52 against
+# 46 us a report).
 COMPILED_MODULES = (
     "admission",
     "baseline",

@@ -60,7 +60,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from alerting.policy import HistoryPolicy
+from alerting.detection_policy import HistoryPolicy
 from alerting.reporter_mark import WEIGHT_UNIT
 from models.report import Category
 

@@ -40,7 +40,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from alerting.policy import RampPolicy
+from alerting.detection_policy import RampPolicy
 from alerting.reporter_mark import WEIGHT_UNIT
 from models.report import Category
 

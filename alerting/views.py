@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 
 from alerting.baseline import prior_rate
-from alerting.policy import Policy, SpikePolicy
+from alerting.detection_policy import SpikePolicy
+from alerting.policy import Policy
 from alerting.ramp import broadcast_threshold
 from alerting.stats import (
     poisson_upper_tail,

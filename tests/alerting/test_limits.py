@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from alerting.detection_policy import WindowPolicy
 from alerting.engine import DetectionEngine
 from alerting.limits import (
     MAX_STATE_RECORD_BYTES,
@@ -12,7 +13,7 @@ from alerting.limits import (
     largest_state_bytes,
     max_reporters_fitting,
 )
-from alerting.policy import Policy, WindowPolicy
+from alerting.policy import Policy
 from alerting.state import BroadcastState
 from models.report import Category
 from tests.alerting.helpers import HIGH_TRUST, T0, TRUSTED_FLAGGER, make_report, with_changes

@@ -12,8 +12,9 @@ from __future__ import annotations
 import tracemalloc
 from datetime import UTC, datetime
 
+from alerting.detection_policy import WindowPolicy
 from alerting.engine import DetectionEngine
-from alerting.policy import WindowPolicy, load_policy
+from alerting.policy import load_policy
 from alerting.state import BroadcastState
 from models.report import Category, ReportEvent
 from streams.worker.state_cache import BroadcastStates

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 
 from alerting.admission import event_time_rejection
+from alerting.detection_policy import WindowPolicy
 from alerting.engine import DetectionEngine
 from alerting.outcomes import ClockCorrection
-from alerting.policy import WindowPolicy, load_policy
+from alerting.policy import load_policy
 from alerting.state import BroadcastState
 from models.dead_letter import DeadLetterReason
 from models.escalation import EventAction
