@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 
 from alerting.policy import Policy, abuse_categories
@@ -77,6 +78,8 @@ from alerting.reporter_mark import WEIGHT_UNIT
 from models.report import Category
 
 _CATEGORIES = tuple(Category)
+_AT_EDGE = 1 - 1e-9
+"""A clamped rate divided by its prior is the band's edge up to rounding."""
 
 
 def prior_rate(policy: Policy, category: Category) -> float:
@@ -249,6 +252,49 @@ class BaseRateLearner:
             reporter_weight=float(reporter_weight),
             reporter_square=float(reporter_square),
         )
+
+
+class RateLimit(IntEnum):
+    """Where a learned rate stands against the band ``learning.max_factor`` allows it."""
+
+    FLOOR = -1
+    """The evidence points below ``prior / max_factor``: detectors expect more than the
+    platform reports, so a surge needs more reporters to page."""
+    FREE = 0
+    CEILING = 1
+    """The evidence points above ``prior x max_factor``: detectors expect less than the
+    platform reports, so ordinary broadcasts may page."""
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedRate:
+    """One category's learned rate as the engineer who runs the worker reads it."""
+
+    ratio: float
+    """The rate the detectors use over the policy's prior."""
+    limit: RateLimit
+
+
+def learned_rates(learner: BaseRateLearner, policy: Policy) -> dict[Category, LearnedRate]:
+    """Every category's rate as the detectors read it (the learner's per-second snapshot),
+    against its prior.
+
+    A rate held at the band's edge is the one thing learning cannot fix on its own: the
+    platform is further from the priors than the policy lets the learner move, and only
+    new priors (``spikewatch calibrate``) or a wider band bring the detectors back.
+    """
+    ceiling, floor = policy.learning.max_factor, 1 / policy.learning.max_factor
+    snapshot = learner.rates(policy)
+    rates: dict[Category, LearnedRate] = {}
+    for category, prior in prior_rates(policy).items():
+        ratio = snapshot[category] / prior
+        limit = RateLimit.FREE
+        if policy.learning.enabled and ratio >= ceiling * _AT_EDGE:
+            limit = RateLimit.CEILING
+        elif policy.learning.enabled and ratio <= floor / _AT_EDGE:
+            limit = RateLimit.FLOOR
+        rates[category] = LearnedRate(ratio, limit)
+    return rates
 
 
 def calibrated_rates(learner: BaseRateLearner, policy: Policy) -> dict[Category, float]:

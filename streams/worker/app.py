@@ -106,6 +106,7 @@ class Spikewatch:
             self.app, STATE_TABLE, settings.topic_partitions, STATE_TOPIC_CONFIG
         )
         self.states = BroadcastStates(self.app.changelog.store(self.table), self._partition_of)
+        self.metrics.learners.show(self.states.cached_learners, policy)
         self.shadow, shadow_topic = self._shadow_lane(settings)
         self.pipeline = ReportPipeline(
             self.engine,

@@ -29,6 +29,7 @@ from models.escalation import EscalationClass, EventAction, Severity
 from models.escalation_v2 import EscalationV2
 from models.report import Category, Platform
 from oncall.timelines import KpiFacts, Resolver
+from streams.worker.learner_metrics import LearnerCollector
 
 OTHER = "other"
 
@@ -212,6 +213,7 @@ class WorkerMetrics:
             ["partition"],
             registry=r,
         )
+        self.learners = LearnerCollector(r)
         self._define_oncall_metrics()
 
     def _define_oncall_metrics(self) -> None:

@@ -92,6 +92,11 @@ class BroadcastStates:
             self._learners[partition] = learner
         return learner
 
+    def cached_learners(self) -> list[tuple[int, BaseRateLearner]]:
+        """The learners of the partitions this worker has read since it took them: what
+        it has learned, never a learner restored only to be shown."""
+        return sorted(self._learners.items())
+
     def save_learners(self, partitions: Iterable[int]) -> None:
         if not self._durable:
             return

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from alerting.baseline import BaseRateLearner, prior_rates
+from alerting.baseline import BaseRateLearner, RateLimit, learned_rates, prior_rates
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from alerting.state import BroadcastState
@@ -94,6 +94,42 @@ def test_disabled_learning_always_gives_the_prior(policy: Policy) -> None:
     learner = BaseRateLearner()
     learner.learn(T0, 1e12, Category.HARASSMENT, 10**12, off)
     assert learner.rate(Category.HARASSMENT, off) == PRIOR
+
+
+def test_learned_rates_say_where_each_rate_stands_against_the_band(policy: Policy) -> None:
+    flooded, silent, fresh = BaseRateLearner(), BaseRateLearner(), BaseRateLearner()
+    flooded.learn(T0, 1e12, Category.HARASSMENT, 10**12, policy)
+    silent.learn(T0, 1e15, Category.HARASSMENT, 0, policy)
+    factor = policy.learning.max_factor
+    harassment = learned_rates(flooded, policy)[Category.HARASSMENT]
+    assert harassment.ratio == pytest.approx(factor)
+    assert harassment.limit is RateLimit.CEILING
+    assert learned_rates(silent, policy)[Category.HARASSMENT].limit is RateLimit.FLOOR
+    assert learned_rates(silent, policy)[Category.HARASSMENT].ratio == pytest.approx(1 / factor)
+    for rate in learned_rates(fresh, policy).values():
+        assert rate.ratio == pytest.approx(1.0)
+        assert rate.limit is RateLimit.FREE
+
+
+def test_a_rate_just_inside_the_band_is_not_at_its_limit(policy: Policy) -> None:
+    """Five times the prior's total within a band of thirty: the learner follows."""
+    learner = BaseRateLearner()
+    exposure = 1e12
+    learner.learn(T0, exposure, Category.HARASSMENT, 0, policy)
+    for category, prior in prior_rates(policy).items():
+        learner.learn(T0, 0, category, round(5 * prior * exposure * 1000), policy)
+    rates = learned_rates(learner, policy)
+    assert {rate.limit for rate in rates.values()} == {RateLimit.FREE}
+    assert rates[Category.HARASSMENT].ratio == pytest.approx(5, rel=0.01)
+
+
+def test_with_learning_off_no_rate_is_at_its_limit(policy: Policy) -> None:
+    off = with_changes(policy, learning={"enabled": False})
+    learner = BaseRateLearner()
+    learner.learn(T0, 1e12, Category.HARASSMENT, 10**12, off)
+    assert {(rate.ratio, rate.limit) for rate in learned_rates(learner, off).values()} == {
+        (1.0, RateLimit.FREE)
+    }
 
 
 def test_round_trip_is_exact(policy: Policy) -> None:

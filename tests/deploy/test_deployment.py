@@ -170,6 +170,16 @@ def test_grafana_provisioning_points_at_the_mounted_boards_and_the_compose_prome
                 assert panel["datasource"]["uid"] == datasource["uid"], (board.name, panel)
 
 
+def test_each_board_has_its_own_title_not_one_of_its_panels() -> None:
+    """Both boards were once listed in Grafana under a panel's title ("Unknown categories")."""
+    boards = [json.loads(b.read_text()) for b in (GRAFANA_DIR / "dashboards").glob("*.json")]
+    titles = [board["title"] for board in boards]
+    assert len(set(titles)) == len(titles) >= 2
+    for board in boards:
+        assert board["title"].startswith("spikewatch")
+        assert board["title"] not in {panel["title"] for panel in board["panels"]}
+
+
 def test_k8s_workers_read_their_settings_and_policy_from_config_maps_that_validate() -> None:
     deployment = k8s_object("Deployment", "spikewatch-worker")
     pod = deployment["spec"]["template"]["spec"]

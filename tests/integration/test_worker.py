@@ -43,6 +43,23 @@ def worker(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         process.stop()
 
 
+def oncall_until_triggered(
+    config: WorkerConfig, broadcast_id: str, settle: float = 0.0
+) -> list[Record]:
+    """Every on-call record of the deployment, read until ``broadcast_id`` has a trigger
+    (and ``settle`` seconds more for what follows it)."""
+    return asyncio.run(
+        read_until(
+            config.bootstrap,
+            None,
+            pattern=f"^{config.oncall_prefix.replace('.', '[.]')}.*",
+            done=triggers_for(broadcast_id),
+            within=60,
+            settle=settle,
+        )
+    )
+
+
 def escalations_of(records: list[Record], broadcast_id: str) -> list[tuple[Record, EscalationV2]]:
     found = []
     for record in records:
@@ -70,16 +87,7 @@ def test_spike_on_small_broadcast_gives_exactly_one_trigger_on_its_team_topic(
     surge = [report(target, "harassment", viewers=800) for _ in range(15)]
     asyncio.run(send_all(config.bootstrap, config.input_topic, [keyed(r) for r in surge]))
 
-    records = asyncio.run(
-        read_until(
-            config.bootstrap,
-            None,
-            pattern=f"^{config.oncall_prefix.replace('.', '[.]')}.*",
-            done=triggers_for(target),
-            within=60,
-            settle=4.0,
-        )
-    )
+    records = oncall_until_triggered(config, target, settle=4.0)
     found = escalations_of(records, target)
     triggers = [(r, e) for r, e in found if e.event_action is EventAction.TRIGGER]
     assert len(triggers) == 1, [e.summary for _, e in found]
@@ -142,20 +150,53 @@ def test_benign_volume_on_a_huge_audience_and_repeat_clicks_page_nobody(
     messages = [keyed(r) for r in benign + clicks + [marker]]
     asyncio.run(send_all(config.bootstrap, config.input_topic, messages))
 
-    records = asyncio.run(
-        read_until(
-            config.bootstrap,
-            None,
-            pattern=f"^{config.oncall_prefix.replace('.', '[.]')}.*",
-            done=triggers_for("benign-marker"),
-            within=60,
-            settle=2.0,
-        )
-    )
+    records = oncall_until_triggered(config, "benign-marker", settle=2.0)
     assert len(benign) > 500, "the benign load must be large enough to matter"
     assert escalations_of(records, "benign-marker"), "the marker proves the batch was processed"
     assert escalations_of(records, viral) == []
     assert escalations_of(records, small) == []
+
+
+def test_the_learners_it_holds_are_on_its_metrics_page_per_partition(
+    worker: WorkerProcess,
+) -> None:
+    """The gauges are computed when scraped from the learners the worker holds: a partition
+    it has read shows every category's rate and its reporters' dispersion."""
+    config = worker.config
+    ordinary = [
+        report("learner-ordinary", "spam", viewers=4_000, reporter=dict(ORDINARY_VIEWER))
+        for _ in range(3)
+    ]
+    marker = report("learner-marker", "child_safety", reporter=dict(TRUSTED_FLAGGER))
+    messages = [keyed(r) for r in [*ordinary, marker]]
+    asyncio.run(send_all(config.bootstrap, config.input_topic, messages))
+    oncall_until_triggered(config, "learner-marker")
+    text = worker.metrics_text()
+    ratios = learned_samples(text, "spikewatch_learned_rate_ratio")
+    factor = POLICY.learning.max_factor
+    assert {labels["category"] for labels, _ in ratios} == {c.value for c in Category}
+    assert all(1 / factor <= value <= factor for _, value in ratios)
+    partitions = {labels["partition"] for labels, _ in ratios}
+    assert partitions
+    assert partitions <= {str(p) for p in range(4)}
+    dispersions = learned_samples(text, "spikewatch_learned_weight_dispersion")
+    assert {labels["partition"] for labels, _ in dispersions} == partitions
+    assert all(value >= 1 for _, value in dispersions)
+    limits = learned_samples(text, "spikewatch_learned_rate_at_limit")
+    assert len(limits) == len(ratios)
+    assert {value for _, value in limits} <= {-1, 0, 1}
+
+
+def learned_samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
+    """Every sample of one labelled gauge on a metrics page, with its labels."""
+    found = []
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            series, _, value = line.rpartition(" ")
+            label_text = series[len(name) + 1 : -1]
+            labels = dict(part.split("=", 1) for part in label_text.split(","))
+            found.append(({k: v.strip('"') for k, v in labels.items()}, float(value)))
+    return found
 
 
 def test_malformed_messages_are_dead_lettered_and_valid_ones_around_them_still_count(
@@ -194,15 +235,7 @@ def test_malformed_messages_are_dead_lettered_and_valid_ones_around_them_still_c
     }
     assert all(r.key == b"junk" for r in letters)
 
-    oncall = asyncio.run(
-        read_until(
-            config.bootstrap,
-            None,
-            pattern=f"^{config.oncall_prefix.replace('.', '[.]')}.*",
-            done=triggers_for(target),
-            within=60,
-        )
-    )
+    oncall = oncall_until_triggered(config, target)
     critical = escalations_of(oncall, target)
     assert [e.severity for _, e in critical] == [Severity.CRITICAL]
     assert critical[0][0].topic == f"{config.oncall_prefix}child-safety"
