@@ -24,7 +24,9 @@ from typing import Any
 from alerting.baseline import BaseRateLearner, calibrated_rates
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
+from alerting.standing import is_credible
 from alerting.state import BroadcastState
+from alerting.views import PolicyFigures
 from models.report import Category, ReportEvent
 
 CALIBRATION_BAND = 1000.0
@@ -71,6 +73,68 @@ def calibrate(reports: Iterable[ReportEvent], policy: Policy) -> Calibration:
             for category, rate in calibrated_rates(learner, learning).items()
         },
         _three_figures(learner.estimate_dispersion(learning)),
+    )
+
+
+CREDIBLE_SHARE_WARNING = 0.1
+"""The share of a log's scored reporters above which ``calibrate`` warns that the
+single-report rule believes too many of them. The rule takes one child-safety or
+violent-extremism report as proof because its reporter is exceptional; when one
+reporter in ten qualifies on trust alone, the platform's trust model scores ordinary
+accounts on a higher scale than the policy's, and every misfiled report of theirs in
+those categories pages a person at critical severity. Learning cannot notice this (a
+single report is not a rate), so it is told before the policy is deployed."""
+
+
+@dataclass(frozen=True, slots=True)
+class CredibleReporters:
+    """How many of a log's reporters the single-report rule (``credible_report``) would
+    believe on their trust score alone, trusted flaggers aside: those are credible by the
+    platform's own word, whatever its scale."""
+
+    credible: int
+    scored: int
+    """Distinct reporters who sent a trust score and are not trusted flaggers."""
+    broadcasts_paged: int
+    """Broadcasts with at least one report of a credible category from such a reporter:
+    each would open an incident on that report alone."""
+    trust_quantiles: tuple[float, float] | None
+    """The scored reporters' median and 90th-percentile trust, or None without any."""
+
+    @property
+    def share(self) -> float:
+        return self.credible / self.scored if self.scored else 0.0
+
+    @property
+    def too_many(self) -> bool:
+        return self.share > CREDIBLE_SHARE_WARNING
+
+
+def credible_reporters(reports: Iterable[ReportEvent], policy: Policy) -> CredibleReporters:
+    """Each reporter judged once, by the newest standing the log gives it."""
+    figures = PolicyFigures(policy)
+    standing: dict[str, tuple[bool, float]] = {}
+    paged: set[str] = set()
+    categories = policy.credible_report.categories
+    for report in reports:
+        reporter = report.reporter
+        if reporter is None or reporter.trust is None or reporter.trusted_flagger:
+            continue
+        credible = is_credible(
+            reporter.account_age_days, reporter.trust, reporter.was_viewing, False, figures
+        )
+        standing[report.reporter_id] = (credible, reporter.trust)
+        if credible and report.category in categories:
+            paged.add(report.broadcast_id)
+    trusts = sorted(trust for _, trust in standing.values())
+    quantiles = None
+    if trusts:
+        quantiles = (trusts[(len(trusts) - 1) // 2], trusts[(len(trusts) - 1) * 9 // 10])
+    return CredibleReporters(
+        credible=sum(credible for credible, _ in standing.values()),
+        scored=len(standing),
+        broadcasts_paged=len(paged),
+        trust_quantiles=quantiles,
     )
 
 

@@ -14,7 +14,7 @@ from streams.commands import Subcommands
 from streams.settings import load_settings
 
 if TYPE_CHECKING:
-    from alerting.calibration import Calibration
+    from alerting.calibration import Calibration, CredibleReporters
 
 
 def add_replay(commands: Subcommands) -> None:
@@ -131,7 +131,7 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     pinning priors reviews them, and a message that is not a report is counted, not lost."""
     import yaml
 
-    from alerting.calibration import calibrate, with_calibration
+    from alerting.calibration import calibrate, credible_reporters, with_calibration
     from models.decode import decode_report
     from streams.replay.command import read_messages
 
@@ -162,7 +162,8 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     where = "stdout" if args.output == "-" else args.output
     summary = [learned, f"wrote {where} (policy_version {document['policy_version']})"]
     changes = calibration_changes(policy, calibration)
-    sys.stderr.write("".join(f"{line}\n" for line in summary + changes))
+    credibility = credibility_lines(policy, credible_reporters(reports, policy))
+    sys.stderr.write("".join(f"{line}\n" for line in summary + changes + credibility))
     return 0
 
 
@@ -180,3 +181,33 @@ def calibration_changes(policy: Policy, calibration: Calibration) -> list[str]:
         f"{dispersion / prior_dispersion:>8.2f}"
     )
     return lines
+
+
+def credibility_lines(policy: Policy, credible: CredibleReporters) -> list[str]:
+    """How many of the log's reporters one report pages for, and a warning, one line that
+    says what to do, when the platform's trust scale makes that too many of them."""
+    from alerting.calibration import CREDIBLE_SHARE_WARNING
+
+    categories = "/".join(sorted(c.value for c in policy.credible_report.categories))
+    min_trust = policy.credible_report.min_trust
+    line = (
+        f"credible on trust alone (>= {min_trust:g}): {credible.credible:,} of "
+        f"{credible.scored:,} scored reporters ({credible.share:.1%})"
+    )
+    if credible.trust_quantiles is not None:
+        median, high = credible.trust_quantiles
+        line += f", trust median {median:.2f}, 90th percentile {high:.2f}"
+    paged = credible.broadcasts_paged
+    line += (
+        f"; one {categories} report of theirs pages alone: "
+        f"{paged:,} broadcast{'' if paged == 1 else 's'} of this log"
+    )
+    if not credible.too_many:
+        return [line]
+    warning = (
+        f"warning: over {CREDIBLE_SHARE_WARNING:.0%} of reporters page alone with one "
+        f"{categories} report; this platform scores ordinary accounts above the policy's "
+        f"trust scale: raise credible_report.min_trust above their 90th percentile before "
+        f"deploying this policy"
+    )
+    return [line, warning]

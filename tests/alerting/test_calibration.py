@@ -5,10 +5,16 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from alerting.calibration import Calibration, calibrate, calibrated_version, with_calibration
+from alerting.calibration import (
+    Calibration,
+    calibrate,
+    calibrated_version,
+    credible_reporters,
+    with_calibration,
+)
 from alerting.policy import DEFAULT_POLICY_PATH, Policy
 from models.report import Category
-from tests.alerting.helpers import HIGH_TRUST, burst
+from tests.alerting.helpers import HIGH_TRUST, T0, TRUSTED_FLAGGER, burst
 from tests.alerting.platform import Platform, platform_reports
 
 LOUD = (Category.HARASSMENT, Category.SPAM, Category.OTHER, Category.ADULT_CONTENT)
@@ -70,3 +76,39 @@ def test_a_calibrated_version_stays_within_the_limit_and_is_not_stacked() -> Non
     long = calibrated_version("x" * 64)
     assert len(long) == 64
     assert long.endswith("-calibrated")
+
+
+@pytest.mark.parametrize(("trust", "all_credible"), [(0.79, False), (0.9, True)])
+def test_credible_reporters_counts_whom_one_report_would_page_for(
+    policy: Policy, trust: float, all_credible: bool
+) -> None:
+    reports = platform_reports(policy, Platform(scale=3.0, minutes=10, trust=trust))
+    credible = credible_reporters(reports, policy)
+    reporters = {report.reporter_id for report in reports}
+    assert credible.scored == len(reporters)
+    assert credible.credible == (len(reporters) if all_credible else 0)
+    assert credible.too_many is all_credible
+    assert credible.trust_quantiles == (trust, trust)
+    single = {
+        report.broadcast_id
+        for report in reports
+        if report.category in policy.credible_report.categories
+    }
+    assert credible.broadcasts_paged == (len(single) if all_credible else 0)
+    assert not all_credible or credible.broadcasts_paged > 0, "the log must hold such reports"
+
+
+def test_trusted_flaggers_and_reporters_without_a_score_are_not_counted(policy: Policy) -> None:
+    flaggers = burst(5, start=T0, spacing=1.0, reporter=TRUSTED_FLAGGER)
+    unscored = burst(5, start=T0, spacing=1.0, reporter={"account_age_days": 90})
+    credible = credible_reporters(flaggers + unscored, policy)
+    assert (credible.credible, credible.scored, credible.trust_quantiles) == (0, 0, None)
+    assert not credible.too_many
+
+
+def test_a_reporter_counts_once_by_the_newest_standing_the_log_gives_it(policy: Policy) -> None:
+    earlier = burst(1, start=T0, spacing=1.0, reporter=HIGH_TRUST)
+    later = burst(1, start=T0 + 5, spacing=1.0, reporter={**HIGH_TRUST, "trust": 0.3})
+    credible = credible_reporters(earlier + later, policy)
+    assert earlier[0].reporter_id == later[0].reporter_id
+    assert (credible.credible, credible.scored) == (0, 1)

@@ -73,6 +73,28 @@ def test_unknown_command_exits_with_usage(capsys: pytest.CaptureFixture[str]) ->
     assert exit_info.value.code == 2
 
 
+def test_calibrate_warns_in_one_line_when_most_reporters_would_page_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A platform scoring every ordinary account 0.9: each of their child-safety reports
+    would page a person at critical severity, which learning cannot see."""
+    from alerting.policy import load_policy
+    from tests.alerting.platform import Platform, platform_reports
+
+    reports = platform_reports(load_policy(), Platform(scale=4.0, minutes=8, trust=0.9))
+    log = tmp_path / "reports.jsonl"
+    log.write_bytes(b"".join(r.model_dump_json().encode() + b"\n" for r in reports))
+
+    assert main(["calibrate", str(log), "--output", str(tmp_path / "p.yaml")]) == 0
+
+    credible, warning = capsys.readouterr().err.splitlines()[-2:]
+    assert "(100.0%), trust median 0.90, 90th percentile 0.90" in credible
+    assert warning.startswith("warning: over 10% of reporters page alone")
+    assert warning.endswith(
+        "raise credible_report.min_trust above their 90th percentile before deploying this policy"
+    )
+
+
 def test_calibrate_writes_the_policy_with_the_logs_rates(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -96,9 +118,13 @@ def test_calibrate_writes_the_policy_with_the_logs_rates(
         "1 message was not a valid report and was skipped"
     )
     assert told[1] == f"wrote {written} (policy_version {policy.policy_version}-calibrated)"
-    assert len(told) == 4 + len(Category)
-    assert [line.split()[0] for line in told[3:-1]] == [c.value for c in Category]
-    assert told[-1].split()[:3] == ["weight", "dispersion", "1"]
+    assert len(told) == 5 + len(Category)
+    assert [line.split()[0] for line in told[3:-2]] == [c.value for c in Category]
+    assert told[-2].split()[:3] == ["weight", "dispersion", "1"]
+    scored = len({r.reporter_id for r in reports})
+    assert told[-1].startswith(
+        f"credible on trust alone (>= 0.8): 0 of {scored:,} scored reporters"
+    )
 
     calibrated = load_policy(written)
     harassment = calibrated.category(Category.HARASSMENT).base_rate_per_viewer_second
