@@ -10,8 +10,14 @@ nothing; abuse and campaigns in the log do not become the platform's normal.
 
 Calibration lets the evidence speak: its prior is worth a single report and the
 band around it is wide, so the result is the log's rates rather than the old
-priors nudged. Rates are rounded to three significant figures: the policy file
-is read by people.
+priors nudged. And it forgets nothing: the worker's learner follows the platform's
+level with a half-life of minutes, which in calibration made the rates written those of
+the log's last few minutes (an evening log's peak), and of one partition's alone when a
+topic was read a partition at a time. Without decay, the evidence is a sum, and the
+rates are the whole log's. As in the worker, each input partition has its own learner
+(its detectors, hence the guards, read the rates their partition has learned), and the
+sums are added up at the end. Rates are rounded to three significant figures: the
+policy file is read by people.
 """
 
 from __future__ import annotations
@@ -32,15 +38,24 @@ from models.report import Category, ReportEvent
 CALIBRATION_BAND = 1000.0
 """How far from the old priors a calibrated rate may go, either way."""
 
+NEVER_FORGET_SECONDS = 1e15
+"""The calibration learner's half-lives: longer than any log, so nothing decays."""
+
+TICK_SECONDS = 1.0
+"""How often, in a partition's event time, its broadcasts are ticked: the worker's
+resolve timer's period, and replay's."""
+
 
 def calibration_policy(policy: Policy) -> Policy:
-    """``policy`` with learning that follows the log rather than the priors."""
+    """``policy`` with learning that follows the whole log rather than the priors."""
     learning = policy.learning.model_copy(
         update={
             "enabled": True,
             "prior_reports": 1.0,
             "prior_mix_reports": 1.0,
             "max_factor": CALIBRATION_BAND,
+            "level_half_life_seconds": NEVER_FORGET_SECONDS,
+            "half_life_seconds": NEVER_FORGET_SECONDS,
         }
     )
     return policy.model_copy(update={"learning": learning})
@@ -56,24 +71,95 @@ class Calibration:
     weight_dispersion: float
 
 
-def calibrate(reports: Iterable[ReportEvent], policy: Policy) -> Calibration:
-    """The platform's rates and weight dispersion, learned from ``reports`` in log order."""
-    learning = calibration_policy(policy)
-    engine = DetectionEngine(learning)
-    learner = BaseRateLearner()
-    states: dict[str, BroadcastState] = {}
-    for report in reports:
+class Calibrator:
+    """The decision core over a log, report by report, learning as the worker does.
+
+    Each partition's broadcasts are ticked as its clock (its newest event time counted)
+    passes each second, as replay ticks them: incidents resolve once quiet, so a broadcast
+    that had one teaches again, and idle broadcasts are dropped, so a log of days holds
+    in memory the broadcasts of minutes.
+    """
+
+    def __init__(self, policy: Policy) -> None:
+        self._learning = calibration_policy(policy)
+        self._engine = DetectionEngine(self._learning)
+        self._learners: dict[int, BaseRateLearner] = {}
+        self._states: dict[int, dict[str, BroadcastState]] = {}
+        self._clocks: dict[int, float] = {}
+        self._ticked: dict[int, float] = {}
+
+    def observe(
+        self, report: ReportEvent, partition: int = 0, record_time: float | None = None
+    ) -> None:
+        """``partition`` the input partition the report's broadcast is read from,
+        ``record_time`` its Kafka record's timestamp when it has one (seconds)."""
+        states = self._states.get(partition)
+        if states is None:
+            states = self._states[partition] = {}
         state = states.get(report.broadcast_id)
         if state is None:
             state = states[report.broadcast_id] = BroadcastState(report.broadcast_id)
-        engine.observe(state, report, learner=learner)
-    return Calibration(
-        {
-            category: _three_figures(rate)
-            for category, rate in calibrated_rates(learner, learning).items()
-        },
-        _three_figures(learner.estimate_dispersion(learning)),
-    )
+        learner = self._learners.get(partition)
+        if learner is None:
+            learner = self._learners[partition] = BaseRateLearner()
+        observation = self._engine.observe(
+            state, report, learner=learner, event_time=report.event_time, record_time=record_time
+        )
+        if observation.late:
+            return
+        counted_at = report.event_time
+        if observation.clock is not None and record_time is not None:
+            counted_at = record_time
+        clock = max(counted_at, self._clocks.get(partition, counted_at))
+        self._clocks[partition] = clock
+        ticked = self._ticked.get(partition)
+        if ticked is None or clock - ticked >= TICK_SECONDS:
+            self._ticked[partition] = clock
+            for idle in [
+                broadcast
+                for broadcast, known in states.items()
+                if self._engine.tick(known, clock).evictable
+            ]:
+                del states[idle]
+
+    @property
+    def broadcasts_held(self) -> int:
+        """Broadcasts whose state is held now: those live within the last window or with
+        an incident open, however long the log."""
+        return sum(len(states) for states in self._states.values())
+
+    def result(self) -> Calibration:
+        learner = _added_up(self._learners.values())
+        return Calibration(
+            {
+                category: _three_figures(rate)
+                for category, rate in calibrated_rates(learner, self._learning).items()
+            },
+            _three_figures(learner.estimate_dispersion(self._learning)),
+        )
+
+
+def calibrate(reports: Iterable[ReportEvent], policy: Policy) -> Calibration:
+    """The platform's rates and weight dispersion, learned from ``reports`` in log order,
+    as one partition."""
+    calibrator = Calibrator(policy)
+    for report in reports:
+        calibrator.observe(report)
+    return calibrator.result()
+
+
+def _added_up(learners: Iterable[BaseRateLearner]) -> BaseRateLearner:
+    """One learner holding every partition's evidence: a plain sum, since calibration's
+    learners never decay."""
+    total = BaseRateLearner()
+    for learner in learners:
+        total.exposure += learner.exposure
+        total.level_weight += learner.level_weight
+        for category, weight in learner.weights.items():
+            total.weights[category] = total.weights.get(category, 0.0) + weight
+        total.reporter_weight += learner.reporter_weight
+        total.reporter_square += learner.reporter_square
+    return total
 
 
 CREDIBLE_SHARE_WARNING = 0.1
@@ -110,32 +196,46 @@ class CredibleReporters:
         return self.share > CREDIBLE_SHARE_WARNING
 
 
-def credible_reporters(reports: Iterable[ReportEvent], policy: Policy) -> CredibleReporters:
-    """Each reporter judged once, by the newest standing the log gives it."""
-    figures = PolicyFigures(policy)
-    standing: dict[str, tuple[bool, float]] = {}
-    paged: set[str] = set()
-    categories = policy.credible_report.categories
-    for report in reports:
+class CredibleTally:
+    """Counts :class:`CredibleReporters` report by report, each reporter judged once, by
+    the newest standing the log gives it."""
+
+    def __init__(self, policy: Policy) -> None:
+        self._figures = PolicyFigures(policy)
+        self._categories = policy.credible_report.categories
+        self._standing: dict[str, tuple[bool, float]] = {}
+        self._paged: set[str] = set()
+
+    def add(self, report: ReportEvent) -> None:
         reporter = report.reporter
         if reporter is None or reporter.trust is None or reporter.trusted_flagger:
-            continue
+            return
         credible = is_credible(
-            reporter.account_age_days, reporter.trust, reporter.was_viewing, False, figures
+            reporter.account_age_days, reporter.trust, reporter.was_viewing, False, self._figures
         )
-        standing[report.reporter_id] = (credible, reporter.trust)
-        if credible and report.category in categories:
-            paged.add(report.broadcast_id)
-    trusts = sorted(trust for _, trust in standing.values())
-    quantiles = None
-    if trusts:
-        quantiles = (trusts[(len(trusts) - 1) // 2], trusts[(len(trusts) - 1) * 9 // 10])
-    return CredibleReporters(
-        credible=sum(credible for credible, _ in standing.values()),
-        scored=len(standing),
-        broadcasts_paged=len(paged),
-        trust_quantiles=quantiles,
-    )
+        self._standing[report.reporter_id] = (credible, reporter.trust)
+        if credible and report.category in self._categories:
+            self._paged.add(report.broadcast_id)
+
+    def result(self) -> CredibleReporters:
+        standing = self._standing.values()
+        trusts = sorted(trust for _, trust in standing)
+        quantiles = None
+        if trusts:
+            quantiles = (trusts[(len(trusts) - 1) // 2], trusts[(len(trusts) - 1) * 9 // 10])
+        return CredibleReporters(
+            credible=sum(credible for credible, _ in standing),
+            scored=len(trusts),
+            broadcasts_paged=len(self._paged),
+            trust_quantiles=quantiles,
+        )
+
+
+def credible_reporters(reports: Iterable[ReportEvent], policy: Policy) -> CredibleReporters:
+    tally = CredibleTally(policy)
+    for report in reports:
+        tally.add(report)
+    return tally.result()
 
 
 CALIBRATED_SUFFIX = "-calibrated"

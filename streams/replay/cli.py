@@ -15,6 +15,7 @@ from streams.settings import load_settings
 
 if TYPE_CHECKING:
     from alerting.calibration import Calibration, CredibleReporters
+    from streams.worker.pipeline import InputMessage
 
 
 def add_replay(commands: Subcommands) -> None:
@@ -87,7 +88,11 @@ def add_calibrate(commands: Subcommands) -> None:
         "calibrate", help="learn the categories' base rates from a report log; write a policy"
     )
     calibrate.add_argument("log", nargs="?", help="JSON-lines report log ('-' = stdin)")
-    calibrate.add_argument("--topic", help="read this Kafka topic (from its start) instead")
+    calibrate.add_argument("--topic", help="read this Kafka topic instead (from its start)")
+    calibrate.add_argument(
+        "--from-time", default=None, help="with --topic: RFC 3339; Kafka record timestamps"
+    )
+    calibrate.add_argument("--to-time", default=None, help="with --topic: RFC 3339, exclusive")
     calibrate.add_argument(
         "--policy", default=None, help="policy to start from (default: the worker's)"
     )
@@ -128,20 +133,35 @@ def _run_replay(args: argparse.Namespace) -> int:
 def _run_calibrate(args: argparse.Namespace) -> int:
     """Read the log as replay does, learn as the worker does, write the policy with its rates,
     and tell on stderr what the rates were learned from and how far each moved: an operator
-    pinning priors reviews them, and a message that is not a report is counted, not lost."""
+    pinning priors reviews them, and a message that is not a report is counted, not lost.
+    Messages are decided as they are read, never held: a topic may hold days of them."""
     import yaml
 
-    from alerting.calibration import calibrate, credible_reporters, with_calibration
+    from alerting.calibration import Calibrator, CredibleTally, with_calibration
     from models.decode import decode_report
-    from streams.replay.command import read_messages
+    from streams.replay.command import each_message
 
     settings = load_settings()
     policy_file = args.policy or settings.policy_file
     policy = load_policy(policy_file)
-    messages = read_messages(settings, args.log, args.topic)
-    decoded = [decode_report(message.value, settings.max_message_bytes) for message in messages]
-    reports = [report for report in decoded if not isinstance(report, Rejection)]
-    calibration = calibrate(reports, policy)
+    calibrator, credible = Calibrator(policy), CredibleTally(policy)
+    broadcasts: set[str] = set()
+    reports = skipped = 0
+
+    def learn(message: InputMessage) -> None:
+        nonlocal reports, skipped
+        report = decode_report(message.value, settings.max_message_bytes)
+        if isinstance(report, Rejection):
+            skipped += 1
+            return
+        reports += 1
+        broadcasts.add(report.broadcast_id)
+        record_time = None if message.timestamp_ms is None else message.timestamp_ms / 1000
+        calibrator.observe(report, message.partition, record_time)
+        credible.add(report)
+
+    each_message(settings, args.log, args.topic, (args.from_time, args.to_time), learn)
+    calibration = calibrator.result()
     with open(policy_file, encoding="utf-8") as source:
         document = with_calibration(yaml.safe_load(source), calibration)
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
@@ -150,9 +170,7 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     else:
         with open(args.output, "w", encoding="utf-8") as sink:
             sink.write(text)
-    broadcasts = len({report.broadcast_id for report in reports})
-    learned = f"calibrated from {len(reports):,} reports on {broadcasts:,} broadcasts"
-    skipped = len(decoded) - len(reports)
+    learned = f"calibrated from {reports:,} reports on {len(broadcasts):,} broadcasts"
     if skipped:
         learned += (
             "; 1 message was not a valid report and was skipped"
@@ -162,7 +180,7 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     where = "stdout" if args.output == "-" else args.output
     summary = [learned, f"wrote {where} (policy_version {document['policy_version']})"]
     changes = calibration_changes(policy, calibration)
-    credibility = credibility_lines(policy, credible_reporters(reports, policy))
+    credibility = credibility_lines(policy, credible.result())
     sys.stderr.write("".join(f"{line}\n" for line in summary + changes + credibility))
     return 0
 

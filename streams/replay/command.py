@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -243,16 +243,34 @@ def _millis(text: str | None) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-def read_messages(settings: Settings, log: str | None, topic: str | None) -> list[InputMessage]:
-    """A log file or a whole topic as input messages, as replay reads them (``calibrate``)."""
+def each_message(
+    settings: Settings,
+    log: str | None,
+    topic: str | None,
+    span: tuple[str | None, str | None],
+    consume: Callable[[InputMessage], None],
+) -> None:
+    """Every message of a log file or of a topic, as replay reads them, handed to
+    ``consume`` one at a time (``calibrate``): a topic may hold days of reports, more than
+    fit in memory at once. ``span`` is the RFC 3339 ``(from, to)`` of the records' Kafka
+    timestamps to read, a topic's only."""
     if (log is None) == (topic is None):
         raise ReplaySourceError("give either a log file or --topic, not both and not neither")
     if topic is None:
-        lines = _read_lines(log or "-")
-        return list(file_messages(lines, settings.topic_partitions, "calibrate"))
+        if span != (None, None):
+            raise ReplaySourceError(
+                "--from-time and --to-time select a topic's records: add --topic"
+            )
+        for message in file_messages(
+            _read_lines(log or "-"), settings.topic_partitions, "calibrate"
+        ):
+            consume(message)
+        return
 
-    async def collect() -> list[InputMessage]:
-        span = TopicRange(topic)
-        return [message async for message in topic_messages(settings.kafka_bootstrap, span)]
+    async def read() -> None:
+        chosen = TopicRange(topic, None, None, _millis(span[0]), _millis(span[1]))
+        options = client_options(settings)
+        async for message in topic_messages(settings.kafka_bootstrap, chosen, **options):
+            consume(message)
 
-    return asyncio.run(collect())
+    asyncio.run(read())

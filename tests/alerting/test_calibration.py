@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
+
 import pytest
 import yaml
 
 from alerting.calibration import (
     Calibration,
+    Calibrator,
     calibrate,
     calibrated_version,
     credible_reporters,
     with_calibration,
 )
 from alerting.policy import DEFAULT_POLICY_PATH, Policy
-from models.report import Category
-from tests.alerting.helpers import HIGH_TRUST, T0, TRUSTED_FLAGGER, burst
+from models.report import Category, ReportEvent
+from tests.alerting.helpers import HIGH_TRUST, ORDINARY, T0, TRUSTED_FLAGGER, burst, make_report
 from tests.alerting.platform import Platform, platform_reports
 
 LOUD = (Category.HARASSMENT, Category.SPAM, Category.OTHER, Category.ADULT_CONTENT)
@@ -51,6 +55,74 @@ def test_a_log_of_reporters_trusted_above_neutral_is_counted_in_its_own_reporter
         / policy.category(Category.HARASSMENT).base_rate_per_viewer_second
     )
     assert 1.0 <= ratio <= 4.0 / 1.58
+
+
+def shifted(reports: list[ReportEvent], seconds: float, tag: str) -> list[ReportEvent]:
+    """``reports`` ``seconds`` later, from reporters of their own."""
+    return [
+        report.model_copy(
+            update={
+                "reported_at": report.reported_at + timedelta(seconds=seconds),
+                "reporter_id": f"{tag}-{report.reporter_id}",
+                "report_id": f"{tag}-{report.report_id}",
+            }
+        )
+        for report in reports
+    ]
+
+
+def total_rate(calibration: Calibration) -> float:
+    return math.fsum(calibration.rates.values())
+
+
+def test_a_log_whose_platform_quietens_calibrates_to_its_whole_span(policy: Policy) -> None:
+    """Five minutes at four times the priors, then five at the priors: the rates written
+    are the whole log's, about the halves' mean, not its last minutes' (which the
+    worker's two-minute level half-life made them). Quieter rather than
+    louder: a platform four times louder within a second looks like abuse to the guards,
+    which rightly keep it from teaching."""
+    loud = platform_reports(policy, Platform(scale=4.0, minutes=5, seed=8))
+    quiet = shifted(platform_reports(policy, Platform(scale=1.0, minutes=5)), 300, "later")
+    halves = (total_rate(calibrate(loud, policy)) + total_rate(calibrate(quiet, policy))) / 2
+    assert total_rate(calibrate(loud + quiet, policy)) == pytest.approx(halves, rel=0.15)
+
+
+def test_partitions_read_one_after_another_calibrate_as_read_together(policy: Policy) -> None:
+    """A topic is read a partition at a time; each has its own learner, as in the worker,
+    and without forgetting their sums do not depend on the order they were read in."""
+    reports = platform_reports(policy, Platform(scale=2.0, minutes=6))
+    broadcasts = sorted({report.broadcast_id for report in reports})
+    partition = {broadcast: index % 4 for index, broadcast in enumerate(broadcasts)}
+    together, apart = Calibrator(policy), Calibrator(policy)
+    for report in reports:
+        together.observe(report, partition[report.broadcast_id])
+    for number in range(4):
+        for report in reports:
+            if partition[report.broadcast_id] == number:
+                apart.observe(report, number)
+    assert apart.result() == together.result()
+
+
+def test_a_long_log_holds_only_the_broadcasts_of_its_last_minutes(policy: Policy) -> None:
+    """Ticked as replay ticks, idle broadcasts are dropped: three hundred broadcasts, one
+    every twenty seconds for a hundred minutes, each reporting three times."""
+    calibrator = Calibrator(policy)
+    for number in range(300):
+        for click in range(3):
+            calibrator.observe(
+                make_report(
+                    f"viewer-{number}-{click}",
+                    at=T0 + number * 20.0 + click,
+                    broadcast_id=f"b-{number}",
+                    reporter=ORDINARY,
+                )
+            )
+    live_seconds = (
+        policy.window.length_seconds
+        + policy.window.allowed_lateness_seconds
+        + policy.lifecycle.resolve_after_quiet_seconds
+    )
+    assert calibrator.broadcasts_held <= live_seconds / 20 + 2
 
 
 def test_the_written_policy_is_the_old_one_with_the_new_rates(policy: Policy) -> None:

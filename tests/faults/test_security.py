@@ -193,8 +193,11 @@ def read_secure_escalations(settings: Settings, config: WorkerConfig) -> list[An
 
 
 @pytest.mark.kafka
-def test_replay_reads_a_topic_over_sasl_ssl(secure_broker: SecureBroker, tmp_path: Path) -> None:
-    """``spikewatch replay --topic`` honours the security settings, as produce and tail do."""
+def test_replay_and_calibrate_read_a_topic_over_sasl_ssl(
+    secure_broker: SecureBroker, tmp_path: Path
+) -> None:
+    """``spikewatch replay --topic`` and ``calibrate --topic`` honour the security settings,
+    as produce and tail do (calibrate once read a topic with none of them)."""
     password_file = tmp_path / "kafka-password"
     password_file.write_text(PASSWORD + "\n")
     settings = secure_settings(secure_broker, password_file)
@@ -224,6 +227,17 @@ def test_replay_reads_a_topic_over_sasl_ssl(secure_broker: SecureBroker, tmp_pat
         "replayed-surge"
     ]
     assert PASSWORD.encode() not in result.stderr
+    calibrated = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "calibrate", "--topic", topic, "--output", "-"],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert calibrated.returncode == 0, calibrated.stderr.decode()[-2000:]
+    told = calibrated.stderr.decode().splitlines()
+    assert told[0] == "calibrated from 6 reports on 1 broadcasts"
+    assert PASSWORD.encode() not in calibrated.stderr
 
 
 @pytest.mark.kafka
