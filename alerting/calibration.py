@@ -163,29 +163,34 @@ def _added_up(learners: Iterable[BaseRateLearner]) -> BaseRateLearner:
 
 
 CREDIBLE_SHARE_WARNING = 0.1
-"""The share of a log's scored reporters above which ``calibrate`` warns that the
+"""The share of a log's scored reports above which ``calibrate`` warns that the
 single-report rule believes too many of them. The rule takes one child-safety or
-violent-extremism report as proof because its reporter is exceptional; when one
-reporter in ten qualifies on trust alone, the platform's trust model scores ordinary
-accounts on a higher scale than the policy's, and every misfiled report of theirs in
-those categories pages a person at critical severity. Learning cannot notice this (a
-single report is not a rate), so it is told before the policy is deployed."""
+violent-extremism report as proof because its reporter is exceptional; when one report
+in ten comes from a reporter who qualifies on trust alone, the platform's trust model
+scores ordinary accounts on a higher scale than the policy's, and every misfiled report
+of theirs in those categories pages a person at critical severity. Learning cannot
+notice this (a single report is not a rate), so it is told before the policy is
+deployed."""
+
+TRUST_BINS = 100
+"""Trust is kept as a histogram of hundredths: quantiles to a hundredth, in memory that
+does not grow with the log (a week of a large platform has millions of reporters)."""
 
 
 @dataclass(frozen=True, slots=True)
-class CredibleReporters:
-    """How many of a log's reporters the single-report rule (``credible_report``) would
-    believe on their trust score alone, trusted flaggers aside: those are credible by the
-    platform's own word, whatever its scale."""
+class CredibleReports:
+    """How many of a log's reports the single-report rule (``credible_report``) would
+    believe on their reporter's trust score alone, trusted flaggers aside: those are
+    credible by the platform's own word, whatever its scale."""
 
     credible: int
     scored: int
-    """Distinct reporters who sent a trust score and are not trusted flaggers."""
+    """Reports whose reporter has a trust score and is not a trusted flagger."""
     broadcasts_paged: int
-    """Broadcasts with at least one report of a credible category from such a reporter:
-    each would open an incident on that report alone."""
+    """Broadcasts with at least one report of a credible category from a reporter credible
+    on trust alone: each would open an incident on that report alone."""
     trust_quantiles: tuple[float, float] | None
-    """The scored reporters' median and 90th-percentile trust, or None without any."""
+    """The scored reports' median and 90th-percentile trust (to a hundredth), or None."""
 
     @property
     def share(self) -> float:
@@ -197,41 +202,47 @@ class CredibleReporters:
 
 
 class CredibleTally:
-    """Counts :class:`CredibleReporters` report by report, each reporter judged once, by
-    the newest standing the log gives it."""
+    """Counts :class:`CredibleReports` report by report."""
 
     def __init__(self, policy: Policy) -> None:
         self._figures = PolicyFigures(policy)
         self._categories = policy.credible_report.categories
-        self._standing: dict[str, tuple[bool, float]] = {}
+        self._trust = [0] * (TRUST_BINS + 1)
+        self._credible = 0
         self._paged: set[str] = set()
 
     def add(self, report: ReportEvent) -> None:
         reporter = report.reporter
         if reporter is None or reporter.trust is None or reporter.trusted_flagger:
             return
-        credible = is_credible(
+        self._trust[round(reporter.trust * TRUST_BINS)] += 1
+        if is_credible(
             reporter.account_age_days, reporter.trust, reporter.was_viewing, False, self._figures
-        )
-        self._standing[report.reporter_id] = (credible, reporter.trust)
-        if credible and report.category in self._categories:
-            self._paged.add(report.broadcast_id)
+        ):
+            self._credible += 1
+            if report.category in self._categories:
+                self._paged.add(report.broadcast_id)
 
-    def result(self) -> CredibleReporters:
-        standing = self._standing.values()
-        trusts = sorted(trust for _, trust in standing)
-        quantiles = None
-        if trusts:
-            quantiles = (trusts[(len(trusts) - 1) // 2], trusts[(len(trusts) - 1) * 9 // 10])
-        return CredibleReporters(
-            credible=sum(credible for credible, _ in standing),
-            scored=len(trusts),
+    def result(self) -> CredibleReports:
+        scored = sum(self._trust)
+        return CredibleReports(
+            credible=self._credible,
+            scored=scored,
             broadcasts_paged=len(self._paged),
-            trust_quantiles=quantiles,
+            trust_quantiles=(self._quantile(0.5), self._quantile(0.9)) if scored else None,
         )
 
+    def _quantile(self, share: float) -> float:
+        """The lowest hundredth at or below which ``share`` of the scored reports fall."""
+        wanted, seen = share * sum(self._trust), 0
+        for hundredth, count in enumerate(self._trust):
+            seen += count
+            if seen >= wanted:
+                return hundredth / TRUST_BINS
+        return 1.0
 
-def credible_reporters(reports: Iterable[ReportEvent], policy: Policy) -> CredibleReporters:
+
+def credible_reports(reports: Iterable[ReportEvent], policy: Policy) -> CredibleReports:
     tally = CredibleTally(policy)
     for report in reports:
         tally.add(report)

@@ -14,7 +14,7 @@ from streams.commands import Subcommands
 from streams.settings import load_settings
 
 if TYPE_CHECKING:
-    from alerting.calibration import Calibration, CredibleReporters
+    from alerting.calibration import Calibration, CredibleReports
     from streams.worker.pipeline import InputMessage
 
 
@@ -201,31 +201,32 @@ def calibration_changes(policy: Policy, calibration: Calibration) -> list[str]:
     return lines
 
 
-def credibility_lines(policy: Policy, credible: CredibleReporters) -> list[str]:
-    """How many of the log's reporters one report pages for, and a warning, one line that
-    says what to do, when the platform's trust scale makes that too many of them."""
+def credibility_lines(policy: Policy, credible: CredibleReports) -> list[str]:
+    """How many of the log's reports would page alone if filed in the gravest categories,
+    and a warning, one line that says what to do, when the platform's trust scale makes
+    that too many of them."""
     from alerting.calibration import CREDIBLE_SHARE_WARNING
 
     categories = "/".join(sorted(c.value for c in policy.credible_report.categories))
     min_trust = policy.credible_report.min_trust
     line = (
         f"credible on trust alone (>= {min_trust:g}): {credible.credible:,} of "
-        f"{credible.scored:,} scored reporters ({credible.share:.1%})"
+        f"{credible.scored:,} scored reports ({credible.share:.1%})"
     )
     if credible.trust_quantiles is not None:
         median, high = credible.trust_quantiles
         line += f", trust median {median:.2f}, 90th percentile {high:.2f}"
     paged = credible.broadcasts_paged
     line += (
-        f"; one {categories} report of theirs pages alone: "
+        f"; those filed as {categories} paged alone on "
         f"{paged:,} broadcast{'' if paged == 1 else 's'} of this log"
     )
     if not credible.too_many:
         return [line]
     warning = (
-        f"warning: over {CREDIBLE_SHARE_WARNING:.0%} of reporters page alone with one "
-        f"{categories} report; this platform scores ordinary accounts above the policy's "
-        f"trust scale: raise credible_report.min_trust above their 90th percentile before "
-        f"deploying this policy"
+        f"warning: over {CREDIBLE_SHARE_WARNING:.0%} of reports come from reporters credible "
+        f"on trust alone, whose every {categories} report pages; this platform scores "
+        "ordinary accounts above the policy's trust scale: raise credible_report.min_trust "
+        "above the 90th percentile before deploying this policy"
     )
     return [line, warning]

@@ -13,7 +13,7 @@ from alerting.calibration import (
     Calibrator,
     calibrate,
     calibrated_version,
-    credible_reporters,
+    credible_reports,
     with_calibration,
 )
 from alerting.policy import DEFAULT_POLICY_PATH, Policy
@@ -151,14 +151,13 @@ def test_a_calibrated_version_stays_within_the_limit_and_is_not_stacked() -> Non
 
 
 @pytest.mark.parametrize(("trust", "all_credible"), [(0.79, False), (0.9, True)])
-def test_credible_reporters_counts_whom_one_report_would_page_for(
+def test_credible_reports_counts_those_one_of_which_would_page(
     policy: Policy, trust: float, all_credible: bool
 ) -> None:
     reports = platform_reports(policy, Platform(scale=3.0, minutes=10, trust=trust))
-    credible = credible_reporters(reports, policy)
-    reporters = {report.reporter_id for report in reports}
-    assert credible.scored == len(reporters)
-    assert credible.credible == (len(reporters) if all_credible else 0)
+    credible = credible_reports(reports, policy)
+    assert credible.scored == len(reports)
+    assert credible.credible == (len(reports) if all_credible else 0)
     assert credible.too_many is all_credible
     assert credible.trust_quantiles == (trust, trust)
     single = {
@@ -173,14 +172,18 @@ def test_credible_reporters_counts_whom_one_report_would_page_for(
 def test_trusted_flaggers_and_reporters_without_a_score_are_not_counted(policy: Policy) -> None:
     flaggers = burst(5, start=T0, spacing=1.0, reporter=TRUSTED_FLAGGER)
     unscored = burst(5, start=T0, spacing=1.0, reporter={"account_age_days": 90})
-    credible = credible_reporters(flaggers + unscored, policy)
+    credible = credible_reports(flaggers + unscored, policy)
     assert (credible.credible, credible.scored, credible.trust_quantiles) == (0, 0, None)
     assert not credible.too_many
 
 
-def test_a_reporter_counts_once_by_the_newest_standing_the_log_gives_it(policy: Policy) -> None:
-    earlier = burst(1, start=T0, spacing=1.0, reporter=HIGH_TRUST)
-    later = burst(1, start=T0 + 5, spacing=1.0, reporter={**HIGH_TRUST, "trust": 0.3})
-    credible = credible_reporters(earlier + later, policy)
-    assert earlier[0].reporter_id == later[0].reporter_id
-    assert (credible.credible, credible.scored) == (0, 1)
+def test_the_trust_quantiles_are_the_scored_reports_to_a_hundredth(policy: Policy) -> None:
+    """Nine reports at 0.3 and one at 0.95: the median is 0.3, the 90th percentile too
+    (nine in ten are at or below it); a tenth more at 0.95 moves it there."""
+    low = burst(9, start=T0, reporter={**HIGH_TRUST, "trust": 0.3})
+    high = burst(1, start=T0, prefix="trusted", reporter=HIGH_TRUST)
+    assert credible_reports(low + high, policy).trust_quantiles == (0.3, 0.3)
+    more = burst(1, start=T0, prefix="also", reporter=HIGH_TRUST)
+    credible = credible_reports(low + high + more, policy)
+    assert credible.trust_quantiles == (0.3, 0.95)
+    assert (credible.credible, credible.scored) == (2, 11)

@@ -89,9 +89,9 @@ def test_calibrate_warns_in_one_line_when_most_reporters_would_page_alone(
 
     credible, warning = capsys.readouterr().err.splitlines()[-2:]
     assert "(100.0%), trust median 0.90, 90th percentile 0.90" in credible
-    assert warning.startswith("warning: over 10% of reporters page alone")
+    assert warning.startswith("warning: over 10% of reports come from reporters credible")
     assert warning.endswith(
-        "raise credible_report.min_trust above their 90th percentile before deploying this policy"
+        "raise credible_report.min_trust above the 90th percentile before deploying this policy"
     )
 
 
@@ -121,9 +121,8 @@ def test_calibrate_writes_the_policy_with_the_logs_rates(
     assert len(told) == 5 + len(Category)
     assert [line.split()[0] for line in told[3:-2]] == [c.value for c in Category]
     assert told[-2].split()[:3] == ["weight", "dispersion", "1"]
-    scored = len({r.reporter_id for r in reports})
     assert told[-1].startswith(
-        f"credible on trust alone (>= 0.8): 0 of {scored:,} scored reporters"
+        f"credible on trust alone (>= 0.8): 0 of {len(reports):,} scored reports"
     )
 
     calibrated = load_policy(written)
