@@ -231,6 +231,18 @@ def _read_lines(log: str, what: str = "report log") -> list[bytes]:
         raise ReplaySourceError(f"cannot read {what} {log}: {error.strerror}") from error
 
 
+def _each_line(log: str) -> Iterator[bytes]:
+    """A report log's lines one at a time: a log as large as a topic is never held."""
+    if log == "-":
+        yield from sys.stdin.buffer
+        return
+    try:
+        with Path(log).open("rb") as lines:
+            yield from lines
+    except OSError as error:
+        raise ReplaySourceError(f"cannot read report log {log}: {error.strerror}") from error
+
+
 def _millis(text: str | None) -> int | None:
     if text is None:
         return None
@@ -251,8 +263,8 @@ def each_message(
     consume: Callable[[InputMessage], None],
 ) -> None:
     """Every message of a log file or of a topic, as replay reads them, handed to
-    ``consume`` one at a time (``calibrate``): a topic may hold days of reports, more than
-    fit in memory at once. ``span`` is the RFC 3339 ``(from, to)`` of the records' Kafka
+    ``consume`` one at a time (``calibrate``): a topic, or a log, may hold days of reports,
+    more than fit in memory at once. ``span`` is the RFC 3339 ``(from, to)`` of the records' Kafka
     timestamps to read, a topic's only."""
     if (log is None) == (topic is None):
         raise ReplaySourceError("give either a log file or --topic, not both and not neither")
@@ -262,7 +274,7 @@ def each_message(
                 "--from-time and --to-time select a topic's records: add --topic"
             )
         for message in file_messages(
-            _read_lines(log or "-"), settings.topic_partitions, "calibrate"
+            _each_line(log or "-"), settings.topic_partitions, "calibrate"
         ):
             consume(message)
         return
