@@ -108,6 +108,11 @@ class Spikewatch:
         self.states = BroadcastStates(self.app.changelog.store(self.table), self._partition_of)
         self.metrics.learners.show(self.states.cached_learners, policy)
         self.shadow, shadow_topic = self._shadow_lane(settings)
+        if self.shadow is not None:
+            shadow = self.shadow
+            self.metrics.learners.show(
+                shadow.states.cached_learners, shadow.engine.policy, lane="shadow"
+            )
         self.pipeline = ReportPipeline(
             self.engine,
             self.states,

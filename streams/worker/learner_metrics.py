@@ -8,6 +8,11 @@ platform's reporters' trust weights spread. Computed when Prometheus scrapes, fr
 learners the worker holds, so a partition handed to another worker disappears with its
 learner, and the report path pays nothing for them.
 
+A worker running a candidate policy in shadow (``SPIKEWATCH_SHADOW_POLICY_FILE``) shows
+that lane's learners too, under ``lane="shadow"``: a candidate with calibrated priors is
+tried by watching its ratios sit near one before it is promoted. Alerts read the active
+lane only.
+
 The scrape runs on the worker's event loop (:mod:`streams.worker.web`), the loop that
 moves the learners, so it never reads one half-updated.
 """
@@ -29,43 +34,42 @@ LearnerSource = Callable[[], Iterable[tuple[int, BaseRateLearner]]]
 
 class LearnerCollector(Collector):
     """Declared with the worker's other metrics, with nothing to show until
-    :meth:`show` gives it the learners and the policy they learn under."""
+    :meth:`show` gives it a lane's learners and the policy they learn under."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self._source: LearnerSource = list
-        self._policy: Policy | None = None
+        self._lanes: dict[str, tuple[LearnerSource, Policy]] = {}
         registry.register(self)
 
-    def show(self, source: LearnerSource, policy: Policy) -> None:
-        self._source, self._policy = source, policy
+    def show(self, source: LearnerSource, policy: Policy, lane: str = "active") -> None:
+        self._lanes[lane] = (source, policy)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         ratio = GaugeMetricFamily(
             "spikewatch_learned_rate_ratio",
-            "Each category's learned base rate over the policy's prior, per input partition.",
-            labels=["partition", "category"],
+            "Each category's learned base rate over the policy's prior, per lane and input"
+            " partition.",
+            labels=["lane", "partition", "category"],
         )
         limit = GaugeMetricFamily(
             "spikewatch_learned_rate_at_limit",
             "1 where the traffic would take a category's rate above learning.max_factor times"
             " its prior and the learner holds it there (ordinary broadcasts may page), -1 where"
             " below the prior over max_factor (surges need more reporters), else 0.",
-            labels=["partition", "category"],
+            labels=["lane", "partition", "category"],
         )
         dispersion = GaugeMetricFamily(
             "spikewatch_learned_weight_dispersion",
             "How many times an ordinary reporter's raw trust weight counts for one reporter,"
-            " per input partition (sum of squared weights over their sum, learned).",
-            labels=["partition"],
+            " per lane and input partition (sum of squared weights over their sum, learned).",
+            labels=["lane", "partition"],
         )
-        policy = self._policy
-        if policy is not None:
-            for partition, learner in self._source():
+        for lane, (source, policy) in self._lanes.items():
+            for partition, learner in source():
                 label = str(partition)
                 for category, learned in learned_rates(learner, policy).items():
-                    ratio.add_metric([label, category.value], learned.ratio)
-                    limit.add_metric([label, category.value], int(learned.limit))
-                dispersion.add_metric([label], learner.dispersion(policy))
+                    ratio.add_metric([lane, label, category.value], learned.ratio)
+                    limit.add_metric([lane, label, category.value], int(learned.limit))
+                dispersion.add_metric([lane, label], learner.dispersion(policy))
         yield ratio
         yield limit
         yield dispersion

@@ -29,7 +29,7 @@ from streams.replay.traffic import TrafficGenerator
 from streams.settings import Settings
 from streams.tools.produce import produce_scenario
 from tests.support.kafka import read_until, send_all
-from tests.support.live_worker import WorkerConfig, WorkerProcess
+from tests.support.live_worker import WorkerConfig, WorkerProcess, metric_value
 
 pytestmark = pytest.mark.kafka
 
@@ -101,8 +101,12 @@ def test_topic_replay_reproduces_the_live_triggers_and_shadow_stays_apart(
                 within=30,
             )
         )
+        metrics = worker.metrics_text()
     finally:
         worker.stop()
+    for lane in ("active", "shadow"):
+        dispersion = "spikewatch_learned_weight_dispersion"
+        assert metric_value(metrics, dispersion, lane=lane) >= 1.0, f"{lane} lane's learners"
     live = [parse_escalation(r.value or b"") for r in records]
     assert {e.escalation_class for e in live} == {
         EscalationClass.REPORT_SPIKE,

@@ -173,6 +173,7 @@ def test_the_learners_it_holds_are_on_its_metrics_page_per_partition(
     oncall_until_triggered(config, "learner-marker")
     text = worker.metrics_text()
     ratios = learned_samples(text, "spikewatch_learned_rate_ratio")
+    assert {labels["lane"] for labels, _ in ratios} == {"active"}, "no shadow policy here"
     factor = POLICY.learning.max_factor
     assert {labels["category"] for labels, _ in ratios} == {c.value for c in Category}
     assert all(1 / factor <= value <= factor for _, value in ratios)

@@ -14,8 +14,8 @@ POLICY = load_policy()
 T0 = 1_700_000_000.0
 
 
-def sample(metrics: WorkerMetrics, name: str, **labels: str) -> float | None:
-    return metrics.registry.get_sample_value(name, labels)
+def sample(metrics: WorkerMetrics, name: str, lane: str = "active", **labels: str) -> float | None:
+    return metrics.registry.get_sample_value(name, {"lane": lane, **labels})
 
 
 def test_before_the_worker_shows_its_learners_the_gauges_are_declared_and_empty() -> None:
@@ -64,3 +64,24 @@ def test_only_the_learners_the_worker_holds_are_shown_and_a_forgotten_one_goes()
     states.retain({3})
     assert sample(metrics, "spikewatch_learned_weight_dispersion", partition="1") is None
     assert sample(metrics, "spikewatch_learned_weight_dispersion", partition="3") is not None
+
+
+def test_a_shadow_lane_shows_beside_the_active_one_against_its_own_policy() -> None:
+    """The same evidence, four times the active policy's priors: within its band of
+    thirty, at the ceiling of a candidate whose band is three."""
+    candidate = POLICY.model_copy(
+        update={"learning": POLICY.learning.model_copy(update={"max_factor": 3.0})}
+    )
+    metrics = WorkerMetrics({"team-a"})
+    learner = BaseRateLearner()
+    exposure = 1e12
+    for category, route in POLICY.categories.items():
+        weight = round(4 * route.base_rate_per_viewer_second * exposure * 1000)
+        learner.learn(T0, exposure if category is Category.SPAM else 0, category, weight, POLICY)
+    metrics.learners.show(lambda: [(0, learner)], POLICY)
+    metrics.learners.show(lambda: [(0, learner)], candidate, lane="shadow")
+    at_limit, spam = "spikewatch_learned_rate_at_limit", Category.SPAM.value
+    assert sample(metrics, at_limit, partition="0", category=spam) == 0
+    assert sample(metrics, at_limit, lane="shadow", partition="0", category=spam) == 1
+    ratio = sample(metrics, "spikewatch_learned_rate_ratio", partition="0", category=spam)
+    assert ratio == pytest.approx(4.0, rel=0.01)
