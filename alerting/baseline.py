@@ -69,6 +69,7 @@ computing every category's rate per report would cost more than it tells.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -295,6 +296,21 @@ def learned_rates(learner: BaseRateLearner, policy: Policy) -> dict[Category, Le
             limit = RateLimit.FLOOR
         rates[category] = LearnedRate(ratio, limit)
     return rates
+
+
+def added_up(learners: Iterable[BaseRateLearner]) -> BaseRateLearner:
+    """One learner holding the evidence of all of ``learners``: their sums added, which is
+    their joint evidence only when nothing decays (``spikewatch calibrate``'s learners,
+    one per partition); the clock is left unset."""
+    total = BaseRateLearner()
+    for learner in learners:
+        total.exposure += learner.exposure
+        total.level_weight += learner.level_weight
+        for category, weight in learner.weights.items():
+            total.weights[category] = total.weights.get(category, 0.0) + weight
+        total.reporter_weight += learner.reporter_weight
+        total.reporter_square += learner.reporter_square
+    return total
 
 
 def calibrated_rates(learner: BaseRateLearner, policy: Policy) -> dict[Category, float]:

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from alerting.baseline import BaseRateLearner, calibrated_rates
+from alerting.baseline import BaseRateLearner, added_up, calibrated_rates
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from alerting.standing import is_credible
@@ -102,12 +102,12 @@ class Calibrator:
         learner = self._learners.get(partition)
         if learner is None:
             learner = self._learners[partition] = BaseRateLearner()
+        counted_at = report.event_time
         observation = self._engine.observe(
-            state, report, learner=learner, event_time=report.event_time, record_time=record_time
+            state, report, learner=learner, event_time=counted_at, record_time=record_time
         )
         if observation.late:
             return
-        counted_at = report.event_time
         if observation.clock is not None and record_time is not None:
             counted_at = record_time
         clock = max(counted_at, self._clocks.get(partition, counted_at))
@@ -129,7 +129,7 @@ class Calibrator:
         return sum(len(states) for states in self._states.values())
 
     def result(self) -> Calibration:
-        learner = _added_up(self._learners.values())
+        learner = added_up(self._learners.values())
         return Calibration(
             {
                 category: _three_figures(rate)
@@ -146,20 +146,6 @@ def calibrate(reports: Iterable[ReportEvent], policy: Policy) -> Calibration:
     for report in reports:
         calibrator.observe(report)
     return calibrator.result()
-
-
-def _added_up(learners: Iterable[BaseRateLearner]) -> BaseRateLearner:
-    """One learner holding every partition's evidence: a plain sum, since calibration's
-    learners never decay."""
-    total = BaseRateLearner()
-    for learner in learners:
-        total.exposure += learner.exposure
-        total.level_weight += learner.level_weight
-        for category, weight in learner.weights.items():
-            total.weights[category] = total.weights.get(category, 0.0) + weight
-        total.reporter_weight += learner.reporter_weight
-        total.reporter_square += learner.reporter_square
-    return total
 
 
 CREDIBLE_SHARE_WARNING = 0.1

@@ -24,7 +24,13 @@ from models.escalation_v2 import EscalationV2, parse_escalation
 from models.report import Category
 from streams.replay.traffic import MALFORMED_SAMPLES
 from tests.support.kafka import Record, read_until, send_all
-from tests.support.live_worker import FAUST_WORKER, WorkerConfig, WorkerProcess, metric_value
+from tests.support.live_worker import (
+    FAUST_WORKER,
+    WorkerConfig,
+    WorkerProcess,
+    metric_samples,
+    metric_value,
+)
 from tests.support.reports import ORDINARY_VIEWER, TRUSTED_FLAGGER, keyed, report
 
 pytestmark = pytest.mark.kafka
@@ -172,7 +178,7 @@ def test_the_learners_it_holds_are_on_its_metrics_page_per_partition(
     asyncio.run(send_all(config.bootstrap, config.input_topic, messages))
     oncall_until_triggered(config, "learner-marker")
     text = worker.metrics_text()
-    ratios = learned_samples(text, "spikewatch_learned_rate_ratio")
+    ratios = metric_samples(text, "spikewatch_learned_rate_ratio")
     assert {labels["lane"] for labels, _ in ratios} == {"active"}, "no shadow policy here"
     factor = POLICY.learning.max_factor
     assert {labels["category"] for labels, _ in ratios} == {c.value for c in Category}
@@ -180,24 +186,12 @@ def test_the_learners_it_holds_are_on_its_metrics_page_per_partition(
     partitions = {labels["partition"] for labels, _ in ratios}
     assert partitions
     assert partitions <= {str(p) for p in range(4)}
-    dispersions = learned_samples(text, "spikewatch_learned_weight_dispersion")
+    dispersions = metric_samples(text, "spikewatch_learned_weight_dispersion")
     assert {labels["partition"] for labels, _ in dispersions} == partitions
     assert all(value >= 1 for _, value in dispersions)
-    limits = learned_samples(text, "spikewatch_learned_rate_at_limit")
+    limits = metric_samples(text, "spikewatch_learned_rate_at_limit")
     assert len(limits) == len(ratios)
     assert {value for _, value in limits} <= {-1, 0, 1}
-
-
-def learned_samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
-    """Every sample of one labelled gauge on a metrics page, with its labels."""
-    found = []
-    for line in text.splitlines():
-        if line.startswith(name + "{"):
-            series, _, value = line.rpartition(" ")
-            label_text = series[len(name) + 1 : -1]
-            labels = dict(part.split("=", 1) for part in label_text.split(","))
-            found.append(({k: v.strip('"') for k, v in labels.items()}, float(value)))
-    return found
 
 
 def test_malformed_messages_are_dead_lettered_and_valid_ones_around_them_still_count(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -113,9 +114,9 @@ class WorkerProcess:
         return parsed
 
 
-def metric_value(metrics_text: str, name: str, **labels: str) -> float:
-    """Sum of the samples of ``name`` whose labels include ``labels``."""
-    total = 0.0
+def metric_samples(metrics_text: str, name: str) -> list[tuple[dict[str, str], float]]:
+    """Every sample of ``name`` on a metrics page, with its labels."""
+    found = []
     for line in metrics_text.splitlines():
         if line.startswith("#") or not line.startswith(name):
             continue
@@ -126,6 +127,14 @@ def metric_value(metrics_text: str, name: str, **labels: str) -> float:
         pairs = dict(
             part.split("=", 1) for part in label_text.rstrip("}").split(",") if "=" in part
         )
-        if all(pairs.get(k) == f'"{v}"' for k, v in labels.items()):
-            total += float(value)
-    return total
+        found.append(({k: v.strip('"') for k, v in pairs.items()}, float(value)))
+    return found
+
+
+def metric_value(metrics_text: str, name: str, **labels: str) -> float:
+    """Sum of the samples of ``name`` whose labels include ``labels``."""
+    return math.fsum(
+        value
+        for found, value in metric_samples(metrics_text, name)
+        if all(found.get(k) == v for k, v in labels.items())
+    )
