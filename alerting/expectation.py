@@ -149,7 +149,7 @@ class Expectation:
         cannot be skewed by a device, and a report delivered late only moves the clock
         ahead early: the gaps still add up to the time that passed.
 
-        The viewers are the audience the expectation uses (:func:`audience_of`). Neither
+        The viewers are the audience the expectation uses (:meth:`PolicyFigures.audience`). Neither
         the learner, which estimates reports per viewer, nor the broadcast's history learns
         from a broadcast whose audience is still unknown (see :meth:`DetectionEngine.observe` and
         :meth:`rates`): its reports counted against the default audience would make the

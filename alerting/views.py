@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 from alerting.baseline import prior_rate
-from alerting.detection_policy import SpikePolicy
 from alerting.policy import Policy
 from alerting.ramp import broadcast_threshold
 from alerting.stats import (
@@ -200,18 +199,10 @@ class PolicyFigures:
         self.clock_tolerance_seconds: float = policy.window.clock_tolerance_seconds
 
     def audience(self, viewers: int | None) -> int:
-        """Viewers the expectation counts (see :func:`audience_of`)."""
-        return _audience(viewers, self.default_viewers, self.min_viewers)
-
-
-def _audience(viewers: int | None, default: int, floor: int) -> int:
-    return max(viewers if viewers is not None else default, floor)
-
-
-def audience_of(viewers: int | None, spike: SpikePolicy) -> int:
-    """Viewers the expectation counts: the default when unknown, floored at ``min_viewers``
-    so that a broadcast claiming 0 viewers does not make every report improbable."""
-    return _audience(viewers, spike.default_viewers, spike.min_viewers)
+        """Viewers the expectation counts: the default when unknown, floored at
+        ``min_viewers`` so that a broadcast claiming 0 viewers does not make every report
+        improbable."""
+        return max(viewers if viewers is not None else self.default_viewers, self.min_viewers)
 
 
 def expected_reports(

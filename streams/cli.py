@@ -18,7 +18,15 @@ from streams.kafka.clients import KafkaUnreachableError
 from streams.notify.cli import add_notify
 from streams.replay.cli import add_calibrate, add_replay
 from streams.settings import SettingsError, load_settings
-from streams.tools.cli import add_demo, add_produce, add_respond, add_schema, add_soak, add_tail
+from streams.tools.cli import (
+    add_check,
+    add_demo,
+    add_produce,
+    add_respond,
+    add_schema,
+    add_soak,
+    add_tail,
+)
 from streams.worker.cli import add_worker
 
 
@@ -69,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         add_bench,
         add_soak,
         add_schema,
+        add_check,
     ):
         add(commands)
     return parser

@@ -144,14 +144,21 @@ class _Sink(_Strict):
     )
 
     def delivers_to(self, team: str) -> bool:
+        named = self.named_teams
+        return named is None or team in named
+
+    @property
+    def named_teams(self) -> frozenset[str] | None:
+        """The teams the file names for this sink; None when it serves every team."""
         raise NotImplementedError
 
 
 class _TeamList(_Sink):
     teams: list[TeamName] | None = Field(default=None, description="Omitted: every team.")
 
-    def delivers_to(self, team: str) -> bool:
-        return self.teams is None or team in self.teams
+    @property
+    def named_teams(self) -> frozenset[str] | None:
+        return None if self.teams is None else frozenset(self.teams)
 
 
 class AlertmanagerSink(_TeamList, _WithSecrets):
@@ -206,8 +213,9 @@ class PagerDutySink(_Sink):
     )
     routes: dict[TeamName, PagerDutyRoute] = Field(min_length=1)
 
-    def delivers_to(self, team: str) -> bool:
-        return team in self.routes
+    @property
+    def named_teams(self) -> frozenset[str]:
+        return frozenset(self.routes)
 
 
 class SlackRoute(_WithSecrets):
@@ -227,8 +235,9 @@ class SlackSink(_Sink):
     type: Literal["slack"]
     routes: dict[TeamName, SlackRoute] = Field(min_length=1)
 
-    def delivers_to(self, team: str) -> bool:
-        return team in self.routes
+    @property
+    def named_teams(self) -> frozenset[str]:
+        return frozenset(self.routes)
 
 
 class Header(_WithSecrets):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 import orjson
 
@@ -81,6 +82,25 @@ def add_soak(commands: Subcommands) -> None:
         " a broadcast's state grow, plus a margin)",
     )
     soak.set_defaults(run=_run_soak)
+
+
+def add_check(commands: Subcommands) -> None:
+    check = commands.add_parser(
+        "check",
+        help="check the settings, policies and sinks file a deployment would load",
+        description="Offline, in this environment: run it with the deployment's SPIKEWATCH_* "
+        "variables and secrets. Exit 1 when a line says 'problem'.",
+    )
+    check.add_argument(
+        "--policy", type=Path, default=None, help="check this policy file, not the settings' one"
+    )
+    check.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        help="the policy this one replaces: list the figures that change",
+    )
+    check.set_defaults(run=_run_check)
 
 
 def add_schema(commands: Subcommands) -> None:
@@ -180,6 +200,12 @@ def _run_soak(args: argparse.Namespace) -> int:
             warm_up=warm_up,
         )
     )
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from streams.tools.check import run_check
+
+    return run_check(args.policy, args.against)
 
 
 def _run_schema(args: argparse.Namespace) -> int:
