@@ -41,6 +41,11 @@ def add_bench(commands: Subcommands) -> None:
     bench.add_argument("--repeat", type=int, help="throughput repetitions (3)")
     bench.add_argument("--latency-rate", type=float, help="background reports/s (5,000)")
     bench.add_argument("--latency-seconds", type=float, help="latency phase length (30)")
+    bench.add_argument(
+        "--scrape-every",
+        type=float,
+        help="seconds between reads of /metrics in the latency phase (15, as Prometheus; 0: none)",
+    )
     bench.add_argument("--state-broadcasts", type=int, help="live broadcasts for RSS (100,000)")
     bench.add_argument("--bootstrap", help="use this running broker instead of starting one")
     bench.add_argument(

@@ -12,6 +12,10 @@ class BenchOptions:
     repeat: int = 3
     latency_rate: float = 5_000.0
     latency_seconds: float = 30.0
+    scrape_every: float = 15.0
+    """Seconds between the latency phase's reads of the worker's /metrics, as Prometheus
+    reads it (the deployment's interval); 0 reads it never. The page is built on the event
+    loop that decides reports, so its cost is in the latency only when something scrapes."""
     state_broadcasts: int = 100_000
     bootstrap: str | None = None
     against: str | None = None
@@ -28,6 +32,7 @@ class BenchOptions:
                 repeat=1,
                 latency_rate=200.0,
                 latency_seconds=4.0,
+                scrape_every=1.0,
                 state_broadcasts=2_000,
             )
         if quick:

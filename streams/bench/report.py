@@ -107,6 +107,7 @@ def table(figures: dict[str, Any]) -> str:
         f"(achieved {latency['achieved_rate']:,.0f}/s): {_ms(latency['p50_ms'])} p50, "
         f"{_ms(latency['p99_ms'])} p99, {_ms(latency['max_ms'])} max "
         f"({latency['escalations']} escalations of {latency['injections']} injections); "
+        f"{_scraped(latency)}; "
         f"longest garbage-collection pause <= {_bound(latency['longest_gc_pause_at_most_s'])}, "
         f"state writes p99 <= {_bound(latency['state_write_p99_at_most_s'])} "
         "(the worker's histogram buckets)",
@@ -138,3 +139,14 @@ def _ms(value: float | None) -> str:
 
 def _bound(seconds: float | None) -> str:
     return "-" if seconds is None else _ms(seconds * 1000)
+
+
+def _scraped(latency: dict[str, Any]) -> str:
+    """How often /metrics was read during the phase; figures of older runs have no such key."""
+    every = latency.get("scrape_every_s")
+    if not every:
+        return "/metrics not scraped"
+    return (
+        f"/metrics scraped every {every:g} s ({latency['scrapes']} reads, median "
+        f"{latency['scrape_median_ms']} ms)"
+    )

@@ -17,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -189,7 +190,11 @@ class Bench:
             f"{options.latency_seconds:.0f} s"
         )
         received: list[tuple[float, float]] = []
-        async with self._following(f"{deployment.app_id}.oncall.", received):
+        scrapes: list[float] = []
+        async with (
+            self._following(f"{deployment.app_id}.oncall.", received),
+            _scraping(worker, options.scrape_every, scrapes),
+        ):
             load = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -233,6 +238,9 @@ class Bench:
             "escalations": len(latencies),
             **percentiles_ms(latencies),
             "by_injection_ms": [round((seen - sent) * 1000, 1) for seen, sent in in_send_order],
+            "scrape_every_s": options.scrape_every,
+            "scrapes": len(scrapes),
+            "scrape_median_ms": round(statistics.median(scrapes) * 1000, 1) if scrapes else None,
             "longest_gc_pause_at_most_s": pauses,
             "state_write_p99_at_most_s": writes,
         }
@@ -255,13 +263,8 @@ class Bench:
                 if sent is not None:
                     received.append((seen, sent))
 
-        task = asyncio.create_task(follow())
-        try:
+        async with _in_background(follow()):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def state(self) -> dict[str, Any]:
         count = self.options.state_broadcasts
@@ -294,6 +297,45 @@ class Bench:
             "restarted_peak_rss_bytes": restarted_rss,
             "restore_seconds": restore_seconds,
         }
+
+
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+"""What Prometheus asks a target for: OpenMetrics (with the exemplars), which the client
+library renders more slowly than the plain text format."""
+
+
+@contextlib.asynccontextmanager
+async def _scraping(worker: BenchWorker, every: float, took: list[float]) -> AsyncIterator[None]:
+    """Read the worker's /metrics every ``every`` seconds, as Prometheus does, recording how
+    long each read took; nothing when ``every`` is 0."""
+
+    async def scrape() -> None:
+        while True:
+            await asyncio.sleep(every)
+            started = time.perf_counter()
+            await asyncio.to_thread(worker.get, "/metrics", 5.0, PROMETHEUS_ACCEPT)
+            took.append(time.perf_counter() - started)
+
+    if every <= 0:
+        yield
+        return
+    async with _in_background(scrape()):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _in_background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    """Run ``work`` while the block runs; cancel it when the block ends."""
+    task = asyncio.create_task(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @contextlib.contextmanager

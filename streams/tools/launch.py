@@ -61,9 +61,11 @@ class LaunchedWorker:
                 list(command), env=dict(env), cwd=cwd, stdout=log, stderr=log
             )
 
-    def get(self, path: str, timeout: float = 5.0) -> bytes:
-        url = f"http://{self.host}:{self.web_port}{path}"
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+    def get(self, path: str, timeout: float = 5.0, accept: str | None = None) -> bytes:
+        request = urllib.request.Request(f"http://{self.host}:{self.web_port}{path}")
+        if accept is not None:
+            request.add_header("Accept", accept)
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http:)
             body: bytes = response.read()
             return body
 

@@ -65,6 +65,9 @@ def test_tiny_bench_produces_every_figure_and_the_json_keys(bootstrap: str) -> N
     assert max(latency["by_injection_ms"]) == round(latency["max_ms"], 1)
     assert latency["longest_gc_pause_at_most_s"] > 0, "the worker's own pause histogram"
     assert latency["state_write_p99_at_most_s"] > 0, "the worker's own state-write histogram"
+    assert latency["scrape_every_s"] == 1.0
+    assert latency["scrapes"] >= 2, "the phase reads /metrics as Prometheus would"
+    assert latency["scrape_median_ms"] > 0
 
     state = figures["state"]
     assert state["broadcasts"] == figures["options"]["state_broadcasts"]
