@@ -2,8 +2,8 @@
 
 A page reaches a person only through a sink of ``spikewatch notify`` that serves its
 team at its severity. A team the policy pages and no sink serves has its pages end on a
-Kafka topic nobody reads, which is how version 0.1 lost them; ``spikewatch check``
-compares this with the sinks file before a deployment does.
+Kafka topic nobody reads; ``spikewatch check`` compares this with the sinks file before
+a deployment does.
 
 The severities follow the rules the detectors and the routing apply
 (:mod:`alerting.detectors`, :mod:`alerting.routing`): a category fires at its

@@ -76,3 +76,4 @@ def test_tiny_bench_produces_every_figure_and_the_json_keys(bootstrap: str) -> N
     assert len(figures["targets"]) == 5
     assert all(target["met"] in (True, False) for target in figures["targets"].values())
     assert "ratio to B1" in table(figures)
+    assert "/metrics scraped every 1 s" in table(figures)
