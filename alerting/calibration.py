@@ -23,7 +23,6 @@ policy file is read by people.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,15 +138,6 @@ class Calibrator:
         )
 
 
-def calibrate(reports: Iterable[ReportEvent], policy: Policy) -> Calibration:
-    """The platform's rates and weight dispersion, learned from ``reports`` in log order,
-    as one partition."""
-    calibrator = Calibrator(policy)
-    for report in reports:
-        calibrator.observe(report)
-    return calibrator.result()
-
-
 CREDIBLE_SHARE_WARNING = 0.1
 """The share of a log's scored reports above which ``calibrate`` warns that the
 single-report rule believes too many of them. The rule takes one child-safety or
@@ -226,13 +216,6 @@ class CredibleTally:
             if seen >= wanted:
                 return hundredth / TRUST_BINS
         return 1.0
-
-
-def credible_reports(reports: Iterable[ReportEvent], policy: Policy) -> CredibleReports:
-    tally = CredibleTally(policy)
-    for report in reports:
-        tally.add(report)
-    return tally.result()
 
 
 CALIBRATED_SUFFIX = "-calibrated"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import timedelta
 
 import pytest
@@ -11,15 +12,31 @@ import yaml
 from alerting.calibration import (
     Calibration,
     Calibrator,
-    calibrate,
+    CredibleReports,
+    CredibleTally,
     calibrated_version,
-    credible_reports,
     with_calibration,
 )
 from alerting.policy import DEFAULT_POLICY_PATH, Policy
 from models.report import Category, ReportEvent
 from tests.alerting.helpers import HIGH_TRUST, ORDINARY, T0, TRUSTED_FLAGGER, burst, make_report
 from tests.alerting.platform import Platform, platform_reports
+
+
+def calibrate(reports: Iterable[ReportEvent], policy: Policy) -> Calibration:
+    """What ``spikewatch calibrate`` learns from ``reports`` read in order as one partition."""
+    calibrator = Calibrator(policy)
+    for report in reports:
+        calibrator.observe(report)
+    return calibrator.result()
+
+
+def credible_reports(reports: Iterable[ReportEvent], policy: Policy) -> CredibleReports:
+    tally = CredibleTally(policy)
+    for report in reports:
+        tally.add(report)
+    return tally.result()
+
 
 LOUD = (Category.HARASSMENT, Category.SPAM, Category.OTHER, Category.ADULT_CONTENT)
 
