@@ -72,10 +72,12 @@ def run_check(policy_file: Path | None, against: Path | None, out: IO[str] | Non
         shadow = _check_policy(report, "shadow policy", settings.shadow_policy_file)
         if shadow is not None and policy is not None:
             _check_shadow_version(report, policy, shadow)
-    if policy is not None:
-        _check_sinks(report, settings, policy)
-        if against is not None:
-            _check_against(report, policy, against)
+    if policy is None:
+        report.skipped("sinks and --against: they are checked against the policy")
+        return 1
+    _check_sinks(report, settings, policy)
+    if against is not None:
+        _check_against(report, policy, against)
     return 1 if report.problems else 0
 
 

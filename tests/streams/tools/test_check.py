@@ -65,6 +65,7 @@ def test_a_bad_policy_is_a_problem_naming_its_field(
         f"problem  policy file {bad}: spike.trigger_p_value: Input should be less than 1; "
         "fix the policy file and retry"
     ]
+    assert lines[-1] == "skipped  sinks and --against: they are checked against the policy"
 
 
 def test_sinks_that_leave_paged_teams_unserved_or_name_unknown_ones_are_problems(
