@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import string
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -148,7 +148,7 @@ class _Sink(_Strict):
         return named is None or team in named
 
     @property
-    def named_teams(self) -> frozenset[str] | None:
+    def named_teams(self) -> Collection[str] | None:
         """The teams the file names for this sink; None when it serves every team."""
         raise NotImplementedError
 
@@ -157,8 +157,8 @@ class _TeamList(_Sink):
     teams: list[TeamName] | None = Field(default=None, description="Omitted: every team.")
 
     @property
-    def named_teams(self) -> frozenset[str] | None:
-        return None if self.teams is None else frozenset(self.teams)
+    def named_teams(self) -> Collection[str] | None:
+        return self.teams
 
 
 class AlertmanagerSink(_TeamList, _WithSecrets):
@@ -214,8 +214,8 @@ class PagerDutySink(_Sink):
     routes: dict[TeamName, PagerDutyRoute] = Field(min_length=1)
 
     @property
-    def named_teams(self) -> frozenset[str]:
-        return frozenset(self.routes)
+    def named_teams(self) -> Collection[str]:
+        return self.routes.keys()
 
 
 class SlackRoute(_WithSecrets):
@@ -236,8 +236,8 @@ class SlackSink(_Sink):
     routes: dict[TeamName, SlackRoute] = Field(min_length=1)
 
     @property
-    def named_teams(self) -> frozenset[str]:
-        return frozenset(self.routes)
+    def named_teams(self) -> Collection[str]:
+        return self.routes.keys()
 
 
 class Header(_WithSecrets):

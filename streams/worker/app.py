@@ -109,9 +109,8 @@ class Spikewatch:
         self.metrics.learners.show(self.states.cached_learners, policy)
         self.shadow, shadow_topic = self._shadow_lane(settings)
         if self.shadow is not None:
-            shadow = self.shadow
             self.metrics.learners.show(
-                shadow.states.cached_learners, shadow.engine.policy, lane="shadow"
+                self.shadow.states.cached_learners, self.shadow.engine.policy, lane="shadow"
             )
         self.pipeline = ReportPipeline(
             self.engine,
