@@ -146,6 +146,8 @@ def _scraped(latency: dict[str, Any]) -> str:
     every = latency.get("scrape_every_s")
     if not every:
         return "/metrics not scraped"
+    if not latency["scrapes"]:
+        return f"/metrics scraped every {every:g} s (no read fell within the phase)"
     return (
         f"/metrics scraped every {every:g} s ({latency['scrapes']} reads, median "
         f"{latency['scrape_median_ms']} ms)"

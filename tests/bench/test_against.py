@@ -123,3 +123,24 @@ def test_counting_instructions_against_another_checkout_is_refused_in_one_line(
     err = capsys.readouterr().err
     assert err.startswith("error: --instructions counts this checkout's code alone")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("scrapes", "said"),
+    [
+        ({}, "/metrics not scraped"),
+        ({"scrape_every_s": 15.0, "scrapes": 0, "scrape_median_ms": None}, "no read fell"),
+        ({"scrape_every_s": 1.0, "scrapes": 8, "scrape_median_ms": 12.5}, "median 12.5 ms"),
+    ],
+)
+def test_the_table_says_how_the_metrics_page_was_read(
+    scrapes: dict[str, object], said: str
+) -> None:
+    measured = _measured([24e-6] * 3)
+    latency = measured["latency"]
+    assert isinstance(latency, dict)
+    latency.update(scrapes)
+    machine = {"cpus": 2, "cpu_model": "", "python": "3.11", "load_average_1m": 0.5}
+    options = BenchOptions(reports=1_000, repeat=3, against="elsewhere")
+    figures = summarise(options, machine, measured, Checkout(REPOSITORY, "abc1234"))
+    assert said in table(figures)
