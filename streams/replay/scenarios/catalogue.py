@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from models.errors import SpikewatchError
+from streams.replay.independent import INDEPENDENT_SCENARIOS, build_independent
 from streams.replay.scenarios.builder import (
     SCENARIO_START,
     ScenarioBuilder,
@@ -21,7 +22,7 @@ class ScenarioError(SpikewatchError):
     """An unknown scenario name or unreadable seeds; the message says what is accepted."""
 
 
-SCENARIOS = ("mixed", *CLASSIC_PARTS, *CONFOUNDERS)
+SCENARIOS = ("mixed", *CLASSIC_PARTS, *CONFOUNDERS, *INDEPENDENT_SCENARIOS)
 
 
 def build_scenario(
@@ -41,6 +42,10 @@ def build_scenario(
     """
     if name not in SCENARIOS:
         raise ScenarioError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}")
+    if name in INDEPENDENT_SCENARIOS:
+        if (duration, background_rate, broadcasts) != (None, None, None):
+            raise ScenarioError(f"scenario {name!r} is built whole: its world cannot be resized")
+        return build_independent(name, seed=seed, start=start)
     world, build = CONFOUNDERS.get(name, (CLASSIC_WORLD, classic(name)))
     world = replace(
         world,
