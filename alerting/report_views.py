@@ -13,6 +13,7 @@ import math
 from alerting.evidence import Rates
 from alerting.expectation import Expectation
 from alerting.reporter_mark import WEIGHT_UNIT
+from alerting.standing import unknown_weight_in_burst
 from alerting.state import BroadcastState
 from alerting.views import CategoryView, ViewOdds
 from alerting.window import CategoryWindow
@@ -135,9 +136,18 @@ class ReportViews:
             recent_expected = share * recent_own_weight
         else:
             recent_expected = rate * audience * recent_seconds
+        weighted = window.weighted_reporters
+        in_burst = unknown_weight_in_burst(
+            window.distinct_reporters,
+            window.suspect_reporters,
+            window.unknown_reporters,
+            self.figures,
+        )
         recent_weighted = 0.0
         if recent_expected >= self.figures.burst_min_expected:
             recent_weighted = window.weight_between(first, bucket) / WEIGHT_UNIT
+            if in_burst:
+                recent_weighted *= (weighted - in_burst) / weighted
         else:
             recent_seconds = 0.0
         recent_variation = self.figures.rate_variation if own_weight > 0.0 else level_variation
@@ -148,7 +158,7 @@ class ReportViews:
             credible_reporters=window.credible_reporters,
             viewers=state.viewers,
             window_seconds=shape.length_seconds,
-            weighted_reporters=window.weighted_reporters,
+            weighted_reporters=weighted - in_burst,
             suspect_reporters=window.suspect_reporters,
             base_rate=rate,
             ramp_statistic=ramp.statistic if ramp is not None else 0.0,

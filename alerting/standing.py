@@ -87,3 +87,28 @@ def scaled_standing(standing: ReporterStanding, dispersion: float) -> ReporterSt
         standing.suspect,
         standing.unknown,
     )
+
+
+def unknown_weight_in_burst(
+    distinct: int, suspects: int, unknown: int, figures: PolicyFigures
+) -> float:
+    """The weight (in reporters) a window's unknown reporters lose while the window holds a
+    synchronised burst of suspects (as many suspects, and as large a share, as the
+    coordination detector fires at).
+
+    An unknown reporter weighs one ordinary viewer because the front end said nothing
+    about it, and that is right among ordinary reporters. In a campaign it is not: the
+    campaign's accounts reach the platform through the same apps as everyone else's, so
+    some of them carry no ``reporter`` object, and those, with the campaign's few old
+    low-trust accounts, reached an abuse spike's floor on small broadcasts. What the window
+    knows about its other reporters is the best guess about these: each keeps the share of
+    the known reporters that are not suspect. Outside such a burst nothing changes, so a
+    surge filed entirely from apps that send no ``reporter`` still pages as before.
+    """
+    if (
+        unknown == 0
+        or suspects < figures.coordination_min_suspects
+        or suspects < figures.coordination_min_share * distinct
+    ):
+        return 0.0
+    return unknown * suspects / (distinct - unknown)

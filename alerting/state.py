@@ -119,13 +119,18 @@ class BroadcastState:
         minute) that older, smaller figure would make the current reports improbable.
         The engine does not call a report whose clock it corrected newest: counted at its
         record time, it was made at some time before that, its audience as old as that.
+
+        Nor does a count of zero replace a known audience: the report was filed by someone
+        watching, so zero is a client with no count (a broadcast ending, a replay), not an
+        audience. Taken, it judged the window's reporters of a large broadcast against the
+        audience floor and paged.
         """
         self.broadcaster_id = report.broadcaster_id or self.broadcaster_id
         self.platform = report.platform or self.platform
         self.media_type = report.media_type
         self.region = report.region or self.region
         viewers = report.viewer_count
-        if viewers is not None and (newest or self.viewers is None):
+        if viewers is not None and (self.viewers is None or (newest and viewers > 0)):
             self.viewers = viewers
 
     def restart_ramps(self) -> None:

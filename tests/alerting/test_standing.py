@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
-from alerting.standing import reporter_standing, scaled_standing
+from alerting.standing import reporter_standing, scaled_standing, unknown_weight_in_burst
 from alerting.state import BroadcastState
 from models.escalation import EventAction
-from models.report import Category, ReporterInfo
+from models.report import Category, ReporterInfo, ReportEvent
 from tests.alerting.helpers import ORDINARY, T0, TRUSTED_FLAGGER, burst, make_report
 
 NEW_ACCOUNT = {"account_age_days": 1, "trust": 0.4, "was_viewing": True}
 LOW_TRUST = {"account_age_days": 400, "trust": 0.05, "was_viewing": True}
-NOT_WATCHING = {"account_age_days": 400, "trust": 0.4, "was_viewing": False}
+NOT_WATCHING: dict[str, Any] = {"account_age_days": 400, "trust": 0.4, "was_viewing": False}
 
 
 def standing(engine: DetectionEngine, reporter: Mapping[str, object] | None) -> tuple[int, bool]:
@@ -133,3 +135,62 @@ def test_a_weight_is_counted_in_the_platforms_ordinary_reporters_and_never_below
         raw.suspect,
         raw.unknown,
     )
+
+
+OLD_LOW_TRUST: dict[str, Any] = {"account_age_days": 400, "trust": 0.2, "was_viewing": True}
+"""Not suspect (above the low-trust mark), so one ordinary reporter: what a campaign's
+older accounts look like."""
+
+
+def campaign(suspects: int, unknown: int, old_accounts: int) -> list[ReportEvent]:
+    """A campaign's accounts in one burst on a 100-viewer broadcast, in a shuffled order:
+    mostly suspect, some through an app that sends no ``reporter`` object, a few old
+    low-trust accounts."""
+    reporters: list[dict[str, Any] | None] = (
+        [NOT_WATCHING] * suspects + [None] * unknown + [OLD_LOW_TRUST] * old_accounts
+    )
+    random.Random(suspects).shuffle(reporters)
+    return [
+        make_report(f"c{index}", at=T0 + index * 0.5, reporter=reporter, viewers=100)
+        for index, reporter in enumerate(reporters)
+    ]
+
+
+@pytest.mark.parametrize(("suspects", "unknown", "old_accounts"), [(40, 6, 3), (25, 5, 4)])
+def test_a_campaign_whose_accounts_send_no_reporter_pages_nobody(
+    engine: DetectionEngine, suspects: int, unknown: int, old_accounts: int
+) -> None:
+    """Counted as ordinary viewers, the accounts without a ``reporter`` object and the old
+    low-trust ones made a campaign on a 100-viewer broadcast an abuse spike."""
+    state = BroadcastState("b-1")
+    for report in campaign(suspects, unknown, old_accounts):
+        for escalation in engine.observe(state, report).escalations:
+            assert not escalation.escalation_class.is_abuse, escalation.summary
+    window = state.windows[Category.HARASSMENT]
+    assert window.unknown_reporters >= unknown
+    assert window.weighted_reporters >= 5, "counted as ordinary, they would reach the floor"
+
+
+def test_a_surge_from_apps_that_send_no_reporter_still_pages(engine: DetectionEngine) -> None:
+    state = BroadcastState("b-1")
+    for report in burst(3, reporter=NOT_WATCHING, prefix="suspect"):
+        engine.observe(state, report)
+    sent = [
+        escalation
+        for report in burst(8, start=T0 + 10)
+        for escalation in engine.observe(state, report).escalations
+    ]
+    assert [e.event_action for e in sent if e.escalation_class.is_abuse][:1] == [
+        EventAction.TRIGGER
+    ]
+
+
+def test_unknown_reporters_keep_the_known_ones_share_only_in_a_burst_of_suspects(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    figures, marks = engine.figures, policy.coordination
+    few = marks.min_suspect_reporters - 1
+    assert unknown_weight_in_burst(few + 10, few, 10, figures) == 0.0
+    assert unknown_weight_in_burst(40, 10, 5, figures) == 0.0, "a minority of suspects"
+    assert unknown_weight_in_burst(40, 30, 0, figures) == 0.0
+    assert unknown_weight_in_burst(40, 30, 6, figures) == pytest.approx(6 * 30 / 34)

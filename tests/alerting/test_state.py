@@ -79,9 +79,26 @@ def test_remember_context_keeps_newest_known_fields() -> None:
 def test_remember_context_newer_values_replace_older_ones() -> None:
     state = BroadcastState("b-1")
     state.remember_context(make_report(1, viewer_count=120, platform="periscope"))
-    state.remember_context(make_report(2, viewer_count=0, platform="twitter"))
-    assert state.viewers == 0
+    state.remember_context(make_report(2, viewer_count=40, platform="twitter"))
+    assert state.viewers == 40
     assert state.platform is Platform.TWITTER
+
+
+def test_a_count_of_zero_viewers_never_replaces_a_known_audience() -> None:
+    """Someone watching filed the report: zero is a client without a count (a broadcast
+    ending, a replay), and taken as the audience it made the window's reporters of a
+    30,000-viewer broadcast improbable."""
+    state = BroadcastState("b-1")
+    state.remember_context(make_report(1, viewer_count=30_000))
+    state.remember_context(make_report(2, viewer_count=0))
+    assert state.viewers == 30_000
+    state.remember_context(make_report(3, viewer_count=25_000))
+    assert state.viewers == 25_000
+    unknown = BroadcastState("b-2")
+    unknown.remember_context(make_report(4, viewer_count=0))
+    assert unknown.viewers == 0, "with nothing better known, the count given (floored)"
+    unknown.remember_context(make_report(5, viewer_count=300))
+    assert unknown.viewers == 300
 
 
 def test_remember_context_takes_the_audience_only_from_the_newest_report() -> None:

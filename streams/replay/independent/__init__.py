@@ -1,6 +1,6 @@
 """A labelled-traffic generator written apart from the detector and its own generator.
 
-The detector was tuned for months on traffic from ``streams.replay.scenarios``; this
+The detector was tuned on traffic from ``streams.replay.scenarios``; this
 package was written from the input contract (ReportEvent v1 and the label format) and
 the product requirements alone, so that the detector can be scored on traffic it was
 never shaped around. Its mechanisms differ on purpose: audiences walk and drift,
