@@ -23,6 +23,7 @@ def add_demo(commands: Subcommands) -> None:
     demo.add_argument("--kafka-port", type=int, default=19092)
     demo.add_argument("--web-port", type=int, default=16066)
     demo.add_argument("--console-port", type=int, default=18086)
+    demo.add_argument("--alertmanager-port", type=int, default=19095)
     demo.set_defaults(run=_run_demo)
 
 
@@ -120,6 +121,7 @@ def _run_demo(args: argparse.Namespace) -> int:
                 kafka_port=args.kafka_port,
                 web_port=args.web_port,
                 console_port=args.console_port,
+                alertmanager_port=args.alertmanager_port,
             )
         )
     )

@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 import yaml
 from aiokafka import AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 
 from alerting.policy import Policy, load_policy
 from models.report import Category
@@ -114,6 +115,7 @@ async def run_demo(options: DemoOptions) -> int:
             "done: "
             + (", ".join(f"{n} {a}" for a, n in sorted(tally.items())) or "no escalations"),
         )
+        say(started, _dead_letters_line(worker.metrics_text()))
     finally:
         if pages is not None:
             pages.stop()
@@ -125,6 +127,22 @@ async def run_demo(options: DemoOptions) -> int:
             f"{RUN_DIR / 'console.log'}",
         )
     return 0
+
+
+def _dead_letters_line(metrics: str) -> str:
+    """What the worker dead-lettered, from its own counter: the demo sends malformed
+    messages and says where they go, and this is where a person sees they went there."""
+    reasons = {
+        sample.labels["reason"]: int(sample.value)
+        for family in text_string_to_metric_families(metrics)
+        if family.name == "spikewatch_dead_letters"
+        for sample in family.samples
+        if sample.name == "spikewatch_dead_letters_total" and sample.value
+    }
+    if not reasons:
+        return "dead letters: none"
+    by_reason = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
+    return f"dead letters: {sum(reasons.values())} on broadcast-reports.dlq ({by_reason})"
 
 
 def _start_pages(bootstrap: str, options: DemoOptions, started: float) -> DemoPages | None:

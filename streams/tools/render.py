@@ -20,6 +20,7 @@ def describe(topic: str, escalation: EscalationV2) -> str:
         f"{_MARKS[escalation.event_action]} {escalation.severity.value:<8} "
         f"{labels.category.value:<17} {labels.broadcast_id:<10} -> {topic:<24} "
         f"seq={escalation.sequence} reporters={evidence.distinct_reporters} "
-        f"expected={evidence.expected_reports:.2f} viewers={evidence.viewers} rules={fired}\n"
+        f"weighted={evidence.weighted_reporters:.1f} expected={evidence.expected_reports:.2f} "
+        f"viewers={evidence.viewers} rules={fired}\n"
         f"          {escalation.summary}"
     )
