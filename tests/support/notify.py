@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from localkafka import free_port
 from models.escalation import EscalationLabels, EventAction, Severity
@@ -129,7 +131,10 @@ async def metric(settings: Settings, name: str, **labels: str) -> float:
 async def wait_for_delivery(
     settings: Settings, condition: Callable[[], object], within: float, what: str
 ) -> None:
-    """``wait_for`` from a thread; on timeout the failure shows notify's non-zero counters."""
+    """``wait_for`` from a thread; on timeout the failure shows notify's non-zero counters
+    and, per on-call partition, where each sink's group has committed against the end: a
+    record notify never fetched and one it fetched but never finished look alike in the
+    counters alone."""
     try:
         await asyncio.to_thread(wait_for, condition, within, what)
     except AssertionError as error:
@@ -137,9 +142,39 @@ async def wait_for_delivery(
         moved = [
             line
             for line in text.splitlines()
-            if line.startswith("spikewatch_notify_") and not line.endswith(" 0.0")
+            if line.startswith("spikewatch_notify_")
+            and "_created{" not in line
+            and not line.endswith(" 0.0")
         ]
-        raise AssertionError(f"{error}; notify's counters: {moved}") from None
+        offsets = await _committed_against_end(settings)
+        raise AssertionError(
+            f"{error}; notify's counters: {moved}; committed/end offsets: {offsets}"
+        ) from None
+
+
+async def _committed_against_end(settings: Settings) -> dict[str, str]:
+    """``group topic:partition`` -> ``committed/end`` for every notify group's partitions."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+        groups = [
+            group
+            for group, _ in await admin.list_consumer_groups()
+            if group.startswith("spikewatch-notify-")
+        ]
+        found: dict[str, str] = {}
+        for group in groups:
+            committed = await admin.list_consumer_group_offsets(group)
+            mine = [tp for tp in committed if tp.topic.startswith(settings.oncall_topic_prefix)]
+            ends = await consumer.end_offsets(mine) if mine else {}
+            for tp in mine:
+                found[f"{group} {tp.topic}:{tp.partition}"] = f"{committed[tp].offset}/{ends[tp]}"
+        return found
+    finally:
+        await consumer.stop()
+        await admin.close()
 
 
 def _scrape(url: str) -> str:
