@@ -137,12 +137,7 @@ class ReportViews:
         else:
             recent_expected = rate * audience * recent_seconds
         weighted = window.weighted_reporters
-        in_burst = unknown_weight_in_burst(
-            window.distinct_reporters,
-            window.suspect_reporters,
-            window.unknown_reporters,
-            self.figures,
-        )
+        in_burst = unknown_weight_in_burst(window.unknown_reporters, state.combined, self.figures)
         recent_weighted = 0.0
         if recent_expected >= self.figures.burst_min_expected:
             recent_weighted = window.weight_between(first, bucket) / WEIGHT_UNIT

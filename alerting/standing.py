@@ -13,6 +13,7 @@ import math
 
 from alerting.reporter_mark import WEIGHT_UNIT, ReporterStanding
 from alerting.views import PolicyFigures
+from alerting.window import CategoryWindow
 from models.report import ReporterInfo
 
 UNKNOWN_REPORTER = ReporterStanding(False, WEIGHT_UNIT, False, unknown=True)
@@ -90,25 +91,29 @@ def scaled_standing(standing: ReporterStanding, dispersion: float) -> ReporterSt
 
 
 def unknown_weight_in_burst(
-    distinct: int, suspects: int, unknown: int, figures: PolicyFigures
+    unknown: int, broadcast: CategoryWindow, figures: PolicyFigures
 ) -> float:
-    """The weight (in reporters) a window's unknown reporters lose while the window holds a
-    synchronised burst of suspects (as many suspects, and as large a share, as the
-    coordination detector fires at).
+    """The weight (in reporters) a window's ``unknown`` reporters lose while the broadcast's
+    window across its abuse categories holds a synchronised burst of suspects (as many
+    suspects, and as large a share, as the coordination detector fires at).
 
     An unknown reporter weighs one ordinary viewer because the front end said nothing
     about it, and that is right among ordinary reporters. In a campaign it is not: the
     campaign's accounts reach the platform through the same apps as everyone else's, so
     some of them carry no ``reporter`` object, and those, with the campaign's few old
-    low-trust accounts, reached an abuse spike's floor on small broadcasts. What the window
-    knows about its other reporters is the best guess about these: each keeps the share of
-    the known reporters that are not suspect. Outside such a burst nothing changes, so a
-    surge filed entirely from apps that send no ``reporter`` still pages as before.
+    low-trust accounts, reached an abuse spike's floor on small broadcasts. What the
+    broadcast's window knows about its other reporters is the best guess about these: each
+    keeps the share of the known reporters that are not suspect. The burst is the
+    broadcast's, not the category's: a campaign filing under two categories holds the marks
+    in neither category's window long before it holds them across both. Outside such a
+    burst nothing changes, so a surge filed entirely from apps that send no ``reporter``
+    still pages as before.
     """
+    suspects, distinct = broadcast.suspect_reporters, broadcast.distinct_reporters
     if (
         unknown == 0
         or suspects < figures.coordination_min_suspects
         or suspects < figures.coordination_min_share * distinct
     ):
         return 0.0
-    return unknown * suspects / (distinct - unknown)
+    return unknown * suspects / (distinct - broadcast.unknown_reporters)

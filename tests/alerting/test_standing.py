@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -12,6 +13,7 @@ from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from alerting.standing import reporter_standing, scaled_standing, unknown_weight_in_burst
 from alerting.state import BroadcastState
+from alerting.window import CategoryWindow
 from models.escalation import EventAction
 from models.report import Category, ReporterInfo, ReportEvent
 from tests.alerting.helpers import ORDINARY, T0, TRUSTED_FLAGGER, burst, make_report
@@ -189,8 +191,43 @@ def test_unknown_reporters_keep_the_known_ones_share_only_in_a_burst_of_suspects
     engine: DetectionEngine, policy: Policy
 ) -> None:
     figures, marks = engine.figures, policy.coordination
+    broadcast = functools.partial(_window, engine)
     few = marks.min_suspect_reporters - 1
-    assert unknown_weight_in_burst(few + 10, few, 10, figures) == 0.0
-    assert unknown_weight_in_burst(40, 10, 5, figures) == 0.0, "a minority of suspects"
-    assert unknown_weight_in_burst(40, 30, 0, figures) == 0.0
-    assert unknown_weight_in_burst(40, 30, 6, figures) == pytest.approx(6 * 30 / 34)
+    assert unknown_weight_in_burst(10, broadcast(few, 10, 0), figures) == 0.0
+    assert unknown_weight_in_burst(5, broadcast(10, 5, 25), figures) == 0.0, "a minority"
+    assert unknown_weight_in_burst(0, broadcast(30, 0, 10), figures) == 0.0
+    assert unknown_weight_in_burst(6, broadcast(30, 6, 4), figures) == pytest.approx(6 * 30 / 34)
+    assert unknown_weight_in_burst(2, broadcast(30, 6, 4), figures) == pytest.approx(2 * 30 / 34)
+
+
+def _window(engine: DetectionEngine, suspects: int, unknown: int, ordinary: int) -> CategoryWindow:
+    """The broadcast-wide window of a broadcast reported by these reporters."""
+    state = BroadcastState("b-1")
+    reporters: list[dict[str, Any] | None] = (
+        [NOT_WATCHING] * suspects + [None] * unknown + [ORDINARY] * ordinary
+    )
+    for index, reporter in enumerate(reporters):
+        engine.observe(state, make_report(f"r{index}", at=T0 + index * 0.1, reporter=reporter))
+    return state.combined
+
+
+def test_a_campaign_across_two_categories_is_one_burst(engine: DetectionEngine) -> None:
+    """Most of its suspects file under one category, its unknown and old accounts under
+    another, whose own window is not a burst (half its reporters suspect): the broadcast's
+    window is, and the unknown accounts weigh what it says of them."""
+    state = BroadcastState("b-1")
+    reports: list[tuple[str, dict[str, Any] | None]] = [("violent_threat", NOT_WATCHING)] * 15
+    reports[::3] = [("hateful_conduct", NOT_WATCHING)] * 5
+    reports += [("hateful_conduct", None)] * 4 + [("hateful_conduct", OLD_LOW_TRUST)]
+    for index, (category, reporter) in enumerate(reports):
+        report = make_report(
+            f"c{index}", at=T0 + index * 0.5, reporter=reporter, viewers=100, category=category
+        )
+        for escalation in engine.observe(state, report).escalations:
+            assert not escalation.escalation_class.is_abuse, escalation.summary
+    hateful = state.windows[Category.HATEFUL_CONDUCT]
+    assert (
+        hateful.suspect_reporters
+        < engine.figures.coordination_min_share * hateful.distinct_reporters
+    )
+    assert hateful.weighted_reporters >= 5, "counted as ordinary, they would reach the floor"
