@@ -34,6 +34,22 @@ from tests.support.monitoring import wait_for
 PARTITIONS = 4
 
 
+class _StartMilliseconds:
+    """Each :func:`incident`'s start, in whole milliseconds, later than the one before:
+    the contract's ``dedup_key`` names the incident's start, and two incidents of one
+    broadcast and team built within a millisecond would otherwise share a key."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def after(self, now: datetime) -> int:
+        self.last = max(int(now.timestamp() * 1000), self.last + 1)
+        return self.last
+
+
+_starts = _StartMilliseconds()
+
+
 def incident(
     broadcast_id: str,
     team: str = "t",
@@ -45,7 +61,7 @@ def incident(
 ) -> list[EscalationV2]:
     """One incident's events: a trigger, ``updates`` severity raises, then the resolve."""
     now = datetime.now(UTC)
-    dedup_key = f"spikewatch:{broadcast_id}:{team}:{int(now.timestamp() * 1000)}"
+    dedup_key = f"spikewatch:{broadcast_id}:{team}:{_starts.after(now)}"
     labels = EscalationLabels(broadcast_id=broadcast_id, category=category, team=team)
     actions = [EventAction.TRIGGER, *[EventAction.UPDATE] * updates]
     if resolve:
