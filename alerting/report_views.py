@@ -13,7 +13,7 @@ import math
 from alerting.evidence import Rates
 from alerting.expectation import Expectation
 from alerting.reporter_mark import WEIGHT_UNIT
-from alerting.standing import unknown_weight_in_burst
+from alerting.standing import holds_suspect_burst, unknown_weight_in_burst
 from alerting.state import BroadcastState
 from alerting.views import CategoryView, ViewOdds
 from alerting.window import CategoryWindow
@@ -45,6 +45,7 @@ class ReportViews:
         share. A broadcast of unknown audience is judged by its category's share of its
         own weighted reporters (see :meth:`view`)."""
         loudness = self.expectation.loudness_beside(state, rates) if state.incidents else 1.0
+        burst = holds_suspect_burst(state.combined, self.figures)
         category_odds = ViewOdds(
             self.view(
                 state,
@@ -54,6 +55,7 @@ class ReportViews:
                 rates.audience,
                 bucket,
                 level_variation=level_variation,
+                burst=burst,
                 own_weight=rates.own_weight,
                 ramp_rate=rates.level_of(category),
                 population_rate=rates.by_category[category],
@@ -71,6 +73,7 @@ class ReportViews:
                 rates.audience,
                 bucket,
                 level_variation=level_variation,
+                burst=burst,
                 all_categories=True,
                 incident_loudness=loudness,
             ),
@@ -89,6 +92,7 @@ class ReportViews:
         bucket: int,
         *,
         level_variation: float,
+        burst: bool,
         all_categories: bool = False,
         own_weight: float = 0.0,
         ramp_rate: float = 0.0,
@@ -137,7 +141,8 @@ class ReportViews:
         else:
             recent_expected = rate * audience * recent_seconds
         weighted = window.weighted_reporters
-        in_burst = unknown_weight_in_burst(window.unknown_reporters, state.combined, self.figures)
+        unknown = window.unknown_reporters
+        in_burst = unknown_weight_in_burst(unknown, state.combined) if burst else 0.0
         recent_weighted = 0.0
         if recent_expected >= self.figures.burst_min_expected:
             recent_weighted = window.weight_between(first, bucket) / WEIGHT_UNIT

@@ -90,12 +90,20 @@ def scaled_standing(standing: ReporterStanding, dispersion: float) -> ReporterSt
     )
 
 
-def unknown_weight_in_burst(
-    unknown: int, broadcast: CategoryWindow, figures: PolicyFigures
-) -> float:
-    """The weight (in reporters) a window's ``unknown`` reporters lose while the broadcast's
-    window across its abuse categories holds a synchronised burst of suspects (as many
-    suspects, and as large a share, as the coordination detector fires at).
+def holds_suspect_burst(broadcast: CategoryWindow, figures: PolicyFigures) -> bool:
+    """Whether the broadcast's window across its abuse categories holds a synchronised burst
+    of suspects: as many, and as large a share, as the coordination detector fires at."""
+    suspects = broadcast.suspect_reporters
+    return (
+        suspects >= figures.coordination_min_suspects
+        and suspects >= figures.coordination_min_share * broadcast.distinct_reporters
+    )
+
+
+def unknown_weight_in_burst(unknown: int, broadcast: CategoryWindow) -> float:
+    """The weight (in reporters) a window's ``unknown`` reporters lose while ``broadcast``,
+    the window across the broadcast's abuse categories, holds a synchronised burst of
+    suspects (:func:`holds_suspect_burst`, which the caller asks once for a report's views).
 
     An unknown reporter weighs one ordinary viewer because the front end said nothing
     about it, and that is right among ordinary reporters. In a campaign it is not: the
@@ -109,11 +117,7 @@ def unknown_weight_in_burst(
     burst nothing changes, so a surge filed entirely from apps that send no ``reporter``
     still pages as before.
     """
-    suspects, distinct = broadcast.suspect_reporters, broadcast.distinct_reporters
-    if (
-        unknown == 0
-        or suspects < figures.coordination_min_suspects
-        or suspects < figures.coordination_min_share * distinct
-    ):
+    if unknown == 0:
         return 0.0
-    return unknown * suspects / (distinct - broadcast.unknown_reporters)
+    known = broadcast.distinct_reporters - broadcast.unknown_reporters
+    return unknown * broadcast.suspect_reporters / known
