@@ -94,6 +94,14 @@ class CategoryPolicy(PolicySection):
         description="Region (the report's region field) -> team, for follow-the-sun on-call.",
     )
     runbook_url: Annotated[str, Field(max_length=2048)] | None = None
+    own_incident: bool = Field(
+        default=False,
+        description=(
+            "A signal led by this category pages its own team even on a broadcast already "
+            "in another team's incident of the same severity: for a team with duties no "
+            "other team can discharge (child safety's statutory reports)."
+        ),
+    )
 
     def team_for(self, region: str | None) -> str:
         if region is None:

@@ -1,6 +1,6 @@
 """One broadcast in trouble, one page (:mod:`alerting.incident_desk`): a surge spread across
 categories is one incident, categories joining are updates, and only a strictly more
-severe category pages a second team."""
+severe category, or one whose policy asks for its own incident, pages a second team."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from alerting.engine import DetectionEngine
 from alerting.policy import Policy
 from alerting.state import BroadcastState
 from models.escalation import EventAction, Severity
+from models.escalation_v2 import EscalationV2
 from models.report import Category, ReportEvent
 from tests.alerting.helpers import (
     HIGH_TRUST,
@@ -17,6 +18,7 @@ from tests.alerting.helpers import (
     burst,
     make_report,
     steady_broadcast,
+    with_changes,
 )
 
 SPREAD = ["violent_threat", "harassment", "hateful_conduct", "other"]
@@ -113,6 +115,70 @@ def test_a_strictly_more_severe_category_pages_its_own_team_and_the_two_name_eac
     assert note.event_action is EventAction.UPDATE
     assert note.related == [trigger.dedup_key]
     assert set(state.incidents) == {"hate-harassment", "child-safety"}
+
+
+def violent_extremism_then_child_safety(engine: DetectionEngine) -> list[EscalationV2]:
+    """Eight viewers report violent extremism within eight seconds (the broadcast's
+    violent-extremism incident, its views still firing), then a trusted flagger reports
+    child safety on the same broadcast: as severe, routed to another team."""
+    state = BroadcastState("b-1")
+    reports = burst(8, category="violent_extremism", reporter=ORDINARY)
+    reports.append(
+        make_report("flagger", at=T0 + 20, category="child_safety", reporter=TRUSTED_FLAGGER)
+    )
+    return [e for r in reports for e in engine.observe(state, r).escalations]
+
+
+def test_a_child_safety_report_pages_its_own_team_on_an_equally_severe_incident(
+    engine: DetectionEngine,
+) -> None:
+    sent = violent_extremism_then_child_safety(engine)
+    triggers = [e for e in sent if e.event_action is EventAction.TRIGGER]
+    assert [t.labels.team for t in triggers] == ["violent-extremism", "child-safety"]
+    extremism, child_safety = triggers
+    assert child_safety.severity is extremism.severity is Severity.CRITICAL
+    assert child_safety.labels.category is Category.CHILD_SAFETY
+    assert child_safety.related == [extremism.dedup_key]
+    notes = [
+        e
+        for e in sent
+        if e.dedup_key == extremism.dedup_key and e.event_action is EventAction.UPDATE
+    ]
+    assert notes[-1].related == [child_safety.dedup_key], "the open incident names the new one"
+
+
+def test_without_its_own_incident_a_child_safety_report_joins_the_open_one(
+    policy: Policy,
+) -> None:
+    """The policy's ``own_incident`` is what sends it to its own team: without it, the
+    report is an update of the violent-extremism incident naming child safety."""
+    categories = policy.model_dump(mode="json")["categories"]
+    shared = with_changes(
+        policy, categories={"child_safety": {**categories["child_safety"], "own_incident": False}}
+    )
+    sent = violent_extremism_then_child_safety(DetectionEngine(shared))
+    assert [e.labels.team for e in sent if e.event_action is EventAction.TRIGGER] == [
+        "violent-extremism"
+    ]
+    assert sent[-1].event_action is EventAction.UPDATE
+    assert Category.CHILD_SAFETY in {c.category for c in sent[-1].evidence.categories}
+
+
+def test_an_equally_severe_report_joins_an_open_child_safety_incident(
+    engine: DetectionEngine,
+) -> None:
+    """``own_incident`` is the child-safety team's: a credible violent-extremism report on a
+    broadcast already in a child-safety incident is an update of it, not a second page."""
+    state = BroadcastState("b-1")
+    reports = [
+        make_report("flagger-1", category="child_safety", reporter=TRUSTED_FLAGGER),
+        make_report(
+            "flagger-2", at=T0 + 20, category="violent_extremism", reporter=TRUSTED_FLAGGER
+        ),
+    ]
+    sent = [e for r in reports for e in engine.observe(state, r).escalations]
+    assert [e.event_action for e in sent] == [EventAction.TRIGGER, EventAction.UPDATE]
+    assert set(state.incidents) == {"child-safety"}
 
 
 def test_an_equally_severe_category_of_another_team_joins_the_open_incident(
