@@ -130,15 +130,16 @@ def _check_against(report: CheckReport, policy: Policy, against: Path) -> None:
         return
     changes = policy_changes(before, policy)
     versions = f"{before.policy_version} -> {policy.policy_version}"
+    changed = f"{len(changes)} {'figure' if len(changes) == 1 else 'figures'} changed"
     if not changes:
         report.ok(f"against {against}: no figure changed ({versions})")
         return
     if before.policy_version == policy.policy_version:
         report.problem(
-            f"against {against}: {len(changes)} figures changed under the same "
+            f"against {against}: {changed} under the same "
             f"policy_version ({policy.policy_version}): give the new policy its own version"
         )
     else:
-        report.ok(f"against {against}: {len(changes)} figures changed ({versions})")
+        report.ok(f"against {against}: {changed} ({versions})")
     for change in changes:
         print(f"         {change.line()}", file=report.out)

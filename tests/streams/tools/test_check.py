@@ -150,3 +150,12 @@ def test_against_lists_the_figures_a_change_moves_and_wants_a_new_version(
     code, lines = check(capsys, "--policy", str(versioned), "--against", default)
     assert code == 0, lines
     assert any("2 figures changed (default-2026-12-06.2 -> tuned-1)" in line for line in lines)
+
+
+def test_against_counts_one_figure_in_the_singular(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    one = policy_file(tmp_path, "one.yaml", policy_version="tuned-2", **{"ramp.threshold": 11.0})
+    code, lines = check(capsys, "--policy", str(one), "--against", str(DEFAULT_POLICY_PATH))
+    assert code == 0, lines
+    assert any("1 figure changed (default-2026-12-06.2 -> tuned-2)" in line for line in lines)
