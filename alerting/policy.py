@@ -98,8 +98,8 @@ class CategoryPolicy(PolicySection):
         default=False,
         description=(
             "A signal led by this category pages its own team even on a broadcast already "
-            "in another team's incident of the same severity: for a team with duties no "
-            "other team can discharge (child safety's statutory reports)."
+            "in another team's incident, however severe: for a team with duties no other "
+            "team can discharge (child safety's statutory reports)."
         ),
     )
 
