@@ -4,10 +4,11 @@ Abuse incidents are keyed by broadcast and routed team. The strongest FIRE of a 
 goes to the incident of its team; failing that, to the most severe open incident unless
 it is *strictly more* severe than every open one (a credible child-safety report on a
 broadcast already in a harassment incident), when the other team gets its own trigger
-and the two name each other in ``related``. A category whose policy asks for its
-``own_incident`` (child safety, by default) gets its team's trigger on a broadcast in
+and the two name each other in ``related``. A category whose policy gives it its
+``own_team`` (child safety, by default) gets its team's trigger on a broadcast in
 another team's incident of any severity: a team with reporting duties of its own
-cannot discharge them through an update to another team's page. A category joining,
+cannot discharge them through an update to another team's page (nor through the
+high-profile team's: :mod:`alerting.routing`). A category joining,
 the severity rising, or a spike or credible report on an incident only a ramp has seen,
 is an ``update``.
 The broadcast-wide view names its *leading* category: the heaviest of the most severe
@@ -86,7 +87,7 @@ class IncidentDesk:
         """Each category's severity rank, read once: :meth:`leading` runs on every report
         of a broadcast whose broadcast-wide view fires."""
         self.paging = frozenset(c for c, severity in severities.items() if severity.pages)
-        self.own_incident = frozenset(c for c in Category if policy.category(c).own_incident)
+        self.own_team = frozenset(c for c in Category if policy.category(c).own_team)
 
     def leading(self, state: BroadcastState) -> tuple[Category, ...]:
         """The categories the broadcast-wide view names, leading one first (see the module doc);
@@ -187,11 +188,7 @@ class IncidentDesk:
         target: Incident | None = None
         if strongest is not None:
             target = state.incidents.get(strongest.team)
-            if (
-                target is None
-                and state.incidents
-                and strongest.categories[0] not in self.own_incident
-            ):
+            if target is None and state.incidents and strongest.categories[0] not in self.own_team:
                 most = max(state.incidents.values(), key=lambda i: i.severity.rank)
                 if strongest.severity.rank <= most.severity.rank:
                     target = most

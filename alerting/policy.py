@@ -94,12 +94,13 @@ class CategoryPolicy(PolicySection):
         description="Region (the report's region field) -> team, for follow-the-sun on-call.",
     )
     runbook_url: Annotated[str, Field(max_length=2048)] | None = None
-    own_incident: bool = Field(
+    own_team: bool = Field(
         default=False,
         description=(
-            "A signal led by this category pages its own team even on a broadcast already "
-            "in another team's incident, however severe: for a team with duties no other "
-            "team can discharge (child safety's statutory reports)."
+            "A signal led by this category always pages this category's team: on a "
+            "broadcast already in another team's incident, however severe, and on a "
+            "high-profile broadcaster's. For a team with duties and training no other team "
+            "has (child safety: statutory reports, and who may be shown the material)."
         ),
     )
 

@@ -3,7 +3,10 @@
 A coordination incident goes to the coordination team. An abuse incident on a
 watchlisted (high-profile) broadcaster goes one severity level up, never past its
 category's ceiling, to the high-profile team; otherwise to the leading category's
-team for the broadcast's region, or the category's default team.
+team for the broadcast's region, or the category's default team. A category with its
+``own_team`` (child safety) goes to its own team on a high-profile broadcaster too: only
+that team may handle the material and file the reports it calls for, and a high-profile
+team would have to hand the page on.
 """
 
 from __future__ import annotations
@@ -38,9 +41,10 @@ class Routing:
     def team(self, state: BroadcastState, abuse: bool, category: Category) -> str:
         if not abuse:
             return self.policy.coordination.team
-        if self.is_high_profile(state):
+        route = self.policy.category(category)
+        if self.is_high_profile(state) and not route.own_team:
             return self.policy.high_profile.team
-        return self.policy.category(category).team_for(state.region)
+        return route.team_for(state.region)
 
     def route_restored(self, state: BroadcastState) -> None:
         """Key incidents restored from an older state format by the team they route to."""

@@ -147,14 +147,14 @@ def test_a_child_safety_report_pages_its_own_team_on_an_equally_severe_incident(
     assert notes[-1].related == [child_safety.dedup_key], "the open incident names the new one"
 
 
-def test_without_its_own_incident_a_child_safety_report_joins_the_open_one(
+def test_without_its_own_team_a_child_safety_report_joins_the_open_one(
     policy: Policy,
 ) -> None:
-    """The policy's ``own_incident`` is what sends it to its own team: without it, the
+    """The policy's ``own_team`` is what sends it there: without it, the
     report is an update of the violent-extremism incident naming child safety."""
     categories = policy.model_dump(mode="json")["categories"]
     shared = with_changes(
-        policy, categories={"child_safety": {**categories["child_safety"], "own_incident": False}}
+        policy, categories={"child_safety": {**categories["child_safety"], "own_team": False}}
     )
     sent = violent_extremism_then_child_safety(DetectionEngine(shared))
     assert [e.labels.team for e in sent if e.event_action is EventAction.TRIGGER] == [
@@ -167,7 +167,7 @@ def test_without_its_own_incident_a_child_safety_report_joins_the_open_one(
 def test_an_equally_severe_report_joins_an_open_child_safety_incident(
     engine: DetectionEngine,
 ) -> None:
-    """``own_incident`` is the child-safety team's: a credible violent-extremism report on a
+    """``own_team`` is the child-safety team's: a credible violent-extremism report on a
     broadcast already in a child-safety incident is an update of it, not a second page."""
     state = BroadcastState("b-1")
     reports = [

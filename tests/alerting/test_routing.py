@@ -1,4 +1,5 @@
-"""Routing: high-profile watchlist (one level up, own team) and follow-the-sun regional teams."""
+"""Routing: high-profile watchlist (one level up, own team, child safety excepted) and
+follow-the-sun regional teams."""
 
 from __future__ import annotations
 
@@ -34,6 +35,17 @@ def test_watchlist_never_lifts_a_category_past_its_ceiling(policy: Policy) -> No
     engine = DetectionEngine(policy, watchlist=frozenset({"owner-1"}))
     trigger = first_trigger(engine, category="spam")
     assert trigger.severity is Severity.WARNING
+
+
+def test_child_safety_on_a_watchlisted_broadcaster_still_goes_to_its_own_team(
+    policy: Policy,
+) -> None:
+    """``own_team``: only the child-safety team (for the broadcast's region) may handle the
+    material and file the reports; the high-profile team would have to hand the page on."""
+    engine = DetectionEngine(policy, watchlist=frozenset({"owner-1"}))
+    trigger = first_trigger(engine, category="child_safety", region="apac")
+    assert (trigger.severity, trigger.labels.team) == (Severity.CRITICAL, "child-safety-apac")
+    assert first_trigger(engine, category="violent_extremism").labels.team == "high-profile"
 
 
 def test_broadcaster_not_on_the_watchlist_is_routed_as_usual(policy: Policy) -> None:
