@@ -130,14 +130,14 @@ def _check_against(report: CheckReport, policy: Policy, against: Path) -> None:
         return
     changes = policy_changes(before, policy)
     versions = f"{before.policy_version} -> {policy.policy_version}"
-    changed = f"{len(changes)} {'figure' if len(changes) == 1 else 'figures'} changed"
     if not changes:
         report.ok(f"against {against}: no figure changed ({versions})")
         return
+    changed = f"{len(changes)} {'figure' if len(changes) == 1 else 'figures'} changed"
     if before.policy_version == policy.policy_version:
         report.problem(
-            f"against {against}: {changed} under the same "
-            f"policy_version ({policy.policy_version}): give the new policy its own version"
+            f"against {against}: {changed} under the same policy_version "
+            f"({policy.policy_version}): give the new policy its own version"
         )
     else:
         report.ok(f"against {against}: {changed} ({versions})")

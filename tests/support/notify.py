@@ -18,6 +18,7 @@ import yaml
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from alerting.incidents import dedup_key_for
 from localkafka import free_port
 from models.escalation import EscalationLabels, EventAction, Severity
 from models.escalation_v2 import EscalationV2
@@ -36,8 +37,9 @@ PARTITIONS = 4
 
 class _StartMilliseconds:
     """Each :func:`incident`'s start, in whole milliseconds, later than the one before:
-    the contract's ``dedup_key`` names the incident's start, and two incidents of one
-    broadcast and team built within a millisecond would otherwise share a key."""
+    the contract's ``dedup_key`` names the incident's start
+    (:func:`alerting.incidents.dedup_key_for`), and two incidents of one broadcast and
+    team built within a millisecond would otherwise share a key."""
 
     def __init__(self) -> None:
         self.last = 0
@@ -61,7 +63,7 @@ def incident(
 ) -> list[EscalationV2]:
     """One incident's events: a trigger, ``updates`` severity raises, then the resolve."""
     now = datetime.now(UTC)
-    dedup_key = f"spikewatch:{broadcast_id}:{team}:{_starts.after(now)}"
+    dedup_key = dedup_key_for(broadcast_id, team, _starts.after(now))
     labels = EscalationLabels(broadcast_id=broadcast_id, category=category, team=team)
     actions = [EventAction.TRIGGER, *[EventAction.UPDATE] * updates]
     if resolve:
