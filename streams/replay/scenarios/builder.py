@@ -209,6 +209,30 @@ class ScenarioBuilder:
             if shape is None or self.random.random() <= shape(at):
                 yield at
 
+    def ramp(
+        self,
+        name: str,
+        target: Broadcast,
+        category: Category,
+        climb: tuple[float, Callable[[float], float]],
+        span: tuple[float, float],
+        before: LabelKind,
+    ) -> None:
+        """A category's reports at ``peak * shape(offset)`` for ``climb = (peak, shape)``
+        until ``end``, for ``span = (begin, end)``: those made before ``begin`` are the
+        broadcast's ordinary ones (labelled ``before``), the rest the ramp incident
+        ``name``."""
+        peak, shape = climb
+        begin, end = span
+        reports = []
+        for offset in self.arrivals(peak, 0.0, end, shape):
+            report = self.generator.benign(target, category, self.start + offset)
+            if offset < begin:
+                self.add(offset, report, before)
+            else:
+                reports.append((offset, report))
+        self.incident(name, LabelKind.RAMP, reports)
+
     def level(self, offset: float) -> float:
         """The platform's rate at ``offset`` relative to its peak (1 without an evening rise)."""
         rise = self.world.evening_rise

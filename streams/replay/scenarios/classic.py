@@ -99,14 +99,8 @@ def ramps(b: ScenarioBuilder) -> None:
         def climb(at: float, begin: float = begin) -> float:
             return (1.0 + 1.5 * min(1.0, max(0.0, (at - begin) / 300.0))) / 2.5
 
-        ramp = []
-        for offset in b.arrivals(base * 2.5, 0.0, min(b.duration, begin + 1200.0), climb):
-            report = b.generator.benign(target, category, b.start + offset)
-            if offset < begin:
-                b.add(offset, report, LabelKind.BACKGROUND)
-            else:
-                ramp.append((offset, report))
-        b.incident(f"ramp-{index}", LabelKind.RAMP, ramp)
+        span = (begin, min(b.duration, begin + 1200.0))
+        b.ramp(f"ramp-{index}", target, category, (base * 2.5, climb), span, LabelKind.BACKGROUND)
 
 
 def child_safety(

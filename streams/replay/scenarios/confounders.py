@@ -9,9 +9,10 @@ raids, surges spread across categories, reports without a ``reporter``, skewed
 device clocks, late delivery, client retries, false-reporting campaigns and
 broadcasts whose reports carry no ``viewer_count`` (large ones too). ``own_mix``
 (broadcasts whose category mix is their own), ``growing_broadcasts`` (large ones
-getting louder over an hour, the one scenario longer than ten minutes) and
-``trusting_platform`` (ordinary accounts trusted above the policy's neutral trust) came
-later and play on their own.
+getting louder over an hour), ``rare_category_ramps`` (a slow climb, forty minutes
+in all, in a category a long-live broadcast seldom draws) and ``trusting_platform``
+(ordinary accounts trusted above the policy's neutral trust) came later and play on
+their own.
 
 Times are fractions of the run, so short test runs hold every incident too.
 """
@@ -40,6 +41,7 @@ from streams.replay.scenarios.builder import (
     log_uniform,
 )
 from streams.replay.scenarios.classic import background
+from streams.replay.traffic import Broadcast
 
 TILTED_CATEGORIES = (
     Category.HARASSMENT,
@@ -93,11 +95,7 @@ def _large_broadcasts(
         target = b.broadcast(f"{prefix}-{index}", viewers, REGIONS[index % 3])
         if index < len(viewer_count_habits):
             b.viewer_count_habits[target.broadcast_id] = viewer_count_habits[index]
-        for category, rate in b.generator.rates.items():
-            steady = rate * own * tilt.get(category, 1.0) * viewers
-            for offset in b.organic(steady, 0.0, b.duration, grows):
-                report = b.generator.benign(target, category, b.start + offset)
-                b.add(offset, report, LabelKind.VIRAL)
+        _steady_mix(b, target, own, tilt, grows=grows)
         if index >= with_surge:
             continue
         category = (
@@ -217,6 +215,69 @@ def _growing_broadcasts(b: ScenarioBuilder) -> None:
     _large_broadcasts(b, prefix="grow", growth=(2.0, 3.0))
 
 
+RARE_RAMP_CATEGORIES = (
+    Category.VIOLENT_THREAT,
+    Category.GRAPHIC_VIOLENCE,
+    Category.SELF_HARM,
+    Category.HATEFUL_CONDUCT,
+)
+"""Paging categories a broadcast may seldom draw, in which ``rare_category_ramps`` climbs."""
+
+
+def _rare_category_ramps(b: ScenarioBuilder, count: int = 4, steady: int = 4) -> None:
+    """Broadcasts live for a quarter of an hour or more at a mix of their own, on which a
+    paging category they seldom draw (a tenth to a third of its platform share) climbs over
+    five minutes to four to ten times that share, above the steady tilts of ``own_mix``,
+    and holds: content turning abusive slowly, in a category its audience had little
+    reason to report. Elsewhere every ramp
+    climbs in a category its broadcast reports from its first minute, so a reference
+    opened by the category's first report (the climb's, here) is never put to the test.
+    ``steady`` smaller broadcasts keep their own mix throughout, so that an over-reported
+    category's first report comes minutes after the broadcast's: the false ramp that a
+    reference opened with the broadcast, rather than with the category, would risk."""
+    for index in range(count):
+        _rare_category_ramp(b, index)
+    for index in range(count, count + steady):
+        target = b.broadcast(f"rare-{index}", b.random.randint(3_000, 30_000), REGIONS[index % 3])
+        _steady_mix(b, target, log_uniform(b, 0.5, 2.0), _own_mix(b))
+
+
+def _rare_category_ramp(b: ScenarioBuilder, index: int) -> None:
+    target = b.broadcast(f"rare-{index}", b.random.randint(50_000, 300_000), REGIONS[index % 3])
+    own = log_uniform(b, 0.5, 2.0)
+    tilt = _own_mix(b)
+    rare = b.random.choice([c for c in RARE_RAMP_CATEGORIES if c not in tilt])
+    _steady_mix(b, target, own, tilt, leave_out=rare)
+    share = b.generator.rates[rare] * own * target.viewers
+    before, peak = share * log_uniform(b, 0.1, 1.0 / 3.0), share * log_uniform(b, 4.0, 10.0)
+    begin = b.duration * (0.3 + 0.1 * index)
+
+    def climb(at: float) -> float:
+        progress = min(1.0, max(0.0, (at - begin) / 300.0))
+        return (before + (peak - before) * progress) / peak * b.level(at)
+
+    climbing = (peak * b.world.evening_rise, climb)
+    b.ramp(f"rare-ramp-{index}", target, rare, climbing, (begin, b.duration), LabelKind.VIRAL)
+
+
+def _steady_mix(
+    b: ScenarioBuilder,
+    target: Broadcast,
+    own: float,
+    tilt: dict[Category, float],
+    leave_out: Category | None = None,
+    grows: float = 1.0,
+) -> None:
+    """A broadcast's ordinary reports in every category but ``leave_out``: the platform's
+    rates times ``own``, tilted by its mix (growing to ``grows`` times by the end)."""
+    for category, rate in b.generator.rates.items():
+        if category is leave_out:
+            continue
+        steady = rate * own * tilt.get(category, 1.0) * target.viewers
+        for offset in b.organic(steady, 0.0, b.duration, grows):
+            b.add(offset, b.generator.benign(target, category, b.start + offset), LabelKind.VIRAL)
+
+
 TRUSTING_ORDINARY_TRUST = (0.4, 0.79)
 """``trusting_platform``'s ordinary reporters: above the policy's neutral trust for the most
 part, so they weigh up to about 1.6, and below a credible report's trust, which pages a
@@ -277,6 +338,7 @@ CONFOUNDERS: dict[str, tuple[World, Part]] = {
     "large_broadcasts": (World(), _with_background(_large_broadcasts)),
     "own_mix": (World(), _with_background(_own_mix_broadcasts)),
     "growing_broadcasts": (World(duration=3600.0), _with_background(_growing_broadcasts)),
+    "rare_category_ramps": (World(duration=2400.0), _with_background(_rare_category_ramps)),
     "trusting_platform": (
         World(ordinary_trust=TRUSTING_ORDINARY_TRUST),
         _with_background(_trusting_platform),
