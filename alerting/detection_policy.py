@@ -154,7 +154,7 @@ class RampPolicy(PolicySection):
     reference_opening_seconds: Annotated[float, Field(ge=0)] = 300.0
     reference_half_life_seconds: Annotated[float, Field(gt=0)] = 900.0
     reference_prior_reports: Annotated[float, Field(gt=0)] = 2.0
-    reference_doubt: Annotated[float, Field(ge=0)] = 0.75
+    reference_doubt: Annotated[float, Field(ge=0)] = 0.0
     elsewhere_seconds: PositiveSeconds = 60
 
 

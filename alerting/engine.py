@@ -63,7 +63,7 @@ from alerting.incidents import (
 )
 from alerting.outcomes import ClockCorrection, Observation, TickResult
 from alerting.policy import Policy, abuse_categories
-from alerting.ramp import RampState
+from alerting.ramp import ramp_beside
 from alerting.report_views import ReportViews, adds_nothing
 from alerting.routing import Routing
 from alerting.standing import reporter_standing, scaled_standing
@@ -223,7 +223,13 @@ class DetectionEngine:
         if not unsized:
             ramp = state.ramps.get(category)
             if ramp is None:
-                ramp = state.ramps[category] = RampState()
+                history = state.history
+                ramp = state.ramps[category] = ramp_beside(
+                    state.ramps.values(),
+                    history.mix.get(category, 0.0),
+                    rates.factor * history.expected / population[2] if population[2] > 0 else 0.0,
+                    history.folded_bucket,
+                )
             bucket_exposure = rates.factor * rates.audience * shape.bucket_seconds
             if ramp.bucket is not None and bucket > ramp.bucket:
                 ramp.loudness = (

@@ -28,7 +28,12 @@ to reach the threshold. The exception is the category's first
 ``reference_opening_seconds`` on the broadcast: with nothing older to go by, the
 reference is whatever the broadcast has shown so far, so a broadcast first seen
 with a mix of its own is judged against that mix from its first minutes, and a
-ramp that starts later is judged against the minutes before it.
+ramp that starts later is judged against the minutes before it. The opening is the
+broadcast's, not the category's, and a category's reference starts from what the
+broadcast's history holds of it: a category first reported minutes into a broadcast
+was silent until then, and were its reference opened by its own first report, a climb
+in a category the broadcast seldom draws would be judged against itself
+(:func:`ramp_beside`).
 
 Buckets close when a report of a later bucket arrives, so the statistic moves
 with event time only and a replay computes the same figures as the live worker.
@@ -37,6 +42,7 @@ with event time only and a replay computes the same figures as the live worker.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,10 +104,14 @@ class OwnReference:
     a broadcast's own mix does not follow a rise of the whole platform until the lag
     lets newer buckets in; the level above it still does.
 
-    Its :meth:`tilt` is the estimate less ``reference_doubt`` standard errors: a
-    reference of a few reports is uncertain, and a guess above the truth hides a climb
-    (one high by chance kept a classic ramp below the mark), while one below it
-    only leaves the category nearer the level; as the reference fills, the doubt shrinks.
+    Its :meth:`tilt` is the estimate, its platform share worth ``reference_prior_reports``
+    reports, less ``reference_doubt`` standard errors (none in the shipped policies). A
+    guess above the truth hides a climb, and a lower bound was once the answer to that;
+    but a guess below it is no safer: a CUSUM for a doubling drifts upwards from a
+    baseline about 30% under the truth, and a category the broadcast over-reports holds
+    a reference of a few dozen reports at most, which a lower bound put there. A
+    mid-size broadcast reporting one category steadily at four times its share paged a
+    ramp within two hours more often than not, and a broadcast is live for hours.
     It never goes below 1: a category the broadcast under-reports is judged against
     the platform's share, so that rising back to the ordinary share is not a ramp.
     """
@@ -256,3 +266,29 @@ class RampState:
             OwnReference.from_plain(rest[0]) if rest else OwnReference(),
             float(rest[1]) if len(rest) > 1 else 1.0,
         )
+
+
+def ramp_beside(
+    ramps: Iterable[RampState], weight: float, exposure: float, folded_bucket: int | None
+) -> RampState:
+    """A category's new ramp on a broadcast where ``ramps`` are the other categories', and
+    its history holds ``weight`` of the category over ``exposure`` (the level's, in the
+    reference's units) up to ``folded_bucket``.
+
+    The reference starts from what the broadcast's history knows of the category: a
+    category's ramp is made with its first report and dropped with its window, so on a
+    broadcast live for half an hour a category it seldom draws had no reference at all,
+    and its climb, opening one, was judged against itself. Seeded, such a category comes
+    with minutes of silence against the level, and a category reported again after a
+    quiet spell with its earlier reports. Its opening is the broadcast's (the earliest of
+    the other references'), for the same reason: a reference opened by the category's own
+    first report took in whatever followed it as the category's ordinary rate.
+    """
+    starts = [r.reference.first_bucket for r in ramps if r.reference.first_bucket is not None]
+    reference = OwnReference(
+        weight=weight,
+        exposure=exposure,
+        first_bucket=min(starts, default=None),
+        folded_bucket=folded_bucket if exposure > 0.0 else None,
+    )
+    return RampState(reference=reference)

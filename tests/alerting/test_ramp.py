@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 
 import pytest
@@ -16,6 +17,7 @@ from alerting.ramp import (
     RampState,
     broadcast_threshold,
     loudness_elsewhere,
+    ramp_beside,
 )
 from alerting.state import BroadcastState
 from models.escalation import EscalationClass, EventAction
@@ -26,6 +28,8 @@ from tests.alerting.helpers import (
     ORDINARY,
     T0,
     make_report,
+    ordinary_reports,
+    poisson_arrivals,
     steady_broadcast,
 )
 
@@ -109,6 +113,70 @@ def test_the_reference_takes_the_opening_at_once_and_later_buckets_after_the_lag
         reference.add(bucket, 5.0, 1.0, BUCKET_SECONDS, ramp_policy)
     assert reference.weight > taken * 3
     assert len(reference.pending) <= REFERENCE_BLOCKS + 2
+
+
+def test_a_category_first_reported_later_starts_from_the_broadcasts_history() -> None:
+    """The opening is the broadcast's: a category's ramp started beside others begins its
+    reference where the earliest of theirs began, and the first on a broadcast where it
+    begins; what the broadcast's history holds of the category comes with it."""
+    early, later = RampState(), RampState()
+    early.reference.first_bucket, later.reference.first_bucket = 40, 70
+    seeded = ramp_beside([later, early], 1.5, 30.0, 95).reference
+    assert (seeded.first_bucket, seeded.weight, seeded.exposure) == (40, 1.5, 30.0)
+    assert seeded.folded_bucket == 95, "its decay runs from the history's clock"
+    fresh = ramp_beside([], 0.0, 0.0, None).reference
+    assert fresh == OwnReference()
+
+
+def test_a_climb_in_a_category_the_broadcast_never_drew_is_not_its_own_reference(
+    engine: DetectionEngine,
+) -> None:
+    """Harassment reported steadily from the broadcast's first minute, then self-harm,
+    never reported before, climbing from seven minutes in. Had the category's own first
+    report opened its reference, the climb's first five minutes would be taken in at once
+    as its ordinary rate; it is the broadcast's opening that has passed, so they wait out
+    the lag, and the climb is judged against the level it would otherwise have."""
+    steady = reports_at(lambda _: 1.0, 13)
+    climb = [
+        make_report(
+            f"harm-{n}",
+            at=T0 + 420 + 15 * n,
+            category="self_harm",
+            viewers=VIEWERS,
+            reporter=ORDINARY,
+        )
+        for n in range(20)
+    ]
+    state = BroadcastState("b-ramp")
+    for report in sorted(steady + climb, key=lambda r: r.event_time):
+        engine.observe(state, report)
+    harm = state.ramps[Category.SELF_HARM].reference
+    assert harm.weight == 0.0
+    assert harm.exposure > 0.0, "the minutes the category was silent, from the history"
+    assert state.ramps[Category.HARASSMENT].reference.weight > 0.0
+
+
+def test_a_category_reported_again_after_its_window_emptied_keeps_its_history(
+    engine: DetectionEngine,
+) -> None:
+    """Self-harm reported in the broadcast's first minutes, then not for longer than the
+    window, drops its ramp with its window; reported again, its new reference holds the
+    earlier reports the broadcast's history kept rather than none."""
+    steady = reports_at(lambda _: 1.0, 30)
+    early = [
+        make_report(f"harm-{n}", at=T0 + 30 * n, category="self_harm", viewers=VIEWERS)
+        for n in range(1, 6)
+    ]
+    again = make_report("harm-again", at=T0 + 1801, category="self_harm", viewers=VIEWERS)
+    state = BroadcastState("b-ramp")
+    dropped = False
+    for report in sorted([*steady, *early], key=lambda r: r.event_time):
+        engine.observe(state, report)
+        engine.tick(state, report.event_time)
+        dropped = dropped or Category.SELF_HARM not in state.ramps
+    assert dropped
+    engine.observe(state, again)
+    assert state.ramps[Category.SELF_HARM].reference.weight > 1.0
 
 
 def test_an_open_incident_teaches_the_reference_nothing(policy: Policy) -> None:
@@ -208,6 +276,43 @@ def test_a_steady_rate_never_ramps_whatever_its_multiple_of_the_share(
     platform's share as the baseline, the doubled rate paged as a ramp)."""
     sent = run(engine, steady_reports(rate_multiplier, 40))
     assert [e for e in sent if e.escalation_class is EscalationClass.REPORT_RAMP] == []
+
+
+def test_a_mid_size_broadcast_over_reporting_a_category_for_hours_seldom_ramps(
+    policy: Policy,
+) -> None:
+    """Eight 20k-viewer broadcasts live for two hours, each audience reporting harassment
+    steadily at four times the platform's share and the rest at it. Such a category's
+    reference holds a few dozen reports, and read as their estimate less its doubt it ran
+    low enough for a CUSUM for a doubling to drift upwards: six of the eight paged. Read
+    as the estimate, a reference low by chance still pages one now and then."""
+    engine = DetectionEngine(policy)
+    paged = 0
+    for seed in range(8):
+        generator = random.Random(seed)
+        arrivals = [
+            (at, "mid", category, 20_000)
+            for category in Category
+            for at in poisson_arrivals(
+                policy.category(category).base_rate_per_viewer_second
+                * 20_000
+                * (4.0 if category is Category.HARASSMENT else 1.0),
+                0.0,
+                7200.0,
+                generator,
+            )
+        ]
+        state = BroadcastState("mid")
+        ramps = []
+        for report in ordinary_reports(arrivals):
+            ramps += [
+                e
+                for e in engine.observe(state, report).escalations
+                if e.escalation_class is EscalationClass.REPORT_RAMP
+            ]
+            engine.tick(state, report.event_time)
+        paged += bool(ramps)
+    assert paged <= 1
 
 
 def test_ramp_statistic_survives_the_state_round_trip(engine: DetectionEngine) -> None:
