@@ -224,11 +224,11 @@ class DetectionEngine:
             ramp = state.ramps.get(category)
             if ramp is None:
                 history = state.history
+                seed_weight, seed_exposure = history.reference_seed(
+                    category, rates.factor, population[2]
+                )
                 ramp = state.ramps[category] = ramp_beside(
-                    state.ramps.values(),
-                    history.mix.get(category, 0.0),
-                    rates.factor * history.expected / population[2] if population[2] > 0 else 0.0,
-                    history.folded_bucket,
+                    state.ramps.values(), seed_weight, seed_exposure, history.folded_bucket
                 )
             bucket_exposure = rates.factor * rates.audience * shape.bucket_seconds
             if ramp.bucket is not None and bucket > ramp.bucket:

@@ -138,6 +138,15 @@ class BroadcastHistory:
         factor = (prior + self.weight) / (prior + self.expected)
         return factor if factor > 1.0 else 1.0
 
+    def reference_seed(self, category: Category, level: float, every: float) -> tuple[float, float]:
+        """What the history holds of ``category`` as a ramp reference's first sums
+        (:func:`alerting.ramp.ramp_beside`): its decayed weight, and the exposure of the
+        same buckets in the reference's unit (level x viewer-seconds), the population's
+        expected weight over ``every``, the population's rate summed over the categories."""
+        if every <= 0.0:
+            return 0.0, 0.0
+        return self.mix.get(category, 0.0), level * self.expected / every
+
     def tilt(
         self,
         rates: Mapping[Category, float],

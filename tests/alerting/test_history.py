@@ -330,3 +330,13 @@ def test_a_surge_spread_over_categories_minutes_into_a_mid_size_broadcast_pages(
     assert len(triggers) == 1
     assert triggers[0].severity.pages
     assert triggers[0].detected_at.timestamp() - T0 <= onset + 30.0
+
+
+def test_a_ramp_reference_is_seeded_with_the_categorys_weight_over_the_levels_exposure() -> None:
+    """The history's expected weight is the population's over every category; divided by
+    their summed rate it is viewer-seconds, and at the broadcast's level the exposure a
+    ramp's reference keeps."""
+    history = BroadcastHistory(weight=12.0, expected=8.0, mix={Category.HARASSMENT: 5.0})
+    assert history.reference_seed(Category.HARASSMENT, 1.5, 2.0) == (5.0, 6.0)
+    assert history.reference_seed(Category.SELF_HARM, 1.5, 2.0) == (0.0, 6.0)
+    assert history.reference_seed(Category.HARASSMENT, 1.5, 0.0) == (0.0, 0.0)
