@@ -214,16 +214,16 @@ class ScenarioBuilder:
         name: str,
         target: Broadcast,
         category: Category,
-        climb: tuple[float, Callable[[float], float]],
-        span: tuple[float, float],
+        *,
+        peak: float,
+        shape: Callable[[float], float],
+        begin: float,
+        end: float,
         before: LabelKind,
     ) -> None:
-        """A category's reports at ``peak * shape(offset)`` for ``climb = (peak, shape)``
-        until ``end``, for ``span = (begin, end)``: those made before ``begin`` are the
-        broadcast's ordinary ones (labelled ``before``), the rest the ramp incident
-        ``name``."""
-        peak, shape = climb
-        begin, end = span
+        """A category's reports at ``peak * shape(offset)`` until ``end``: those made
+        before ``begin`` are the broadcast's ordinary ones (labelled ``before``), the rest
+        the ramp incident ``name``."""
         reports = []
         for offset in self.arrivals(peak, 0.0, end, shape):
             report = self.generator.benign(target, category, self.start + offset)

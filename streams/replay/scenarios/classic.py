@@ -99,8 +99,16 @@ def ramps(b: ScenarioBuilder) -> None:
         def climb(at: float, begin: float = begin) -> float:
             return (1.0 + 1.5 * min(1.0, max(0.0, (at - begin) / 300.0))) / 2.5
 
-        span = (begin, min(b.duration, begin + 1200.0))
-        b.ramp(f"ramp-{index}", target, category, (base * 2.5, climb), span, LabelKind.BACKGROUND)
+        b.ramp(
+            f"ramp-{index}",
+            target,
+            category,
+            peak=base * 2.5,
+            shape=climb,
+            begin=begin,
+            end=min(b.duration, begin + 1200.0),
+            before=LabelKind.BACKGROUND,
+        )
 
 
 def child_safety(

@@ -226,12 +226,11 @@ RARE_RAMP_CATEGORIES = (
 
 def _rare_category_ramps(b: ScenarioBuilder, count: int = 4, steady: int = 4) -> None:
     """Broadcasts live for a quarter of an hour or more at a mix of their own, on which a
-    paging category they seldom draw (a tenth to a third of its platform share) climbs over
-    five minutes to four to ten times that share, above the steady tilts of ``own_mix``,
-    and holds: content turning abusive slowly, in a category its audience had little
-    reason to report. Elsewhere every ramp
-    climbs in a category its broadcast reports from its first minute, so a reference
-    opened by the category's first report (the climb's, here) is never put to the test.
+    paging category they seldom draw (a tenth to a third of its platform share) climbs
+    over five minutes to four to ten times that share, above ``own_mix``'s steady tilts,
+    and holds: content turning abusive slowly. Elsewhere every ramp climbs in a category
+    its broadcast reports from its first minute, so a reference opened by the category's
+    first report (the climb's, here) is never put to the test.
     ``steady`` smaller broadcasts keep their own mix throughout, so that an over-reported
     category's first report comes minutes after the broadcast's: the false ramp that a
     reference opened with the broadcast, rather than with the category, would risk."""
@@ -256,8 +255,16 @@ def _rare_category_ramp(b: ScenarioBuilder, index: int) -> None:
         progress = min(1.0, max(0.0, (at - begin) / 300.0))
         return (before + (peak - before) * progress) / peak * b.level(at)
 
-    climbing = (peak * b.world.evening_rise, climb)
-    b.ramp(f"rare-ramp-{index}", target, rare, climbing, (begin, b.duration), LabelKind.VIRAL)
+    b.ramp(
+        f"rare-ramp-{index}",
+        target,
+        rare,
+        peak=peak * b.world.evening_rise,
+        shape=climb,
+        begin=begin,
+        end=b.duration,
+        before=LabelKind.VIRAL,
+    )
 
 
 def _steady_mix(

@@ -455,11 +455,11 @@ def test_produce_writes_a_confounder_log_that_replay_reads(tmp_path: Path) -> No
 
 
 @functools.cache
-def replayed(name: str) -> ReplayResult:
+def replayed(name: str, *, whole: bool = False) -> ReplayResult:
+    """The scenario shrunk for tests, or ``whole``: at its own length (:func:`full_length`)."""
     configure_logging("error")
-    return replay_log(
-        POLICY, [m.value for m in messages(name)], partitions=PARTITIONS, max_message_bytes=65536
-    )
+    lines = [m.value for m in (full_length(name) if whole else messages(name))]
+    return replay_log(POLICY, lines, partitions=PARTITIONS, max_message_bytes=65536)
 
 
 def card(name: str) -> ScoreCard:
@@ -574,18 +574,7 @@ def test_broadcasts_growing_for_an_hour_page_only_for_their_surges() -> None:
     by the ramp's memory of the surge and by a level behind the broadcast's growth (and a
     learner that lost the loudest broadcasts while their incidents were open), every such
     incident stayed open to the end of the hour."""
-    configure_logging("error")
-    result = replay_log(
-        POLICY,
-        [
-            m.value
-            for m in build_scenario(
-                "growing_broadcasts", seed=SEED, background_rate=4.0, broadcasts=80
-            )
-        ],
-        partitions=PARTITIONS,
-        max_message_bytes=65536,
-    )
+    result = replayed("growing_broadcasts", whole=True)
     scored = result.score()
     assert scored.abuse_incidents == 2
     assert scored.missed == []
@@ -608,16 +597,9 @@ def test_broadcasts_growing_for_an_hour_page_only_for_their_surges() -> None:
     assert late == {}, "seconds from the surge's last report to the resolve"
 
 
-@functools.cache
-def replayed_full_length(name: str) -> ScoreCard:
-    configure_logging("error")
-    lines = [m.value for m in full_length(name)]
-    return replay_log(POLICY, lines, partitions=PARTITIONS, max_message_bytes=65536).score()
-
-
 @pytest.mark.xfail(strict=True, reason=RARE_RAMPS_MISSED)
 def test_a_climb_in_a_category_a_long_live_broadcast_seldom_reports_pages_once() -> None:
-    scored = replayed_full_length("rare_category_ramps")
+    scored = replayed("rare_category_ramps", whole=True).score()
     assert scored.abuse_incidents == 4
     assert scored.missed == []
     assert scored.incidents_paged_once == scored.detected
@@ -625,7 +607,7 @@ def test_a_climb_in_a_category_a_long_live_broadcast_seldom_reports_pages_once()
 
 @pytest.mark.xfail(strict=True, reason=STEADY_MIX_PAGED)
 def test_broadcasts_with_a_mix_of_their_own_never_page_however_long_they_stay_live() -> None:
-    assert replayed_full_length("rare_category_ramps").false_pages_by_kind == {}
+    assert replayed("rare_category_ramps", whole=True).score().false_pages_by_kind == {}
 
 
 @pytest.mark.parametrize("name", [target(n, "campaigns") for n in ("campaigns", "real_world")])
