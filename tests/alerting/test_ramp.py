@@ -187,6 +187,24 @@ def test_an_open_incident_teaches_the_reference_nothing(policy: Policy) -> None:
     assert ramp.reference == OwnReference()
 
 
+def test_the_reference_takes_in_the_levels_exposure_without_the_loudness_elsewhere(
+    policy: Policy,
+) -> None:
+    """The loudness raises the baseline the closed buckets are judged against, not the
+    exposure the reference learns the category's own rate over: it is at least 1 and
+    raised by the other categories' every noisy minute, so taken in, it held every
+    reference below the category's rate."""
+    loud, quiet = RampState(loudness=2.0), RampState()
+    for ramp, loudness in ((loud, 2.0), (quiet, 1.0)):
+        ramp.advance(100, 1.0, 0.5 * loudness, BUCKET_SECONDS, policy.ramp)
+        ramp.add(3000)
+        ramp.advance(101, 1.0, 0.5 * loudness, BUCKET_SECONDS, policy.ramp)
+    m = policy.ramp.rate_multiplier
+    assert loud.statistic == pytest.approx(3 * math.log(m) - (m - 1) * 1.0)
+    assert loud.reference == quiet.reference
+    assert (loud.reference.weight, loud.reference.exposure) == (3.0, 0.5)
+
+
 def test_the_reference_survives_the_state_round_trip_and_old_states_read_without_one(
     policy: Policy,
 ) -> None:
