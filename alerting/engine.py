@@ -239,7 +239,6 @@ class DetectionEngine:
                         category, window, combined, rates, bucket
                     )
                 )
-                bucket_exposure *= ramp.loudness
             ramp.advance(
                 bucket,
                 rates.by_category[category],

@@ -216,13 +216,13 @@ class RampState:
     ) -> None:
         """Close every bucket before ``bucket``; lambda0 per bucket is ``rate`` (the
         category's population rate) x ``bucket_exposure`` (the broadcast's level x
-        viewers x the bucket's seconds x :attr:`loudness`, which the engine sets first).
+        viewers x the bucket's seconds) x :attr:`loudness` (which the engine sets first).
 
         The closed buckets are judged against the reference as it stood before them,
         then taken into it unless ``learn`` is false (an incident is open on the
         broadcast: an ongoing incident never becomes the category's own rate). The
-        reference takes in their exposure without :attr:`loudness`: that is how far the
-        other categories stand above the level *now*, a correction of the baseline of the
+        reference takes in ``bucket_exposure`` alone: the loudness is how far the other
+        categories stand above the level *now*, a correction of the baseline of the
         moment; taken in, the reference learned the category's rate against the
         loudness as it happened to be rather than against the level.
         """
@@ -232,17 +232,16 @@ class RampState:
         if bucket <= self.bucket:
             return
         reference = self.reference
-        baseline = reference.tilt(rate, policy) * rate * bucket_exposure
+        baseline = reference.tilt(rate, policy) * rate * (bucket_exposure * self.loudness)
         drift = (policy.rate_multiplier - 1) * baseline
         closed = self.pending_milli / WEIGHT_UNIT
         statistic = max(0.0, self.statistic + closed * math.log(policy.rate_multiplier) - drift)
         empty = bucket - self.bucket - 1
         self.statistic = max(0.0, statistic - empty * drift)
         if learn:
-            level_exposure = bucket_exposure / self.loudness
-            reference.add(self.bucket, closed, level_exposure, bucket_seconds, policy)
+            reference.add(self.bucket, closed, bucket_exposure, bucket_seconds, policy)
             if empty:
-                reference.add(bucket - 1, 0.0, empty * level_exposure, bucket_seconds, policy)
+                reference.add(bucket - 1, 0.0, empty * bucket_exposure, bucket_seconds, policy)
         self.bucket = bucket
         self.pending_milli = 0
 

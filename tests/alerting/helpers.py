@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -126,16 +127,23 @@ def steady_broadcast(
     seed: int = 11,
     broadcast_id: str = "big",
     rise: float = 1.0,
+    tilt: Mapping[Category, float] | None = None,
 ) -> list[ReportEvent]:
     """Every category at ``scale`` x its prior for ``viewers``, ordinary reporters, in order;
-    with ``rise``, the rates grow linearly to ``rise`` x by the end (an evening rise)."""
+    with ``rise``, the rates grow linearly to ``rise`` x by the end (an evening rise); with
+    ``tilt``, its categories at that many times more (a mix of the broadcast's own)."""
     generator = random.Random(seed)
+    tilt = tilt or {}
     return ordinary_reports(
         [
             (at, broadcast_id, category, viewers)
             for category in Category
             for at in poisson_arrivals(
-                policy.category(category).base_rate_per_viewer_second * viewers * scale * rise,
+                policy.category(category).base_rate_per_viewer_second
+                * viewers
+                * scale
+                * rise
+                * tilt.get(category, 1.0),
                 0.0,
                 seconds,
                 generator,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
 
 import pytest
@@ -28,8 +27,6 @@ from tests.alerting.helpers import (
     ORDINARY,
     T0,
     make_report,
-    ordinary_reports,
-    poisson_arrivals,
     steady_broadcast,
 )
 
@@ -195,10 +192,10 @@ def test_the_reference_takes_in_the_levels_exposure_without_the_loudness_elsewhe
     raised by the other categories' every noisy minute, so taken in, it held every
     reference below the category's rate."""
     loud, quiet = RampState(loudness=2.0), RampState()
-    for ramp, loudness in ((loud, 2.0), (quiet, 1.0)):
-        ramp.advance(100, 1.0, 0.5 * loudness, BUCKET_SECONDS, policy.ramp)
+    for ramp in (loud, quiet):
+        ramp.advance(100, 1.0, 0.5, BUCKET_SECONDS, policy.ramp)
         ramp.add(3000)
-        ramp.advance(101, 1.0, 0.5 * loudness, BUCKET_SECONDS, policy.ramp)
+        ramp.advance(101, 1.0, 0.5, BUCKET_SECONDS, policy.ramp)
     m = policy.ramp.rate_multiplier
     assert loud.statistic == pytest.approx(3 * math.log(m) - (m - 1) * 1.0)
     assert loud.reference == quiet.reference
@@ -307,22 +304,18 @@ def test_a_mid_size_broadcast_over_reporting_a_category_for_hours_seldom_ramps(
     engine = DetectionEngine(policy)
     paged = 0
     for seed in range(8):
-        generator = random.Random(seed)
-        arrivals = [
-            (at, "mid", category, 20_000)
-            for category in Category
-            for at in poisson_arrivals(
-                policy.category(category).base_rate_per_viewer_second
-                * 20_000
-                * (4.0 if category is Category.HARASSMENT else 1.0),
-                0.0,
-                7200.0,
-                generator,
-            )
-        ]
+        reports = steady_broadcast(
+            policy,
+            viewers=20_000,
+            scale=1.0,
+            seconds=7200.0,
+            seed=seed,
+            broadcast_id="mid",
+            tilt={Category.HARASSMENT: 4.0},
+        )
         state = BroadcastState("mid")
         ramps = []
-        for report in ordinary_reports(arrivals):
+        for report in reports:
             ramps += [
                 e
                 for e in engine.observe(state, report).escalations
@@ -455,21 +448,17 @@ def test_a_broadcast_over_reporting_several_categories_steadily_never_ramps(
     multiple = {category: 3.0 for category in tilted} | {Category.SELF_HARM: 0.2}
     paged = []
     for seed in range(16):
-        generator = random.Random(seed)
-        arrivals = [
-            (at, "tilted", category, VIEWERS)
-            for category in Category
-            for at in poisson_arrivals(
-                policy.category(category).base_rate_per_viewer_second
-                * VIEWERS
-                * multiple.get(category, 1.0),
-                0.0,
-                35 * 60.0,
-                generator,
-            )
-        ]
+        reports = steady_broadcast(
+            policy,
+            viewers=VIEWERS,
+            scale=1.0,
+            seconds=35 * 60.0,
+            seed=seed,
+            broadcast_id="tilted",
+            tilt=multiple,
+        )
         engine, state = DetectionEngine(policy), BroadcastState("tilted")
-        for report in ordinary_reports(arrivals):
+        for report in reports:
             paged += [
                 (seed, e.labels.category)
                 for e in engine.observe(state, report).escalations
