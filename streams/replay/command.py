@@ -22,6 +22,7 @@ import orjson
 from pydantic import ValidationError
 
 from alerting.policy import Policy
+from alerting.views import PolicyFigures
 from streams.kafka.security import client_options
 from streams.logs import configure_logging
 from streams.replay.explain import explain
@@ -138,10 +139,11 @@ def run_replay(settings: Settings, policy: Policy, options: ReplayOptions) -> in
 def _score_escalations(policy: Policy, options: ReplayOptions, log: str, escalations: str) -> int:
     """Score escalations decided elsewhere against the labels of the log they came from."""
     lines = _read_lines(log)
+    figures = PolicyFigures(policy)
     labels = [
         label
         for message in file_messages(lines, 1, "replay")
-        if (label := label_of(message.value, message.timestamp_ms)) is not None
+        if (label := label_of(message.value, figures, message.timestamp_ms)) is not None
     ]
     if not labels:
         raise ReplaySourceError(f"report log {log} carries no labels to score against")
@@ -151,11 +153,14 @@ def _score_escalations(policy: Policy, options: ReplayOptions, log: str, escalat
         raise ReplaySourceError(
             f"{escalations} holds a line that is no Escalation v1 or v2: {error.errors()[0]['msg']}"
         ) from error
+    floor = policy.spike.min_distinct_reporters
     card = {
         "policy_version": policy.policy_version,
-        "escalations": score(labels, triggers).as_dict(),
+        "escalations": score(labels, triggers, floor=floor).as_dict(),
         f"fixed_threshold_{options.fixed_threshold}_reports_in_5_min": score(
-            labels, fixed_threshold_triggers(labels, policy, reports=options.fixed_threshold)
+            labels,
+            fixed_threshold_triggers(labels, policy, reports=options.fixed_threshold),
+            floor=floor,
         ).as_dict(),
     }
     print_lines(card_lines(card))

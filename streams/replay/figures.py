@@ -25,11 +25,10 @@ from streams.replay.fixed_rule import fixed_threshold_triggers
 from streams.replay.labels import LabelKind
 from streams.replay.scenarios.catalogue import SCENARIOS, ScenarioError, build_scenario
 from streams.replay.scenarios.confounders import CONFOUNDERS
-from streams.replay.scoring import ScoreCard, score
+from streams.replay.scoring import LATE_LAG_SECONDS, SURGE_KINDS, ScoreCard, score
 from streams.replay.session import Replay, ReplayResult, file_messages
 from streams.replay.terminal import floored_percent
 
-SURGE_KINDS = (LabelKind.SURGE, LabelKind.SPREAD_SURGE)
 LATE_MARGIN_SECONDS = 10.0
 """A late surge meets its target when paged within its delivery lag plus this."""
 
@@ -117,7 +116,7 @@ def _scored(job: _Job) -> tuple[ScoreCard, ScoreCard, int, list[str]]:
     fixed = fixed_threshold_triggers(result.labels, job.policy, reports=job.fixed_reports)
     found = explain(result.labels, result.triggers, result.escalations) if job.with_findings else []
     lines = [f"{job.name} seed {job.seed}: {finding.line}" for finding in found]
-    return result.score(), score(result.labels, fixed), result.messages, lines
+    return result.score(), score(result.labels, fixed, floor=result.floor), result.messages, lines
 
 
 def scenario_figures(
@@ -183,16 +182,31 @@ def _row(name: str, rule: str, card: ScoreCard) -> str:
     )
 
 
-def _late(card: ScoreCard) -> str:
+def _late(card: ScoreCard, *, floors: bool) -> str:
+    """The late surges paged, and, with ``floors``, how many of all the late surges reached
+    the floor in time to be paged within the target at all."""
     late = card.late(*SURGE_KINDS)
     if not late:
         return "-"
     within = sum(1 for delay, lag in late if delay <= lag + LATE_MARGIN_SECONDS)
-    return (
+    text = (
         f"median delay {statistics.median(d for d, _ in late):.1f} s, median lag "
         f"{statistics.median(lag for _, lag in late):.1f} s; {within}/{len(late)} within "
         f"lag + {LATE_MARGIN_SECONDS:.0f} s"
     )
+    if not floors:
+        return text
+    late_floors = [pair for pair in card.floors(*SURGE_KINDS) if pair[1] >= LATE_LAG_SECONDS]
+    reachable = sum(1 for floor, lag in late_floors if floor <= lag + LATE_MARGIN_SECONDS)
+    return f"{text} (of all {len(late_floors)}, {reachable} reached the floor by then)"
+
+
+def _floors(card: ScoreCard) -> str:
+    """The on-time surges' median time to the floor, single-category and spread."""
+    single, spread = card.median_floor(LabelKind.SURGE), card.median_floor(LabelKind.SPREAD_SURGE)
+    if single is None and spread is None:
+        return "-"
+    return f"{_seconds(single)} s (spread across categories {_seconds(spread)} s)"
 
 
 def figures_markdown(
@@ -251,9 +265,13 @@ def figures_markdown(
                 f"| {label} | {_delays(mine, kind, tail)} | {_delays(theirs, kind, tail)} |"
             )
     lines += [
+        f"| surges delivered on time, median time until their own reporters weigh "
+        f"{mine.floor}, the spike's floor (no page from them comes sooner) | {_floors(mine)} "
+        "| - |",
         f"| single child-safety reports, longest delay beyond the delivery lag, <= 2 s | "
         f"{_beyond_lag(mine)} | {_beyond_lag(theirs)} |",
-        f"| late surges: delay <= delivery lag + 10 s | {_late(mine)} | {_late(theirs)} |",
+        f"| late surges: delay <= delivery lag + 10 s | {_late(mine, floors=True)} | "
+        f"{_late(theirs, floors=False)} |",
         f"| campaigns paged, 0 | {mine.campaigns_paged}/{mine.coordinated_incidents} | "
         f"{theirs.campaigns_paged}/{theirs.coordinated_incidents} |",
         f"| abuse incidents open after the abuse's last report, median / max (resolved "

@@ -8,6 +8,7 @@ missed.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,7 +46,14 @@ class LabelKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LabelledReport:
-    """One labelled report: ``at`` when it was made, ``delivered_at`` when it reached Kafka."""
+    """One labelled report: ``at`` when it was made, ``delivered_at`` when it reached Kafka.
+
+    ``reporter_id`` and ``weight`` (the reporter's trust weight under the policy replayed,
+    :func:`alerting.standing.reporter_standing`) say how much evidence the report adds: an
+    incident's reporters, each counted once, reach the spike's floor at some moment, and
+    no page from them can come sooner (:meth:`LabelledIncident.floor_reached`). Without a
+    ``reporter_id`` each report is a reporter of its own.
+    """
 
     at: float
     broadcast_id: str
@@ -54,6 +62,8 @@ class LabelledReport:
     incident: str | None
     delivered_at: float
     onset: float | None = None
+    reporter_id: str | None = None
+    weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +105,28 @@ class LabelledIncident:
     categories: set[Category] = field(default_factory=set)
     lags: list[float] = field(default_factory=list)
     triggers: list[Trigger] = field(default_factory=list)
+    reports: list[LabelledReport] = field(default_factory=list)
+
+    def floor_reached(self, floor: int) -> float:
+        """When (delivered) the incident's own reporters, each counted once at the first of
+        their reports to reach Kafka, first weighed ``floor`` in whole reporters, as the
+        spike's floor counts them; infinite if they never did.
+
+        A page from the incident's evidence alone cannot come sooner, whatever the rule: the
+        delay of a surge that pages at this moment is all the traffic's. (Other reporters in
+        the same window, of ordinary reports on the broadcast, may bring a page earlier.)
+        """
+        seen: set[str] = set()
+        weight = 0.0
+        for report in sorted(self.reports, key=lambda r: r.delivered_at):
+            if report.reporter_id is not None:
+                if report.reporter_id in seen:
+                    continue
+                seen.add(report.reporter_id)
+            weight += report.weight
+            if weight + 1e-9 >= floor:
+                return report.delivered_at
+        return math.inf
 
 
 def _labelled_incidents(labels: list[LabelledReport]) -> dict[str, LabelledIncident]:
@@ -113,6 +145,7 @@ def _labelled_incidents(labels: list[LabelledReport]) -> dict[str, LabelledIncid
             known.ended = max(known.ended, label.at)
         known.categories.add(label.category)
         known.lags.append(label.delivered_at - label.at)
+        known.reports.append(label)
     return incidents
 
 

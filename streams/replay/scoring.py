@@ -27,6 +27,12 @@ extra pages):
   whatever the device clock said); an incident's delivery lag is the median of
   its reports' record timestamp minus the time they were made.
 
+* an abuse incident's *floor* is when its own reporters, each counted once and weighed
+  as the policy weighs them, first reached the spike's floor (``min_distinct_reporters``
+  weighted reporters) on Kafka: no page from its evidence alone can come sooner, so a
+  delay target below it is out of reach of any rule that holds the floor. It is measured
+  for every abuse incident, detected or not, and is the traffic's, not the rule's;
+
 * an incident's *time open after the abuse* runs from its last report's true time to
   when the incident it paged was resolved (its first paging trigger's ``dedup_key``):
   on-call's open list and the paging tool's auto-resolve follow it. The least it can be
@@ -39,6 +45,7 @@ same log.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -50,6 +57,9 @@ from streams.replay.labels import LabelKind, LabelledLog, LabelledReport, Trigge
 
 LATE_LAG_SECONDS = 5.0
 """An incident whose reports reached Kafka this much later (median) is a late one."""
+SURGE_KINDS = (LabelKind.SURGE, LabelKind.SPREAD_SURGE)
+"""The incidents the spike's floor bounds: a ramp pages on its own statistic, a single
+child-safety report on its credibility."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +85,11 @@ class ScoreCard:
     incidents were resolved, when the resolves were scored: see the module doc)."""
     never_resolved: int = 0
     """Detected incidents whose incident was not resolved by the end of the log."""
+    floor: int = 0
+    """The spike's floor in weighted reporters that ``floors_by_kind`` was measured at."""
+    floors_by_kind: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    """(Seconds from the onset to the incident's floor, infinite if its reporters never
+    weighed that much; its delivery lag) of every abuse incident, detected or not."""
 
     @property
     def recall(self) -> float:
@@ -135,6 +150,16 @@ class ScoreCard:
         """(delay, delivery lag) of the detected incidents whose reports reached Kafka late."""
         return [pair for pair in self.delays_and_lags(*kinds) if pair[1] >= LATE_LAG_SECONDS]
 
+    def median_floor(self, *kinds: LabelKind) -> float | None:
+        """Median seconds to the floor of the incidents of ``kinds`` delivered on time
+        (infinite when most never reached it; None: no such incident)."""
+        floors = [floor for floor, lag in self.floors(*kinds) if lag < LATE_LAG_SECONDS]
+        return round(statistics.median(floors), 3) if floors else None
+
+    def floors(self, *kinds: LabelKind) -> list[tuple[float, float]]:
+        """(Seconds to the floor, delivery lag) of every abuse incident of ``kinds``."""
+        return [pair for kind in kinds for pair in self.floors_by_kind.get(kind.value, [])]
+
     @classmethod
     def combined(cls, cards: Iterable[ScoreCard]) -> ScoreCard:
         """One card for several logs (e.g. seeds): counts add up, delays pool."""
@@ -142,12 +167,15 @@ class ScoreCard:
         by_kind: dict[str, int] = defaultdict(int)
         delays: dict[str, list[float]] = defaultdict(list)
         lags: dict[str, list[float]] = defaultdict(list)
+        floors: dict[str, list[tuple[float, float]]] = defaultdict(list)
         for card in cards:
             for kind, count in card.false_pages_by_kind.items():
                 by_kind[kind] += count
             for kind, values in card.delays_by_kind.items():
                 delays[kind].extend(values)
                 lags[kind].extend(card.lags_by_kind[kind])
+            for kind, pairs in card.floors_by_kind.items():
+                floors[kind].extend(pairs)
         return cls(
             abuse_incidents=sum(c.abuse_incidents for c in cards),
             detected=sum(c.detected for c in cards),
@@ -165,6 +193,8 @@ class ScoreCard:
             missed=[name for c in cards for name in c.missed],
             open_after=[seconds for c in cards for seconds in c.open_after],
             never_resolved=sum(c.never_resolved for c in cards),
+            floor=max((c.floor for c in cards), default=0),
+            floors_by_kind=dict(floors),
         )
 
     def as_dict(self) -> dict[str, object]:
@@ -193,6 +223,15 @@ class ScoreCard:
             "max_delay_seconds": {
                 kind.value: self.max_delay(kind) for kind in LabelKind if kind.is_abuse
             },
+            "floor_weighted_reporters": self.floor,
+            "median_floor_seconds": {
+                kind.value: _finite(self.median_floor(kind)) for kind in SURGE_KINDS
+            },
+            "late_floors": [
+                {"floor_seconds": _finite(floor), "delivery_lag_seconds": lag}
+                for floor, lag in self.floors(*SURGE_KINDS)
+                if lag >= LATE_LAG_SECONDS
+            ],
             "open_after_abuse_seconds": self.open_after_abuse(),
             "never_resolved": self.never_resolved,
             "late_incidents": [
@@ -200,6 +239,11 @@ class ScoreCard:
                 for delay, lag in self.late(*(kind for kind in LabelKind if kind.is_abuse))
             ],
         }
+
+
+def _finite(seconds: float | None) -> float | None:
+    """JSON has no infinity: an incident that never reached its floor is null."""
+    return None if seconds is None or math.isinf(seconds) else seconds
 
 
 def triggers_of(escalations: Iterable[EscalationV2]) -> list[Trigger]:
@@ -215,9 +259,13 @@ def score(
     labels: list[LabelledReport],
     triggers: list[Trigger],
     resolves: Mapping[str, float] | None = None,
+    *,
+    floor: int,
 ) -> ScoreCard:
     """``resolves`` maps the ``dedup_key`` of each resolved incident to when it was resolved;
-    without them (the fixed rule, a worker's output scored alone) nothing is open or closed."""
+    without them (the fixed rule, a worker's output scored alone) nothing is open or closed.
+    ``floor`` is the spike's floor in weighted reporters (the policy's
+    ``spike.min_distinct_reporters``), at which each incident's floor is measured."""
     log = LabelledLog.of(labels)
     incidents, kinds = log.incidents, log.kinds
     pages = false_pages = 0
@@ -240,7 +288,11 @@ def score(
     detected = abuse_pages = paged_once = never_resolved = 0
     missed = []
     open_after: list[float] = []
+    floors: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for incident in abuse:
+        lag = round(statistics.median(incident.lags), 3)
+        to_floor = incident.floor_reached(floor) - incident.onset
+        floors[incident.kind.value].append((round(max(0.0, to_floor), 3), lag))
         paged = sorted((t for t in incident.triggers if t.severity.pages), key=lambda t: t.at)
         abuse_pages += len(paged)
         if not paged:
@@ -250,7 +302,7 @@ def score(
         paged_once += len(paged) == 1
         delay = round(max(0.0, paged[0].at - incident.onset), 3)
         delays[incident.kind.value].append(delay)
-        lags[incident.kind.value].append(round(statistics.median(incident.lags), 3))
+        lags[incident.kind.value].append(lag)
         if resolves is not None:
             closed = [resolves[t.dedup_key] for t in paged if t.dedup_key in resolves]
             if len(closed) < len(paged):
@@ -279,4 +331,6 @@ def score(
         missed=sorted(missed),
         open_after=open_after,
         never_resolved=never_resolved,
+        floor=floor,
+        floors_by_kind=dict(floors),
     )

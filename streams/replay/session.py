@@ -43,13 +43,17 @@ from typing import IO, Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import ValidationError
 
 from alerting.engine import DetectionEngine
 from alerting.policy import Policy
+from alerting.reporter_mark import WEIGHT_UNIT
+from alerting.standing import reporter_standing
+from alerting.views import PolicyFigures
 from models.errors import SpikewatchError
 from models.escalation import EventAction
 from models.escalation_v2 import EscalationV2
-from models.report import Category
+from models.report import Category, ReporterInfo
 from streams.kafka.tables import key_partition
 from streams.replay.fixed_rule import fixed_threshold_triggers
 from streams.replay.labels import LabelKind, LabelledReport, Trigger
@@ -71,6 +75,9 @@ class _Lane:
 
 @dataclass(slots=True)
 class ReplayResult:
+    floor: int
+    """The spike's floor in weighted reporters: scoring measures when each incident's own
+    reporters reach it (:meth:`streams.replay.labels.LabelledIncident.floor_reached`)."""
     escalations: list[EscalationV2] = field(default_factory=list)
     messages: int = 0
     dead_letters: int = 0
@@ -80,7 +87,7 @@ class ReplayResult:
     """When each incident was resolved, by ``dedup_key``."""
 
     def score(self) -> ScoreCard:
-        return score(self.labels, self.triggers, self.resolves)
+        return score(self.labels, self.triggers, self.resolves, floor=self.floor)
 
     def record(self, escalations: Sequence[EscalationV2], decided_at: float | None) -> None:
         self.escalations.extend(escalations)
@@ -98,10 +105,11 @@ class Replay:
         self.policy = policy
         self.partitions = partitions
         self.engine = DetectionEngine(policy, watchlist=policy_watchlist(policy))
+        self.figures = PolicyFigures(policy)
         self.metrics = WorkerMetrics(policy.teams)
         self.max_message_bytes = max_message_bytes
         self.lanes: dict[int, _Lane] = {}
-        self.result = ReplayResult()
+        self.result = ReplayResult(policy.spike.min_distinct_reporters)
 
     def feed(self, message: InputMessage) -> list[EscalationV2]:
         lane = self._lane(message.partition)
@@ -118,7 +126,7 @@ class Replay:
             ticked = lane.pipeline.settle(now)
             self.result.record(ticked, None)
             sent.extend(ticked)
-        label = label_of(message.value, message.timestamp_ms)
+        label = label_of(message.value, self.figures, message.timestamp_ms)
         if label is not None:
             self.result.labels.append(label)
         return sent
@@ -161,11 +169,16 @@ class Replay:
         return lane
 
 
-def label_of(value: bytes | None, timestamp_ms: int | None = None) -> LabelledReport | None:
+def label_of(
+    value: bytes | None, figures: PolicyFigures, timestamp_ms: int | None = None
+) -> LabelledReport | None:
     """The scenario label of a report, if it carries one (the decoder ignores it).
 
     The report was made at ``label.made_at`` if its device clock was wrong, else
-    at ``reported_at``; it reached Kafka at the record timestamp, if known.
+    at ``reported_at``; it reached Kafka at the record timestamp, if known. Its reporter
+    weighs what the policy's ``figures`` make of the ``reporter`` object, as the worker
+    weighs it; a ``reporter`` the decoder refuses weighs nothing (the worker dead-letters
+    the report, so it never counts).
     """
     if not value:
         return None
@@ -183,9 +196,19 @@ def label_of(value: bytes | None, timestamp_ms: int | None = None) -> LabelledRe
             incident=label.get("incident"),
             delivered_at=made if timestamp_ms is None else timestamp_ms / 1000,
             onset=None if onset is None else _time(onset),
+            reporter_id=payload.get("reporter_id"),
+            weight=_weight(payload.get("reporter"), figures),
         )
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         return None
+
+
+def _weight(reporter: object, figures: PolicyFigures) -> float:
+    try:
+        info = None if reporter is None else ReporterInfo.model_validate(reporter)
+    except ValidationError:
+        return 0.0
+    return reporter_standing(info, figures).weight_milli / WEIGHT_UNIT
 
 
 def _time(text: str) -> float:
@@ -354,7 +377,9 @@ def write_escalations(escalations: Sequence[EscalationV2], sink: IO[bytes]) -> N
 def report_card(result: ReplayResult, policy: Policy, fixed_reports: int) -> dict[str, Any]:
     """The scored figures of the policy and of the fixed-threshold rule on the same log."""
     fixed = score(
-        result.labels, fixed_threshold_triggers(result.labels, policy, reports=fixed_reports)
+        result.labels,
+        fixed_threshold_triggers(result.labels, policy, reports=fixed_reports),
+        floor=result.floor,
     )
     return {
         "policy_version": policy.policy_version,

@@ -54,6 +54,12 @@ def card_lines(card: dict[str, Any]) -> list[str]:
             f"median delay {_delays(figures['median_delay_seconds'])}",
             f"longest {_delays(figures['max_delay_seconds'])}",
         ]
+        floors = figures["median_floor_seconds"]
+        if any(seconds is not None for seconds in floors.values()):
+            parts.append(
+                f"own reporters weigh {figures['floor_weighted_reporters']} (the floor), "
+                f"median {_delays(floors)}"
+            )
         lines.append("; ".join(parts))
     return lines
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from alerting.policy import load_policy
 from models.escalation import EscalationClass, EscalationLabels, EventAction, Severity
 from models.escalation_v2 import EscalationV2, upgrade_v1
 from models.report import Category
@@ -21,6 +22,7 @@ from tests.models.test_escalation import escalation as escalation_v1
 
 T0 = 1_800_000_000.0
 H = Category.HARASSMENT
+FLOOR = load_policy().spike.min_distinct_reporters
 RAMP = EscalationClass.REPORT_RAMP
 SPIKE = EscalationClass.REPORT_SPIKE
 
@@ -89,7 +91,7 @@ ESCALATIONS = [
 
 def test_every_false_page_and_every_miss_gets_a_line_as_the_scorecard_counts_them() -> None:
     lines = [finding.line for finding in explain(LABELS, TRIGGERS, ESCALATIONS)]
-    card = score(LABELS, TRIGGERS)
+    card = score(LABELS, TRIGGERS, floor=FLOOR)
     assert sum(line.startswith("false page") for line in lines) == card.false_pages == 2
     missed = [line.split(": ")[1].split(" (")[0] for line in lines if line.startswith("missed")]
     assert sorted(missed) == card.missed == ["big-surge", "quiet-surge", "slow-ramp"]

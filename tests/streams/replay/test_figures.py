@@ -50,6 +50,10 @@ def test_the_figures_command_writes_both_rules_tables_for_the_seeds(
     median, longest = figures["campaigns"]["policy"]["open_after_abuse_seconds"]
     assert 0 < median <= longest
     assert "campaigns: recall 100% (4/4)" in capsys.readouterr().err
+    floor_row = next(line for line in text.splitlines() if "the spike's floor" in line)
+    floor = figures["campaigns"]["policy"]["median_floor_seconds"]["surge"]
+    assert 0 < floor <= figures["campaigns"]["policy"]["median_delay_seconds"]["surge"]
+    assert floor_row.endswith(f"| {floor:.1f} s (spread across categories - s) | - |")
 
 
 def test_a_log_and_a_scenario_are_not_replayed_together(

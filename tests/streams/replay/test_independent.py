@@ -12,6 +12,8 @@ from itertools import pairwise
 import orjson
 import pytest
 
+from alerting.policy import load_policy
+from alerting.views import PolicyFigures
 from models.report import ReportEvent
 from streams.replay.independent import (
     INDEPENDENT_SCENARIOS,
@@ -27,6 +29,7 @@ from streams.replay.session import label_of
 
 START = 1_750_000_000.0
 SEEDS = (1, 2, 3, 4, 5)
+FIGURES = PolicyFigures(load_policy())
 
 
 @cache
@@ -85,7 +88,7 @@ def test_lines_validate_and_parse(seed: int) -> None:
         assert message.key == event.broadcast_id.encode()
         assert event.comment is None
         timestamp_ms = payload["kafka_timestamp_ms"]
-        label = label_of(message.value, timestamp_ms)
+        label = label_of(message.value, FIGURES, timestamp_ms)
         assert label is not None
         assert label.at == pytest.approx(message.at, abs=1e-3)
         assert timestamp_ms / 1000 == pytest.approx(message.delivered_at, abs=1e-3)

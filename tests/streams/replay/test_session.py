@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from alerting.policy import Policy, load_policy
+from alerting.views import PolicyFigures
 from models.escalation import EscalationClass, EventAction
 from models.escalation_v2 import parse_escalation
 from streams.cli import main
@@ -20,7 +21,7 @@ from streams.logs import configure_logging
 from streams.replay.labels import LabelKind
 from streams.replay.scenarios.catalogue import build_scenario, write_jsonl
 from streams.replay.scoring import ScoreCard
-from streams.replay.session import Replay, ReplayResult, file_messages
+from streams.replay.session import Replay, ReplayResult, file_messages, label_of
 from streams.replay.terminal import card_lines
 
 POLICY = load_policy()
@@ -121,7 +122,11 @@ def test_the_fixed_threshold_rule_does_worse_on_the_same_log(
     from streams.replay.fixed_rule import fixed_threshold_triggers
     from streams.replay.scoring import score
 
-    fixed = score(mixed.labels, fixed_threshold_triggers(mixed.labels, POLICY))
+    fixed = score(
+        mixed.labels,
+        fixed_threshold_triggers(mixed.labels, POLICY),
+        floor=POLICY.spike.min_distinct_reporters,
+    )
     assert fixed.recall < card.recall
     assert fixed.false_pages > 100
 
@@ -229,6 +234,8 @@ SCORED_RULE = {
     "coordinated_classed": 1,
     "median_delay_seconds": {"surge": 4.26, "child_safety": None},
     "max_delay_seconds": {"surge": 9.0, "child_safety": None},
+    "floor_weighted_reporters": 5,
+    "median_floor_seconds": {"surge": 3.94, "spread_surge": None},
 }
 """A rule's figures as ``ScoreCard.as_dict`` gives them."""
 
@@ -237,8 +244,15 @@ def test_a_scored_rule_reads_as_one_line_of_words() -> None:
     assert card_lines({"policy": SCORED_RULE, "seconds": 1.0}) == [
         "policy: recall 50% (1/2); precision 25%; false pages 3 (18.0 an hour: background 2, "
         "viral 1); paged once 1/2 (1.00 pages per incident); campaigns paged 0/1 (1 classed "
-        "coordinated); median delay surge 4.3 s; longest surge 9.0 s"
+        "coordinated); median delay surge 4.3 s; longest surge 9.0 s; own reporters weigh 5 "
+        "(the floor), median surge 3.9 s"
     ]
+
+
+def test_a_log_whose_surges_never_reach_the_floor_says_nothing_of_it() -> None:
+    unreached = {**SCORED_RULE, "median_floor_seconds": {"surge": None, "spread_surge": None}}
+    [line] = card_lines({"policy": unreached})
+    assert line.endswith("longest surge 9.0 s")
 
 
 def test_a_rule_that_paged_no_incident_says_so_instead_of_a_ratio() -> None:
@@ -251,7 +265,7 @@ def test_a_rule_that_paged_no_incident_says_so_instead_of_a_ratio() -> None:
 
     [line] = card_lines({"policy": unpaged})
     assert "(no incident paged)" in line
-    assert line.endswith("median delay none; longest none")
+    assert "median delay none; longest none;" in line
 
 
 def test_a_recall_short_of_every_incident_never_reads_as_100_percent() -> None:
@@ -259,3 +273,32 @@ def test_a_recall_short_of_every_incident_never_reads_as_100_percent() -> None:
     nearly = {**SCORED_RULE, "recall": 1296 / 1300, "detected": 1296, "abuse_incidents": 1300}
     [line] = card_lines({"policy": nearly})
     assert line.startswith("policy: recall 99% (1296/1300); precision 25%")
+
+
+@pytest.mark.parametrize(
+    ("reporter", "weight"),
+    [
+        (None, 1.0),
+        ({"trust": 0.4, "account_age_days": 300, "was_viewing": True}, 1.0),
+        ({"trust": 0.75, "account_age_days": 300}, 1.5),
+        ({"trusted_flagger": True, "trust": 0.3}, 2.0),
+        ({"trust": 0.05}, 0.0),
+        ({"was_viewing": False}, 0.0),
+        ({"trust": 7}, 0.0),
+    ],
+)
+def test_a_label_weighs_its_reporter_as_the_worker_does(
+    reporter: dict[str, object] | None, weight: float
+) -> None:
+    """The last: a ``reporter`` the decoder refuses; the worker dead-letters the report."""
+    line = {
+        "broadcast_id": "b",
+        "reporter_id": "v1",
+        "category": "harassment",
+        "reported_at": "2026-11-26T00:00:00Z",
+        "label": {"kind": "surge", "incident": "s"},
+        **({} if reporter is None else {"reporter": reporter}),
+    }
+    label = label_of(orjson.dumps(line), PolicyFigures(POLICY))
+    assert label is not None
+    assert (label.reporter_id, label.weight) == ("v1", weight)
