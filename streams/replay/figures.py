@@ -170,13 +170,15 @@ def _share(part: int, whole: int) -> str:
     return "-" if not whole else f"{floored_percent(part / whole)} ({part}/{whole})"
 
 
-def _row(name: str, rule: str, card: ScoreCard) -> str:
+def _row(name: str, rule: str, card: ScoreCard, *, with_floor: bool) -> str:
+    """A scenario's row for one rule; the floor, the traffic's, on the policy's row only."""
     per_incident = card.pages_per_incident
     return (
         f"| {name} | {rule} | {_share(card.detected, card.abuse_incidents)} | "
         f"{card.false_pages} | {'-' if per_incident is None else f'{per_incident:.2f}'} | "
         f"{card.incidents_paged_once}/{card.abuse_incidents} | "
         f"{_seconds(card.median_delay(*SURGE_KINDS))} | {_seconds(card.p90_delay(*SURGE_KINDS))} | "
+        f"{_seconds(card.median_floor(*SURGE_KINDS)) if with_floor else ''} | "
         f"{_seconds(card.median_delay(LabelKind.CHILD_SAFETY))} | "
         f"{card.campaigns_paged}/{card.coordinated_incidents} |"
     )
@@ -220,15 +222,18 @@ def figures_markdown(
         f"replayed on its own and the seeds pooled; `{fixed_name}` pages at {fixed_reports} "
         "reports of a category in 5 minutes. Delays in seconds from the onset, of the "
         "incidents delivered on time (late ones: the late-surge row); surge delays pool "
-        "single-category and spread surges.",
+        "single-category and spread surges. A surge's floor is when its own reporters first "
+        f"weigh the spike's floor of {policy.spike.min_distinct_reporters} weighted reporters: "
+        "no page from them comes sooner, whatever the rule (the traffic's, so given once).",
         "",
         "| scenario | rule | recall | false pages | pages per incident | paged once | "
-        "median surge delay | p90 surge delay | median child-safety delay | campaigns paged |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "median surge delay | p90 surge delay | median surge floor | "
+        "median child-safety delay | campaigns paged |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for figure in figures:
-        lines.append(_row(figure.name, "policy", figure.policy))
-        lines.append(_row("", fixed_name, figure.fixed))
+        lines.append(_row(figure.name, "policy", figure.policy, with_floor=True))
+        lines.append(_row("", fixed_name, figure.fixed, with_floor=False))
     mine = ScoreCard.combined(f.policy for f in figures)
     theirs = ScoreCard.combined(f.fixed for f in figures)
     lines += [

@@ -50,10 +50,22 @@ def test_the_figures_command_writes_both_rules_tables_for_the_seeds(
     median, longest = figures["campaigns"]["policy"]["open_after_abuse_seconds"]
     assert 0 < median <= longest
     assert "campaigns: recall 100% (4/4)" in capsys.readouterr().err
-    floor_row = next(line for line in text.splitlines() if "the spike's floor" in line)
+    floor_row = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("| surges delivered on time, median time until")
+    )
     floor = figures["campaigns"]["policy"]["median_floor_seconds"]["surge"]
     assert 0 < floor <= figures["campaigns"]["policy"]["median_delay_seconds"]["surge"]
     assert floor_row.endswith(f"| {floor:.1f} s (spread across categories - s) | - |")
+    assert cells(text, "| campaigns | policy |")[8] == f"{floor:.1f}", "its only surges"
+    assert cells(text, "|  | fixed 5/5 min |")[8] == "", "the traffic's: given once"
+
+
+def cells(markdown: str, row_start: str) -> list[str]:
+    """The cells of the first row of ``markdown`` that starts with ``row_start``."""
+    row = next(line for line in markdown.splitlines() if line.startswith(row_start))
+    return [cell.strip() for cell in row.strip("|").split("|")]
 
 
 def test_a_log_and_a_scenario_are_not_replayed_together(
