@@ -123,6 +123,11 @@ class TrustPolicy(PolicySection):
     ``low_trust``, or not watching) weighs nothing: such accounts are what a
     coordinated false-reporting campaign is made of, so they are counted by the
     coordination detector instead and never as evidence of abuse.
+
+    A reporter without a ``reporter`` object weighs 1, less the share of the window's
+    known reporters that are suspect where most of them are and they are half a burst's
+    count, those taken beside ``unknown_prior_reporters`` ordinary ones (none beside them
+    while the window holds a suspect burst): :func:`alerting.standing.unknown_weight_lost`.
     """
 
     neutral_trust: UnitInterval = 0.5
@@ -130,6 +135,7 @@ class TrustPolicy(PolicySection):
     trusted_flagger_weight: Annotated[float, Field(ge=1, le=10)] = 2.0
     low_trust: UnitInterval = 0.15
     new_account_days: Annotated[int, Field(ge=0)] = 7
+    unknown_prior_reporters: Annotated[float, Field(ge=0)] = 8.0
 
 
 class RampPolicy(PolicySection):

@@ -13,7 +13,7 @@ import math
 from alerting.evidence import Rates
 from alerting.expectation import Expectation
 from alerting.reporter_mark import WEIGHT_UNIT
-from alerting.standing import holds_suspect_burst, unknown_weight_in_burst
+from alerting.standing import holds_suspect_burst, unknown_weight_lost
 from alerting.state import BroadcastState
 from alerting.views import CategoryView, ViewOdds
 from alerting.window import CategoryWindow
@@ -142,12 +142,12 @@ class ReportViews:
             recent_expected = rate * audience * recent_seconds
         weighted = window.weighted_reporters
         unknown = window.unknown_reporters
-        in_burst = unknown_weight_in_burst(unknown, state.combined) if burst else 0.0
+        unknown_lost = unknown_weight_lost(unknown, state.combined, self.figures, burst=burst)
         recent_weighted = 0.0
         if recent_expected >= self.figures.burst_min_expected:
             recent_weighted = window.weight_between(first, bucket) / WEIGHT_UNIT
-            if in_burst:
-                recent_weighted *= (weighted - in_burst) / weighted
+            if unknown_lost:
+                recent_weighted *= (weighted - unknown_lost) / weighted
         else:
             recent_seconds = 0.0
         recent_variation = self.figures.rate_variation if own_weight > 0.0 else level_variation
@@ -158,7 +158,7 @@ class ReportViews:
             credible_reporters=window.credible_reporters,
             viewers=state.viewers,
             window_seconds=shape.length_seconds,
-            weighted_reporters=weighted - in_burst,
+            weighted_reporters=weighted - unknown_lost,
             suspect_reporters=window.suspect_reporters,
             base_rate=rate,
             ramp_statistic=ramp.statistic if ramp is not None else 0.0,

@@ -100,24 +100,42 @@ def holds_suspect_burst(broadcast: CategoryWindow, figures: PolicyFigures) -> bo
     )
 
 
-def unknown_weight_in_burst(unknown: int, broadcast: CategoryWindow) -> float:
-    """The weight (in reporters) a window's ``unknown`` reporters lose while ``broadcast``,
-    the window across the broadcast's abuse categories, holds a synchronised burst of
-    suspects (:func:`holds_suspect_burst`, which the caller asks once for a report's views).
+def unknown_weight_lost(
+    unknown: int, broadcast: CategoryWindow, figures: PolicyFigures, *, burst: bool
+) -> float:
+    """The weight (in reporters) a window's ``unknown`` reporters lose to what
+    ``broadcast``, the window across the broadcast's abuse categories, says of its known
+    reporters: while it holds a synchronised ``burst`` of suspects
+    (:func:`holds_suspect_burst`, asked once for a report's views), each unknown one keeps
+    the share of them that are not suspect; short of one, where most known reporters are
+    suspect, the share of them beside ``trust.unknown_prior_reporters`` ordinary ones.
 
     An unknown reporter weighs one ordinary viewer because the front end said nothing
     about it, and that is right among ordinary reporters. In a campaign it is not: the
     campaign's accounts reach the platform through the same apps as everyone else's, so
     some of them carry no ``reporter`` object, and those, with the campaign's few old
     low-trust accounts, reached an abuse spike's floor on small broadcasts. What the
-    broadcast's window knows about its other reporters is the best guess about these: each
-    keeps the share of the known reporters that are not suspect. The burst is the
-    broadcast's, not the category's: a campaign filing under two categories holds the marks
-    in neither category's window long before it holds them across both. Outside such a
-    burst nothing changes, so a surge filed entirely from apps that send no ``reporter``
-    still pages as before.
+    broadcast's window knows about its other reporters is the best guess about these.
+    The burst is the broadcast's, not the category's: a campaign filing under two
+    categories holds the marks in neither category's window long before it holds them
+    across both.
+
+    Short of the burst's marks the guess is shrunk towards ordinary, and made only where
+    the known reporters are mostly suspect and the suspects half the burst's count, a
+    campaign on its way to the burst: a campaign's first minute, six suspects and
+    five unknown accounts, paged before its suspects reached the burst's mark, where its
+    unknowns weighing what its known reporters say of them would have kept it under the
+    floor. Elsewhere nothing is lost: a genuine surge holds a stray suspect now and then,
+    and a fraction lost there cost a whole reporter at the floor, seconds on surges from
+    apps that send no ``reporter``. A surge filed entirely
+    from such apps has no known reporters to tell against it, and weighs one a reporter.
     """
-    if unknown == 0:
+    suspects = broadcast.suspect_reporters
+    if unknown == 0 or suspects == 0:
         return 0.0
     known = broadcast.distinct_reporters - broadcast.unknown_reporters
-    return unknown * broadcast.suspect_reporters / known
+    if burst:
+        return unknown * suspects / known
+    if 2 * suspects <= known or 2 * suspects < figures.coordination_min_suspects:
+        return 0.0
+    return unknown * suspects / (known + figures.unknown_prior_reporters)

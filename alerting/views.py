@@ -165,6 +165,7 @@ class PolicyFigures:
         "sustain_p_value",
         "trigger_p_value",
         "trusted_flagger_weight",
+        "unknown_prior_reporters",
     )
 
     def __init__(self, policy: Policy) -> None:
@@ -196,6 +197,7 @@ class PolicyFigures:
         self.trusted_flagger_weight: float = trust.trusted_flagger_weight
         self.low_trust: float = trust.low_trust
         self.new_account_days: int = trust.new_account_days
+        self.unknown_prior_reporters: float = trust.unknown_prior_reporters
         self.clock_tolerance_seconds: float = policy.window.clock_tolerance_seconds
 
     def audience(self, viewers: int | None) -> int:

@@ -15,7 +15,7 @@ from alerting.standing import (
     holds_suspect_burst,
     reporter_standing,
     scaled_standing,
-    unknown_weight_in_burst,
+    unknown_weight_lost,
 )
 from alerting.state import BroadcastState
 from alerting.window import CategoryWindow
@@ -192,23 +192,70 @@ def test_a_surge_from_apps_that_send_no_reporter_still_pages(engine: DetectionEn
     ]
 
 
-def test_unknown_reporters_keep_the_known_ones_share_only_in_a_burst_of_suspects(
+def test_unknown_reporters_keep_the_known_ones_share_in_a_burst_and_where_most_are_suspect(
     engine: DetectionEngine, policy: Policy
 ) -> None:
     figures, marks = engine.figures, policy.coordination
+    prior = policy.trust.unknown_prior_reporters
     broadcast = functools.partial(_window, engine)
 
     def lost(unknown: int, window: CategoryWindow) -> float:
-        """As ``ReportViews.view`` asks it: the burst once, the weight only in one."""
+        """As ``ReportViews.view`` asks it: the burst once, then the weight lost."""
         burst = holds_suspect_burst(window, figures)
-        return unknown_weight_in_burst(unknown, window) if burst else 0.0
+        return unknown_weight_lost(unknown, window, figures, burst=burst)
 
     few = marks.min_suspect_reporters - 1
-    assert lost(10, broadcast(few, 10, 0)) == 0.0
-    assert lost(5, broadcast(10, 5, 25)) == 0.0, "a minority"
+    assert lost(10, broadcast(0, 10, 0)) == 0.0, "nothing known against them"
+    assert lost(10, broadcast(0, 10, 6)) == 0.0, "all known ones ordinary"
     assert lost(0, broadcast(30, 0, 10)) == 0.0
-    assert lost(6, broadcast(30, 6, 4)) == pytest.approx(6 * 30 / 34)
+    assert lost(5, broadcast(few, 5, 0)) == pytest.approx(5 * few / (few + prior))
+    half = (marks.min_suspect_reporters + 1) // 2
+    assert lost(5, broadcast(half, 5, half - 1)) == pytest.approx(
+        5 * half / (2 * half - 1 + prior)
+    ), "most suspect, half a burst's count"
+    assert lost(5, broadcast(half, 5, half)) == 0.0, "half of the known ones ordinary"
+    assert lost(5, broadcast(half - 1, 5, 0)) == 0.0, "a stray suspect or two"
+    assert lost(5, broadcast(10, 5, 25)) == 0.0, "suspects a minority"
+    assert lost(6, broadcast(30, 6, 4)) == pytest.approx(6 * 30 / 34), "a burst: no prior"
     assert lost(2, broadcast(30, 6, 4)) == pytest.approx(2 * 30 / 34)
+
+
+def test_a_campaigns_first_unknown_accounts_stay_under_the_floor_before_its_burst(
+    engine: DetectionEngine,
+) -> None:
+    """Seen on the independent generator's traffic: six suspects and five accounts from
+    apps that send no ``reporter`` on a 53-viewer broadcast, the suspects short of the
+    burst's mark; counted as ordinary, the five paged."""
+    state = BroadcastState("b-1")
+    reporters: list[dict[str, Any] | None] = [NOT_WATCHING] * 6 + [None] * 5
+    for index, reporter in enumerate(reporters):
+        report = make_report(f"c{index}", at=T0 + index * 4, reporter=reporter, viewers=53)
+        for escalation in engine.observe(state, report).escalations:
+            assert not escalation.escalation_class.is_abuse, escalation.summary
+    assert not holds_suspect_burst(state.combined, engine.figures)
+    assert state.combined.weighted_reporters >= 5, "counted as ordinary, they reach the floor"
+
+
+def test_a_surge_from_apps_that_send_no_reporter_pages_at_five_beside_stray_suspects(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """A fraction lost to a stray suspect or two would cost a whole reporter at the floor:
+    short of half a burst's count of suspects, unknown reporters keep their weight."""
+    stray = (policy.coordination.min_suspect_reporters + 1) // 2 - 1
+    state = BroadcastState("b-1")
+    for index in range(stray):
+        engine.observe(
+            state, make_report(f"s{index}", at=T0 + index, reporter=NOT_WATCHING, viewers=200)
+        )
+    paged_at = [
+        index
+        for index in range(6)
+        for escalation in engine.observe(
+            state, make_report(f"u{index}", at=T0 + 10 + index, reporter=None, viewers=200)
+        ).escalations
+        if escalation.escalation_class.is_abuse
+    ]
+    assert paged_at[:1] == [4], "the fifth reporter pages"
 
 
 def _window(engine: DetectionEngine, suspects: int, unknown: int, ordinary: int) -> CategoryWindow:
