@@ -127,8 +127,8 @@ def unknown_weight_lost(
     unknowns weighing what its known reporters say of them would have kept it under the
     floor. Elsewhere nothing is lost: a genuine surge holds a stray suspect now and then,
     and a fraction lost there cost a whole reporter at the floor, seconds on surges from
-    apps that send no ``reporter``. A surge filed entirely
-    from such apps has no known reporters to tell against it, and weighs one a reporter.
+    apps that send no ``reporter``. A surge filed entirely from such apps has no known
+    reporters to tell against it, and weighs one a reporter.
     """
     suspects = broadcast.suspect_reporters
     if unknown == 0 or suspects == 0:

@@ -25,7 +25,7 @@ from streams.replay.fixed_rule import fixed_threshold_triggers
 from streams.replay.labels import LabelKind
 from streams.replay.scenarios.catalogue import SCENARIOS, ScenarioError, build_scenario
 from streams.replay.scenarios.confounders import CONFOUNDERS
-from streams.replay.scoring import LATE_LAG_SECONDS, SURGE_KINDS, ScoreCard, score
+from streams.replay.scoring import SURGE_KINDS, ScoreCard, score
 from streams.replay.session import Replay, ReplayResult, file_messages
 from streams.replay.terminal import floored_percent
 
@@ -198,7 +198,7 @@ def _late(card: ScoreCard, *, floors: bool) -> str:
     )
     if not floors:
         return text
-    late_floors = [pair for pair in card.floors(*SURGE_KINDS) if pair[1] >= LATE_LAG_SECONDS]
+    late_floors = card.late_floors(*SURGE_KINDS)
     reachable = sum(1 for floor, lag in late_floors if floor <= lag + LATE_MARGIN_SECONDS)
     return f"{text} (of all {len(late_floors)}, {reachable} reached the floor by then)"
 

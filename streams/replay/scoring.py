@@ -160,6 +160,10 @@ class ScoreCard:
         """(Seconds to the floor, delivery lag) of every abuse incident of ``kinds``."""
         return [pair for kind in kinds for pair in self.floors_by_kind.get(kind.value, [])]
 
+    def late_floors(self, *kinds: LabelKind) -> list[tuple[float, float]]:
+        """:meth:`floors` of the incidents whose reports reached Kafka late."""
+        return [pair for pair in self.floors(*kinds) if pair[1] >= LATE_LAG_SECONDS]
+
     @classmethod
     def combined(cls, cards: Iterable[ScoreCard]) -> ScoreCard:
         """One card for several logs (e.g. seeds): counts add up, delays pool."""
@@ -229,8 +233,7 @@ class ScoreCard:
             },
             "late_floors": [
                 {"floor_seconds": _finite(floor), "delivery_lag_seconds": lag}
-                for floor, lag in self.floors(*SURGE_KINDS)
-                if lag >= LATE_LAG_SECONDS
+                for floor, lag in self.late_floors(*SURGE_KINDS)
             ],
             "open_after_abuse_seconds": self.open_after_abuse(),
             "never_resolved": self.never_resolved,
