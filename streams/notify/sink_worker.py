@@ -50,7 +50,7 @@ MAX_POLL_INTERVAL_MS = 6 * 3600 * 1000
 """A sink may be down for hours while its consumer waits; that is not a dead consumer."""
 
 
-class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
+class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
     """New partitions start near the service's start; open alerts of lost ones are dropped."""
 
     def __init__(self, consumer: AIOKafkaConsumer, start_ms: int, builder: RequestBuilder) -> None:
@@ -67,11 +67,12 @@ class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
         fresh = [tp for tp in assigned if await self.consumer.committed(tp) is None]
         if not fresh:
             return
+        # The ends are taken *before* the search by time, as numbers: where the
+        # search finds nothing since the start, every record after the ends was
+        # written later and is read. Taken after the search (or a lazy
+        # seek_to_end), a record landing in between would be skipped unpaged.
+        ends = await self.consumer.end_offsets(fresh)
         found = await self.consumer.offsets_for_times({tp: self.start_ms for tp in fresh})
-        # Nothing since the start yet: the end offset *now*, as a number. A lazy
-        # seek_to_end would be resolved later and skip what arrives meanwhile.
-        quiet = [tp for tp in fresh if found.get(tp) is None]
-        ends = await self.consumer.end_offsets(quiet) if quiet else {}
         for tp in fresh:
             position = found.get(tp)
             self.consumer.seek(tp, ends[tp] if position is None else position.offset)
@@ -113,7 +114,7 @@ class SinkWorker:
         )
         consumer.subscribe(
             pattern=f"^{re.escape(settings.oncall_topic_prefix)}.*",
-            listener=_Rebalances(consumer, self.start_ms, self.builder),
+            listener=RebalanceListener(consumer, self.start_ms, self.builder),
         )
         try:
             await consumer.start()
