@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from models.errors import SpikewatchError
 from models.escalation_v2 import EscalationV2, parse_escalation
@@ -44,23 +45,65 @@ async def follow_escalations(
     """Yield ``(topic, escalation)`` from every topic named ``<topic_prefix>*``, v1 events
     (from workers not yet upgraded) read as v2.
 
-    Subscribes by pattern, so on-call topics created after the start are picked
-    up at the next metadata refresh (within a second).
+    Subscribes by pattern, so on-call topics created after the start are found within a
+    second, and read from their first record written since the start (their beginning
+    with ``from_beginning``): a new team's first page is shown. Without a group, aiokafka
+    re-assigns every partition when a topic appears and resets each to
+    ``auto_offset_reset``, which skipped the new topic's first records ("latest") or
+    showed the old topics' again ("earliest"), so each partition's next offset is kept
+    here and every partition placed again after a change.
     """
+    since_ms = None if from_beginning else int(time.time() * 1000)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
-        auto_offset_reset="earliest" if from_beginning else "latest",
+        auto_offset_reset="earliest",
         metadata_max_age_ms=1000,
         enable_auto_commit=False,
         **options,
     )
     consumer.subscribe(pattern=f"^{re.escape(topic_prefix)}.*")
+    next_offsets: dict[TopicPartition, int] = {}
     try:
         await consumer.start()
-        async for record in consumer:
-            if record.value is None:
-                continue
-            yield record.topic, parse_escalation(record.value)
+        while True:
+            batches = await consumer.getmany(timeout_ms=500)
+            assigned = consumer.assignment()
+            if assigned != next_offsets.keys():
+                next_offsets = await _place(consumer, assigned, next_offsets, since_ms)
+            for tp, records in batches.items():
+                start = next_offsets.get(tp)
+                for record in records:
+                    # A record before the partition's place (fetched before it was
+                    # placed again) was shown already or is older than the start.
+                    if start is None or record.offset < start:
+                        continue
+                    next_offsets[tp] = start = record.offset + 1
+                    if record.value is not None:
+                        yield record.topic, parse_escalation(record.value)
     finally:
         await consumer.stop()
+
+
+async def _place(
+    consumer: AIOKafkaConsumer,
+    assigned: set[TopicPartition],
+    next_offsets: dict[TopicPartition, int],
+    since_ms: int | None,
+) -> dict[TopicPartition, int]:
+    """Seek every assigned partition: one already read to its next offset, a new one to its
+    first record written at or after ``since_ms`` (its beginning for ``None``). The ends
+    are taken before the search by time: where it finds nothing, a record written in
+    between is still read."""
+    new = [tp for tp in assigned if tp not in next_offsets]
+    starts: dict[TopicPartition, int] = {}
+    if new and since_ms is None:
+        starts = dict(await consumer.beginning_offsets(new))
+    elif new:
+        ends = await consumer.end_offsets(new)
+        found = await consumer.offsets_for_times({tp: since_ms for tp in new})
+        starts = {tp: ends[tp] if found.get(tp) is None else found[tp].offset for tp in new}
+    offsets = {tp: next_offsets[tp] if tp in next_offsets else starts[tp] for tp in assigned}
+    for tp, offset in offsets.items():
+        consumer.seek(tp, offset)
+    return offsets
