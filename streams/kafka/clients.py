@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
@@ -13,9 +14,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from models.errors import SpikewatchError
 from models.escalation_v2 import EscalationV2, parse_escalation
+
+_PLACE_RETRY_SECONDS = 1.0
+"""How long ``follow_escalations`` waits before placing its partitions again after the
+broker did not answer."""
 
 
 class KafkaUnreachableError(SpikewatchError):
@@ -70,7 +76,13 @@ async def follow_escalations(
             batches = await consumer.getmany(timeout_ms=500)
             assigned = consumer.assignment()
             if assigned != next_offsets.keys():
-                next_offsets = await _place(consumer, assigned, next_offsets, since_ms)
+                try:
+                    next_offsets = await _place(consumer, assigned, next_offsets, since_ms)
+                except KafkaError:
+                    # The broker is away (restarting, say): placed at the next turn. The
+                    # new partitions' records are passed over until then, and read again
+                    # from where they are placed.
+                    await asyncio.sleep(_PLACE_RETRY_SECONDS)
             for tp, records in batches.items():
                 start = next_offsets.get(tp)
                 for record in records:

@@ -8,6 +8,9 @@ import contextlib
 import uuid
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaTimeoutError
+from aiokafka.structs import OffsetAndTimestamp
 
 from streams.bench.load import create_topic
 from streams.kafka.clients import follow_escalations
@@ -52,3 +55,44 @@ async def test_a_tail_shows_each_escalation_once_on_old_and_new_topics(bootstrap
     old, new = prefix + "old", prefix + "new"
     assert sorted(seen[False]) == [(new, "b-2"), (old, "b-1")]
     assert sorted(seen[True]) == [(new, "b-2"), (old, "b-0"), (old, "b-1")]
+
+
+async def test_a_tail_places_a_new_topic_again_when_the_broker_did_not_answer(
+    bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = f"oncall-{uuid.uuid4().hex[:8]}."
+    search = AIOKafkaConsumer.offsets_for_times
+    refused: list[int] = []
+
+    async def first_search_times_out(
+        self: AIOKafkaConsumer, timestamps: dict[TopicPartition, int]
+    ) -> dict[TopicPartition, OffsetAndTimestamp | None]:
+        if not refused:
+            refused.append(len(timestamps))
+            raise KafkaTimeoutError
+        return dict(await search(self, timestamps))
+
+    monkeypatch.setattr(AIOKafkaConsumer, "offsets_for_times", first_search_times_out)
+    page = incident("b-new", updates=0, resolve=False)[0]
+    seen: list[str] = []
+
+    async def follow() -> None:
+        async for _, escalation in follow_escalations(bootstrap, prefix):
+            seen.append(escalation.labels.broadcast_id)
+
+    following = asyncio.create_task(follow())
+    try:
+        await asyncio.sleep(1.0)
+        await create_topic(bootstrap, prefix + "new", 1)
+        await send_all(bootstrap, prefix + "new", [(b"k", page.to_json_bytes())])
+        for _ in range(200):
+            if seen:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.5)
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+    assert refused == [1]
+    assert seen == ["b-new"]
