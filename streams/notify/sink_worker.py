@@ -48,6 +48,8 @@ from streams.settings import Settings
 log = structlog.get_logger("spikewatch.notify")
 MAX_POLL_INTERVAL_MS = 6 * 3600 * 1000
 """A sink may be down for hours while its consumer waits; that is not a dead consumer."""
+PLACE_RETRY_SECONDS = 1.0
+"""How long a rebalance waits before asking the broker again where new partitions start."""
 
 
 class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -62,8 +64,28 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
         return None
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        """Place the partitions this group never committed on, all of them paused meanwhile.
+
+        Until it is placed, the fetcher resets such a partition to its earliest record
+        (``auto_offset_reset``), and a batch fetched then would deliver the topic's
+        history: incidents long resolved paged again. aiokafka logs a listener's
+        exception and goes on with that reset, so a broker that does not answer is
+        waited out here, the partitions still paused.
+        """
         if self.builder.open_alerts is not None:
             self.builder.open_alerts.keep_only({(tp.topic, tp.partition) for tp in assigned})
+        self.consumer.pause(*assigned)
+        while True:
+            try:
+                await self._place_uncommitted(assigned)
+            except KafkaError as error:
+                log.warning("placing new partitions failed; retrying", error=type(error).__name__)
+                await asyncio.sleep(PLACE_RETRY_SECONDS)
+            else:
+                break
+        self.consumer.resume(*assigned)
+
+    async def _place_uncommitted(self, assigned: list[TopicPartition]) -> None:
         fresh = [tp for tp in assigned if await self.consumer.committed(tp) is None]
         if not fresh:
             return

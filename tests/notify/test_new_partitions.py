@@ -7,20 +7,35 @@ writing a record the moment the search returns, on the real broker.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaTimeoutError
+from aiokafka.structs import OffsetAndTimestamp
 
 from oncall.delivery.requests import RequestBuilder
 from streams.bench.load import create_topic
 from streams.notify.sink_worker import RebalanceListener
 from tests.support.kafka import send_all
-from tests.support.notify import write_sinks
+from tests.support.notify import (
+    create_topics,
+    incident,
+    metric_now,
+    notify_settings,
+    running_notify,
+    send_escalations,
+    wait_for_delivery,
+    write_sinks,
+)
+from tests.support.pagerduty import pagerduty_stand_in
 
 pytestmark = pytest.mark.kafka
+DELIVERIES = "spikewatch_notify_deliveries_total"
 
 
 async def test_an_escalation_written_while_a_new_partition_is_placed_is_read(
@@ -59,3 +74,101 @@ async def test_an_escalation_written_while_a_new_partition_is_placed_is_read(
     finally:
         await consumer.stop()
     assert [record.value for record in batches.get(partition, [])] == [b"written in the window"]
+
+
+Search = Callable[
+    [AIOKafkaConsumer, dict[TopicPartition, int]],
+    Awaitable[dict[TopicPartition, OffsetAndTimestamp | None]],
+]
+
+
+async def paged_by_a_new_group_over_history(
+    bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, search: Search
+) -> tuple[set[str], str]:
+    """What a new sink group pages of an on-call topic holding forty escalations written
+    long before its lookback and one written after its start, its partitions placed with
+    ``search`` in place of the broker's search by time; and the new one's key."""
+    settings = notify_settings(bootstrap)
+    topic = settings.oncall_topic("t")
+    await create_topics(bootstrap, [topic])
+    written_ms = int((time.time() - settings.notify_new_group_lookback_seconds - 600) * 1000)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for number in range(40):
+            [old] = incident(f"old-{number}", updates=0, resolve=False)
+            await producer.send_and_wait(
+                topic, old.to_json_bytes(), key=old.dedup_key.encode(), timestamp_ms=written_ms
+            )
+    finally:
+        await producer.stop()
+    monkeypatch.setattr(AIOKafkaConsumer, "offsets_for_times", search)
+    with pagerduty_stand_in() as stand_in:
+        config = write_sinks(
+            tmp_path,
+            {
+                "version": 1,
+                "sinks": [
+                    {
+                        "name": "pagerduty",
+                        "type": "pagerduty",
+                        "url": stand_in.url,
+                        "routes": {"t": {"routing_key_env": "PD_KEY"}},
+                    }
+                ],
+            },
+            {"PD_KEY": "R0UT1NGKEY0123456789abcdef012345"},
+        )
+        async with running_notify(settings, config):
+            new = incident("new", updates=0, resolve=False)
+            await send_escalations(settings, new)
+            await wait_for_delivery(
+                settings,
+                lambda: metric_now(settings, DELIVERIES, outcome="delivered") >= 1,
+                30,
+                "the new incident's delivery",
+            )
+            await asyncio.sleep(1.0)  # anything of the history would be on its way by now
+        return {event["dedup_key"] for event in stand_in.accepted_events()}, new[0].dedup_key
+
+
+BROKERS_SEARCH = AIOKafkaConsumer.offsets_for_times
+
+
+async def test_a_new_group_pages_no_history_however_slowly_the_broker_answers(
+    bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow answer leaves the fetcher, which resets a partition without a commit to its
+    earliest record, time to fetch the topic's history: it must never be delivered (it
+    would page incidents long resolved)."""
+
+    async def slow(
+        consumer: AIOKafkaConsumer, timestamps: dict[TopicPartition, int]
+    ) -> dict[TopicPartition, OffsetAndTimestamp | None]:
+        await asyncio.sleep(2.0)
+        return dict(await BROKERS_SEARCH(consumer, timestamps))
+
+    paged, new = await paged_by_a_new_group_over_history(bootstrap, tmp_path, monkeypatch, slow)
+    assert paged == {new}
+
+
+async def test_a_new_group_pages_no_history_when_the_broker_does_not_answer_at_first(
+    bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiokafka logs a rebalance listener's exception and goes on with the reset to the
+    earliest record: the listener has to wait the broker out itself."""
+    refused: list[int] = []
+
+    async def times_out_once(
+        consumer: AIOKafkaConsumer, timestamps: dict[TopicPartition, int]
+    ) -> dict[TopicPartition, OffsetAndTimestamp | None]:
+        if not refused:
+            refused.append(len(timestamps))
+            raise KafkaTimeoutError
+        return dict(await BROKERS_SEARCH(consumer, timestamps))
+
+    paged, new = await paged_by_a_new_group_over_history(
+        bootstrap, tmp_path, monkeypatch, times_out_once
+    )
+    assert refused, "the search never timed out: the test did not test the retry"
+    assert paged == {new}
