@@ -20,17 +20,17 @@ import pytest
 
 from tests.support.monitoring import wait_for
 from tests.support.notify import (
+    PAGERDUTY_ENVIRON,
     create_topics,
     incident,
     notify_process,
     notify_settings,
     send_escalations,
-    write_sinks,
+    write_pagerduty_sink,
 )
 from tests.support.pagerduty import PagerDutyStandIn, pagerduty_stand_in
 
 pytestmark = pytest.mark.kafka
-ROUTING_KEY = "R0UT1NGKEY0123456789abcdef012345"
 INCIDENTS = 150
 
 
@@ -66,23 +66,8 @@ def test_kill_minus_nine_mid_delivery_loses_nothing_and_pages_once(
     log = tmp_path / "notify.log"
     with pagerduty_stand_in() as stand_in:
         stand_in.delay_seconds = 0.02
-        write_sinks(
-            tmp_path,
-            {
-                "version": 1,
-                "sinks": [
-                    {
-                        "name": "pagerduty",
-                        "type": "pagerduty",
-                        "url": stand_in.url,
-                        "routes": {"t": {"routing_key_env": "PD_KEY"}},
-                    }
-                ],
-            },
-            {"PD_KEY": ROUTING_KEY},
-        )
-        environment = {"PD_KEY": ROUTING_KEY}
-        first = notify_process(settings, tmp_path / "sinks.yaml", log, environment)
+        write_pagerduty_sink(tmp_path, stand_in.url)
+        first = notify_process(settings, tmp_path / "sinks.yaml", log, PAGERDUTY_ENVIRON)
         try:
             asyncio.run(
                 send_escalations(settings, [event for events in incidents for event in events])
@@ -91,7 +76,7 @@ def test_kill_minus_nine_mid_delivery_loses_nothing_and_pages_once(
             os.kill(first.pid, signal.SIGKILL)
             first.wait(10)
             killed_after = len(stand_in.accepted)
-            second = notify_process(settings, tmp_path / "sinks.yaml", log, environment)
+            second = notify_process(settings, tmp_path / "sinks.yaml", log, PAGERDUTY_ENVIRON)
             try:
                 wait_for(
                     lambda: deliveries_without_repeats(stand_in) == expected,

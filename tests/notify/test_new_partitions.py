@@ -10,18 +10,16 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaTimeoutError
 from aiokafka.structs import OffsetAndTimestamp
 
 from oncall.delivery.requests import RequestBuilder
 from streams.bench.load import create_topic
 from streams.notify.sink_worker import RebalanceListener
-from tests.support.kafka import send_all
+from tests.support.kafka import BROKERS_SEARCH, Search, search_timing_out_once, send_all
 from tests.support.notify import (
     create_topics,
     incident,
@@ -30,6 +28,7 @@ from tests.support.notify import (
     running_notify,
     send_escalations,
     wait_for_delivery,
+    write_pagerduty_sink,
     write_sinks,
 )
 from tests.support.pagerduty import pagerduty_stand_in
@@ -76,12 +75,6 @@ async def test_an_escalation_written_while_a_new_partition_is_placed_is_read(
     assert [record.value for record in batches.get(partition, [])] == [b"written in the window"]
 
 
-Search = Callable[
-    [AIOKafkaConsumer, dict[TopicPartition, int]],
-    Awaitable[dict[TopicPartition, OffsetAndTimestamp | None]],
-]
-
-
 async def paged_by_a_new_group_over_history(
     bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, search: Search
 ) -> tuple[set[str], str]:
@@ -104,21 +97,7 @@ async def paged_by_a_new_group_over_history(
         await producer.stop()
     monkeypatch.setattr(AIOKafkaConsumer, "offsets_for_times", search)
     with pagerduty_stand_in() as stand_in:
-        config = write_sinks(
-            tmp_path,
-            {
-                "version": 1,
-                "sinks": [
-                    {
-                        "name": "pagerduty",
-                        "type": "pagerduty",
-                        "url": stand_in.url,
-                        "routes": {"t": {"routing_key_env": "PD_KEY"}},
-                    }
-                ],
-            },
-            {"PD_KEY": "R0UT1NGKEY0123456789abcdef012345"},
-        )
+        config = write_pagerduty_sink(tmp_path, stand_in.url)
         async with running_notify(settings, config):
             new = incident("new", updates=0, resolve=False)
             await send_escalations(settings, new)
@@ -130,9 +109,6 @@ async def paged_by_a_new_group_over_history(
             )
             await asyncio.sleep(1.0)  # anything of the history would be on its way by now
         return {event["dedup_key"] for event in stand_in.accepted_events()}, new[0].dedup_key
-
-
-BROKERS_SEARCH = AIOKafkaConsumer.offsets_for_times
 
 
 async def test_a_new_group_pages_no_history_however_slowly_the_broker_answers(
@@ -158,17 +134,8 @@ async def test_a_new_group_pages_no_history_when_the_broker_does_not_answer_at_f
     """aiokafka logs a rebalance listener's exception and goes on with the reset to the
     earliest record: the listener has to wait the broker out itself."""
     refused: list[int] = []
-
-    async def times_out_once(
-        consumer: AIOKafkaConsumer, timestamps: dict[TopicPartition, int]
-    ) -> dict[TopicPartition, OffsetAndTimestamp | None]:
-        if not refused:
-            refused.append(len(timestamps))
-            raise KafkaTimeoutError
-        return dict(await BROKERS_SEARCH(consumer, timestamps))
-
     paged, new = await paged_by_a_new_group_over_history(
-        bootstrap, tmp_path, monkeypatch, times_out_once
+        bootstrap, tmp_path, monkeypatch, search_timing_out_once(refused)
     )
     assert refused, "the search never timed out: the test did not test the retry"
     assert paged == {new}

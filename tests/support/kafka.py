@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaTimeoutError
+from aiokafka.structs import OffsetAndTimestamp
 
 
 @dataclass(frozen=True)
@@ -100,3 +102,28 @@ async def read_until(
     finally:
         await consumer.stop()
     return records
+
+
+Search = Callable[
+    [AIOKafkaConsumer, dict[TopicPartition, int]],
+    Awaitable[dict[TopicPartition, OffsetAndTimestamp | None]],
+]
+"""``AIOKafkaConsumer.offsets_for_times``, to be replaced with ``monkeypatch.setattr``."""
+
+BROKERS_SEARCH: Search = AIOKafkaConsumer.offsets_for_times
+
+
+def search_timing_out_once(refused: list[int]) -> Search:
+    """The broker's search by time, except that the first call times out (a broker away
+    for a moment); ``refused`` gets the number of partitions that call asked for, so that
+    a test can tell it did happen."""
+
+    async def search(
+        consumer: AIOKafkaConsumer, timestamps: dict[TopicPartition, int]
+    ) -> dict[TopicPartition, OffsetAndTimestamp | None]:
+        if not refused:
+            refused.append(len(timestamps))
+            raise KafkaTimeoutError
+        return dict(await BROKERS_SEARCH(consumer, timestamps))
+
+    return search

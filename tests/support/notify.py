@@ -108,6 +108,22 @@ def write_sinks(directory: Path, document: dict[str, Any], environ: dict[str, st
     return load_sinks(path, environ)
 
 
+PAGERDUTY_ENVIRON = {"PD_KEY": "R0UT1NGKEY0123456789abcdef012345"}
+"""The environment :func:`write_pagerduty_sink`'s file reads its routing key from."""
+
+
+def write_pagerduty_sink(directory: Path, url: str) -> NotifyConfig:
+    """A sinks file of one PagerDuty sink at ``url`` for team ``t`` (``sinks.yaml``), its
+    routing key in ``PD_KEY`` (:data:`PAGERDUTY_ENVIRON`)."""
+    sink = {
+        "name": "pagerduty",
+        "type": "pagerduty",
+        "url": url,
+        "routes": {"t": {"routing_key_env": "PD_KEY"}},
+    }
+    return write_sinks(directory, {"version": 1, "sinks": [sink]}, PAGERDUTY_ENVIRON)
+
+
 async def create_topics(bootstrap: str, names: Sequence[str]) -> None:
     for name in names:
         await create_topic(bootstrap, name, PARTITIONS)

@@ -8,13 +8,11 @@ import contextlib
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaTimeoutError
-from aiokafka.structs import OffsetAndTimestamp
+from aiokafka import AIOKafkaConsumer
 
 from streams.bench.load import create_topic
 from streams.kafka.clients import follow_escalations
-from tests.support.kafka import send_all
+from tests.support.kafka import search_timing_out_once, send_all
 from tests.support.notify import incident
 
 pytestmark = pytest.mark.kafka
@@ -61,18 +59,8 @@ async def test_a_tail_places_a_new_topic_again_when_the_broker_did_not_answer(
     bootstrap: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     prefix = f"oncall-{uuid.uuid4().hex[:8]}."
-    search = AIOKafkaConsumer.offsets_for_times
     refused: list[int] = []
-
-    async def first_search_times_out(
-        self: AIOKafkaConsumer, timestamps: dict[TopicPartition, int]
-    ) -> dict[TopicPartition, OffsetAndTimestamp | None]:
-        if not refused:
-            refused.append(len(timestamps))
-            raise KafkaTimeoutError
-        return dict(await search(self, timestamps))
-
-    monkeypatch.setattr(AIOKafkaConsumer, "offsets_for_times", first_search_times_out)
+    monkeypatch.setattr(AIOKafkaConsumer, "offsets_for_times", search_timing_out_once(refused))
     page = incident("b-new", updates=0, resolve=False)[0]
     seen: list[str] = []
 
