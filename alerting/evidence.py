@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from alerting.detectors import Signal, Verdict
-from alerting.incidents import Incident, event_id_for
+from alerting.incidents import Incident, event_id_for, too_late_to_page
 from alerting.policy import Policy, abuse_categories
 from alerting.reporter_mark import WEIGHT_UNIT
 from alerting.state import BroadcastState
@@ -156,7 +156,16 @@ def escalation(
         event_action=action,
         severity=incident.severity,
         escalation_class=incident.escalation_class,
-        summary=_summary(state, incident, action, combined, expected, scope, verdicts),
+        summary=_summary(
+            state,
+            incident,
+            action,
+            combined,
+            expected,
+            scope,
+            verdicts,
+            too_late_to_page(state.watermark, moment, policy.lifecycle),
+        ),
         labels=EscalationLabels(
             broadcast_id=state.broadcast_id,
             broadcaster_id=state.broadcaster_id,
@@ -208,10 +217,12 @@ def _summary(
     expected: float,
     scope: str,
     verdicts: list[Verdict],
+    behind: float | None,
 ) -> str:
     """One line for the page: what fired, then the window it was judged on, named, since a
     single credible report beside a broadcast-wide expectation of one or two would
-    otherwise read as nothing unusual."""
+    otherwise read as nothing unusual; and, for a signal decided too late to page
+    (``behind``), how late, since its severity alone would not say why it did not page."""
     names = ", ".join(c.value for c in incident.categories) or incident.category.value
     subject = f"{names} on broadcast {state.broadcast_id}"
     if action is EventAction.RESOLVE:
@@ -219,6 +230,12 @@ def _summary(
     reasons = "; ".join(v.reason for v in verdicts if v.signal is Signal.FIRE) or "still active"
     prefix = "Updated" if action is EventAction.UPDATE else incident.escalation_class.value
     reports = f"{combined.reports} report{'' if combined.reports == 1 else 's'}"
+    late = (
+        ""
+        if behind is None
+        else f"not paged, decided {behind:.0f} s after the broadcast's newest report: "
+    )
     return (
-        f"{prefix}: {subject}: {reasons} ({reports} {scope} in the window, {expected:.2f} expected)"
+        f"{prefix}: {subject}: {late}{reasons} "
+        f"({reports} {scope} in the window, {expected:.2f} expected)"
     )[:MAX_SUMMARY_LENGTH]

@@ -28,7 +28,13 @@ from collections.abc import Sequence
 
 from alerting.detectors import Assessment, Detector, Signal, category_severity
 from alerting.evidence import Rates, escalation
-from alerting.incidents import Incident, note_related, on_active_signal, open_incident
+from alerting.incidents import (
+    Incident,
+    note_related,
+    on_active_signal,
+    open_incident,
+    too_late_to_page,
+)
 from alerting.policy import Policy
 from alerting.reporter_mark import WEIGHT_UNIT
 from alerting.routing import Routing
@@ -59,6 +65,12 @@ class _Candidate:
         self.severity = severity
         self.team = team
         self.categories = categories
+
+
+def _not_paging(severity: Severity, late: bool) -> Severity:
+    """``severity``, held at ``warning`` for a signal decided too late to page
+    (:func:`alerting.incidents.too_late_to_page`)."""
+    return Severity.WARNING if late and severity.pages else severity
 
 
 class IncidentDesk:
@@ -173,10 +185,11 @@ class IncidentDesk:
         if not active:
             return []
         lifecycle = self.policy.lifecycle
+        late = too_late_to_page(state.watermark, moment, lifecycle) is not None
         fired = [
             _Candidate(
                 assessment,
-                self.routing.severity(state, named[0], assessment),
+                _not_paging(self.routing.severity(state, named[0], assessment), late),
                 self.routing.team(state, True, named[0]),
                 named,
             )

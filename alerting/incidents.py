@@ -213,3 +213,15 @@ def note_related(incident: Incident, at: float) -> EventAction:
     incident.sequence += 1
     incident.last_sent_at = at
     return EventAction.UPDATE
+
+
+def too_late_to_page(
+    newest_event_time: float | None, moment: float, lifecycle: LifecyclePolicy
+) -> float | None:
+    """How long after the broadcast's newest report a signal was decided at ``moment``,
+    where that is longer than ``lifecycle.page_within_seconds`` (the signal does not page);
+    otherwise None. Replay decides at each report's own time, so it never is."""
+    if newest_event_time is None:
+        return None
+    behind = moment - newest_event_time
+    return behind if behind > lifecycle.page_within_seconds else None

@@ -39,10 +39,20 @@ class PolicyError(SpikewatchError):
 
 
 class LifecyclePolicy(PolicySection):
-    """Hysteresis: an incident resolves only after this long without an active signal."""
+    """Hysteresis: an incident resolves only after this long without an active signal.
+
+    ``page_within_seconds``: a signal decided longer than this after the broadcast's newest
+    report (a worker catching up on a backlog after an outage, or reading a topic's
+    retained history on its first start) does not page. Its incident opens or moves at
+    ``warning`` with the delay in its summary, and pages as soon as a signal is decided
+    in time, where the abuse is still going on. Paging on-call now for a surge that may
+    have ended hours ago asks for an action nobody can take; the escalation still goes to
+    the topics, the console and any sink that takes warnings.
+    """
 
     resolve_after_quiet_seconds: PositiveSeconds = 300
     repeat_interval_seconds: Annotated[float, Field(ge=0)] = 0
+    page_within_seconds: PositiveSeconds = 900
 
 
 Team = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]

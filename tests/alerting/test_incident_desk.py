@@ -269,3 +269,55 @@ def test_a_spike_in_other_where_no_paging_category_holds_a_share_stays_a_warning
     assert [(e.event_action, e.severity, e.labels.category) for e in sent] == [
         (EventAction.TRIGGER, Severity.WARNING, Category.OTHER)
     ]
+
+
+def triggers_and_updates(escalations: list[EscalationV2]) -> list[tuple[EventAction, Severity]]:
+    return [(e.event_action, e.severity) for e in escalations]
+
+
+def test_a_surge_decided_long_after_its_reports_opens_its_incident_without_paging(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """A worker catching up on a backlog, or reading retained history on its first start,
+    decides hours after the reports; the same reports decided as they come page."""
+    limit = policy.lifecycle.page_within_seconds
+    in_time, backlog = BroadcastState("b-1"), BroadcastState("b-1")
+    reports = burst(8, reporter=HIGH_TRUST)
+    live = [
+        e
+        for r in reports
+        for e in engine.observe(in_time, r, decided_at=r.event_time + 1).escalations
+    ]
+    read_late = [
+        e
+        for r in reports
+        for e in engine.observe(backlog, r, decided_at=r.event_time + limit + 60).escalations
+    ]
+    assert triggers_and_updates(live) == [(EventAction.TRIGGER, Severity.ERROR)]
+    assert triggers_and_updates(read_late) == [(EventAction.TRIGGER, Severity.WARNING)]
+    [late] = read_late
+    assert (
+        f"not paged, decided {limit + 60:.0f} s after the broadcast's newest report" in late.summary
+    )
+    assert late.dedup_key == live[0].dedup_key
+
+
+def test_an_incident_opened_from_a_backlog_pages_once_the_abuse_is_decided_in_time(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    limit = policy.lifecycle.page_within_seconds
+    state = BroadcastState("b-1")
+    backlog = burst(8, reporter=HIGH_TRUST)
+    caught_up_at = backlog[-1].event_time + limit + 60
+    opened = [
+        e for r in backlog for e in engine.observe(state, r, decided_at=caught_up_at).escalations
+    ]
+    still_going = burst(6, start=caught_up_at, prefix="later", reporter=HIGH_TRUST)
+    paged = [
+        e
+        for r in still_going
+        for e in engine.observe(state, r, decided_at=r.event_time).escalations
+    ]
+    assert triggers_and_updates(opened) == [(EventAction.TRIGGER, Severity.WARNING)]
+    assert triggers_and_updates(paged)[:1] == [(EventAction.UPDATE, Severity.ERROR)]
+    assert paged[0].dedup_key == opened[0].dedup_key

@@ -124,7 +124,7 @@ def test_a_shadow_policy_under_the_active_version_is_a_problem(
     code, lines = check(capsys)
     assert code == 1
     assert [p.split(":")[0] for p in problems(lines)] == [
-        "problem  the shadow policy has the active policy's version (default-2026-12-07.1)"
+        "problem  the shadow policy has the active policy's version (default-2026-12-07.2)"
     ]
     renamed = policy_file(
         tmp_path, "renamed.yaml", policy_version="candidate-1", **{"ramp.threshold": 11.0}
@@ -149,7 +149,7 @@ def test_against_lists_the_figures_a_change_moves_and_wants_a_new_version(
     versioned = policy_file(tmp_path, "versioned.yaml", policy_version="tuned-1", **changes)
     code, lines = check(capsys, "--policy", str(versioned), "--against", default)
     assert code == 0, lines
-    assert any("2 figures changed (default-2026-12-07.1 -> tuned-1)" in line for line in lines)
+    assert any("2 figures changed (default-2026-12-07.2 -> tuned-1)" in line for line in lines)
 
 
 def test_against_counts_one_figure_in_the_singular(
@@ -158,4 +158,4 @@ def test_against_counts_one_figure_in_the_singular(
     one = policy_file(tmp_path, "one.yaml", policy_version="tuned-2", **{"ramp.threshold": 11.0})
     code, lines = check(capsys, "--policy", str(one), "--against", str(DEFAULT_POLICY_PATH))
     assert code == 0, lines
-    assert any("1 figure changed (default-2026-12-07.1 -> tuned-2)" in line for line in lines)
+    assert any("1 figure changed (default-2026-12-07.2 -> tuned-2)" in line for line in lines)
