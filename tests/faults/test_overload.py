@@ -315,3 +315,5 @@ def test_worker_back_after_an_outage_longer_than_the_window_keeps_its_restored_s
     )
     assert sum(census.copies.values()) == 1
     assert outage[target] == 5, "4 restored reporters + the first one from the backlog"
+    [trigger] = [e for e in escalations if e.event_action is EventAction.TRIGGER]
+    assert trigger.severity.pages, "a backlog seconds behind still pages (page_within_seconds)"
