@@ -104,18 +104,32 @@ async def _place(
     since_ms: int | None,
 ) -> dict[TopicPartition, int]:
     """Seek every assigned partition: one already read to its next offset, a new one to its
-    first record written at or after ``since_ms`` (its beginning for ``None``). The ends
-    are taken before the search by time: where it finds nothing, a record written in
-    between is still read."""
+    first record written at or after ``since_ms`` (:func:`offsets_since`; its beginning for
+    ``None``)."""
     new = [tp for tp in assigned if tp not in next_offsets]
     starts: dict[TopicPartition, int] = {}
-    if new and since_ms is None:
-        starts = dict(await consumer.beginning_offsets(new))
-    elif new:
-        ends = await consumer.end_offsets(new)
-        found = await consumer.offsets_for_times({tp: since_ms for tp in new})
-        starts = {tp: ends[tp] if found.get(tp) is None else found[tp].offset for tp in new}
+    if new:
+        starts = (
+            dict(await consumer.beginning_offsets(new))
+            if since_ms is None
+            else await offsets_since(consumer, new, since_ms)
+        )
     offsets = {tp: next_offsets[tp] if tp in next_offsets else starts[tp] for tp in assigned}
     for tp, offset in offsets.items():
         consumer.seek(tp, offset)
     return offsets
+
+
+async def offsets_since(
+    consumer: AIOKafkaConsumer, partitions: list[TopicPartition], since_ms: int
+) -> dict[TopicPartition, int]:
+    """Each partition's first offset written at or after ``since_ms``, or its end where
+    there is none yet.
+
+    The ends are asked *before* the search by time: where the search finds nothing, every
+    record after those ends was written later and is read from them. Asked after it (or
+    left to a lazy ``seek_to_end``), a record written in between was skipped.
+    """
+    ends = await consumer.end_offsets(partitions)
+    found = await consumer.offsets_for_times({tp: since_ms for tp in partitions})
+    return {tp: ends[tp] if found.get(tp) is None else found[tp].offset for tp in partitions}

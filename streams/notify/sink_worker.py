@@ -40,6 +40,7 @@ from oncall.delivery.ordering import SequenceGuard
 from oncall.delivery.requests import RequestBuilder
 from oncall.delivery.routing import AnySink, Skip, skip_reason
 from oncall.delivery.templates import TemplateRenderError
+from streams.kafka.clients import offsets_since
 from streams.kafka.security import client_options
 from streams.notify.client import SinkClient
 from streams.notify.metrics import DEAD_LETTERED, DELIVERED, NotifyMetrics
@@ -89,15 +90,8 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
         fresh = [tp for tp in assigned if await self.consumer.committed(tp) is None]
         if not fresh:
             return
-        # The ends are taken *before* the search by time, as numbers: where the
-        # search finds nothing since the start, every record after the ends was
-        # written later and is read. Taken after the search (or a lazy
-        # seek_to_end), a record landing in between would be skipped unpaged.
-        ends = await self.consumer.end_offsets(fresh)
-        found = await self.consumer.offsets_for_times({tp: self.start_ms for tp in fresh})
-        for tp in fresh:
-            position = found.get(tp)
-            self.consumer.seek(tp, ends[tp] if position is None else position.offset)
+        for tp, offset in (await offsets_since(self.consumer, fresh, self.start_ms)).items():
+            self.consumer.seek(tp, offset)
 
 
 class SinkWorker:
