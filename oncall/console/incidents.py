@@ -81,6 +81,11 @@ class IncidentRecord(BaseModel):
     policy_version: str = ""
     last_sequence: int = 0
     triggered_at: datetime | None = None
+    paged_at: datetime | None = Field(
+        default=None,
+        description="When a person was first paged: the trigger's decision, or the "
+        "update's that raised the incident to a paging severity.",
+    )
     evidence: EvidenceV2 | None = Field(
         default=None, description="The latest event's evidence; the latest series is kept."
     )
@@ -95,6 +100,17 @@ class IncidentRecord(BaseModel):
     @property
     def is_open(self) -> bool:
         return self.escalated and self.resolved_at is None
+
+    @property
+    def clock_started_at(self) -> datetime | None:
+        """Where the SLA and the time to acknowledge count from: the first page to a
+        person, or the trigger of an incident that never paged (a record stored before
+        ``paged_at`` existed counts from its trigger, as it did then).
+
+        Counted from the trigger, an incident opened as a warning and raised twenty
+        minutes later showed its SLA missed the moment it paged.
+        """
+        return self.paged_at or self.triggered_at
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_defaults=False).encode()
@@ -122,7 +138,9 @@ def fold_escalation(record: IncidentRecord | None, escalation: EscalationV2) -> 
     record.policy_version = escalation.policy_version
     record.related = list(escalation.related)
     record.runbook_url = escalation.runbook_url or record.runbook_url
-    record.paged = record.paged or escalation.severity.pages
+    if escalation.severity.pages and not record.paged:
+        record.paged = True
+        record.paged_at = escalation.detected_at
     if record.triggered_at is None:
         record.triggered_at = escalation.starts_at
     if escalation.event_action is EventAction.RESOLVE:

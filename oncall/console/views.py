@@ -55,9 +55,10 @@ class OpenRow:
 def sla_seconds_left(record: IncidentRecord, now: datetime, policy: OncallPolicy) -> float | None:
     """Time left to acknowledge under the policy's SLA for the incident's severity."""
     sla = policy.ack_sla_seconds.get(record.severity)
-    if sla is None or record.triggered_at is None or record.acknowledged_at is not None:
+    started = record.clock_started_at
+    if sla is None or started is None or record.acknowledged_at is not None:
         return None
-    return sla - (now - record.triggered_at).total_seconds()
+    return sla - (now - started).total_seconds()
 
 
 def open_rows(
@@ -158,8 +159,9 @@ def daily_summary(records: Iterable[IncidentRecord], now: datetime, days: int) -
         first_day + timedelta(days=offset): [] for offset in range(days)
     }
     for record in records:
-        if record.paged and record.triggered_at is not None:
-            day = record.triggered_at.date()
+        started = record.clock_started_at
+        if record.paged and started is not None:
+            day = started.date()
             if day in pages:
                 pages[day].append(record)
     return [_summarise(day, paged) for day, paged in pages.items()]
@@ -168,9 +170,10 @@ def daily_summary(records: Iterable[IncidentRecord], now: datetime, days: int) -
 def _summarise(day: date, paged: list[IncidentRecord]) -> DaySummary:
     judged = [record.verdict for record in paged if record.verdict is not None]
     waits = [
-        (record.acknowledged_at - record.triggered_at).total_seconds()
+        (acknowledged - started).total_seconds()
         for record in paged
-        if record.acknowledged_at is not None and record.triggered_at is not None
+        if (acknowledged := record.acknowledged_at) is not None
+        and (started := record.clock_started_at) is not None
     ]
     return DaySummary(
         day=day,

@@ -238,6 +238,13 @@ class WorkerMetrics:
             ["team", "severity", "review"],
             registry=r,
         )
+        self.incidents_raised_to_page = Counter(
+            "spikewatch_oncall_incidents_raised_to_page",
+            "Incidents opened at a severity that pages nobody and later raised to one that "
+            "pages a person, by team and the severity they were raised to.",
+            ["team", "severity"],
+            registry=r,
+        )
         self.incidents_solved = Counter(
             "spikewatch_oncall_incidents_solved",
             "Incidents resolved, by team, severity and who resolved them "
@@ -296,6 +303,8 @@ class WorkerMetrics:
             for team in self.teams:
                 self.sla_breaches.labels(team, severity.value)
                 self.incidents_incoming.labels(team, severity.value, review)
+                if severity.pages:
+                    self.incidents_raised_to_page.labels(team, severity.value)
                 for escalation_class in EscalationClass:
                     self.escalations.labels(
                         EventAction.TRIGGER.value, severity.value, escalation_class.value, team
@@ -359,6 +368,8 @@ class WorkerMetrics:
         exemplar = broadcast_exemplar(broadcast_id) if broadcast_id else None
         if facts.incoming:
             self.incidents_incoming.labels(team_label, severity_label, _review(severity)).inc()
+        if facts.raised_to_page:
+            self.incidents_raised_to_page.labels(team_label, severity_label).inc()
         if facts.solved_by is not None:
             self.incidents_solved.labels(team_label, severity_label, facts.solved_by.value).inc()
         if facts.time_to_acknowledge is not None:

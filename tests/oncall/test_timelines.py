@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
+import pytest
+
 from alerting.policy import OncallPolicy
 from models.acknowledgement import AckAction, Acknowledgement, Actor
 from models.escalation import EventAction, Severity
@@ -101,6 +104,56 @@ def test_sla_breach_counts_once_when_time_runs_out_and_stops_at_ack_or_resolve()
     no_sla = fresh()
     on_escalation(no_sla, escalation(EventAction.TRIGGER, T0, Severity.WARNING))
     assert not check_sla(no_sla, T0 + 10_000, POLICY)
+
+
+def test_an_incident_raised_to_a_page_is_timed_from_the_raise_not_from_its_warning() -> None:
+    raised = fresh()
+    opened = on_escalation(raised, escalation(EventAction.TRIGGER, T0, Severity.WARNING))
+    assert opened.incoming
+    assert not opened.raised_to_page
+    assert not on_escalation(
+        raised, escalation(EventAction.UPDATE, T0 + 600, Severity.WARNING)
+    ).raised_to_page
+    paged = on_escalation(raised, escalation(EventAction.UPDATE, T0 + 1200))
+    assert paged.raised_to_page
+    assert not check_sla(raised, T0 + 1250, POLICY), "the page went out 50 s ago"
+    assert check_sla(raised, T0 + 1261, POLICY)
+    assert (
+        on_acknowledgement(raised, ack(AckAction.ACKNOWLEDGED, T0 + 1290)).time_to_acknowledge == 90
+    )
+    again = on_escalation(raised, escalation(EventAction.UPDATE, T0 + 1300, Severity.ERROR))
+    assert not again.raised_to_page, "raised once"
+
+    paged_at_once = fresh()
+    on_escalation(paged_at_once, escalation(EventAction.TRIGGER, T0))
+    assert not on_escalation(paged_at_once, escalation(EventAction.UPDATE, T0 + 60)).raised_to_page
+
+
+def test_a_warning_acknowledged_before_its_raise_counts_from_its_trigger_and_has_no_breach() -> (
+    None
+):
+    timeline = fresh()
+    on_escalation(timeline, escalation(EventAction.TRIGGER, T0, Severity.WARNING))
+    assert (
+        on_acknowledgement(timeline, ack(AckAction.ACKNOWLEDGED, T0 + 100)).time_to_acknowledge
+        == 100
+    )
+    assert on_escalation(timeline, escalation(EventAction.UPDATE, T0 + 1200)).raised_to_page
+    assert not check_sla(timeline, T0 + 5000, POLICY)
+
+
+def test_a_timeline_stored_before_paged_at_counts_from_its_trigger_if_it_paged() -> None:
+    def stored(severity: Severity) -> bytes:
+        timeline = fresh()
+        on_escalation(timeline, escalation(EventAction.TRIGGER, T0, severity))
+        plain = orjson.loads(timeline.to_bytes())
+        del plain["paged_at"]
+        return orjson.dumps({**plain, "v": 1})
+
+    assert IncidentTimeline.from_bytes(stored(Severity.CRITICAL)).paged_at == T0
+    assert IncidentTimeline.from_bytes(stored(Severity.WARNING)).paged_at is None
+    with pytest.raises(ValueError, match="unknown incident timeline format"):
+        IncidentTimeline.from_bytes(orjson.dumps({"v": 99}))
 
 
 def test_timeline_round_trips_and_names_its_broadcast_even_with_colons() -> None:

@@ -44,6 +44,22 @@ def test_sla_counts_down_from_the_trigger_and_stops_at_the_acknowledgement() -> 
     assert sla_seconds_left(record, T0 + timedelta(seconds=400), POLICY) is None
 
 
+def test_sla_and_time_to_acknowledge_count_from_the_update_that_raised_a_warning() -> None:
+    record = incident("r", severity=Severity.WARNING)
+    raised_at = T0 + timedelta(minutes=20)
+    fold_escalation(
+        record,
+        escalation_v2(
+            "r", EventAction.UPDATE, sequence=2, severity=Severity.CRITICAL, at=raised_at
+        ),
+    )
+    assert record.paged_at == raised_at
+    assert sla_seconds_left(record, raised_at + timedelta(seconds=60), POLICY) == 240.0
+    fold_acknowledgement(record, acknowledgement("r", at=raised_at + timedelta(seconds=45)))
+    [today] = daily_summary([record], raised_at, days=1)
+    assert (today.pages, today.median_seconds_to_acknowledge) == (1, 45.0)
+
+
 def test_severity_without_an_sla_has_none() -> None:
     assert sla_seconds_left(incident("w", severity=Severity.WARNING), T0, POLICY) is None
 

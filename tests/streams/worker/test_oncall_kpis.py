@@ -11,12 +11,14 @@ from alerting.policy import OncallPolicy, load_policy
 from alerting.state import BroadcastState
 from models.dead_letter import DeadLetterReason
 from models.decode import Rejection, decode_acknowledgement
+from models.escalation import EventAction, Severity
 from models.escalation_v2 import EscalationV2
 from models.report import ReportEvent
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.oncall_kpis import OncallKpiRecorder
 from streams.worker.pipeline import InputMessage
 from tests.support.acks import acknowledgement
+from tests.support.escalations import escalation
 from tests.support.reports import TRUSTED_FLAGGER, report
 
 POLICY = load_policy()
@@ -116,6 +118,22 @@ def test_unacknowledged_incident_breaches_its_sla_once_in_the_sweep() -> None:
     kpis.sweep(now + 11, {0})
     kpis.sweep(now + 12, {0})
     assert sample(metrics, "spikewatch_oncall_sla_breaches_total", **breaches) == 1
+
+
+def test_a_warning_raised_to_a_page_is_counted_and_its_sla_runs_from_the_raise() -> None:
+    now = time.time()
+    kpis, metrics = recorder({}, OncallPolicy(ack_sla_seconds={"critical": 10.0}))
+    key = "spikewatch:kpi-b3:child_safety:1"
+    opened = escalation(key, EventAction.TRIGGER, Severity.WARNING, at=now, team="child-safety")
+    raised = escalation(key, EventAction.UPDATE, at=now + 600, team="child-safety")
+    for event in (opened, raised):
+        kpis.process(message("oncall.child-safety", key.encode(), event.to_json_bytes()), now + 600)
+    labels = {"team": "child-safety", "severity": "critical"}
+    assert sample(metrics, "spikewatch_oncall_incidents_raised_to_page_total", **labels) == 1
+    kpis.sweep(now + 605, {0})
+    assert sample(metrics, "spikewatch_oncall_sla_breaches_total", **labels) == 0
+    kpis.sweep(now + 611, {0})
+    assert sample(metrics, "spikewatch_oncall_sla_breaches_total", **labels) == 1
 
 
 def test_acks_for_unknown_incidents_are_counted_and_misrouted_acks_are_rerouted() -> None:
