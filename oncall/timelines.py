@@ -77,8 +77,8 @@ class IncidentTimeline:
         plain: dict[str, Any] = orjson.loads(data)
         if plain.pop("v", None) not in _TIMELINE_FORMATS:
             raise ValueError("unknown incident timeline format")
-        severity = Severity(plain.pop("severity")) if plain["severity"] else None
-        resolver = plain.pop("resolved_by")
+        stored_severity, resolver = plain.pop("severity"), plain.pop("resolved_by")
+        severity = Severity(stored_severity) if stored_severity else None
         if "paged_at" not in plain:
             plain["paged_at"] = (
                 plain["triggered_at"] if severity is not None and severity.pages else None

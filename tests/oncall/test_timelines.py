@@ -151,6 +151,8 @@ def test_a_timeline_stored_before_paged_at_counts_from_its_trigger_if_it_paged()
         return orjson.dumps({**plain, "v": 1})
 
     assert IncidentTimeline.from_bytes(stored(Severity.CRITICAL)).paged_at == T0
+    acknowledged_first = IncidentTimeline(dedup_key=KEY, first_seen_at=T0)
+    assert IncidentTimeline.from_bytes(acknowledged_first.to_bytes()) == acknowledged_first
     assert IncidentTimeline.from_bytes(stored(Severity.WARNING)).paged_at is None
     with pytest.raises(ValueError, match="unknown incident timeline format"):
         IncidentTimeline.from_bytes(orjson.dumps({"v": 99}))
