@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from alerting.detectors import Signal, Verdict
-from alerting.incidents import Incident, event_id_for, too_late_to_page
+from alerting.incidents import Incident, decided_too_late, event_id_for, too_late_to_page
 from alerting.policy import Policy, abuse_categories
 from alerting.reporter_mark import WEIGHT_UNIT
 from alerting.state import BroadcastState
@@ -149,6 +149,10 @@ def escalation(
             for bucket in range(max(first_bucket, newest - MAX_SERIES_POINTS + 1), newest + 1)
         ]
     category = incident.category
+    behind = too_late_to_page(state.watermark, moment, policy.lifecycle)
+    rules = [verdict.as_rule_firing() for verdict in verdicts]
+    if behind is not None and not resolving:
+        rules.insert(0, decided_too_late(behind, policy.lifecycle))
     return EscalationV2(
         event_id=event_id_for(incident.dedup_key, incident.sequence),
         dedup_key=incident.dedup_key,
@@ -164,7 +168,7 @@ def escalation(
             expected,
             scope,
             verdicts,
-            too_late_to_page(state.watermark, moment, policy.lifecycle),
+            behind,
         ),
         labels=EscalationLabels(
             broadcast_id=state.broadcast_id,
@@ -197,7 +201,7 @@ def escalation(
             ),
             coordinated_share=(0.0 if incident.escalation_class.is_abuse else suspect_share),
             sample_report_ids=list(combined.sample_report_ids),
-            rules=[verdict.as_rule_firing() for verdict in verdicts][:MAX_RULES],
+            rules=rules[:MAX_RULES],
             series=series,
         ),
         related=related,

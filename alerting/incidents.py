@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from alerting.policy import LifecyclePolicy
-from models.escalation import EscalationClass, EventAction, Severity
+from models.escalation import EscalationClass, EventAction, RuleFiring, Severity
 from models.report import Category
 
 _EVENT_ID_NAMESPACE = uuid.UUID("6f1e4f0c-36a2-4d55-9a39-5b0d0f5c2a11")
@@ -213,6 +213,30 @@ def note_related(incident: Incident, at: float) -> EventAction:
     incident.sequence += 1
     incident.last_sent_at = at
     return EventAction.UPDATE
+
+
+DECIDED_TOO_LATE_RULE = "page_within_seconds"
+"""The rule an escalation's evidence names first when it was decided too late to page, so
+that the shell can count such decisions and a consumer of the topics can tell one from
+an ordinary warning without reading the summary's prose."""
+
+
+def decided_too_late(behind: float, lifecycle: LifecyclePolicy) -> RuleFiring:
+    """The evidence's record of why a signal decided ``behind`` seconds after its
+    broadcast's newest report paged nobody."""
+    limit = lifecycle.page_within_seconds
+    return RuleFiring(
+        rule=DECIDED_TOO_LATE_RULE,
+        fired=True,
+        figures={
+            "decided_after_newest_report_seconds": round(behind, 1),
+            "page_within_seconds": limit,
+        },
+        reason=(
+            f"not paged: decided {behind:.0f} s after the broadcast's newest report, "
+            f"over lifecycle.page_within_seconds ({limit:.0f} s)"
+        ),
+    )
 
 
 def too_late_to_page(

@@ -23,6 +23,7 @@ from prometheus_client import (
     ProcessCollector,
 )
 
+from alerting.incidents import DECIDED_TOO_LATE_RULE
 from models.acknowledgement import AckAction, Actor
 from models.dead_letter import DeadLetterReason
 from models.escalation import EscalationClass, EventAction, Severity
@@ -143,6 +144,14 @@ class WorkerMetrics:
             "spikewatch_escalations",
             "Escalation events produced, by action, severity, class and team.",
             ["action", "severity", "class", "team"],
+            registry=r,
+        )
+        self.escalations_decided_late = Counter(
+            "spikewatch_escalations_decided_late",
+            "Triggers and updates decided longer than lifecycle.page_within_seconds after "
+            "their broadcast's newest report, which page nobody (a backlog after an outage, "
+            "or retained history on a first start), by team.",
+            ["team"],
             registry=r,
         )
         self.open_incidents = Gauge(
@@ -297,6 +306,8 @@ class WorkerMetrics:
         for reason in DeadLetterReason:
             self.dead_letters.labels(reason.value)
             self.oncall_dead_letters.labels(reason.value)
+        for team in self.teams:
+            self.escalations_decided_late.labels(team)
         for severity in Severity:
             self.awaiting_acknowledgement.labels(severity.value).set(0)
             review = _review(severity)
@@ -338,12 +349,16 @@ class WorkerMetrics:
         self.dead_letters.labels(reason.value).inc()
 
     def count_escalation(self, escalation: EscalationV2) -> None:
+        team = bounded(escalation.labels.team, self.teams)
         self.escalations.labels(
             escalation.event_action.value,
             escalation.severity.value,
             escalation.escalation_class.value,
-            bounded(escalation.labels.team, self.teams),
+            team,
         ).inc()
+        rules = escalation.evidence.rules
+        if rules and rules[0].rule == DECIDED_TOO_LATE_RULE:
+            self.escalations_decided_late.labels(team).inc()
 
     def observe_decision_latency(self, seconds: float, broadcast_id: str) -> None:
         self.decision_latency.observe(max(0.0, seconds), exemplar=broadcast_exemplar(broadcast_id))

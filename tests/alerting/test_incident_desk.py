@@ -299,6 +299,13 @@ def test_a_surge_decided_long_after_its_reports_opens_its_incident_without_pagin
     assert (
         f"not paged, decided {limit + 60:.0f} s after the broadcast's newest report" in late.summary
     )
+    why = late.evidence.rules[0]
+    assert (why.rule, why.fired) == ("page_within_seconds", True)
+    assert why.figures == {
+        "decided_after_newest_report_seconds": limit + 60,
+        "page_within_seconds": limit,
+    }
+    assert all(rule.rule != "page_within_seconds" for rule in live[0].evidence.rules)
     assert late.dedup_key == live[0].dedup_key
 
 

@@ -122,6 +122,10 @@ def test_alertmanager_config_passes_amtool() -> None:
             "trust-safety-leads",
         ),
         (
+            {"alertname": "SpikewatchEscalationsDecidedLate", "team": "child-safety"},
+            "trust-safety-ops",
+        ),
+        (
             {"alertname": "SpikewatchPagesNotDelivered"},
             "spikewatch-pager",
         ),

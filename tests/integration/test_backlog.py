@@ -18,7 +18,7 @@ from alerting.policy import load_policy
 from models.escalation import EventAction, Severity
 from models.escalation_v2 import parse_escalation
 from tests.support.kafka import Record, read_until
-from tests.support.live_worker import WorkerConfig, WorkerProcess
+from tests.support.live_worker import WorkerConfig, WorkerProcess, metric_value
 from tests.support.reports import ORDINARY_VIEWER, keyed, report
 
 pytestmark = pytest.mark.kafka
@@ -63,6 +63,9 @@ def test_a_first_start_over_retained_history_does_not_page_its_old_surges(
         records = asyncio.run(
             read_until(bootstrap, None, pattern=pattern, done=opened, within=60, settle=3.0)
         )
+        decided_late = metric_value(
+            worker.metrics_text(), "spikewatch_escalations_decided_late_total"
+        )
     finally:
         worker.stop()
     escalations = [parse_escalation(r.value or b"") for r in records]
@@ -73,4 +76,6 @@ def test_a_first_start_over_retained_history_does_not_page_its_old_surges(
     ]
     assert {e.event_action for e in mine} <= {EventAction.TRIGGER, EventAction.RESOLVE}
     assert "not paged, decided" in mine[0].summary
+    assert mine[0].evidence.rules[0].rule == "page_within_seconds"
+    assert decided_late == 1, "the trigger held back is counted for the operations desk"
     assert not any(e.severity.pages for e in escalations)

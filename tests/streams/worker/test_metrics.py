@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from alerting.incidents import decided_too_late
+from alerting.policy import LifecyclePolicy
+from models.escalation import EventAction, Severity
 from streams.worker.metrics import (
     EXEMPLAR_LABEL_BUDGET,
     OTHER,
@@ -13,6 +16,7 @@ from streams.worker.metrics import (
     broadcast_exemplar,
 )
 from tests.support.broker import REPO_ROOT
+from tests.support.escalations import escalation
 
 
 def test_bounded_maps_unknown_and_missing_values_to_other() -> None:
@@ -63,6 +67,26 @@ def test_alerted_counters_exist_at_zero_before_their_first_increment() -> None:
     assert sample("spikewatch_dead_letters_total", {"reason": "not_json"}) == 0
     breach = {"team": "team-a", "severity": "critical"}
     assert sample("spikewatch_oncall_sla_breaches_total", breach) == 0
+    assert sample("spikewatch_escalations_decided_late_total", {"team": "team-a"}) == 0
+    raised = {"team": "team-a", "severity": "error"}
+    assert sample("spikewatch_oncall_incidents_raised_to_page_total", raised) == 0
+
+
+def test_escalations_decided_too_late_to_page_are_counted_by_their_first_rule() -> None:
+    metrics = WorkerMetrics({"t"})
+    on_time = escalation("k", EventAction.TRIGGER, Severity.WARNING)
+    held = on_time.model_copy(
+        update={
+            "evidence": on_time.evidence.model_copy(
+                update={"rules": [decided_too_late(1200.0, LifecyclePolicy())]}
+            )
+        }
+    )
+    metrics.count_escalation(on_time)
+    late = {"team": "t"}
+    assert metrics.registry.get_sample_value("spikewatch_escalations_decided_late_total", late) == 0
+    metrics.count_escalation(held)
+    assert metrics.registry.get_sample_value("spikewatch_escalations_decided_late_total", late) == 1
 
 
 def test_forgetting_a_partition_drops_its_gauges_even_if_never_set() -> None:
