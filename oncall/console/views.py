@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from alerting.incidents import DECIDED_TOO_LATE_RULE
 from alerting.policy import OncallPolicy
 from models.escalation import Severity
 from models.report import Category
@@ -50,6 +51,9 @@ class OpenRow:
     acknowledged: bool
     sla_seconds_left: float | None
     """None when the severity has no SLA or it stopped (acknowledged); negative once missed."""
+    decided_late: bool
+    """Its latest event was decided too late to page (a backlog): held at a severity that
+    pages nobody, and waiting for a person to look (``SpikewatchEscalationsDecidedLate``)."""
 
 
 def sla_seconds_left(record: IncidentRecord, now: datetime, policy: OncallPolicy) -> float | None:
@@ -95,6 +99,9 @@ def _open_row(record: IncidentRecord, now: datetime, policy: OncallPolicy) -> Op
         age_seconds=max(0.0, (now - started).total_seconds()),
         acknowledged=record.acknowledged_at is not None,
         sla_seconds_left=sla_seconds_left(record, now, policy),
+        decided_late=evidence is not None
+        and bool(evidence.rules)
+        and evidence.rules[0].rule == DECIDED_TOO_LATE_RULE,
     )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from alerting.policy import OncallPolicy
+from alerting.incidents import decided_too_late
+from alerting.policy import LifecyclePolicy, OncallPolicy
 from models.acknowledgement import AckAction
 from models.escalation import EventAction, Severity
 from models.report import Category
@@ -58,6 +59,16 @@ def test_sla_and_time_to_acknowledge_count_from_the_update_that_raised_a_warning
     fold_acknowledgement(record, acknowledgement("r", at=raised_at + timedelta(seconds=45)))
     [today] = daily_summary([record], raised_at, days=1)
     assert (today.pages, today.median_seconds_to_acknowledge) == (1, 45.0)
+
+
+def test_an_open_row_says_when_its_incident_was_decided_too_late_to_page() -> None:
+    held = incident("late", severity=Severity.WARNING)
+    assert held.evidence is not None
+    held.evidence = held.evidence.model_copy(
+        update={"rules": [decided_too_late(1200.0, LifecyclePolicy()), *held.evidence.rules]}
+    )
+    rows = open_rows([held, incident("live")], T0, POLICY, OpenFilter())
+    assert {row.dedup_key: row.decided_late for row in rows} == {"late": True, "live": False}
 
 
 def test_severity_without_an_sla_has_none() -> None:
