@@ -130,20 +130,67 @@ def test_alertmanager_config_passes_amtool() -> None:
             "spikewatch-pager",
         ),
         (
-            {"alertname": "report_spike", "source": "spikewatch", "team": "child-safety"},
+            {
+                "alertname": "report_spike",
+                "source": "spikewatch",
+                "team": "child-safety",
+                "severity": "critical",
+            },
             "child-safety-oncall",
         ),
         (
-            {"alertname": "critical_report", "source": "spikewatch", "team": "violent-extremism"},
+            {
+                "alertname": "critical_report",
+                "source": "spikewatch",
+                "team": "violent-extremism",
+                "severity": "critical",
+            },
             "violence-oncall",
         ),
         (
-            {"alertname": "coordinated_reporting", "source": "spikewatch", "team": "integrity"},
+            {
+                "alertname": "coordinated_reporting",
+                "source": "spikewatch",
+                "team": "integrity",
+                "severity": "warning",
+            },
             "integrity-desk",
         ),
         (
-            {"alertname": "report_spike", "source": "spikewatch", "team": "hate-harassment"},
+            {
+                "alertname": "report_spike",
+                "source": "spikewatch",
+                "team": "hate-harassment",
+                "severity": "error",
+            },
             "abuse-oncall",
+        ),
+        (
+            {
+                "alertname": "report_spike",
+                "source": "spikewatch",
+                "team": "hate-harassment",
+                "severity": "warning",
+            },
+            "abuse-review",
+        ),
+        (
+            {
+                "alertname": "critical_report",
+                "source": "spikewatch",
+                "team": "child-safety",
+                "severity": "warning",
+            },
+            "child-safety-review",
+        ),
+        (
+            {
+                "alertname": "report_ramp",
+                "source": "spikewatch",
+                "team": "violence",
+                "severity": "info",
+            },
+            "abuse-review",
         ),
     ],
 )
