@@ -212,6 +212,13 @@ class PagerDutySink(_Sink):
         description="events.eu.pagerduty.com for the EU service region, or a proxy.",
     )
     routes: dict[TeamName, PagerDutyRoute] = Field(min_length=1)
+    min_severity: Severity = Field(
+        default=Severity.ERROR,
+        description="Events below this severity are not delivered. A pager pages for the "
+        "severities that page a person unless told otherwise: sent a warning, PagerDuty "
+        "opens an incident all the same (low urgency at most), and a backlog's incidents "
+        "held back as decided too late to page would reach on-call after all.",
+    )
 
     @property
     def named_teams(self) -> Collection[str]:

@@ -18,7 +18,7 @@ from oncall.delivery.acks import (
     pagerduty_acknowledgements,
     pagerduty_signature,
 )
-from oncall.delivery.config import AlertmanagerSink, RetryConfig
+from oncall.delivery.config import AlertmanagerSink, PagerDutySink, RetryConfig
 from oncall.delivery.ordering import SequenceGuard
 from oncall.delivery.retry import Backoff, Verdict, retry_after_seconds, verdict
 from oncall.delivery.routing import Skip, skip_reason
@@ -89,6 +89,20 @@ def test_shadow_other_teams_and_low_severities_are_skipped_but_resolves_pass() -
     assert skip_reason(sink, escalation(severity=Severity.WARNING)) is Skip.BELOW_SEVERITY
     resolve = escalation(severity=Severity.WARNING, event_action=EventAction.RESOLVE, sequence=2)
     assert skip_reason(sink, resolve) is None
+
+
+def test_a_pagerduty_sink_pages_for_paging_severities_only_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PD_KEY", "routing-key")
+    routes = {"t": {"routing_key_env": "PD_KEY"}}
+    pager = PagerDutySink.model_validate({"name": "pd", "type": "pagerduty", "routes": routes})
+    assert skip_reason(pager, escalation(severity=Severity.ERROR)) is None
+    assert skip_reason(pager, escalation(severity=Severity.WARNING)) is Skip.BELOW_SEVERITY
+    told = PagerDutySink.model_validate(
+        {"name": "pd", "type": "pagerduty", "routes": routes, "min_severity": "warning"}
+    )
+    assert skip_reason(told, escalation(severity=Severity.WARNING)) is None
 
 
 def test_a_pagerduty_signature_must_match_the_raw_body() -> None:
