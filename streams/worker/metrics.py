@@ -150,8 +150,8 @@ class WorkerMetrics:
             "spikewatch_escalations_decided_late",
             "Triggers and updates decided longer than lifecycle.page_within_seconds after "
             "their broadcast's newest report, which page nobody (a backlog after an outage, "
-            "or retained history on a first start), by team.",
-            ["team"],
+            "or retained history on a first start), by action and team.",
+            ["action", "team"],
             registry=r,
         )
         self.open_incidents = Gauge(
@@ -306,8 +306,8 @@ class WorkerMetrics:
         for reason in DeadLetterReason:
             self.dead_letters.labels(reason.value)
             self.oncall_dead_letters.labels(reason.value)
-        for team in self.teams:
-            self.escalations_decided_late.labels(team)
+        for action, team in product((EventAction.TRIGGER, EventAction.UPDATE), self.teams):
+            self.escalations_decided_late.labels(action.value, team)
         for severity in Severity:
             self.awaiting_acknowledgement.labels(severity.value).set(0)
             review = _review(severity)
@@ -358,7 +358,7 @@ class WorkerMetrics:
         ).inc()
         rules = escalation.evidence.rules
         if rules and rules[0].rule == DECIDED_TOO_LATE_RULE:
-            self.escalations_decided_late.labels(team).inc()
+            self.escalations_decided_late.labels(escalation.event_action.value, team).inc()
 
     def observe_decision_latency(self, seconds: float, broadcast_id: str) -> None:
         self.decision_latency.observe(max(0.0, seconds), exemplar=broadcast_exemplar(broadcast_id))

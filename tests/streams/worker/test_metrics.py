@@ -67,7 +67,8 @@ def test_alerted_counters_exist_at_zero_before_their_first_increment() -> None:
     assert sample("spikewatch_dead_letters_total", {"reason": "not_json"}) == 0
     breach = {"team": "team-a", "severity": "critical"}
     assert sample("spikewatch_oncall_sla_breaches_total", breach) == 0
-    assert sample("spikewatch_escalations_decided_late_total", {"team": "team-a"}) == 0
+    late = {"action": "trigger", "team": "team-a"}
+    assert sample("spikewatch_escalations_decided_late_total", late) == 0
     raised = {"team": "team-a", "severity": "error"}
     assert sample("spikewatch_oncall_incidents_raised_to_page_total", raised) == 0
 
@@ -83,7 +84,7 @@ def test_escalations_decided_too_late_to_page_are_counted_by_their_first_rule() 
         }
     )
     metrics.count_escalation(on_time)
-    late = {"team": "t"}
+    late = {"action": "trigger", "team": "t"}
     assert metrics.registry.get_sample_value("spikewatch_escalations_decided_late_total", late) == 0
     metrics.count_escalation(held)
     assert metrics.registry.get_sample_value("spikewatch_escalations_decided_late_total", late) == 1
