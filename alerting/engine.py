@@ -7,10 +7,9 @@ The live worker and ``spikewatch replay`` call the same two methods:
 * :meth:`DetectionEngine.tick` from a timer, to resolve incidents that have gone
   quiet and to tell the caller when a broadcast's state can be dropped.
 
-Detectors run after every single report (not once per batch), so the decisions
-and their evidence do not depend on how the shell happens to batch messages.
-They are only *assessed* then (signal, severity, class); the full verdicts with
-their reasons and figures are built for an escalation that is actually sent.
+Detectors run after every single report (not once per batch), so the decisions and
+their evidence do not depend on how the shell batches messages. They are only
+*assessed* then; the full verdicts are built for an escalation actually sent.
 
 Two views per report. The report's *category* window (credible report, audience
 spike, ramp) and the *broadcast-wide* window, in which every reporter counts once
@@ -29,17 +28,17 @@ teams (:mod:`alerting.routing`), weight (:mod:`alerting.standing`).
 Coordinated reporting is its own track and class, never proof of abuse: while
 an abuse incident is open none opens, and an open one is resolved as superseded.
 
-A broadcast whose audience is unknown (no report has carried ``viewer_count``) has
-no scale to judge a count by: it is judged by its categories' shares of its own
-reporters (:meth:`alerting.expectation.Expectation.rates`), in its window and in its newest
-half-minute, with neither the broadcast-wide test, the ramp nor the coordination detector,
-all of which need a scale.
+A broadcast whose audience is unknown (no report has carried ``viewer_count``) has no
+scale to judge a count by: it is judged by its categories' shares of its own reporters
+(:meth:`alerting.expectation.Expectation.rates`), in its window and newest half-minute,
+without the broadcast-wide test, the ramp and the coordination detector (they need one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from alerting.admission import broadcast_clock
 from alerting.baseline import BaseRateLearner
 from alerting.detectors import (
     Assessment,
@@ -140,18 +139,17 @@ class DetectionEngine:
     ) -> Observation:
         """Count ``report`` into ``state`` (mutated in place) and decide.
 
-        ``decided_at`` stamps ``detected_at``: wall-clock time live, and left None in
-        replay, where the report's event time is the time of the decision.
-        ``learner`` supplies learned base rates and learns from the report while no detector
-        (nor a ramp's CUSUM) sees anything on the broadcast, else holds the broadcast at the
-        rate it last taught (:meth:`BaseRateLearner.hold`); without one, the priors.
-        ``event_time`` is ``report.event_time`` when the caller has it already.
-        ``record_time`` is the Kafka record's timestamp when known: the event time
-        never runs ahead of it by more than the policy's clock tolerance, and a report
-        too late for the broadcast's window counts at it while it is not (a device
-        clock minutes behind, or a delivery later than the allowed lateness: a report
-        counted late is worth more to on-call than one not counted at all), but never
-        after the broadcast's newest report: a late report does not move its clock.
+        ``decided_at`` stamps ``detected_at``: wall-clock time live, and left None in replay,
+        where the report's event time is the time of the decision. ``learner`` supplies
+        learned base rates and learns from the report while no detector (nor a ramp's
+        CUSUM) sees anything on the broadcast, else holds the broadcast at the rate it last
+        taught (:meth:`BaseRateLearner.hold`); without one, the priors. ``event_time`` is
+        ``report.event_time`` when the caller has it already. ``record_time`` is the Kafka
+        record's timestamp when known: the event time never runs ahead of it by more than
+        the policy's clock tolerance, and a report too late for the broadcast's window
+        counts at it while it is not (a clock minutes behind, or a delivery later than the
+        allowed lateness: counted late is worth more to on-call than not counted), but
+        never after the broadcast's newest report: a late report does not move its clock.
         """
         if event_time is None:
             event_time = report.event_time
@@ -278,18 +276,21 @@ class DetectionEngine:
     def tick(self, state: BroadcastState, now: float) -> TickResult:
         """Resolve incidents quiet since ``resolve_after_quiet_seconds`` before ``now``.
 
-        ``now`` is wall-clock time live and the replay's event-time watermark
-        offline. The state is evictable once no incident is open and every window
-        has emptied. Every window is also expired to the broadcast's own watermark
-        and dropped once empty: a report only expires its own category's window, so
-        on a long-lived broadcast the other categories would otherwise keep their
-        old reporters and an empty window each until the whole broadcast went quiet.
-
-        The shell ticks every tracked broadcast every second, and most have nothing
-        to do: no incident open and no window with a bucket to drop. Those cost a
-        few comparisons (:meth:`CategoryWindow.is_expired_by`) and change nothing.
+        ``now`` is wall-clock time live and the replay's event-time watermark offline,
+        moved back for a broadcast whose clock runs far behind its records
+        (:func:`alerting.admission.broadcast_clock`). The state is evictable once no
+        incident is open and every window has emptied. Every window is also expired and
+        dropped once empty: a report only expires its own category's window, so on a
+        long-lived broadcast the other categories would otherwise keep their old
+        reporters and an empty window each until the whole broadcast went quiet. The
+        shell ticks every tracked broadcast every second; most have nothing to do, and
+        cost a few comparisons (:meth:`CategoryWindow.is_expired_by`).
         """
-        if state.incidents or state.coordination or state.windows_due(self.shape, now):
+        shape = self.shape
+        now = broadcast_clock(
+            now, state.watermark, state.record_clock, shape.allowed_lateness_seconds
+        )
+        if state.incidents or state.coordination or state.windows_due(shape, now):
             return self._tick_in_full(state, now)
         return TickResult(evictable=state.is_idle)
 

@@ -149,7 +149,7 @@ def escalation(
             for bucket in range(max(first_bucket, newest - MAX_SERIES_POINTS + 1), newest + 1)
         ]
     category = incident.category
-    behind = too_late_to_page(state.watermark, moment, policy.lifecycle)
+    behind = too_late_to_page(state.watermark, state.record_clock, moment, policy.lifecycle)
     rules = [verdict.as_rule_firing() for verdict in verdicts]
     if behind is not None and not resolving:
         rules.insert(0, decided_too_late(behind, policy.lifecycle))

@@ -185,7 +185,7 @@ class IncidentDesk:
         if not active:
             return []
         lifecycle = self.policy.lifecycle
-        late = too_late_to_page(state.watermark, moment, lifecycle) is not None
+        late = too_late_to_page(state.watermark, state.record_clock, moment, lifecycle) is not None
         fired = [
             _Candidate(
                 assessment,

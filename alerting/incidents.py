@@ -240,12 +240,23 @@ def decided_too_late(behind: float, lifecycle: LifecyclePolicy) -> RuleFiring:
 
 
 def too_late_to_page(
-    newest_event_time: float | None, moment: float, lifecycle: LifecyclePolicy
+    newest_event_time: float | None,
+    newest_record_time: float | None,
+    moment: float,
+    lifecycle: LifecyclePolicy,
 ) -> float | None:
     """How long after the broadcast's newest report a signal was decided at ``moment``,
     where that is longer than ``lifecycle.page_within_seconds`` (the signal does not page);
-    otherwise None. Replay decides at each report's own time, so it never is."""
-    if newest_event_time is None:
+    otherwise None. Replay decides at each report's own time, so it never is.
+
+    The newest report is the later of its event time and the time its record reached
+    Kafka. A backlog's records are as old as its reports, so it is held back either way;
+    a broadcast whose reporters' clocks all run slow (one app build stamping local time
+    as UTC) has a newest event time that long ago while its reports arrive now, and is
+    no backlog.
+    """
+    known = [t for t in (newest_event_time, newest_record_time) if t is not None]
+    if not known:
         return None
-    behind = moment - newest_event_time
+    behind = moment - max(known)
     return behind if behind > lifecycle.page_within_seconds else None

@@ -1,4 +1,5 @@
-"""Tests for alerting/admission.py: event times from the future are refused."""
+"""Tests for alerting/admission.py: event times from the future are refused, and a
+broadcast whose clock runs far behind its records keeps its timers on its own clock."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerting.admission import event_time_rejection
+from alerting.admission import broadcast_clock, event_time_rejection
 from models.dead_letter import DeadLetterReason
 
 NOW = 1_800_000_000.0
@@ -50,3 +51,28 @@ def test_rejection_happens_exactly_when_ahead_by_more_than_the_skew(
     if rejection is not None:
         assert rejection.detail
         assert "\n" not in rejection.detail
+
+
+@pytest.mark.parametrize(
+    ("watermark", "record_clock", "clock"),
+    [
+        (800.0, 2000.0, 800.0),
+        (1990.0, 2000.0, 2000.0),
+        (1940.0, 2000.0, 2000.0),
+        (1939.0, 2000.0, 1939.0),
+        (None, 2000.0, 2000.0),
+        (800.0, None, 2000.0),
+    ],
+    ids=[
+        "twenty minutes behind its records",
+        "a delivery seconds late",
+        "at the lateness",
+        "just past it",
+        "no report yet",
+        "no record time (a log without them)",
+    ],
+)
+def test_a_broadcast_far_behind_its_records_runs_its_timers_on_its_own_clock(
+    watermark: float | None, record_clock: float | None, clock: float
+) -> None:
+    assert broadcast_clock(2000.0, watermark, record_clock, lateness=60.0) == clock

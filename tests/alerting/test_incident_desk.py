@@ -309,6 +309,23 @@ def test_a_surge_decided_long_after_its_reports_opens_its_incident_without_pagin
     assert late.dedup_key == live[0].dedup_key
 
 
+def test_a_surge_whose_reporters_clocks_all_run_slow_is_no_backlog_and_pages(
+    engine: DetectionEngine, policy: Policy
+) -> None:
+    """Every report says it was made long before it reached Kafka, and each reaches Kafka
+    as it is decided: the records, not the clocks, say whether the worker is behind."""
+    slow = policy.lifecycle.page_within_seconds + 300
+    state = BroadcastState("b-1")
+    escalations = [
+        e
+        for r in burst(8, reporter=HIGH_TRUST)
+        for e in engine.observe(
+            state, r, decided_at=r.event_time + slow + 1, record_time=r.event_time + slow
+        ).escalations
+    ]
+    assert triggers_and_updates(escalations) == [(EventAction.TRIGGER, Severity.ERROR)]
+
+
 def test_an_incident_opened_from_a_backlog_pages_once_the_abuse_is_decided_in_time(
     engine: DetectionEngine, policy: Policy
 ) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from alerting.admission import event_time_rejection
 from alerting.detection_policy import WindowPolicy
 from alerting.engine import DetectionEngine
@@ -12,6 +14,7 @@ from alerting.policy import load_policy
 from alerting.state import BroadcastState
 from models.dead_letter import DeadLetterReason
 from models.escalation import EventAction
+from models.escalation_v2 import EscalationV2
 from models.report import Category, ReportEvent
 from tests.support.reports import ORDINARY_VIEWER, report
 
@@ -41,6 +44,40 @@ def test_out_of_order_report_inside_lateness_counts_in_its_own_bucket() -> None:
     window = state.windows[Category.HARASSMENT]
     assert window.buckets == {engine.shape.bucket_of(T0): 1, engine.shape.bucket_of(behind): 1}
     assert state.watermark == T0, "an older report never moves time backwards"
+
+
+@pytest.mark.parametrize("slow", [POLICY.window.allowed_lateness_seconds + 30, 1200.0, 7200.0])
+def test_a_broadcast_whose_every_reporter_clock_runs_slow_pages_live_once(slow: float) -> None:
+    """One app build stamping local time as UTC: each report reaches Kafka now and says it
+    was made long ago. Live, the worker ticks every broadcast each second on the wall
+    clock; on it, the broadcast's window was emptied by the next tick and the surge never
+    paged. Its incident resolves once, after the quiet period on the broadcast's clock."""
+    engine = DetectionEngine(POLICY)
+    state = BroadcastState("b")
+    escalations: list[tuple[float, EscalationV2]] = []
+    ticked = T0
+    for number in range(12):
+        arrives = T0 + number * 0.5
+        while ticked <= arrives:
+            escalations += [(ticked, e) for e in engine.tick(state, ticked).escalations]
+            ticked += 1.0
+        observation = engine.observe(
+            state,
+            event("b", arrives - slow, reporter=f"viewer-{number}"),
+            decided_at=arrives,
+            record_time=arrives,
+        )
+        escalations += [(arrives, e) for e in observation.escalations]
+    quiet = POLICY.lifecycle.resolve_after_quiet_seconds
+    while ticked <= T0 + quiet + 120:
+        escalations += [(ticked, e) for e in engine.tick(state, ticked).escalations]
+        ticked += 1.0
+    assert [(e.event_action, e.severity.pages) for _, e in escalations] == [
+        (EventAction.TRIGGER, True),
+        (EventAction.RESOLVE, True),
+    ]
+    resolved_at = escalations[1][0]
+    assert resolved_at > T0 + quiet, "not before the quiet period, on the broadcast's clock"
 
 
 def test_report_beyond_lateness_is_late_and_leaves_the_window_untouched() -> None:

@@ -405,6 +405,28 @@ def test_one_device_clock_minutes_ahead_neither_moves_the_clock_nor_hides_the_su
     assert after - before == 1
 
 
+def test_a_surge_whose_every_reporter_clock_runs_twenty_minutes_slow_pages_once(
+    worker: WorkerProcess,
+) -> None:
+    """One app build stamping local time as UTC: every report says it was made twenty
+    minutes ago, and reaches Kafka now. The wall-clock tick emptied such a broadcast's
+    window every second, and its surge never paged; nor is it a backlog to hold back."""
+    config = worker.config
+    target = "slow-clocks"
+    slow = time.time() - 1200
+    ordinary = dict(ORDINARY_VIEWER)
+    surge = [
+        report(target, "harassment", viewers=100, at=slow + n * 0.2, reporter=ordinary)
+        for n in range(24)
+    ]
+    asyncio.run(send_all(config.bootstrap, config.input_topic, [keyed(r) for r in surge]))
+
+    found = escalations_of(read_oncall(config, triggers_for(target)), target)
+    triggers = [e for _, e in found if e.event_action is EventAction.TRIGGER]
+    assert [e.severity.pages for e in triggers] == [True], [e.summary for _, e in found]
+    assert all(e.event_action is not EventAction.RESOLVE for _, e in found), "not resolved at once"
+
+
 def test_a_surge_filed_under_several_categories_is_one_incident_naming_its_leader(
     worker: WorkerProcess,
 ) -> None:
