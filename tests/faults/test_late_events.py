@@ -80,6 +80,18 @@ def test_a_broadcast_whose_every_reporter_clock_runs_slow_pages_live_once(slow: 
     assert resolved_at > T0 + quiet, "not before the quiet period, on the broadcast's clock"
 
 
+def test_one_report_from_a_clock_a_year_slow_does_not_keep_its_broadcast_for_a_year() -> None:
+    engine = DetectionEngine(POLICY)
+    state = BroadcastState("b")
+    engine.observe(state, event("b", T0 - 365 * 86_400.0), decided_at=T0, record_time=T0)
+    horizon = (
+        max(POLICY.window.length_seconds, POLICY.lifecycle.resolve_after_quiet_seconds)
+        + POLICY.window.allowed_lateness_seconds
+    )
+    assert not engine.tick(state, T0 + 1).evictable, "kept while its records may still come"
+    assert engine.tick(state, T0 + horizon + 1).evictable, "its own clock moves on with time"
+
+
 def test_report_beyond_lateness_is_late_and_leaves_the_window_untouched() -> None:
     engine = DetectionEngine(POLICY)
     state = BroadcastState("b")
