@@ -21,7 +21,8 @@ from models.delivery_failure import FailureReason
 from oncall.delivery.acks import AckSource
 from oncall.delivery.retry import RetryReason
 from oncall.delivery.routing import Skip
-from streams.worker.metrics import LATENCY_BUCKETS_SECONDS, bounded
+from streams.worker.metric_labels import bounded
+from streams.worker.metrics import LATENCY_BUCKETS_SECONDS
 
 DELIVERED = "delivered"
 DEAD_LETTERED = "dead_lettered"

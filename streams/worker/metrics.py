@@ -3,7 +3,9 @@
 Label values come only from fixed enums (categories, platforms, outcomes, dead
 letter reasons, actions, severities, classes, teams from the policy) with an
 ``other`` fallback, so no broadcast or reporter id can ever become a label;
-broadcast ids travel as exemplars where OpenMetrics is requested.
+broadcast ids travel as exemplars where OpenMetrics is requested
+(:mod:`streams.worker.metric_labels`). The on-call loop's KPIs are
+:mod:`streams.worker.oncall_metrics`, on the same registry.
 """
 
 from __future__ import annotations
@@ -24,21 +26,13 @@ from prometheus_client import (
 )
 
 from alerting.incidents import DECIDED_TOO_LATE_RULE
-from models.acknowledgement import AckAction, Actor
 from models.dead_letter import DeadLetterReason
 from models.escalation import EscalationClass, EventAction, Severity
 from models.escalation_v2 import EscalationV2
 from models.report import Category, Platform
-from oncall.timelines import KpiFacts, Resolver
 from streams.worker.learner_metrics import LearnerCollector
-
-OTHER = "other"
-
-EXEMPLAR_LABEL_BUDGET = 128
-"""OpenMetrics caps an exemplar's label names and values at 128 characters in total."""
-
-ONCALL_BUCKETS_SECONDS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 14400.0)
-"""Human response times: seconds to hours, with edges at the default SLAs (300 s, 900 s)."""
+from streams.worker.metric_labels import OTHER, bounded, broadcast_exemplar
+from streams.worker.oncall_metrics import OncallMetrics
 
 LATENCY_BUCKETS_SECONDS = (
     0.005,
@@ -71,21 +65,8 @@ class Outcome(StrEnum):
     REPLAYED = "replayed"
 
 
-class AckOutcome(StrEnum):
-    """What became of one valid acknowledgement message."""
-
-    MATCHED = "matched"
-    UNKNOWN_INCIDENT = "unknown_incident"
-    REROUTED = "rerouted"
-
-
 ReportKind = tuple[str | None, str | None, Outcome]
 """(category, platform, outcome) of one input message: the labels it is counted under."""
-
-
-def bounded(value: str | None, allowed: Iterable[str]) -> str:
-    """The value if it belongs to the fixed set, else ``other``: labels stay bounded."""
-    return value if value is not None and value in allowed else OTHER
 
 
 class WorkerMetrics:
@@ -223,70 +204,7 @@ class WorkerMetrics:
             registry=r,
         )
         self.learners = LearnerCollector(r)
-        self._define_oncall_metrics()
-
-    def _define_oncall_metrics(self) -> None:
-        r = self.registry
-        self.acknowledgements = Counter(
-            "spikewatch_acknowledgements_received",
-            "Valid acknowledgement messages from on-call tools, by action, actor and outcome.",
-            ["action", "actor", "outcome"],
-            registry=r,
-        )
-        self.oncall_dead_letters = Counter(
-            "spikewatch_oncall_dead_letters",
-            "Messages of the on-call loop (acknowledgements, escalations read back) sent to "
-            "the acknowledgement dead-letter topic, by reason class.",
-            ["reason"],
-            registry=r,
-        )
-        self.incidents_incoming = Counter(
-            "spikewatch_oncall_incidents_incoming",
-            "Incidents opened (triggers), by team, severity and review: manual when the "
-            "severity pages a person, automatic otherwise.",
-            ["team", "severity", "review"],
-            registry=r,
-        )
-        self.incidents_raised_to_page = Counter(
-            "spikewatch_oncall_incidents_raised_to_page",
-            "Incidents opened at a severity that pages nobody and later raised to one that "
-            "pages a person, by team and the severity they were raised to.",
-            ["team", "severity"],
-            registry=r,
-        )
-        self.incidents_solved = Counter(
-            "spikewatch_oncall_incidents_solved",
-            "Incidents resolved, by team, severity and who resolved them "
-            "(person, tool, quiet_timer).",
-            ["team", "severity", "resolved_by"],
-            registry=r,
-        )
-        self.time_to_acknowledge = Histogram(
-            "spikewatch_oncall_time_to_acknowledge_seconds",
-            "From the trigger to the first acknowledgement, by severity.",
-            ["severity"],
-            buckets=ONCALL_BUCKETS_SECONDS,
-            registry=r,
-        )
-        self.handle_time = Histogram(
-            "spikewatch_oncall_handle_time_seconds",
-            "From the first acknowledgement to the resolution by a person (AHT), by severity.",
-            ["severity"],
-            buckets=ONCALL_BUCKETS_SECONDS,
-            registry=r,
-        )
-        self.sla_breaches = Counter(
-            "spikewatch_oncall_sla_breaches",
-            "Incidents not acknowledged within the policy's SLA for their severity.",
-            ["team", "severity"],
-            registry=r,
-        )
-        self.awaiting_acknowledgement = Gauge(
-            "spikewatch_oncall_awaiting_acknowledgement",
-            "Triggered incidents neither acknowledged nor resolved yet, by severity.",
-            ["severity"],
-            registry=r,
-        )
+        self.oncall = OncallMetrics(r, self.teams)
         self._create_series_at_zero()
 
     def _create_series_at_zero(self) -> None:
@@ -305,23 +223,12 @@ class WorkerMetrics:
             self.reports_without_audience.labels(platform)
         for reason in DeadLetterReason:
             self.dead_letters.labels(reason.value)
-            self.oncall_dead_letters.labels(reason.value)
         for action, team in product((EventAction.TRIGGER, EventAction.UPDATE), self.teams):
             self.escalations_decided_late.labels(action.value, team)
-        for severity in Severity:
-            self.awaiting_acknowledgement.labels(severity.value).set(0)
-            review = _review(severity)
-            for team in self.teams:
-                self.sla_breaches.labels(team, severity.value)
-                self.incidents_incoming.labels(team, severity.value, review)
-                if severity.pages:
-                    self.incidents_raised_to_page.labels(team, severity.value)
-                for escalation_class in EscalationClass:
-                    self.escalations.labels(
-                        EventAction.TRIGGER.value, severity.value, escalation_class.value, team
-                    )
-                for resolver in Resolver:
-                    self.incidents_solved.labels(team, severity.value, resolver.value)
+        for severity, team, escalation_class in product(Severity, self.teams, EscalationClass):
+            self.escalations.labels(
+                EventAction.TRIGGER.value, severity.value, escalation_class.value, team
+            )
 
     def forget_partition(self, partition: int) -> None:
         """Drop the per-partition gauges of a partition another worker now owns."""
@@ -367,45 +274,3 @@ class WorkerMetrics:
         self.ingest_to_escalation.observe(
             max(0.0, seconds), exemplar=broadcast_exemplar(broadcast_id)
         )
-
-    def count_acknowledgement(self, action: AckAction, actor: Actor, outcome: AckOutcome) -> None:
-        self.acknowledgements.labels(action.value, actor.value, outcome.value).inc()
-
-    def count_oncall_dead_letter(self, reason: DeadLetterReason) -> None:
-        self.oncall_dead_letters.labels(reason.value).inc()
-
-    def record_kpis(
-        self, facts: KpiFacts, team: str | None, severity: Severity | None, broadcast_id: str
-    ) -> None:
-        """Turn one timeline update into KPI samples; the labels are bounded enums."""
-        team_label = bounded(team, self.teams)
-        severity_label = severity.value if severity is not None else OTHER
-        exemplar = broadcast_exemplar(broadcast_id) if broadcast_id else None
-        if facts.incoming:
-            self.incidents_incoming.labels(team_label, severity_label, _review(severity)).inc()
-        if facts.raised_to_page:
-            self.incidents_raised_to_page.labels(team_label, severity_label).inc()
-        if facts.solved_by is not None:
-            self.incidents_solved.labels(team_label, severity_label, facts.solved_by.value).inc()
-        if facts.time_to_acknowledge is not None:
-            self.time_to_acknowledge.labels(severity_label).observe(
-                facts.time_to_acknowledge, exemplar=exemplar
-            )
-        if facts.handle_time is not None:
-            self.handle_time.labels(severity_label).observe(facts.handle_time, exemplar=exemplar)
-
-    def count_sla_breach(self, team: str | None, severity: Severity | None) -> None:
-        self.sla_breaches.labels(
-            bounded(team, self.teams), severity.value if severity is not None else OTHER
-        ).inc()
-
-
-def _review(severity: Severity | None) -> str:
-    """``manual`` when the severity pages a person for review, else ``automatic``."""
-    return "manual" if severity is not None and severity.pages else "automatic"
-
-
-def broadcast_exemplar(broadcast_id: str) -> dict[str, str]:
-    """The broadcast id as an exemplar label, cut to fit the OpenMetrics budget."""
-    name = "broadcast_id"
-    return {name: broadcast_id[: EXEMPLAR_LABEL_BUDGET - len(name)]}

@@ -34,7 +34,8 @@ from oncall.timelines import (
     on_acknowledgement,
     on_escalation,
 )
-from streams.worker.metrics import AckOutcome, WorkerMetrics
+from streams.worker.metrics import WorkerMetrics
+from streams.worker.oncall_metrics import AckOutcome
 from streams.worker.pipeline import InputMessage, dead_letter_for
 
 
@@ -82,12 +83,12 @@ class OncallKpiRecorder:
         key = ack.dedup_key.encode()
         if message.key != key or message.partition != self.partition_of(key):
             output.reroutes.append((key, message.value or b""))
-            self.metrics.count_acknowledgement(ack.action, ack.actor, AckOutcome.REROUTED)
+            self.metrics.oncall.count_acknowledgement(ack.action, ack.actor, AckOutcome.REROUTED)
             return
         timeline = self._timeline(key, now)
         facts = on_acknowledgement(timeline, ack)
         outcome = AckOutcome.UNKNOWN_INCIDENT if facts.unknown_incident else AckOutcome.MATCHED
-        self.metrics.count_acknowledgement(ack.action, ack.actor, outcome)
+        self.metrics.oncall.count_acknowledgement(ack.action, ack.actor, outcome)
         self._record(timeline, facts, now)
         self.table[key] = timeline.to_bytes()
 
@@ -114,12 +115,12 @@ class OncallKpiRecorder:
                 del self.table[key]
                 continue
             if check_sla(timeline, now, self.policy):
-                self.metrics.count_sla_breach(timeline.team, timeline.severity)
+                self.metrics.oncall.count_sla_breach(timeline.team, timeline.severity)
                 self.table[key] = timeline.to_bytes()
             if awaiting_acknowledgement(timeline) and timeline.severity is not None:
                 awaiting[timeline.severity] += 1
         for severity, count in awaiting.items():
-            self.metrics.awaiting_acknowledgement.labels(severity.value).set(count)
+            self.metrics.oncall.awaiting_acknowledgement.labels(severity.value).set(count)
 
     def _timeline(self, key: bytes, now: float) -> IncidentTimeline:
         stored = self.table.get(key)
@@ -128,12 +129,14 @@ class OncallKpiRecorder:
         return IncidentTimeline(dedup_key=key.decode(), first_seen_at=now)
 
     def _record(self, timeline: IncidentTimeline, facts: KpiFacts, now: float) -> None:
-        self.metrics.record_kpis(facts, timeline.team, timeline.severity, timeline.broadcast_id)
+        self.metrics.oncall.record_kpis(
+            facts, timeline.team, timeline.severity, timeline.broadcast_id
+        )
         if check_sla(timeline, now, self.policy):
-            self.metrics.count_sla_breach(timeline.team, timeline.severity)
+            self.metrics.oncall.count_sla_breach(timeline.team, timeline.severity)
 
     def _dead_letter(self, message: InputMessage, rejection: Rejection, output: KpiOutput) -> None:
-        self.metrics.count_oncall_dead_letter(rejection.reason)
+        self.metrics.oncall.count_oncall_dead_letter(rejection.reason)
         output.dead_letters.append(
             dead_letter_for(message, rejection, self.dead_letter_record_limit)
         )

@@ -7,14 +7,13 @@ import re
 from alerting.incidents import decided_too_late
 from alerting.policy import LifecyclePolicy
 from models.escalation import EventAction, Severity
-from streams.worker.metrics import (
+from streams.worker.metric_labels import (
     EXEMPLAR_LABEL_BUDGET,
     OTHER,
-    Outcome,
-    WorkerMetrics,
     bounded,
     broadcast_exemplar,
 )
+from streams.worker.metrics import Outcome, WorkerMetrics
 from tests.support.broker import REPO_ROOT
 from tests.support.escalations import escalation
 
