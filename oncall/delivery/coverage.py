@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from models.escalation import Severity
-from oncall.delivery.config import NotifyConfig
+from oncall.delivery.config import NotifyConfig, PagerDutySink
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,26 @@ class UnknownTeam:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PagerBelowPaging:
+    """A PagerDuty sink whose ``min_severity`` lets through severities that page nobody.
+
+    PagerDuty opens an incident for every event it receives, so such a sink pages for
+    warnings, a backlog's incidents held back as decided too late to page among them.
+    Some teams want warnings as low-urgency incidents, so this is a note, not a problem.
+    """
+
+    sink: str
+    severity: Severity
+
+    def line(self) -> str:
+        return (
+            f"sink {self.sink} is a pager and delivers {self.severity.value} and above, "
+            "which page nobody elsewhere (held-back backlog incidents among them): set its "
+            "min_severity to error unless the team wants those as PagerDuty incidents"
+        )
+
+
 def unserved_pages(
     config: NotifyConfig, paging: Mapping[str, frozenset[Severity]]
 ) -> list[UnservedPages]:
@@ -67,4 +87,13 @@ def unknown_teams(config: NotifyConfig, teams: frozenset[str]) -> list[UnknownTe
         for sink in config.sinks
         for team in sorted(sink.named_teams or ())
         if team not in teams
+    ]
+
+
+def pagers_below_paging(config: NotifyConfig) -> list[PagerBelowPaging]:
+    """PagerDuty sinks that deliver a severity below the ones that page a person."""
+    return [
+        PagerBelowPaging(sink.name, sink.min_severity)
+        for sink in config.sinks
+        if isinstance(sink, PagerDutySink) and not sink.min_severity.pages
     ]

@@ -8,7 +8,8 @@ to a Kafka topic nobody reads, and a policy whose figures changed under the same
 both kinds, offline (no broker), in the environment it is run in: run it with the
 deployment's ``SPIKEWATCH_*`` variables and secrets, as a pipeline step or in the pod.
 
-Every check prints one line, ``ok``, ``skipped`` (a file the settings do not name) or
+Every check prints one line, ``ok``, ``skipped`` (a file the settings do not name),
+``note`` (a choice that is valid but seldom meant, with what to do if it was not) or
 ``problem`` with what to do; the exit status is 1 when any problem was found.
 """
 
@@ -25,7 +26,7 @@ from alerting.policy import Policy, load_policy
 from alerting.policy_changes import policy_changes
 from models.errors import SpikewatchError
 from oncall.delivery.config import NotifyConfig, load_sinks
-from oncall.delivery.coverage import unknown_teams, unserved_pages
+from oncall.delivery.coverage import pagers_below_paging, unknown_teams, unserved_pages
 from streams.settings import Settings, load_settings
 from streams.worker.watchlist_file import policy_watchlist
 
@@ -44,6 +45,9 @@ class CheckReport:
 
     def skipped(self, what: str) -> None:
         print(f"skipped  {what}", file=self.out)
+
+    def note(self, what: str) -> None:
+        print(f"note     {what}", file=self.out)
 
     def problem(self, what: str) -> None:
         self.problems += 1
@@ -122,6 +126,8 @@ def _check_sinks(report: CheckReport, settings: Settings, policy: Policy) -> Non
         report.problem(f"sinks file {path}: {named.line()}")
     if not unserved and not unknown:
         report.ok(f"sinks file {path}: every page the policy can send reaches a sink")
+    for pager in pagers_below_paging(config):
+        report.note(f"sinks file {path}: {pager.line()}")
 
 
 def _check_against(report: CheckReport, policy: Policy, against: Path) -> None:

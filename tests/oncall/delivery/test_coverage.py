@@ -6,7 +6,14 @@ from collections.abc import Mapping
 
 from models.escalation import Severity
 from oncall.delivery.config import NotifyConfig
-from oncall.delivery.coverage import UnknownTeam, UnservedPages, unknown_teams, unserved_pages
+from oncall.delivery.coverage import (
+    PagerBelowPaging,
+    UnknownTeam,
+    UnservedPages,
+    pagers_below_paging,
+    unknown_teams,
+    unserved_pages,
+)
 
 PAGED = {
     "violence": frozenset({Severity.ERROR}),
@@ -67,3 +74,11 @@ def test_a_team_the_policy_never_routes_to_is_named_with_its_sink() -> None:
         UnknownTeam("pagerduty", "violance"),
     ]
     assert unknown_teams(config(ALERTMANAGER), teams) == []
+
+
+def test_a_pager_that_delivers_warnings_is_noted_and_one_at_error_is_not() -> None:
+    warnings_too = config(pagerduty("violence", min_severity="warning"), ALERTMANAGER)
+    assert pagers_below_paging(warnings_too) == [PagerBelowPaging("pagerduty", Severity.WARNING)]
+    assert "set its min_severity to error" in PagerBelowPaging("pd", Severity.INFO).line()
+    assert pagers_below_paging(config(pagerduty("violence", min_severity="error"))) == []
+    assert pagers_below_paging(config(ALERTMANAGER)) == []

@@ -19,6 +19,22 @@ def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str
     return code, capsys.readouterr().out.splitlines()
 
 
+PAGER_AT_WARNING = (
+    "{name: pagerduty, type: pagerduty, min_severity: warning, "
+    "routes: {violence: {routing_key_env: PD_KEY}}}"
+)
+ALERTMANAGER_SINK = "{name: alertmanager, type: alertmanager, url: 'http://127.0.0.1:9093'}"
+
+
+def use_sinks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *sinks: str) -> Path:
+    """A sinks file of these flow-style sink lines, named by the settings, its key set."""
+    path = tmp_path / "sinks.yaml"
+    path.write_text("version: 1\nsinks:\n" + "".join(f"  - {sink}\n" for sink in sinks))
+    monkeypatch.setenv("SPIKEWATCH_NOTIFY_SINKS_FILE", str(path))
+    monkeypatch.setenv("PD_KEY", "k" * 32)
+    return path
+
+
 def problems(lines: list[str]) -> list[str]:
     return [line for line in lines if line.startswith("problem")]
 
@@ -71,16 +87,11 @@ def test_a_bad_policy_is_a_problem_naming_its_field(
 def test_sinks_that_leave_paged_teams_unserved_or_name_unknown_ones_are_problems(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    sinks = tmp_path / "sinks.yaml"
     routes = ", ".join(
         f"{team}: {{routing_key_env: PD_KEY}}"
         for team in ("violence", "child-safety", "hate-harasment")
     )
-    sinks.write_text(
-        f"version: 1\nsinks:\n  - {{name: pagerduty, type: pagerduty, routes: {{{routes}}}}}\n"
-    )
-    monkeypatch.setenv("SPIKEWATCH_NOTIFY_SINKS_FILE", str(sinks))
-    monkeypatch.setenv("PD_KEY", "k" * 32)
+    use_sinks(monkeypatch, tmp_path, f"{{name: pagerduty, type: pagerduty, routes: {{{routes}}}}}")
     code, lines = check(capsys)
     found = problems(lines)
     assert code == 1
@@ -89,15 +100,28 @@ def test_sinks_that_leave_paged_teams_unserved_or_name_unknown_ones_are_problems
     assert not any(" violence is paged" in p or "child-safety is paged" in p for p in found)
 
 
+def test_a_pager_delivering_warnings_is_a_note_that_does_not_fail_the_check(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    sinks = use_sinks(monkeypatch, tmp_path, PAGER_AT_WARNING, ALERTMANAGER_SINK)
+    code, lines = check(capsys)
+    notes = [line for line in lines if line.startswith("note")]
+    assert code == 0, lines
+    assert notes == [
+        f"note     sinks file {sinks}: sink pagerduty is a pager and delivers warning and "
+        "above, which page nobody elsewhere (held-back backlog incidents among them): set "
+        "its min_severity to error unless the team wants those as PagerDuty incidents"
+    ]
+
+
 def test_a_sinks_file_whose_secret_is_missing_is_its_own_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    sinks = tmp_path / "sinks.yaml"
-    sinks.write_text(
-        "version: 1\nsinks:\n  - {name: pd, type: pagerduty, routes: {violence: "
-        "{routing_key_env: PD_KEY_NOT_SET}}}\n"
+    sinks = use_sinks(
+        monkeypatch,
+        tmp_path,
+        "{name: pd, type: pagerduty, routes: {violence: {routing_key_env: PD_KEY_NOT_SET}}}",
     )
-    monkeypatch.setenv("SPIKEWATCH_NOTIFY_SINKS_FILE", str(sinks))
     monkeypatch.delenv("PD_KEY_NOT_SET", raising=False)
     code, lines = check(capsys)
     assert code == 1
