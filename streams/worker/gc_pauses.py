@@ -40,8 +40,8 @@ FREEZE_AFTER_GENERATION = 1
 """The youngest generation whose collections freeze their survivors."""
 
 FROZEN_COUNT_MAX_AGE_SECONDS = 60.0
-"""Counting the frozen objects walks them all (about 12 ms per million here), so a
-scrape reads a count at most this old rather than stopping the event loop each time."""
+"""Counting the frozen objects walks them all (milliseconds per million), so a scrape
+reads a count at most this old rather than stopping the event loop each time."""
 
 
 class GcPauses:
