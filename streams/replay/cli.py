@@ -79,6 +79,13 @@ def add_replay(commands: Subcommands) -> None:
         help="after the scorecard, a line for each false page and each missed incident: "
         "what paged, or what the broadcast got instead (with --scenario, per seed)",
     )
+    replay.add_argument(
+        "--against",
+        default=None,
+        metavar="CARD",
+        help="after the scorecard, what moved since the run that wrote CARD (--card) on the "
+        "same traffic: e.g. the deployed policy's, before trying --set",
+    )
     replay.add_argument("--no-progress", action="store_true")
     replay.set_defaults(run=_run_replay)
 
@@ -126,6 +133,7 @@ def _run_replay(args: argparse.Namespace) -> int:
             verdicts=args.verdicts,
             verdict_window=args.verdict_window,
             explain=args.explain,
+            against=args.against,
         ),
     )
 
@@ -140,6 +148,7 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     from alerting.calibration import Calibrator, CredibleTally, with_calibration
     from models.decode import decode_report
     from streams.replay.command import each_message
+    from streams.replay.output_files import prepare_output, write_output
 
     settings = load_settings()
     policy_file = args.policy or settings.policy_file
@@ -147,6 +156,7 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     calibrator, credible = Calibrator(policy), CredibleTally(policy)
     broadcasts: set[str] = set()
     reports = skipped = 0
+    prepare_output(args.output, "policy")
 
     def learn(message: InputMessage) -> None:
         nonlocal reports, skipped
@@ -168,8 +178,7 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     if args.output == "-":
         sys.stdout.write(text)
     else:
-        with open(args.output, "w", encoding="utf-8") as sink:
-            sink.write(text)
+        write_output(args.output, text.encode(), "policy")
     learned = f"calibrated from {reports:,} reports on {len(broadcasts):,} broadcasts"
     if skipped:
         learned += (

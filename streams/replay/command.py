@@ -25,6 +25,7 @@ from alerting.policy import Policy
 from alerting.views import PolicyFigures
 from streams.kafka.security import client_options
 from streams.logs import configure_logging
+from streams.replay.comparison import Scored, comparison_lines, load_card, scored_of_card
 from streams.replay.explain import explain
 from streams.replay.figures import (
     figures_markdown,
@@ -34,6 +35,7 @@ from streams.replay.figures import (
     scenario_names,
 )
 from streams.replay.fixed_rule import fixed_threshold_triggers
+from streams.replay.output_files import prepare_output, write_output
 from streams.replay.scoring import score, triggers_of_wire
 from streams.replay.session import (
     Progress,
@@ -71,20 +73,24 @@ class ReplayOptions:
     verdicts: str | None = None
     verdict_window: float = DEFAULT_WINDOW_SECONDS
     explain: bool = False
+    against: str | None = None
 
 
 def run_replay(settings: Settings, policy: Policy, options: ReplayOptions) -> int:
     configure_logging("error")
+    earlier = None if options.against is None else load_card(options.against)
+    prepare_output(options.card, "card")
+    prepare_output(options.markdown, "figures")
     if options.scenario is not None:
         if options.log is not None or options.topic is not None:
             raise ReplaySourceError("give a log file, --topic or --scenario, only one of them")
-        return _score_scenarios(settings, policy, options)
+        return _score_scenarios(settings, policy, options, earlier)
     if (options.log is None) == (options.topic is None):
         raise ReplaySourceError("give either a log file or --topic, not both and not neither")
     if options.escalations is not None:
         if options.log is None:
             raise ReplaySourceError("--escalations scores a log file's labels: give the log file")
-        return _score_escalations(policy, options, options.log, options.escalations)
+        return _score_escalations(policy, options, options.log, options.escalations, earlier)
     judgements = (
         None
         if options.verdicts is None
@@ -131,12 +137,32 @@ def run_replay(settings: Settings, policy: Policy, options: ReplayOptions) -> in
         skipped = [f"{unreadable} unreadable verdicts on the topic skipped"] if unreadable else []
         print_lines([judged.line(), *skipped])
         card["verdicts"] = judged.as_dict()
+    _compare(earlier, card, options)
     if options.card and card:
-        Path(options.card).write_bytes(orjson.dumps(card, option=orjson.OPT_INDENT_2))
+        write_output(options.card, orjson.dumps(card, option=orjson.OPT_INDENT_2), "card")
     return 0
 
 
-def _score_escalations(policy: Policy, options: ReplayOptions, log: str, escalations: str) -> int:
+def _compare(
+    earlier: dict[str, Scored] | None, card: dict[str, Any], options: ReplayOptions
+) -> None:
+    """``--against``: what moved since the earlier run's card. A log without labels has
+    nothing scored to compare, which is said rather than passed over."""
+    if earlier is None:
+        return
+    if not card.get("policy_version"):
+        print_lines([f"against {options.against}: this log carries no labels to compare"])
+        return
+    print_lines(comparison_lines(earlier, scored_of_card(card), str(options.against)))
+
+
+def _score_escalations(
+    policy: Policy,
+    options: ReplayOptions,
+    log: str,
+    escalations: str,
+    earlier: dict[str, Scored] | None,
+) -> int:
     """Score escalations decided elsewhere against the labels of the log they came from."""
     lines = _read_lines(log)
     figures = PolicyFigures(policy)
@@ -164,12 +190,15 @@ def _score_escalations(policy: Policy, options: ReplayOptions, log: str, escalat
         ).as_dict(),
     }
     print_lines(card_lines(card))
+    _compare(earlier, card, options)
     if options.card:
-        Path(options.card).write_bytes(orjson.dumps(card, option=orjson.OPT_INDENT_2))
+        write_output(options.card, orjson.dumps(card, option=orjson.OPT_INDENT_2), "card")
     return 0
 
 
-def _score_scenarios(settings: Settings, policy: Policy, options: ReplayOptions) -> int:
+def _score_scenarios(
+    settings: Settings, policy: Policy, options: ReplayOptions, earlier: dict[str, Scored] | None
+) -> int:
     seeds = parse_seeds(options.seeds)
     figures = scenario_figures(
         policy,
@@ -192,22 +221,24 @@ def _score_scenarios(settings: Settings, policy: Policy, options: ReplayOptions)
         print_lines(card_lines(card))
         if options.explain:
             print_lines(explained_lines(list(figure.findings)))
-    if options.card:
-        cards = {
-            f.name: {
-                "messages": f.messages,
-                "policy": f.policy.as_dict(),
-                "fixed": f.fixed.as_dict(),
-            }
-            for f in figures
+    cards = {
+        f.name: {
+            "messages": f.messages,
+            "policy": f.policy.as_dict(),
+            "fixed": f.fixed.as_dict(),
         }
-        Path(options.card).write_bytes(orjson.dumps(cards, option=orjson.OPT_INDENT_2))
+        for f in figures
+    }
+    if earlier is not None:
+        print_lines(comparison_lines(earlier, scored_of_card(cards), str(options.against)))
+    if options.card:
+        write_output(options.card, orjson.dumps(cards, option=orjson.OPT_INDENT_2), "card")
     if options.markdown is not None:
         text = figures_markdown(figures, seeds, policy, options.fixed_threshold)
         if options.markdown == "-":
             sys.stdout.write(text)
         else:
-            Path(options.markdown).write_text(text, encoding="utf-8")
+            write_output(options.markdown, text.encode(), "figures")
     return 0
 
 

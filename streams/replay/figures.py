@@ -316,7 +316,7 @@ def _delays(
 
 def _seed_text(seeds: Sequence[int]) -> str:
     ordered = sorted(seeds)
-    if ordered == list(range(ordered[0], ordered[-1] + 1)):
+    if len(ordered) > 1 and ordered == list(range(ordered[0], ordered[-1] + 1)):
         return f"{ordered[0]}-{ordered[-1]}"
     return ",".join(str(seed) for seed in ordered)
 
