@@ -10,7 +10,6 @@ import pytest
 
 from streams.cli import main
 from streams.replay.comparison import LOG_RUN, Scored, comparison_lines, load_card
-from streams.replay.scenarios.catalogue import build_scenario, write_jsonl
 from streams.replay.session import ReplaySourceError
 
 SCENARIO = ["replay", "--scenario", "campaigns", "--seeds", "1-2", "--no-progress"]
@@ -40,11 +39,9 @@ def test_a_changed_policy_names_the_scenario_and_the_figures_that_moved(
 
 
 def test_a_log_is_compared_with_the_card_of_the_same_log(
-    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes], surge_log: Path
 ) -> None:
-    log, card, scenario_card = tmp_path / "surge.jsonl", tmp_path / "c.json", tmp_path / "s.json"
-    with log.open("wb") as sink:
-        write_jsonl(build_scenario("surge", seed=3), sink)
+    log, card, scenario_card = surge_log, tmp_path / "c.json", tmp_path / "s.json"
     assert main(["replay", str(log), "--no-progress", "--card", str(card)]) == 0
     capsysbinary.readouterr()
     deaf = ["--set", "spike.trigger_p_value=1e-30", "--against", str(card)]

@@ -10,7 +10,7 @@ import pytest
 
 from streams.cli import main
 from streams.replay.figures import parse_seeds, scenario_names
-from streams.replay.scenarios.catalogue import ScenarioError, build_scenario, write_jsonl
+from streams.replay.scenarios.catalogue import ScenarioError
 from streams.replay.scenarios.confounders import CONFOUNDERS
 from streams.replay.terminal import floored_percent
 
@@ -76,11 +76,9 @@ def test_a_log_and_a_scenario_are_not_replayed_together(
 
 
 def test_escalations_decided_elsewhere_are_scored_against_the_log(
-    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes], surge_log: Path
 ) -> None:
-    log, escalations = tmp_path / "surge.jsonl", tmp_path / "escalations.jsonl"
-    with log.open("wb") as sink:
-        write_jsonl(build_scenario("surge", seed=3), sink)
+    log, escalations = surge_log, tmp_path / "escalations.jsonl"
     assert main(["replay", str(log), "--no-progress"]) == 0
     decided, _ = capsysbinary.readouterr()
     escalations.write_bytes(decided)

@@ -9,7 +9,6 @@ import orjson
 import pytest
 
 from streams.cli import main
-from streams.replay.scenarios.catalogue import build_scenario, write_jsonl
 
 SCENARIO = ["replay", "--scenario", "raids", "--seeds", "1", "--no-progress"]
 
@@ -35,11 +34,9 @@ def test_a_path_that_cannot_be_written_is_refused_before_the_replay(
 
 
 def test_calibrate_refuses_an_output_it_cannot_write_before_reading(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], surge_log: Path
 ) -> None:
-    log, blocker = tmp_path / "surge.jsonl", tmp_path / "a-file"
-    with log.open("wb") as sink:
-        write_jsonl(build_scenario("surge", seed=3), sink)
+    log, blocker = surge_log, tmp_path / "a-file"
     blocker.write_text("not a directory\n")
     assert main(["calibrate", str(log), "--output", str(blocker / "p.yaml")]) == 2
     err = capsys.readouterr().err

@@ -19,7 +19,7 @@ from streams.cli import main
 from streams.kafka.tables import key_partition
 from streams.logs import configure_logging
 from streams.replay.labels import LabelKind
-from streams.replay.scenarios.catalogue import build_scenario, write_jsonl
+from streams.replay.scenarios.catalogue import build_scenario
 from streams.replay.scoring import ScoreCard
 from streams.replay.session import Replay, ReplayResult, file_messages, label_of
 from streams.replay.terminal import card_lines
@@ -138,14 +138,6 @@ def test_file_reports_land_on_the_partition_the_producer_would_pick() -> None:
     assert message.partition == key_partition(b"bc-00042", PARTITIONS)
     [junk] = file_messages([b"not json"], PARTITIONS, "replay")
     assert (junk.key, junk.partition) == (None, 0)
-
-
-@pytest.fixture(scope="module")
-def surge_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    log = tmp_path_factory.mktemp("surge") / "surge.jsonl"
-    with log.open("wb") as sink:
-        write_jsonl(build_scenario("surge", seed=3), sink)
-    return log
 
 
 def test_replay_command_prints_escalations_on_stdout_and_figures_on_stderr(

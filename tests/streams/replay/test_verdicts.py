@@ -16,7 +16,6 @@ from models.escalation import EventAction, Severity
 from models.escalation_v2 import EscalationV2, parse_escalation
 from models.verdict import Verdict, VerdictKind
 from streams.cli import main
-from streams.replay.scenarios.catalogue import build_scenario, write_jsonl
 from streams.replay.verdicts import (
     VerdictSourceError,
     judged,
@@ -112,11 +111,9 @@ def test_a_bad_line_in_a_verdict_file_names_the_line() -> None:
 
 
 def test_replay_command_scores_a_candidate_against_verdicts(
-    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes], surge_log: Path
 ) -> None:
-    log = tmp_path / "surge.jsonl"
-    with log.open("wb") as sink:
-        write_jsonl(build_scenario("surge", seed=3), sink)
+    log = surge_log
     assert main(["replay", str(log)]) == 0
     out, _ = capsysbinary.readouterr()
     live = [parse_escalation(line) for line in out.splitlines()]
