@@ -4,9 +4,9 @@ Every policy change is judged by running the same traffic twice, the deployed po
 the changed one, and reading the two scorecards side by side: which scenario gained or
 lost incidents, which gained false pages, which median moved. Read by eye over every
 scenario, a lost incident in one of them is easy to miss, so ``replay --against CARD``
-prints only what moved, and the totals. It compares counts, not incidents: a scenario
-that gained one incident and lost another reads as unchanged, which ``--explain`` on both
-runs shows.
+prints only what moved, and the totals, naming the incidents missed now and those paged
+now (a scenario that gained one incident and lost another has the same recall). False
+pages are counted, not named: ``--explain`` names them.
 
 The two runs must have scored the same traffic (the same scenarios and seeds, or the same
 log): a scenario whose incident or message count differs is named and not compared.
@@ -14,6 +14,7 @@ log): a scenario whose incident or message count differs is named and not compar
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,6 +153,12 @@ def _moves(then: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
         )
         if then.get(key) != now.get(key)
     ]
+    if isinstance(then.get("missed"), list) and isinstance(now.get("missed"), list):
+        before_missed, after_missed = Counter(then["missed"]), Counter(now["missed"])
+        if lost := after_missed - before_missed:
+            moves.append("missed now: " + _names(lost))
+        if found := before_missed - after_missed:
+            moves.append("paged now: " + _names(found))
     before_medians, after_medians = then["median_delay_seconds"], now["median_delay_seconds"]
     for kind in after_medians:
         old, new = before_medians.get(kind), after_medians[kind]
@@ -160,6 +167,14 @@ def _moves(then: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
         if _seconds(old) != _seconds(new):
             moves.append(f"median {kind.replace('_', ' ')} {_seconds(old)} -> {_seconds(new)}")
     return moves
+
+
+def _names(incidents: Counter[str], shown: int = 5) -> str:
+    """The incidents by name (and seed), the first few of a long list: the rest are in
+    ``--explain``."""
+    names = sorted(incidents.elements())
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _seconds(value: float | None) -> str:

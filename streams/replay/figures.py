@@ -16,7 +16,7 @@ import statistics
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from alerting.policy import Policy
 from streams.logs import configure_logging
@@ -116,7 +116,18 @@ def _scored(job: _Job) -> tuple[ScoreCard, ScoreCard, int, list[str]]:
     fixed = fixed_threshold_triggers(result.labels, job.policy, reports=job.fixed_reports)
     found = explain(result.labels, result.triggers, result.escalations) if job.with_findings else []
     lines = [f"{job.name} seed {job.seed}: {finding.line}" for finding in found]
-    return result.score(), score(result.labels, fixed, floor=result.floor), result.messages, lines
+    return (
+        _of_seed(result.score(), job.seed),
+        _of_seed(score(result.labels, fixed, floor=result.floor), job.seed),
+        result.messages,
+        lines,
+    )
+
+
+def _of_seed(card: ScoreCard, seed: int) -> ScoreCard:
+    """The card with its missed incidents named by seed as well: every seed holds incidents
+    of the same names, and pooled they would not say which was missed."""
+    return replace(card, missed=[f"{name} (seed {seed})" for name in card.missed])
 
 
 def scenario_figures(

@@ -15,10 +15,10 @@ from streams.replay.session import ReplaySourceError
 SCENARIO = ["replay", "--scenario", "campaigns", "--seeds", "1-2", "--no-progress"]
 
 
-def test_a_changed_policy_names_the_scenario_and_the_figures_that_moved(
+def test_a_changed_policy_names_the_scenario_the_figures_and_the_incidents_that_moved(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    card = tmp_path / "deployed.json"
+    card, deaf_card = tmp_path / "deployed.json", tmp_path / "deaf.json"
     assert main([*SCENARIO, "--card", str(card)]) == 0
     capsys.readouterr()
     assert main([*SCENARIO, "--against", str(card)]) == 0
@@ -27,15 +27,20 @@ def test_a_changed_policy_names_the_scenario_and_the_figures_that_moved(
         f"against {card}: 1 of 1 unchanged; incidents paged 4 -> 4 of 4 (+0), "
         "false pages 0 -> 0 (+0)"
     ), "the same policy on the same seeds moves nothing"
-    changed = tmp_path / "changed.json"
-    deaf = [*SCENARIO, "--set", "spike.trigger_p_value=1e-30", "--card", str(changed)]
-    assert main([*deaf, "--against", str(card)]) == 0
+    deaf = [*SCENARIO, "--set", "spike.min_distinct_reporters=100", "--set", "ramp.threshold=1000"]
+    assert main([*deaf, "--card", str(deaf_card), "--against", str(card)]) == 0
     lines = capsys.readouterr().err.splitlines()
-    old, new = (orjson.loads(path.read_bytes())["campaigns"]["policy"] for path in (card, changed))
-    slower = [old["median_delay_seconds"]["surge"], new["median_delay_seconds"]["surge"]]
-    assert slower[1] > slower[0] + 1, "a spike that needs p 1e-30 pages its surges later"
-    assert f"campaigns: median surge {slower[0]:.1f} s -> {slower[1]:.1f} s" in lines
-    assert lines[-1].startswith(f"against {card}: 0 of 1 unchanged; incidents paged 4 -> ")
+    surges = "surge-0 (seed 1), surge-0 (seed 2), surge-1 (seed 1), surge-1 (seed 2)"
+    moved = next(line for line in lines if line.startswith("campaigns: recall 4 -> "))
+    assert moved.startswith("campaigns: recall 4 -> 0 of 4; paged once 4 -> 0 of 4; ")
+    assert f"; missed now: {surges}; median surge " in moved
+    assert moved.endswith(" s -> none"), "no surge paged, no median"
+    assert lines[-1] == (
+        f"against {card}: 0 of 1 unchanged; incidents paged 4 -> 0 of 4 (-4), "
+        "false pages 0 -> 0 (+0)"
+    )
+    assert main([*SCENARIO, "--against", str(deaf_card)]) == 0
+    assert f"; paged now: {surges}; " in capsys.readouterr().err
 
 
 def test_a_log_is_compared_with_the_card_of_the_same_log(
@@ -86,6 +91,22 @@ def test_only_what_moved_is_named_and_the_totals_add_up() -> None:
         "against old.json: 1 of 3 unchanged; incidents paged 29 -> 28 of 30 (-1), "
         "false pages 2 -> 1 (-1)",
     ], "a's median moved by less than the scorecard prints"
+
+
+def test_incidents_that_traded_places_are_named_though_the_recall_is_the_same() -> None:
+    before = figures(8, 0, 6.0) | {"missed": ["x (seed 1)", "y (seed 2)"]}
+    after = figures(8, 0, 6.0) | {"missed": ["x (seed 1)", "z (seed 3)"]}
+    assert comparison_lines({"a": Scored(before, 1)}, {"a": Scored(after, 1)}, "old.json") == [
+        "a: missed now: z (seed 3); paged now: y (seed 2)",
+        "against old.json: 0 of 1 unchanged; incidents paged 8 -> 8 of 10 (+0), "
+        "false pages 0 -> 0 (+0)",
+    ]
+    many = figures(2, 0, 6.0) | {"missed": [f"s{n} (seed 1)" for n in range(8)]}
+    line = comparison_lines({"a": Scored(after, 1)}, {"a": Scored(many, 1)}, "old.json")[0]
+    assert line.endswith(
+        "missed now: s0 (seed 1), s1 (seed 1), s2 (seed 1), s3 (seed 1), "
+        "s4 (seed 1) and 3 more; paged now: x (seed 1), z (seed 3)"
+    )
 
 
 def test_figures_of_other_traffic_are_not_compared() -> None:
