@@ -1,4 +1,4 @@
-"""Files that replay and calibrate write once their reading is over.
+"""Files that replay, calibrate and produce write once their reading or building is over.
 
 Reading takes minutes over many seeds and hours over a topic's retained history, so a
 path that cannot be written is said before the reading starts, not in a traceback after
@@ -9,7 +9,10 @@ only once a demo has run.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from models.errors import SpikewatchError
 
@@ -34,10 +37,19 @@ def prepare_output(path: str | None, what: str) -> None:
         raise OutputFileError(f"cannot write the {what} into {parent}: choose another path")
 
 
-def write_output(path: str, data: bytes, what: str) -> None:
+@contextmanager
+def output_file(path: str, what: str) -> Iterator[BinaryIO]:
+    """``path`` opened for writing; a failure to open or to write it (a full disk) is one
+    line that names the file."""
     try:
-        Path(path).write_bytes(data)
+        with Path(path).open("wb") as sink:
+            yield sink
     except OSError as error:
         raise OutputFileError(
             f"cannot write the {what} to {path} ({error.strerror}): choose another path"
         ) from error
+
+
+def write_output(path: str, data: bytes, what: str) -> None:
+    with output_file(path, what) as sink:
+        sink.write(data)

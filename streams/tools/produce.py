@@ -6,13 +6,13 @@ import asyncio
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import orjson
 
 from models.report import Category
 from streams.kafka.clients import producer
 from streams.kafka.security import client_options
+from streams.replay.output_files import output_file, prepare_output
 from streams.replay.scenarios.builder import SCENARIO_START, ScenarioMessage
 from streams.replay.scenarios.catalogue import build_scenario, write_jsonl
 from streams.replay.traffic import TrafficGenerator, paced
@@ -79,11 +79,12 @@ def produce_scenario(settings: Settings, name: str, seed: int, out: str | None) 
     the topic too; a report from a clock running ahead stays in the future).
     """
     if out is not None:
+        prepare_output(out, "log")
         messages = build_scenario(name, seed=seed)
         if out == "-":
             count = write_jsonl(messages, sys.stdout.buffer)
         else:
-            with Path(out).open("wb") as sink:
+            with output_file(out, "log") as sink:
                 count = write_jsonl(messages, sink)
         print(f"wrote {count} messages of scenario {name} to {out}", file=sys.stderr)
         return 0

@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from streams.cli import main
+from streams.replay.scenarios.catalogue import build_scenario
 
 SCENARIO = ["replay", "--scenario", "raids", "--seeds", "1", "--no-progress"]
 
@@ -45,3 +46,16 @@ def test_calibrate_refuses_an_output_it_cannot_write_before_reading(
     made = tmp_path / "policies" / "p.yaml"
     assert main(["calibrate", str(log), "--output", str(made)]) == 0
     assert "policy_version" in made.read_text(encoding="utf-8")
+
+
+def test_produce_writes_a_log_into_a_directory_made_for_it_or_refuses_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "logs" / "surge.jsonl"
+    assert main(["produce", "--scenario", "surge", "--seed", "3", "--out", str(log)]) == 0
+    assert len(log.read_bytes().splitlines()) == len(build_scenario("surge", seed=3))
+    capsys.readouterr()
+    assert main(["produce", "--scenario", "surge", "--out", str(log / "x.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot make {log} for the log (")
+    assert err.count("\n") == 1
