@@ -137,23 +137,23 @@ def run_replay(settings: Settings, policy: Policy, options: ReplayOptions) -> in
         skipped = [f"{unreadable} unreadable verdicts on the topic skipped"] if unreadable else []
         print_lines([judged.line(), *skipped])
         card["verdicts"] = judged.as_dict()
-    _compare(earlier, card, options)
+    _compare(earlier, scored_of_card(card) if result.labels else None, options)
     if options.card and card:
         write_output(options.card, orjson.dumps(card, option=orjson.OPT_INDENT_2), "card")
     return 0
 
 
 def _compare(
-    earlier: dict[str, Scored] | None, card: dict[str, Any], options: ReplayOptions
+    earlier: dict[str, Scored] | None, scored: dict[str, Scored] | None, options: ReplayOptions
 ) -> None:
-    """``--against``: what moved since the earlier run's card. A log without labels has
-    nothing scored to compare, which is said rather than passed over."""
+    """``--against``: what moved since the earlier run's card. ``scored`` is None for a log
+    without labels, which has nothing to compare: said rather than passed over."""
     if earlier is None:
         return
-    if not card.get("policy_version"):
+    if scored is None:
         print_lines([f"against {options.against}: this log carries no labels to compare"])
         return
-    print_lines(comparison_lines(earlier, scored_of_card(card), str(options.against)))
+    print_lines(comparison_lines(earlier, scored, str(options.against)))
 
 
 def _score_escalations(
@@ -190,7 +190,7 @@ def _score_escalations(
         ).as_dict(),
     }
     print_lines(card_lines(card))
-    _compare(earlier, card, options)
+    _compare(earlier, scored_of_card(card), options)
     if options.card:
         write_output(options.card, orjson.dumps(card, option=orjson.OPT_INDENT_2), "card")
     return 0
@@ -229,8 +229,7 @@ def _score_scenarios(
         }
         for f in figures
     }
-    if earlier is not None:
-        print_lines(comparison_lines(earlier, scored_of_card(cards), str(options.against)))
+    _compare(earlier, scored_of_card(cards), options)
     if options.card:
         write_output(options.card, orjson.dumps(cards, option=orjson.OPT_INDENT_2), "card")
     if options.markdown is not None:
